@@ -1,0 +1,95 @@
+// Incident v1: the one record the correlator emits and the responder consumes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.hpp"
+
+namespace vtrace {
+
+inline constexpr std::string_view kIncidentSchema = "vtrace.incident/1";
+
+enum class Confidence { kExact, kFuzzy, kAmbiguous, kUnresolved };
+std::string_view to_string(Confidence c);
+std::optional<Confidence> confidence_from_string(std::string_view s);
+
+// How a hop was linked to the hop after it (towards the detector). The first hop's link says
+// how the detection was matched to the detecting host's record.
+enum class HopLink {
+  kQueueId,         // same queue id as the detection / the next hop
+  kNextHopQueueId,  // the relay's delivery status named the next hop's queue id
+  kMessageId,       // same Message-ID header
+  kOrigQueueId,     // postfix XFORWARD after a content filter (orig_queue_id=)
+  kBounce,          // a bounce generated on this host for the earlier message
+  kEnvelope,        // envelope from/to within the clock-skew tolerance (fuzzy)
+  kDirect,          // the detection line itself named the client
+};
+std::string_view to_string(HopLink link);
+std::optional<HopLink> hop_link_from_string(std::string_view s);
+
+struct Hop {
+  std::string host;  // configured source name
+  std::string queue_id;
+  TimePoint received_at = 0;
+  std::string client_ip;
+  std::string client_name;
+  HopLink link = HopLink::kQueueId;
+  friend bool operator==(const Hop&, const Hop&) = default;
+};
+
+struct Origin {
+  std::string ip;
+  std::string name;
+  bool internal = false;
+  std::string zone;  // configured network name; empty for external origins
+  friend bool operator==(const Origin&, const Origin&) = default;
+};
+
+// One possible origin when envelope matching was ambiguous.
+struct Candidate {
+  std::string host;
+  std::string queue_id;
+  TimePoint received_at = 0;
+  std::string origin_ip;
+  std::string origin_name;
+  friend bool operator==(const Candidate&, const Candidate&) = default;
+};
+
+struct Incident {
+  std::string id;
+  TimePoint detected_at = 0;
+  std::string detector_host;    // configured source name
+  std::string detector_format;  // parser name
+  std::string virus;
+  std::string action;  // rejected, deleted, quarantined, discarded, bounced, detected
+  std::string envelope_from;
+  std::vector<std::string> envelope_to;
+  std::string queue_id;
+  std::string message_id;
+  std::optional<std::int64_t> size;
+  std::string subject;  // attacker text: carried for the mail, never interpreted
+  std::vector<std::string> files;
+  std::vector<Hop> hops;  // detector first, origin-side last
+  std::optional<Origin> origin;
+  Confidence confidence = Confidence::kUnresolved;
+  std::vector<Candidate> candidates;
+  std::string note;                   // why a trace is not exact (human-readable)
+  std::vector<std::string> evidence;  // the antivirus log lines behind the detection
+  int revision = 1;                   // grows when a later trace updates the same id
+  friend bool operator==(const Incident&, const Incident&) = default;
+};
+
+// Serialises to one line of JSON (no trailing newline).
+std::string to_json(const Incident& incident);
+// Parses an incident; returns nullopt and sets `error` on anything not schema v1.
+std::optional<Incident> incident_from_json(std::string_view text, std::string* error);
+
+// A stable 16-hex-digit id from the detection's identity (FNV-1a 64 of the parts).
+std::string make_incident_id(std::string_view detector_host, std::string_view key,
+                             std::string_view virus, TimePoint detected_at);
+
+}  // namespace vtrace

@@ -1,0 +1,203 @@
+// Civil-time arithmetic, RFC 3339 parsing/formatting and local-zone resolution.
+#include "common/time.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <unordered_map>
+
+namespace vtrace {
+
+std::int64_t days_from_civil(int year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+TimePoint make_utc(int year, int month, int day, int hour, int minute, int second,
+                   std::int64_t micros) {
+  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month),
+                                            static_cast<unsigned>(day));
+  return ((days * 86400 + hour * 3600 + minute * 60 + second) * kMicrosPerSecond) + micros;
+}
+
+namespace {
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    const char c = s[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t yy = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(yy + (m <= 2));
+}
+
+}  // namespace
+
+std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no_zone) {
+  int year, month, day, hour, minute, second;
+  if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) ||
+      s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != ' ') ||
+      !digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
+      !digits(s, 17, 2, second)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  std::size_t pos = 19;
+  std::int64_t micros = 0;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    int n = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (n < 6) {
+        micros = micros * 10 + (s[pos] - '0');
+        ++n;
+      }
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+    while (n++ < 6) micros *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int sign = s[pos] == '-' ? -1 : 1;
+    int oh, om;
+    if (!digits(s, pos + 1, 2, oh)) return std::nullopt;
+    std::size_t mpos = pos + 3;
+    if (mpos < s.size() && s[mpos] == ':') ++mpos;
+    if (!digits(s, mpos, 2, om)) return std::nullopt;
+    offset_seconds = sign * (oh * 3600 + om * 60);
+    pos = mpos + 2;
+  } else if (!assume_utc_if_no_zone) {
+    return std::nullopt;
+  }
+  if (pos < s.size() && s[pos] != ' ') return std::nullopt;
+  return make_utc(year, month, day, hour, minute, second, micros) -
+         offset_seconds * kMicrosPerSecond;
+}
+
+std::string format_rfc3339(TimePoint t) {
+  std::int64_t secs = t / kMicrosPerSecond;
+  std::int64_t micros = t % kMicrosPerSecond;
+  if (micros < 0) {
+    micros += kMicrosPerSecond;
+    secs -= 1;
+  }
+  std::int64_t days = secs / 86400;
+  std::int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days -= 1;
+  }
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", y, m, d,
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                static_cast<int>(rem % 60), static_cast<long long>(micros));
+  return buf;
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::size_t pos = 0;
+  std::int64_t value = 0;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    value = value * 10 + (text[pos] - '0');
+    if (value > 10'000'000'000LL) return std::nullopt;
+    ++pos;
+  }
+  if (pos == 0) return std::nullopt;
+  const std::string_view unit = text.substr(pos);
+  if (unit.empty() || unit == "s") return value * kMicrosPerSecond;
+  if (unit == "ms") return value * 1000;
+  if (unit == "m" || unit == "min") return value * 60 * kMicrosPerSecond;
+  if (unit == "h") return value * 3600 * kMicrosPerSecond;
+  if (unit == "d") return value * 86400 * kMicrosPerSecond;
+  return std::nullopt;
+}
+
+LocalTimeResolver::LocalTimeResolver(std::string zone) : zone_(std::move(zone)) {
+  utc_ = zone_ == "UTC" || zone_ == "Etc/UTC" || zone_ == "Z" || zone_ == "GMT";
+}
+
+bool LocalTimeResolver::zone_exists(const std::string& zone) {
+  if (zone.empty() || zone == "UTC" || zone == "Etc/UTC" || zone == "GMT" || zone == "Z") {
+    return true;
+  }
+  if (zone.find("..") != std::string::npos || zone.front() == '/') return false;
+  std::error_code ec;
+  return std::filesystem::is_regular_file("/usr/share/zoneinfo/" + zone, ec);
+}
+
+std::int64_t LocalTimeResolver::offset_for_hour(int year, int month, int day, int hour) {
+  const std::int64_t key = ((static_cast<std::int64_t>(year) * 13 + month) * 32 + day) * 24 + hour;
+  if (key == cached_key_) return cached_offset_;
+  static std::unordered_map<std::string, std::unordered_map<std::int64_t, std::int64_t>> cache;
+  auto& zone_cache = cache[zone_];
+  auto it = zone_cache.find(key);
+  if (it == zone_cache.end()) {
+    // mktime() consults the TZ environment variable; swap it in for the call only.
+    const char* previous = std::getenv("TZ");
+    const std::string saved = previous ? previous : "";
+    if (!zone_.empty()) setenv("TZ", zone_.c_str(), 1);
+    tzset();
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = 30;
+    tm.tm_isdst = -1;
+    const std::time_t local_epoch = mktime(&tm);
+    if (!zone_.empty()) {
+      if (previous) {
+        setenv("TZ", saved.c_str(), 1);
+      } else {
+        unsetenv("TZ");
+      }
+      tzset();
+    }
+    const std::int64_t as_if_utc =
+        make_utc(year, month, day, hour, 30, 0) / kMicrosPerSecond;
+    it = zone_cache.emplace(key, as_if_utc - static_cast<std::int64_t>(local_epoch)).first;
+  }
+  cached_key_ = key;
+  cached_offset_ = it->second;
+  return cached_offset_;
+}
+
+TimePoint LocalTimeResolver::to_utc(int year, int month, int day, int hour, int minute,
+                                    int second, std::int64_t micros) {
+  const TimePoint wall = make_utc(year, month, day, hour, minute, second, micros);
+  if (utc_) return wall;
+  return wall - offset_for_hour(year, month, day, hour) * kMicrosPerSecond;
+}
+
+}  // namespace vtrace

@@ -1,0 +1,56 @@
+// Time values used across vtrace: microseconds since the Unix epoch, UTC.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vtrace {
+
+// Microseconds since 1970-01-01T00:00:00Z. A plain integer keeps records small and
+// comparisons cheap; the log formats we read never need more than microseconds.
+using TimePoint = std::int64_t;
+using Duration = std::int64_t;  // microseconds
+
+constexpr Duration kMicrosPerSecond = 1'000'000;
+constexpr Duration seconds(std::int64_t s) { return s * kMicrosPerSecond; }
+
+// Days since the epoch for a proleptic Gregorian civil date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(int year, unsigned month, unsigned day);
+
+// Builds a UTC time point from civil fields; does not validate ranges beyond what callers check.
+TimePoint make_utc(int year, int month, int day, int hour, int minute, int second,
+                   std::int64_t micros = 0);
+
+// Parses "2026-11-28T05:00:36.618019+00:00", "...Z", "...+0000", or with a space instead of
+// 'T'. A missing zone is treated as UTC only when `assume_utc_if_no_zone`, else fails.
+std::optional<TimePoint> parse_rfc3339(std::string_view text, bool assume_utc_if_no_zone = false);
+
+// Formats as RFC 3339 UTC with microseconds: "2026-11-28T05:00:36.618019Z".
+std::string format_rfc3339(TimePoint t);
+
+// Parses a duration such as "5s", "30m", "1h", "250ms", "2d", or a bare number of seconds.
+std::optional<Duration> parse_duration(std::string_view text);
+
+// Converts local wall-clock fields of a named IANA zone (or "UTC") to UTC. Caches the offset
+// per local hour so converting millions of BSD timestamps costs a hash lookup, not mktime().
+class LocalTimeResolver {
+ public:
+  // An empty zone name means the process's own TZ.
+  explicit LocalTimeResolver(std::string zone = {});
+  TimePoint to_utc(int year, int month, int day, int hour, int minute, int second,
+                   std::int64_t micros = 0);
+  const std::string& zone() const { return zone_; }
+  // True iff the zone name resolves to tz data (or is UTC / empty).
+  static bool zone_exists(const std::string& zone);
+
+ private:
+  std::int64_t offset_for_hour(int year, int month, int day, int hour);
+  std::string zone_;
+  bool utc_ = false;
+  std::int64_t cached_key_ = -1;
+  std::int64_t cached_offset_ = 0;
+};
+
+}  // namespace vtrace

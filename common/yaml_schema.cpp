@@ -1,0 +1,145 @@
+// YamlReader: the one place YAML marks (0-based) become diagnostic positions (1-based).
+#include "common/yaml_schema.hpp"
+
+#include <set>
+
+namespace vtrace {
+
+void YamlReader::error_at(const YAML::Mark& mark, const std::string& code,
+                          const std::string& message) {
+  if (mark.is_null()) {
+    diagnostics_.error(file_, 0, 0, code, message);
+  } else {
+    diagnostics_.error(file_, mark.line + 1, mark.column + 1, code, message);
+  }
+}
+
+void YamlReader::error(const YAML::Node& node, const std::string& code,
+                       const std::string& message) {
+  error_at(node.Mark(), code, message);
+}
+
+std::optional<YAML::Node> YamlReader::load(const std::string& text) {
+  diagnostics_.add_source(file_, text);
+  try {
+    YAML::Node root = YAML::Load(text);
+    return root;
+  } catch (const YAML::Exception& e) {
+    error_at(e.mark, "syntax", e.msg);
+    return std::nullopt;
+  }
+}
+
+bool YamlReader::check_keys(const YAML::Node& map, std::initializer_list<const char*> allowed,
+                            const std::string& what) {
+  if (!map.IsMap()) {
+    error(map, "type", what + ": expected a mapping");
+    return false;
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    const std::string key = entry.first.Scalar();
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      error(entry.first, "unknown-key",
+            what + ": unknown key '" + key + "' (allowed: " + list + ")");
+    } else if (!seen.insert(key).second) {
+      error(entry.first, "duplicate-key", what + ": key '" + key + "' appears twice");
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> YamlReader::string(const YAML::Node& node, const std::string& what) {
+  if (!node.IsScalar()) {
+    error(node, "type", what + ": expected a string");
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+  }
+  error(node, "type", what + ": expected true or false");
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> YamlReader::integer(const YAML::Node& node, const std::string& what,
+                                                std::int64_t min, std::int64_t max) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    std::int64_t value = 0;
+    bool ok = !s.empty() && s.size() < 19;
+    for (char c : s) {
+      if (c == '_') continue;
+      ok = ok && c >= '0' && c <= '9';
+      value = value * 10 + (c - '0');
+    }
+    if (ok) {
+      if (value < min || value > max) {
+        error(node, "range",
+              what + ": " + s + " is out of range [" + std::to_string(min) + ", " +
+                  std::to_string(max) + "]");
+        return std::nullopt;
+      }
+      return value;
+    }
+  }
+  error(node, "type", what + ": expected a whole number");
+  return std::nullopt;
+}
+
+std::optional<Duration> YamlReader::duration(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) {
+    if (auto d = parse_duration(node.Scalar())) return d;
+  }
+  error(node, "duration",
+        what + ": expected a duration such as 500ms, 5s, 30m, 1h or 2d");
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> YamlReader::string_list(const YAML::Node& node,
+                                                                const std::string& what) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence()) {
+    error(node, "type", what + ": expected a list");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) {
+      error(item, "type", what + ": expected a string in the list");
+      ok = false;
+      continue;
+    }
+    out.push_back(item.Scalar());
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> YamlReader::choice(const YAML::Node& node, const std::string& what,
+                                              std::initializer_list<const char*> choices) {
+  auto value = string(node, what);
+  if (!value) return std::nullopt;
+  std::string list;
+  for (const char* c : choices) {
+    if (*value == c) return value;
+    list += std::string(list.empty() ? "" : ", ") + c;
+  }
+  error(node, "value", what + ": '" + *value + "' is not one of: " + list);
+  return std::nullopt;
+}
+
+}  // namespace vtrace

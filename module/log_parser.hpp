@@ -1,0 +1,50 @@
+// LogParser: one implementation per log format, registered in parser_registry.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "module/log_line.hpp"
+#include "module/record.hpp"
+
+namespace vtrace {
+
+enum class ParseStatus : std::uint8_t {
+  kNotMine,     // another format's line
+  kIgnored,     // this format's line, but it carries nothing the trace needs (noise)
+  kRecord,      // `out` holds a record
+  kMalformed,   // this format's line, but truncated or garbled; counted, never fatal
+};
+
+// Parsers do no I/O, read no clock and keep no state between lines; they are called from one
+// thread. `out` is cleared by the caller before each call.
+class LogParser {
+ public:
+  virtual ~LogParser() = default;
+  // A short stable name ("postfix", "sendmail", "clamav-milter") used in incidents and stats.
+  virtual std::string_view name() const = 0;
+  // True iff lines with this syslog program name may be this format's. Called once per
+  // distinct program name and cached, so it may be slow.
+  virtual bool accepts_program(std::string_view program) const = 0;
+  virtual ParseStatus parse(const LogLine& line, ParsedRecord& out) const = 0;
+};
+
+// Splits "<a@b>,<c@d>" or "a@b, c@d" into addresses without brackets.
+void split_addresses(std::string_view list, std::vector<std::string_view>& out);
+// Strips one pair of surrounding angle brackets and whitespace.
+std::string_view strip_brackets(std::string_view s);
+// Splits "name[1.2.3.4]:25" / "name[1.2.3.4]" (postfix style) into name and address.
+// Returns false if there is no [address]. A name of "unknown" is returned empty.
+bool split_name_address(std::string_view s, std::string_view& name, std::string_view& address);
+// Finds `key` (such as "from=") at the start of the text or after ", " / " " and returns the
+// value up to the next ", " (or `stop`), or an empty view if absent.
+std::string_view field_value(std::string_view text, std::string_view key);
+// Finds the next-hop queue id in a delivery reply: "queued as X", "id=X",
+// "X Message accepted for delivery", "<X> Message accepted" and the like.
+std::string_view next_hop_queue_id(std::string_view reply);
+// True for strings that look like a queue id of some MTA (letters, digits, '-' and '.' only).
+bool plausible_queue_id(std::string_view s);
+
+}  // namespace vtrace

@@ -1,0 +1,39 @@
+// The single place where log formats are registered, and the dispatch by program name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "module/log_parser.hpp"
+
+namespace vtrace {
+
+struct CustomFormatSettings;
+
+std::unique_ptr<LogParser> make_postfix_parser();
+std::unique_ptr<LogParser> make_sendmail_parser();
+std::unique_ptr<LogParser> make_exim_parser();
+std::unique_ptr<LogParser> make_clamav_milter_parser();
+std::unique_ptr<LogParser> make_amavis_parser();
+// REQUIRES: `format` was validated by the settings loader (its pattern compiles).
+std::unique_ptr<LogParser> make_custom_parser(const CustomFormatSettings& format);
+
+// Owns every parser and finds the ones that accept a program name (cached per name).
+class ParserRegistry {
+ public:
+  // Built-in formats first, then the site's custom formats in declaration order.
+  explicit ParserRegistry(const std::vector<CustomFormatSettings>& custom_formats = {});
+  // The parsers to try for `program`, in order. The reference stays valid for the registry's
+  // lifetime.
+  const std::vector<const LogParser*>& parsers_for(std::string_view program);
+  const std::vector<std::unique_ptr<LogParser>>& all() const { return parsers_; }
+
+ private:
+  std::vector<std::unique_ptr<LogParser>> parsers_;
+  std::unordered_map<std::string, std::vector<const LogParser*>> by_program_;
+};
+
+}  // namespace vtrace

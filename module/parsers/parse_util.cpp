@@ -1,0 +1,127 @@
+// Small scanning helpers shared by the format parsers; no allocation, no regex.
+#include "module/log_parser.hpp"
+
+namespace vtrace {
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+bool is_id_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         c == '-' || c == '.' || c == '_';
+}
+}  // namespace
+
+std::string_view strip_brackets(std::string_view s) {
+  s = trim(s);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') {
+    s = s.substr(1, s.size() - 2);
+  }
+  return trim(s);
+}
+
+void split_addresses(std::string_view list, std::vector<std::string_view>& out) {
+  while (!list.empty()) {
+    std::size_t end;
+    list = trim(list);
+    if (list.empty()) break;
+    if (list.front() == '<') {
+      end = list.find('>');
+      end = end == std::string_view::npos ? list.size() : end + 1;
+    } else {
+      end = list.find(',');
+      if (end == std::string_view::npos) end = list.size();
+    }
+    const std::string_view address = strip_brackets(list.substr(0, end));
+    if (!address.empty()) out.push_back(address);
+    list.remove_prefix(end);
+    while (!list.empty() && (list.front() == ',' || list.front() == ' ')) list.remove_prefix(1);
+  }
+}
+
+bool split_name_address(std::string_view s, std::string_view& name, std::string_view& address) {
+  const auto open = s.find('[');
+  if (open == std::string_view::npos) return false;
+  const auto close = s.find(']', open);
+  if (close == std::string_view::npos) return false;
+  name = trim(s.substr(0, open));
+  if (name == "unknown") name = {};
+  address = s.substr(open + 1, close - open - 1);
+  return !address.empty();
+}
+
+std::string_view field_value(std::string_view text, std::string_view key) {
+  std::size_t pos = 0;
+  while (true) {
+    pos = text.find(key, pos);
+    if (pos == std::string_view::npos) return {};
+    if (pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == ',' || text[pos - 1] == ';') break;
+    pos += key.size();
+  }
+  std::string_view rest = text.substr(pos + key.size());
+  std::size_t end = 0;
+  if (!rest.empty() && rest.front() == '<') {
+    // An address: up to the closing bracket, then any following ",<...>" items.
+    end = rest.find('>');
+    end = end == std::string_view::npos ? rest.size() : end + 1;
+    while (end + 1 < rest.size() && rest[end] == ',' && rest[end + 1] == '<') {
+      const auto next = rest.find('>', end + 1);
+      end = next == std::string_view::npos ? rest.size() : next + 1;
+    }
+    return rest.substr(0, end);
+  }
+  end = rest.find(", ");
+  if (end == std::string_view::npos) end = rest.size();
+  return rest.substr(0, end);
+}
+
+bool plausible_queue_id(std::string_view s) {
+  if (s.size() < 5 || s.size() > 40) return false;
+  bool has_digit_or_upper = false;
+  for (char c : s) {
+    if (!is_id_char(c)) return false;
+    has_digit_or_upper = has_digit_or_upper || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+  }
+  return has_digit_or_upper;
+}
+
+std::string_view next_hop_queue_id(std::string_view reply) {
+  // postfix: "... queued as 153053D" (also behind amavis's "from MTA(...): 250 ...")
+  if (auto pos = reply.rfind("queued as "); pos != std::string_view::npos) {
+    std::string_view rest = reply.substr(pos + 10);
+    std::size_t end = 0;
+    while (end < rest.size() && is_id_char(rest[end])) ++end;
+    while (end > 0 && rest[end - 1] == '.') --end;
+    rest = rest.substr(0, end);
+    if (plausible_queue_id(rest)) return rest;
+  }
+  // exim: "250 OK id=1iGHiT-00007b-Na"
+  if (auto pos = reply.find("id="); pos != std::string_view::npos &&
+                                    (pos == 0 || reply[pos - 1] == ' ')) {
+    std::string_view rest = reply.substr(pos + 3);
+    std::size_t end = 0;
+    while (end < rest.size() && is_id_char(rest[end])) ++end;
+    rest = rest.substr(0, end);
+    if (plausible_queue_id(rest)) return rest;
+  }
+  // sendmail: "[250 2.0.0 ]ID[-ID2] Message accepted for delivery"
+  if (auto pos = reply.find(" Message accepted"); pos != std::string_view::npos) {
+    std::string_view head = reply.substr(0, pos);
+    const auto space = head.rfind(' ');
+    std::string_view id = space == std::string_view::npos ? head : head.substr(space + 1);
+    // sendmail with envelope split logs "ID1-ID2": the first is the message as received.
+    if (auto dash = id.find('-'); dash != std::string_view::npos && dash >= 8) {
+      id = id.substr(0, dash);
+    }
+    id = strip_brackets(id);
+    if (plausible_queue_id(id)) return id;
+  }
+  return {};
+}
+
+}  // namespace vtrace

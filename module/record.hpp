@@ -1,0 +1,57 @@
+// ParsedRecord: the normalised facts one log line states about one message on one host.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "common/time.hpp"
+
+namespace vtrace {
+
+enum class RecordKind : std::uint8_t {
+  kReceive,     // the host accepted a message from a client (postfix smtpd client=,
+                // sendmail from= with relay=, exim <=, postfix pickup)
+  kAttribute,   // more facts about a known message (message-id, qmgr from=, size)
+  kDelivery,    // the host handed the message on (postfix to=, sendmail to=, exim =>/->)
+  kBounce,      // the host generated a bounce `bounce_queue_id` for message `queue_id`
+  kDetection,   // an antivirus verdict
+  kDone,        // the message left the queue (postfix removed, exim Completed)
+};
+
+enum class DeliveryStatus : std::uint8_t { kUnknown, kSent, kDeferred, kBounced, kRejected };
+
+// Every string_view points into the LogLine the parser was given. Fields a line does not
+// state stay empty. `recipients` is cleared and refilled by each parse (reused capacity).
+struct ParsedRecord {
+  RecordKind kind = RecordKind::kAttribute;
+  std::string_view queue_id;
+  std::string_view client_ip;     // the SMTP client that handed this message to this host
+  std::string_view client_name;   // its (unverified) name; "unknown" is left empty
+  std::string_view message_id;    // without angle brackets
+  std::string_view sender;        // envelope from, without angle brackets ("" for <>)
+  bool has_sender = false;        // distinguishes "<>" from "not stated"
+  std::vector<std::string_view> recipients;
+  std::string_view next_queue_id;  // delivery: the id the next hop gave the message
+  std::string_view relay_ip;       // delivery: the next hop's address
+  std::string_view relay_name;
+  DeliveryStatus status = DeliveryStatus::kUnknown;
+  std::string_view orig_queue_id;   // receive after a content filter: the pre-filter queue id
+  std::string_view orig_client_ip;  // receive after a content filter: the original client
+  std::string_view orig_client_name;
+  std::string_view bounce_queue_id;  // bounce: the id of the bounce message generated
+  std::string_view virus;            // detection
+  std::string_view action;           // detection: rejected, deleted, quarantined, ...
+  std::string_view subject;          // detection (clamav-milter Full)
+  std::string_view file;             // detection (ISVW File:)
+  std::int64_t size = -1;
+
+  void clear() {
+    recipients.clear();
+    auto keep = std::move(recipients);
+    *this = ParsedRecord{};
+    recipients = std::move(keep);
+  }
+};
+
+}  // namespace vtrace

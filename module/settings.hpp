@@ -1,0 +1,84 @@
+// CorrelatorSettings: the correlator's configuration, loaded from YAML with diagnostics.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/diagnostic.hpp"
+#include "common/net.hpp"
+#include "common/time.hpp"
+
+namespace vtrace {
+
+enum class SourceRole { kGateway, kRelay, kMailServer };
+
+// A host whose logs we trust. Records from any other host are dropped and counted.
+struct SourceSettings {
+  std::string name;
+  std::vector<std::string> hostnames;  // matched case-insensitively against the envelope
+  std::vector<IpAddress> addresses;    // its own addresses: syslog fromhost-ip, and how
+                                       // other hosts' logs name it as a client
+  SourceRole role = SourceRole::kGateway;
+  std::vector<std::string> archive;    // glob patterns of its archived log files
+  std::string timezone;                // for BSD timestamps of this source; empty = global
+};
+
+struct NetworkZone {
+  std::string name;
+  std::vector<Cidr> cidrs;
+};
+
+// A site-declared log format: a RE2 pattern with named groups that become record fields.
+struct CustomFormatSettings {
+  std::string name;
+  std::string program;  // RE2 matched against the syslog program name; empty = any
+  std::string pattern;  // RE2 with named groups: queue_id, message_id, sender, recipient(s),
+                        // client_ip, client_name, virus, action, next_queue_id, subject, file
+  std::string kind;     // detection | receive | delivery | attribute
+  std::string file;     // where it was declared, for diagnostics
+  int line = 0;
+  int column = 0;
+};
+
+struct CorrelationSettings {
+  Duration clock_skew = seconds(5);
+  Duration window = seconds(30 * 60);
+  int max_hops = 8;
+  Duration pending_timeout = seconds(5 * 60);
+  std::int64_t max_messages = 2'000'000;  // index capacity (messages over all hosts)
+  std::int64_t max_pending = 100'000;     // detections waiting for their records
+  // Allow containment-grade "fuzzy" traces? Only informs the incident; the responder decides.
+  bool envelope_matching = true;
+};
+
+struct OutputSettings {
+  std::string responder_url;  // e.g. http://127.0.0.1:8025/v1/incidents; empty = none
+  std::string jsonl_path;     // also append every incident to this file; empty = none
+  std::string state_dir = "/var/lib/vtrace";
+  std::string stats_path;     // periodic counters as JSON; empty = state_dir/correlator-stats.json
+  Duration stats_interval = seconds(60);
+};
+
+struct CorrelatorSettings {
+  std::vector<SourceSettings> sources;
+  std::vector<NetworkZone> internal_networks;
+  std::vector<NetworkZone> external_networks;  // optional names for known outside networks
+  CorrelationSettings correlation;
+  std::vector<CustomFormatSettings> custom_formats;
+  OutputSettings output;
+  std::string timezone;  // default zone for BSD timestamps; empty = the process's TZ
+  std::string path;      // the file it was loaded from
+};
+
+// Loads and validates the file; on any problem returns nullopt with every problem recorded in
+// `diagnostics` (file:line:col, code, message).
+std::optional<CorrelatorSettings> load_correlator_settings(const std::string& path,
+                                                           Diagnostics& diagnostics);
+// Same from text already in memory (tests, embedded defaults); `path` names it in messages.
+std::optional<CorrelatorSettings> parse_correlator_settings(const std::string& text,
+                                                            const std::string& path,
+                                                            Diagnostics& diagnostics);
+
+}  // namespace vtrace
