@@ -1,1 +1,310 @@
-// STUB
+// Correlator orchestration: trust, parse, index, hold, trace, emit.
+#include "module/correlator.hpp"
+
+#include <algorithm>
+
+namespace vtrace {
+
+namespace {
+
+constexpr std::size_t kMaxEvidenceLines = 8;
+constexpr std::size_t kMaxRecipients = 64;
+constexpr std::size_t kMergeLookback = 256;
+
+bool is_isvw_program(std::string_view program) {
+  return program == "isvw" || program == "ISVW" || program == "iscan" || program == "InterScan" ||
+         program == "interscan";
+}
+
+bool overlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() || b.empty()) return true;
+  for (const auto& x : a) {
+    if (std::find(b.begin(), b.end(), x) != b.end()) return true;
+  }
+  return false;
+}
+
+void add_unique(std::vector<std::string>& to, const std::string& value, std::size_t limit) {
+  if (!value.empty() && to.size() < limit && std::find(to.begin(), to.end(), value) == to.end()) {
+    to.push_back(value);
+  }
+}
+
+template <typename Map>
+void trim_before(Map& map, std::deque<std::pair<TimePoint, std::string>>& order,
+                 TimePoint cutoff) {
+  while (!order.empty() && order.front().first < cutoff) {
+    auto it = map.find(order.front().second);
+    if (it != map.end()) map.erase(it);
+    order.pop_front();
+  }
+}
+
+}  // namespace
+
+Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink,
+                       std::string timezone)
+    : settings_(settings),
+      sink_(sink),
+      topology_(settings),
+      registry_(settings.custom_formats),
+      index_(static_cast<std::size_t>(settings.correlation.max_messages),
+             settings.correlation.window),
+      isvw_(settings.sources.size()) {
+  for (const auto& s : settings.sources) {
+    zones_.emplace_back(!timezone.empty()  ? timezone
+                        : !s.timezone.empty() ? s.timezone
+                                              : settings.timezone);
+  }
+}
+
+void Correlator::ingest_untrusted(const LogLine& line) {
+  if (auto source = topology_.by_hostname(line.hostname)) {
+    ingest(*source, line);
+    return;
+  }
+  ++stats_.lines;
+  ++stats_.untrusted;
+}
+
+void Correlator::ingest(SourceIndex source, const LogLine& line) {
+  ++stats_.lines;
+  if (is_isvw_program(line.program) || IsvwAssembler::looks_like_isvw(line.message)) {
+    switch (isvw_[source].feed(line.message, zones_[source])) {
+      case IsvwAssembler::Feed::kRecord: {
+        const auto& assembler = isvw_[source];
+        on_record(source, assembler.time(), "isvw", assembler.record(), assembler.evidence());
+        return;
+      }
+      case IsvwAssembler::Feed::kMalformed:
+        ++stats_.malformed_by_format["isvw"];
+        return;
+      case IsvwAssembler::Feed::kConsumed:
+        return;
+      case IsvwAssembler::Feed::kNotIsvw:
+        break;
+    }
+  }
+  const auto& parsers = registry_.parsers_for(line.program);
+  for (const LogParser* parser : parsers) {
+    scratch_.clear();
+    switch (parser->parse(line, scratch_)) {
+      case ParseStatus::kNotMine:
+        continue;
+      case ParseStatus::kIgnored:
+        ++stats_.ignored;
+        return;
+      case ParseStatus::kMalformed:
+        ++stats_.malformed_by_format[std::string(parser->name())];
+        return;
+      case ParseStatus::kRecord:
+        on_record(source, line.time, parser->name(), scratch_, line.raw);
+        return;
+    }
+  }
+  ++stats_.unrecognised;
+}
+
+void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view format,
+                           const ParsedRecord& record, std::string_view evidence) {
+  ++stats_.records;
+  ++stats_.records_by_format[std::string(format)];
+  watermark_ = std::max(watermark_, t);
+  index_.apply(source, t, record);
+  ++index_generation_;
+  if (record.kind == RecordKind::kDetection) on_detection(source, t, format, record, evidence);
+}
+
+void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view format,
+                              const ParsedRecord& record, std::string_view evidence) {
+  ++stats_.detections;
+  const std::string& source_name = topology_.source(source).name;
+  DetectionFacts facts;
+  facts.source = source;
+  facts.time = t;
+  facts.queue_id = record.queue_id;
+  facts.message_id = record.message_id;
+  facts.sender = normalise_address(record.sender);
+  facts.has_sender = record.has_sender;
+  for (auto r : record.recipients) add_unique(facts.recipients, normalise_address(r), kMaxRecipients);
+  if (!record.client_ip.empty()) {
+    facts.client_ip = IpAddress::parse(record.client_ip);
+    facts.client_name = record.client_name;
+  }
+  const std::string virus(record.virus);
+  std::string key;
+  const bool has_id_key = !facts.queue_id.empty() || !facts.message_id.empty();
+  if (!facts.queue_id.empty()) {
+    key = "q|" + source_name + "|" + facts.queue_id;
+  } else if (!facts.message_id.empty()) {
+    key = "m|" + source_name + "|" + facts.message_id;
+  } else {
+    // No id at all (ISVW, clamav-milter Basic): identical records in the same second are
+    // distinct detections, numbered in arrival order so two correlators agree on the ids.
+    std::string base = "e|" + source_name + "|" + facts.sender + "|" +
+                       (facts.recipients.empty() ? "" : facts.recipients.front()) + "|" +
+                       virus + "|" + std::string(record.file) + "|" +
+                       std::to_string(t / kMicrosPerSecond);
+    const int n = ++repeat_counts_[base];
+    if (n == 1) repeat_order_.emplace_back(t, base);
+    key = base + "#" + std::to_string(n);
+  }
+
+  // Companion lines of the same detection (clamav-milter + postfix milter-reject, one line
+  // per recipient) merge into the pending one.
+  const Duration skew = settings_.correlation.clock_skew;
+  const std::size_t first = pending_.size() > kMergeLookback ? pending_.size() - kMergeLookback : 0;
+  for (std::size_t i = pending_.size(); i-- > first;) {
+    Pending& p = pending_[i];
+    const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
+    const bool companion = !same_key && p.facts.source == source && p.format != format &&
+                           (!p.has_id_key || !has_id_key) && p.incident.virus == virus &&
+                           std::llabs(p.facts.time - t) <= skew &&
+                           p.facts.sender == facts.sender &&
+                           overlap(p.facts.recipients, facts.recipients);
+    if (!same_key && !companion) continue;
+    for (const auto& r : facts.recipients) {
+      add_unique(p.facts.recipients, r, kMaxRecipients);
+      add_unique(p.incident.envelope_to, r, kMaxRecipients);
+    }
+    if (p.facts.queue_id.empty() && !facts.queue_id.empty()) {
+      p.facts.queue_id = facts.queue_id;
+      p.incident.queue_id = facts.queue_id;
+    }
+    if (p.facts.message_id.empty() && !facts.message_id.empty()) {
+      p.facts.message_id = facts.message_id;
+      p.incident.message_id = facts.message_id;
+    }
+    if (!p.facts.client_ip && facts.client_ip) {
+      p.facts.client_ip = facts.client_ip;
+      p.facts.client_name = facts.client_name;
+    }
+    if (p.incident.action == "detected" && !record.action.empty()) {
+      p.incident.action = record.action;
+    }
+    if (p.incident.subject.empty()) p.incident.subject = record.subject;
+    add_unique(p.incident.files, std::string(record.file), 16);
+    add_unique(p.incident.evidence, std::string(evidence), kMaxEvidenceLines);
+    ++stats_.detections_merged;
+    return;
+  }
+  if (auto it = emitted_keys_.find(key);
+      it != emitted_keys_.end() && std::llabs(it->second - t) <= 2 * skew) {
+    ++stats_.detections_merged;
+    return;
+  }
+
+  Pending p;
+  p.key = key;
+  p.has_id_key = has_id_key;
+  p.format = std::string(format);
+  p.facts = std::move(facts);
+  p.settle_at = t + skew;
+  if (record.status == DeliveryStatus::kBounced && !record.relay_ip.empty()) {
+    if (auto relay = IpAddress::parse(record.relay_ip); relay && topology_.by_address(*relay)) {
+      // One of our own hosts refused it: that host's own detection is the incident; this
+      // line only echoes it, unless that host's detection never shows up.
+      p.echo = true;
+      p.settle_at = t + 3 * skew;
+    }
+  }
+  Incident& in = p.incident;
+  in.id = make_incident_id(source_name, key, virus, t);
+  in.detected_at = t;
+  in.detector_host = source_name;
+  in.detector_format = std::string(format);
+  in.virus = virus;
+  in.action = record.action.empty() ? "detected" : std::string(record.action);
+  in.envelope_from = p.facts.sender;
+  in.envelope_to = p.facts.recipients;
+  in.queue_id = p.facts.queue_id;
+  in.message_id = p.facts.message_id;
+  if (record.size >= 0) in.size = record.size;
+  in.subject = std::string(record.subject);
+  add_unique(in.files, std::string(record.file), 16);
+  in.evidence.emplace_back(evidence);
+  if (pending_.size() >= static_cast<std::size_t>(settings_.correlation.max_pending)) {
+    // Full: the oldest detection is traced now with what is known, not dropped.
+    ++stats_.pending_dropped;
+    try_emit(pending_.front(), watermark_, true);
+    pending_.pop_front();
+  }
+  pending_.push_back(std::move(p));
+}
+
+bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
+  if (p.echo && !p.facts.queue_id.empty() &&
+      covered_.count(topology_.source(p.facts.source).name + "|" + p.facts.queue_id) > 0) {
+    ++stats_.echoes_suppressed;
+    return true;
+  }
+  HopTracer tracer(index_, topology_, settings_.correlation);
+  TraceOutcome outcome = tracer.trace(p.facts);
+  if (p.first_try < 0) p.first_try = now;
+  if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
+    return false;
+  }
+  if (outcome.hops.empty() && outcome.candidates.empty()) {
+    // The detecting host's own MTA never logged this message and the line names no client:
+    // nothing corroborates it. A forged syslog line looks exactly like this, so it must not
+    // become an incident; it is counted and sampled instead.
+    ++stats_.uncorroborated;
+    if (uncorroborated_samples_.size() < 16) {
+      uncorroborated_samples_.push_back(p.incident.evidence.front() + "  (" + outcome.note + ")");
+    }
+    return true;
+  }
+  emit(p, std::move(outcome));
+  return true;
+}
+
+void Correlator::emit(Pending& p, TraceOutcome outcome) {
+  Incident& in = p.incident;
+  in.hops = std::move(outcome.hops);
+  in.origin = std::move(outcome.origin);
+  in.confidence = outcome.confidence;
+  in.candidates = std::move(outcome.candidates);
+  in.note = std::move(outcome.note);
+  ++stats_.incidents[static_cast<std::size_t>(in.confidence)];
+  emitted_keys_[p.key] = p.facts.time;
+  emitted_order_.emplace_back(p.facts.time, p.key);
+  for (const auto& [source, queue_id] : outcome.records) {
+    std::string k = topology_.source(source).name + "|" + queue_id;
+    covered_[k] = p.facts.time;
+    covered_order_.emplace_back(p.facts.time, std::move(k));
+  }
+  sink_.deliver(in);
+}
+
+void Correlator::advance(TimePoint now) {
+  const bool retry = index_generation_ != retried_generation_ && now - last_retry_ >= seconds(1);
+  for (std::size_t i = 0; i < pending_.size();) {
+    Pending& p = pending_[i];
+    if (now < p.settle_at || (p.first_try >= 0 && !retry) || !try_emit(p, now, false)) {
+      ++i;
+      continue;
+    }
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  if (retry) {
+    retried_generation_ = index_generation_;
+    last_retry_ = now;
+  }
+  index_.evict(now);
+  const TimePoint cutoff = now - settings_.correlation.window;
+  trim_before(emitted_keys_, emitted_order_, cutoff);
+  trim_before(covered_, covered_order_, cutoff);
+  trim_before(repeat_counts_, repeat_order_, now - seconds(2));
+}
+
+void Correlator::finish() {
+  // Detections first, then relay echoes, so an echo sees whether its detection was traced.
+  for (bool echoes : {false, true}) {
+    for (auto& p : pending_) {
+      if (p.echo == echoes) try_emit(p, watermark_, true);
+    }
+  }
+  pending_.clear();
+}
+
+}  // namespace vtrace

@@ -1,1 +1,372 @@
-// STUB
+// The hop-by-hop trace. Exact keys first (queue id, next-hop queue id, Message-ID, content
+// filter and bounce links), envelope + time only as a fallback, and never a guess between
+// candidates that lead to different origins.
+#include "module/hop_tracer.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace vtrace {
+
+namespace {
+
+constexpr std::size_t kMaxCandidates = 16;
+constexpr int kTraceBudget = 512;
+
+bool disjoint(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (const auto& x : a) {
+    if (std::find(b.begin(), b.end(), x) != b.end()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct HopTracer::Chain {
+  std::vector<Hop> hops;
+  std::vector<std::pair<SourceIndex, std::string>> records;
+  std::optional<Origin> origin;
+  std::vector<Candidate> candidates;
+  std::string note;
+  bool fuzzy = false;
+  bool ambiguous = false;
+  bool broken = false;
+  bool waiting = false;
+  bool invalid = false;  // an envelope candidate whose recipients contradict the detection
+};
+
+struct HopTracer::Step {
+  enum class Kind { kOrigin, kNext, kBroken } kind = Kind::kBroken;
+  std::optional<IpAddress> origin_ip;  // nullopt with kOrigin: submitted on the host itself
+  std::string origin_name;
+  std::vector<const MessageRecord*> next;
+  HopLink link = HopLink::kQueueId;
+  std::string note;
+  bool waiting = false;
+};
+
+Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
+  Hop hop;
+  hop.host = topology_.source(r.source).name;
+  hop.queue_id = r.queue_id;
+  hop.received_at = r.received_at;
+  if (r.client_ip) hop.client_ip = r.client_ip->to_string();
+  hop.client_name = r.client_name;
+  hop.link = link;
+  return hop;
+}
+
+std::vector<const MessageRecord*> HopTracer::envelope_candidates(
+    SourceIndex source, const std::string& sender, const std::vector<std::string>& rcpts,
+    TimePoint t, bool use_delivery_time, RecordId exclude) const {
+  const Duration skew = config_.clock_skew;
+  std::vector<std::pair<Duration, const MessageRecord*>> found;
+  for (const auto* r : index_.find_by_sender(source, sender)) {
+    if (r->id == exclude) continue;
+    if (!rcpts.empty() && !r->recipients.empty() && disjoint(rcpts, r->recipients)) continue;
+    Duration distance = -1;
+    if (use_delivery_time && !r->deliveries.empty()) {
+      for (const auto& d : r->deliveries) {
+        const bool wanted = rcpts.empty() || std::find(rcpts.begin(), rcpts.end(),
+                                                       d.recipient) != rcpts.end();
+        const Duration delta = std::llabs(d.time - t);
+        if (wanted && delta <= skew && (distance < 0 || delta < distance)) distance = delta;
+      }
+    } else if (use_delivery_time) {
+      // No delivery line: the message must have been on the host around `t`.
+      if (r->received_at <= t + skew && r->last_seen >= t - skew) {
+        distance = std::llabs(r->last_seen - t);
+      }
+    } else {
+      const Duration delta = std::llabs(r->received_at - t);
+      if (delta <= skew) distance = delta;
+    }
+    if (distance >= 0) found.emplace_back(distance, r);
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
+  });
+  std::vector<const MessageRecord*> out;
+  for (const auto& [d, r] : found) {
+    if (out.size() == kMaxCandidates) break;
+    out.push_back(r);
+  }
+  return out;
+}
+
+HopTracer::Step HopTracer::step(const MessageRecord& r,
+                                const std::vector<std::string>& rcpts) const {
+  const Duration skew = config_.clock_skew;
+  const SourceIndex host = r.source;
+  const std::string& host_name = topology_.source(host).name;
+  Step s;
+  auto next = [&s](const MessageRecord* p, HopLink link) {
+    s.kind = Step::Kind::kNext;
+    s.next = {p};
+    s.link = link;
+    return s;
+  };
+  if (!r.bounce_of.empty()) {
+    if (const auto* p = index_.find_by_queue_id(host, r.bounce_of, r.first_seen, skew)) {
+      return next(p, HopLink::kBounce);
+    }
+    s.note = "the message " + r.bounce_of + " that " + host_name +
+             " bounced is not in its index";
+    s.waiting = true;
+    return s;
+  }
+  std::optional<IpAddress> client = r.client_ip;
+  std::string client_name = r.client_name;
+  if (!r.orig_queue_id.empty()) {
+    const auto* p = index_.find_by_queue_id(host, r.orig_queue_id, r.received_at, skew);
+    if (p != nullptr && p->id != r.id) return next(p, HopLink::kOrigQueueId);
+    if (r.orig_client_ip) {
+      client = r.orig_client_ip;
+      client_name = r.orig_client_name;
+    }
+  }
+  if (!r.received && !client) {
+    s.note = "no receive line for " + r.queue_id + " on " + host_name;
+    s.waiting = true;
+    return s;
+  }
+  const auto client_source = client ? topology_.by_address(*client) : std::nullopt;
+  if (!client || client->is_loopback() || client_source == host) {
+    // Handed over on the host itself: a content filter re-injecting, or a local submission.
+    if (const auto* p = index_.find_by_next_queue_id(host, r.queue_id, r.received_at, skew);
+        p != nullptr && p->id != r.id) {
+      return next(p, HopLink::kNextHopQueueId);
+    }
+    for (const auto* p : index_.find_by_message_id(host, r.message_id, r.received_at, skew)) {
+      if (p->id != r.id && p->received_at < r.received_at) return next(p, HopLink::kMessageId);
+    }
+    s.kind = Step::Kind::kOrigin;
+    s.note = "submitted on " + host_name + " itself (no network client)";
+    return s;
+  }
+  if (client_source) {
+    const SourceIndex prev = *client_source;
+    const std::string& prev_name = topology_.source(prev).name;
+    if (const auto* p = index_.find_by_next_queue_id(prev, r.queue_id, r.received_at, skew)) {
+      return next(p, HopLink::kNextHopQueueId);
+    }
+    if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at, skew);
+        !ms.empty()) {
+      return next(ms.front(), HopLink::kMessageId);
+    }
+    if (config_.envelope_matching && r.has_sender) {
+      const auto& wanted = r.recipients.empty() ? rcpts : r.recipients;
+      auto cands = envelope_candidates(prev, r.sender, wanted, r.received_at, true, 0);
+      if (!cands.empty()) {
+        s.kind = Step::Kind::kNext;
+        s.next = std::move(cands);
+        s.link = HopLink::kEnvelope;
+        return s;
+      }
+    }
+    s.note = "no record on " + prev_name + " of the message it handed to " + host_name + " (" +
+             r.queue_id + ")";
+    s.waiting = true;
+    return s;
+  }
+  s.kind = Step::Kind::kOrigin;
+  s.origin_ip = client;
+  s.origin_name = client_name;
+  return s;
+}
+
+HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
+                                 const std::vector<std::string>& rcpts,
+                                 std::vector<RecordId> visited, int depth, int& budget) const {
+  Chain c;
+  while (true) {
+    if (--budget < 0) {
+      c.broken = true;
+      c.note = "trace budget exhausted";
+      return c;
+    }
+    if (r->id != 0 && std::find(visited.begin(), visited.end(), r->id) != visited.end()) {
+      c.broken = true;
+      c.note = "loop: " + topology_.source(r->source).name + " " + r->queue_id + " seen twice";
+      return c;
+    }
+    visited.push_back(r->id);
+    if (link == HopLink::kEnvelope) c.fuzzy = true;
+    // Inside a chain found by envelope, every later record must agree on the recipients.
+    if (c.fuzzy && !rcpts.empty() && !r->recipients.empty() && disjoint(rcpts, r->recipients)) {
+      c.invalid = true;
+      return c;
+    }
+    c.hops.push_back(make_hop(*r, link));
+    c.records.emplace_back(r->source, r->queue_id);
+    if (static_cast<int>(c.hops.size()) + depth > config_.max_hops) {
+      c.broken = true;
+      c.note = "more than max_hops (" + std::to_string(config_.max_hops) + ") hops";
+      return c;
+    }
+    Step s = step(*r, rcpts);
+    if (s.kind == Step::Kind::kOrigin) {
+      if (s.origin_ip) {
+        c.origin = topology_.classify(*s.origin_ip, s.origin_name);
+      } else {
+        const auto& source = topology_.source(r->source);
+        if (!source.addresses.empty()) {
+          c.origin = topology_.classify(source.addresses.front(), source.name);
+        } else {
+          c.broken = true;
+        }
+        c.note = s.note;
+      }
+      return c;
+    }
+    if (s.kind == Step::Kind::kBroken) {
+      c.broken = true;
+      c.waiting = s.waiting;
+      c.note = s.note;
+      return c;
+    }
+    if (s.next.size() == 1 && s.link != HopLink::kEnvelope) {
+      r = s.next.front();
+      link = s.link;
+      continue;
+    }
+    Chain rest = branch(s.next, s.link, rcpts, visited,
+                        depth + static_cast<int>(c.hops.size()), budget);
+    c.hops.insert(c.hops.end(), rest.hops.begin(), rest.hops.end());
+    c.records.insert(c.records.end(), rest.records.begin(), rest.records.end());
+    c.origin = rest.origin;
+    c.candidates = std::move(rest.candidates);
+    c.note = rest.note;
+    c.fuzzy = c.fuzzy || rest.fuzzy;
+    c.ambiguous = rest.ambiguous;
+    c.broken = rest.broken;
+    c.waiting = rest.waiting;
+    c.invalid = rest.invalid;
+    return c;
+  }
+}
+
+HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& candidates,
+                                   HopLink link, const std::vector<std::string>& rcpts,
+                                   const std::vector<RecordId>& visited, int depth,
+                                   int& budget) const {
+  std::vector<Chain> chains;
+  for (const auto* candidate : candidates) {
+    Chain chain = walk(candidate, link, rcpts, visited, depth, budget);
+    if (!chain.invalid) chains.push_back(std::move(chain));
+  }
+  if (chains.empty()) {
+    Chain c;
+    c.broken = true;
+    c.invalid = true;
+    c.note = "no record matches the envelope and recipients";
+    return c;
+  }
+  if (chains.size() == 1) {
+    chains.front().fuzzy = true;
+    return std::move(chains.front());
+  }
+  std::vector<Candidate> listed;
+  bool one_origin = true;
+  for (const auto& chain : chains) {
+    Candidate cand;
+    cand.host = chain.hops.front().host;
+    cand.queue_id = chain.hops.front().queue_id;
+    cand.received_at = chain.hops.front().received_at;
+    if (chain.origin && !chain.ambiguous) {
+      cand.origin_ip = chain.origin->ip;
+      cand.origin_name = chain.origin->name;
+    }
+    one_origin = one_origin && chain.origin && !chain.ambiguous && !chain.broken &&
+                 chain.origin->ip == chains.front().origin->ip;
+    listed.push_back(std::move(cand));
+  }
+  if (one_origin) {
+    // Several messages match, but every one of them came from the same host: that host
+    // stands as the origin, and the incident says it was found by envelope.
+    Chain c = std::move(chains.front());
+    c.fuzzy = true;
+    c.candidates = std::move(listed);
+    c.note = std::to_string(chains.size()) + " messages match the envelope; all came from " +
+             c.origin->ip;
+    return c;
+  }
+  Chain c;
+  c.ambiguous = true;
+  c.candidates = std::move(listed);
+  c.note = std::to_string(chains.size()) +
+           " messages match the envelope and they lead to different hosts";
+  return c;
+}
+
+TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
+  const Duration skew = config_.clock_skew;
+  const std::string& host_name = topology_.source(det.source).name;
+  int budget = kTraceBudget;
+  const MessageRecord* first = nullptr;
+  HopLink link = HopLink::kQueueId;
+  if (!det.queue_id.empty()) {
+    first = index_.find_by_queue_id(det.source, det.queue_id, det.time, skew);
+  }
+  if (first == nullptr && !det.message_id.empty()) {
+    const auto ms = index_.find_by_message_id(det.source, det.message_id, det.time, skew);
+    if (!ms.empty()) {
+      first = ms.front();
+      link = HopLink::kMessageId;
+    }
+  }
+  // A record made only of antivirus lines is no evidence that the MTA handled the message.
+  if (first != nullptr && !first->received && !first->client_ip) first = nullptr;
+  Chain chain;
+  MessageRecord direct;  // a record made of the detection line itself
+  if (first != nullptr) {
+    chain = walk(first, link, det.recipients, {}, 0, budget);
+  } else if (det.client_ip) {
+    direct.id = 0;
+    direct.source = det.source;
+    direct.queue_id = det.queue_id;
+    direct.received = true;
+    direct.received_at = det.time;
+    direct.client_ip = det.client_ip;
+    direct.client_name = det.client_name;
+    direct.message_id = det.message_id;
+    direct.sender = det.sender;
+    direct.has_sender = det.has_sender;
+    direct.recipients = det.recipients;
+    chain = walk(&direct, HopLink::kDirect, det.recipients, {}, 0, budget);
+  } else if (det.queue_id.empty() && det.message_id.empty() && config_.envelope_matching &&
+             det.has_sender) {
+    auto cands = envelope_candidates(det.source, det.sender, det.recipients, det.time, false, 0);
+    if (cands.empty()) {
+      chain.broken = true;
+      chain.waiting = true;
+      chain.note = "no message on " + host_name + " from <" + det.sender +
+                   "> within the clock-skew tolerance of the detection";
+    } else {
+      chain = branch(cands, HopLink::kEnvelope, det.recipients, {}, 0, budget);
+    }
+  } else {
+    chain.broken = true;
+    chain.waiting = true;
+    chain.note = "no record on " + host_name + " for " +
+                 (det.queue_id.empty() ? "message-id <" + det.message_id + ">"
+                                       : "queue id " + det.queue_id);
+  }
+  TraceOutcome out;
+  out.hops = std::move(chain.hops);
+  out.records = std::move(chain.records);
+  out.candidates = std::move(chain.candidates);
+  out.note = std::move(chain.note);
+  if (chain.ambiguous) {
+    out.confidence = Confidence::kAmbiguous;
+  } else if (chain.broken || !chain.origin) {
+    out.confidence = Confidence::kUnresolved;
+    out.waiting = chain.waiting;
+  } else {
+    out.origin = chain.origin;
+    out.confidence = chain.fuzzy ? Confidence::kFuzzy : Confidence::kExact;
+  }
+  return out;
+}
+
+}  // namespace vtrace

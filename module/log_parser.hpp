@@ -48,3 +48,11 @@ std::string_view next_hop_queue_id(std::string_view reply);
 bool plausible_queue_id(std::string_view s);
 
 }  // namespace vtrace
+
+namespace vtrace {
+// Finds an antivirus verdict in free reply text ("5.7.1 Virus X detected", "FOUND VIRUS: X",
+// "INFECTED: X", "contains a virus (X)", "virus found: \"X\"", "infected by X"). Returns the
+// virus name, "unknown" when the text names a virus verdict without a name, or an empty view
+// when the text is no virus verdict at all (a spam or policy reject).
+std::string_view virus_in_reply(std::string_view text);
+}  // namespace vtrace

@@ -125,3 +125,88 @@ std::string_view next_hop_queue_id(std::string_view reply) {
 }
 
 }  // namespace vtrace
+
+namespace vtrace {
+
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::size_t find_nocase(std::string_view hay, std::string_view needle, std::size_t from = 0) {
+  if (needle.size() > hay.size()) return std::string_view::npos;
+  for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    std::size_t j = 0;
+    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return i;
+  }
+  return std::string_view::npos;
+}
+
+std::string_view name_token(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '"' || s.front() == '\'' ||
+                        s.front() == '(' || s.front() == '<')) {
+    s.remove_prefix(1);
+  }
+  std::size_t end = 0;
+  while (end < s.size() && s[end] != ' ' && s[end] != ';' && s[end] != ')' && s[end] != '"' &&
+         s[end] != '\'' && s[end] != ',' && s[end] != '>') {
+    ++end;
+  }
+  std::string_view token = s.substr(0, end);
+  while (!token.empty() && (token.back() == '.' || token.back() == ':')) token.remove_suffix(1);
+  return token;
+}
+
+bool looks_like_virus_name(std::string_view t) {
+  if (t.size() < 3 || t.size() > 200) return false;
+  static constexpr std::string_view kWords[] = {"detected", "found", "by", "in", "the", "a",
+                                                "was", "is", "message", "mail"};
+  for (auto w : kWords) {
+    if (t.size() == w.size() && find_nocase(t, w) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view virus_in_reply(std::string_view text) {
+  struct After {
+    std::string_view marker;
+  };
+  // Markers followed by the name.
+  static constexpr std::string_view kAfter[] = {"found virus:", "virus found:", "infected:",
+                                                "infected by ", "contains a virus",
+                                                "virus identified", "malware found:",
+                                                "infected with "};
+  for (auto marker : kAfter) {
+    const auto pos = find_nocase(text, marker);
+    if (pos == std::string_view::npos) continue;
+    const auto name = name_token(text.substr(pos + marker.size()));
+    if (looks_like_virus_name(name)) return name;
+    return "unknown";
+  }
+  // "Virus NAME detected" / "virus NAME found"
+  for (std::size_t pos = find_nocase(text, "virus "); pos != std::string_view::npos;
+       pos = find_nocase(text, "virus ", pos + 1)) {
+    const auto name = name_token(text.substr(pos + 6));
+    const std::size_t after = text.find(name, pos) + name.size();
+    std::string_view rest = text.substr(after);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (looks_like_virus_name(name) &&
+        (find_nocase(rest, "detected") == 0 || find_nocase(rest, "found") == 0)) {
+      return name;
+    }
+  }
+  // "Infected (NAME)" as in X-Virus-Status headers.
+  if (const auto pos = find_nocase(text, "infected ("); pos != std::string_view::npos) {
+    const auto name = name_token(text.substr(pos + 10));
+    if (looks_like_virus_name(name)) return name;
+  }
+  if (find_nocase(text, "virus") != std::string_view::npos ||
+      find_nocase(text, "malware") != std::string_view::npos) {
+    return "unknown";
+  }
+  return {};
+}
+
+}  // namespace vtrace

@@ -1,0 +1,126 @@
+// Correlator: decoded log lines in, incidents out. Trusts only configured sources, indexes
+// their mail, holds detections until their records have had time to arrive, traces them and
+// hands finished incidents to a sink. Pure: time comes from the lines and from advance().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/incident.hpp"
+#include "module/hop_tracer.hpp"
+#include "module/isvw_reader.hpp"
+#include "module/log_line.hpp"
+#include "module/mail_index.hpp"
+#include "module/parser_registry.hpp"
+#include "module/settings.hpp"
+#include "module/topology.hpp"
+
+namespace vtrace {
+
+class IncidentSink {
+ public:
+  virtual ~IncidentSink() = default;
+  virtual void deliver(const Incident& incident) = 0;
+};
+
+struct CorrelatorStats {
+  std::uint64_t lines = 0;
+  std::uint64_t untrusted = 0;       // from hosts that are not configured sources
+  std::uint64_t unrecognised = 0;    // trusted, but no parser claims the program
+  std::uint64_t ignored = 0;         // a format's noise lines
+  std::uint64_t records = 0;
+  std::map<std::string, std::uint64_t> records_by_format;
+  std::map<std::string, std::uint64_t> malformed_by_format;
+  std::uint64_t detections = 0;
+  std::uint64_t detections_merged = 0;   // companion lines of one detection
+  std::uint64_t echoes_suppressed = 0;   // a relay's bounce of a detection another host made
+  std::uint64_t pending_dropped = 0;     // traced early because the pending queue was full
+  std::uint64_t uncorroborated = 0;      // detections the detecting host's MTA never logged
+  std::array<std::uint64_t, 4> incidents{};  // by Confidence
+};
+
+class Correlator {
+ public:
+  // `settings` must outlive the correlator. `timezone` overrides the configured zone of BSD and
+  // ISVW timestamps (the replay's --timezone); empty keeps the configuration's.
+  Correlator(const CorrelatorSettings& settings, IncidentSink& sink, std::string timezone = {});
+
+  const Topology& topology() const { return topology_; }
+
+  // A line already attributed to a trusted `source` (the caller resolved it from the
+  // hostname, fromhost-ip or a SOURCE= argument).
+  void ingest(SourceIndex source, const LogLine& line);
+  // A line whose source is only its envelope hostname: dropped and counted unless the
+  // hostname belongs to a configured source.
+  void ingest_untrusted(const LogLine& line);
+  // Counts a line that could not be decoded at all.
+  void count_undecodable() { ++stats_.lines; ++undecodable_; }
+
+  // Moves time forward: traces detections whose settle time has passed, retries waiting
+  // ones, emits what is final, and evicts old index entries.
+  void advance(TimePoint now);
+  // End of input: every pending detection is traced once more and emitted as it stands.
+  void finish();
+
+  const CorrelatorStats& stats() const { return stats_; }
+  std::uint64_t undecodable() const { return undecodable_; }
+  const MailIndex& index() const { return index_; }
+  std::size_t pending() const { return pending_.size(); }
+  // The first few uncorroborated detection lines, with the reason, for the operator.
+  const std::vector<std::string>& uncorroborated_samples() const {
+    return uncorroborated_samples_;
+  }
+
+ private:
+  struct Pending {
+    DetectionFacts facts;
+    Incident incident;  // detection fields filled; trace fields filled at emission
+    std::string key;
+    TimePoint settle_at = 0;
+    TimePoint first_try = -1;
+    bool has_id_key = false;  // keyed by queue id or Message-ID
+    bool echo = false;        // a bounce whose refusing next hop is one of our sources
+    std::string format;
+  };
+
+  void on_record(SourceIndex source, TimePoint t, std::string_view format,
+                 const ParsedRecord& record, std::string_view evidence);
+  void on_detection(SourceIndex source, TimePoint t, std::string_view format,
+                    const ParsedRecord& record, std::string_view evidence);
+  bool try_emit(Pending& p, TimePoint now, bool final);
+  void emit(Pending& p, TraceOutcome outcome);
+
+  const CorrelatorSettings& settings_;
+  IncidentSink& sink_;
+  Topology topology_;
+  ParserRegistry registry_;
+  MailIndex index_;
+  std::vector<IsvwAssembler> isvw_;  // one per source
+  std::vector<LocalTimeResolver> zones_;
+  std::deque<Pending> pending_;
+  // Keys of detections already emitted, with their time: late companion lines merge into
+  // nothing. Bounded by the correlation window.
+  std::unordered_map<std::string, TimePoint> emitted_keys_;
+  std::deque<std::pair<TimePoint, std::string>> emitted_order_;
+  // (source, queue id) of every record an emitted trace went through, for relay echoes.
+  std::unordered_map<std::string, TimePoint> covered_;
+  std::deque<std::pair<TimePoint, std::string>> covered_order_;
+  std::unordered_map<std::string, int> repeat_counts_;
+  std::deque<std::pair<TimePoint, std::string>> repeat_order_;
+  std::vector<std::string> uncorroborated_samples_;
+  ParsedRecord scratch_;
+  CorrelatorStats stats_;
+  std::uint64_t undecodable_ = 0;
+  std::uint64_t index_generation_ = 0;
+  std::uint64_t retried_generation_ = 0;
+  TimePoint watermark_ = 0;
+  TimePoint last_retry_ = 0;
+};
+
+}  // namespace vtrace

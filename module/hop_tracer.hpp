@@ -1,0 +1,69 @@
+// HopTracer: from a detection to the host that really sent the message, hop by hop through
+// the configured sources' indexed records.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/incident.hpp"
+#include "module/mail_index.hpp"
+#include "module/topology.hpp"
+
+namespace vtrace {
+
+// What the antivirus line(s) said about the infected message.
+struct DetectionFacts {
+  SourceIndex source = 0;
+  TimePoint time = 0;
+  std::string queue_id;
+  std::string message_id;
+  std::string sender;  // lower-cased
+  bool has_sender = false;
+  std::vector<std::string> recipients;  // lower-cased
+  std::optional<IpAddress> client_ip;   // when the detection line itself names the client
+  std::string client_name;
+};
+
+struct TraceOutcome {
+  std::vector<Hop> hops;
+  std::optional<Origin> origin;
+  Confidence confidence = Confidence::kUnresolved;
+  std::vector<Candidate> candidates;
+  std::string note;
+  // The chain broke for want of a record that may still arrive (worth waiting for).
+  bool waiting = false;
+  // (source, queue id) of every record the chain went through, for de-duplication.
+  std::vector<std::pair<SourceIndex, std::string>> records;
+};
+
+// Stateless apart from its references; cheap to construct.
+class HopTracer {
+ public:
+  HopTracer(const MailIndex& index, const Topology& topology, const CorrelationSettings& config)
+      : index_(index), topology_(topology), config_(config) {}
+
+  TraceOutcome trace(const DetectionFacts& detection) const;
+
+ private:
+  struct Chain;
+  struct Step;
+  Chain walk(const MessageRecord* record, HopLink link, const std::vector<std::string>& rcpts,
+             std::vector<RecordId> visited, int depth, int& budget) const;
+  Step step(const MessageRecord& record, const std::vector<std::string>& rcpts) const;
+  std::vector<const MessageRecord*> envelope_candidates(SourceIndex source,
+                                                        const std::string& sender,
+                                                        const std::vector<std::string>& rcpts,
+                                                        TimePoint t, bool use_delivery_time,
+                                                        RecordId exclude) const;
+  Chain branch(const std::vector<const MessageRecord*>& candidates, HopLink link,
+               const std::vector<std::string>& rcpts, const std::vector<RecordId>& visited,
+               int depth, int& budget) const;
+  Hop make_hop(const MessageRecord& record, HopLink link) const;
+
+  const MailIndex& index_;
+  const Topology& topology_;
+  const CorrelationSettings& config_;
+};
+
+}  // namespace vtrace

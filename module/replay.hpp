@@ -1,0 +1,47 @@
+// Replay: reads archived log files (plain or .gz, syslog, exim main log, ISVW virus log) from
+// any number of hosts, merges them in time order and feeds the correlator.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "module/correlator.hpp"
+
+namespace vtrace {
+
+struct ReplayInput {
+  std::string source;  // configured source name from "SOURCE=FILE"; empty = from the envelope
+  std::string path;
+};
+
+// Parses "SOURCE=FILE" or "FILE". A '=' inside a path with a '/' before it is part of the path.
+ReplayInput parse_replay_argument(const std::string& argument);
+
+struct ReplayOptions {
+  int year = 0;             // for BSD timestamps; 0 = infer from `reference_time`
+  std::string timezone;     // "" = the settings' zone, else the process's TZ
+  TimePoint reference_time = 0;
+  bool progress = false;    // print a progress line on stderr
+};
+
+struct ReplaySummary {
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t lines = 0;
+  std::uint64_t undecodable = 0;
+  std::vector<std::string> errors;  // files that could not be read
+};
+
+// Feeds every input to `correlator` in merged time order and calls finish(). Errors opening a
+// file are collected in the summary (the other files are still replayed).
+ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>& inputs,
+                         const ReplayOptions& options, std::ostream& progress_out);
+
+// Human-readable summary of a replay and the correlator's counters.
+void print_summary(std::ostream& out, const ReplaySummary& summary, const Correlator& correlator,
+                   double seconds);
+
+}  // namespace vtrace

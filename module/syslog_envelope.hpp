@@ -1,0 +1,39 @@
+// Decoding of syslog envelopes (RFC 3164, RFC 3339/rsyslog, RFC 5424, Solaris, PRI) and of
+// exim's own main-log lines into LogLine.
+#pragma once
+
+#include <string_view>
+
+#include "common/time.hpp"
+#include "module/log_line.hpp"
+
+namespace vtrace {
+
+// Stateful only for BSD-timestamp year inference: one decoder per input file or stream.
+class SyslogEnvelopeDecoder {
+ public:
+  // `year`: the year for BSD timestamps, or 0 to infer it from `reference_time` (a BSD
+  // timestamp more than a month in the future of the reference belongs to the year before).
+  // `zone`: the IANA zone of BSD and exim timestamps ("" = process TZ).
+  SyslogEnvelopeDecoder(int year, std::string zone, TimePoint reference_time);
+
+  // Decodes `text`; returns false when it has no recognisable envelope. Views in `line`
+  // point into `text`.
+  bool decode(std::string_view text, LogLine& line);
+
+  // Decodes an exim main-log line ("2026-11-28 05:00:38 [+zzzz] ID ...") as program "exim"
+  // of host `host`; the message keeps the timestamp so the exim parser sees both forms alike.
+  bool decode_exim_mainlog(std::string_view text, std::string_view host, LogLine& line);
+
+ private:
+  bool decode_bsd_time(std::string_view& rest, TimePoint& out);
+  int year_for(int month);
+  int fixed_year_;
+  int reference_year_;
+  int reference_month_;
+  int last_month_ = 0;
+  int rollover_years_ = 0;
+  LocalTimeResolver zone_;
+};
+
+}  // namespace vtrace
