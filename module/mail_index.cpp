@@ -126,7 +126,10 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
       r.recipients.push_back(std::move(normal));
     }
   }
-  if (!in.orig_queue_id.empty() && in.kind == RecordKind::kReceive) {
+  if (!in.orig_queue_id.empty() && in.kind == RecordKind::kReceive && in.action == "bounce-of") {
+    // exim: "<= <> R=ID" is a bounce generated on this host for message ID.
+    r.bounce_of = in.orig_queue_id;
+  } else if (!in.orig_queue_id.empty() && in.kind == RecordKind::kReceive) {
     r.orig_queue_id = in.orig_queue_id;
     if (!in.orig_client_ip.empty()) {
       r.orig_client_ip = IpAddress::parse(in.orig_client_ip);

@@ -5,13 +5,13 @@
 // allowed and ignored. message_id, sender and recipient(s) lose their angle brackets; a sender
 // group that matched (even "<>") sets has_sender. A "delivery" record is kSent when it names
 // a next_queue_id, else its status is unknown. A "detection" without a virus is kMalformed.
+#include <re2/re2.h>
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <re2/re2.h>
 
 #include "module/parser_registry.hpp"
 #include "module/settings.hpp"
@@ -37,8 +37,9 @@ enum Field : int {
 };
 
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "queue_id",  "message_id", "sender", "recipient",     "recipients", "client_ip", "client_name",
-    "virus",     "action",     "next_queue_id", "subject", "file",       "size"};
+    "queue_id",  "message_id",  "sender", "recipient", "recipients",
+    "client_ip", "client_name", "virus",  "action",    "next_queue_id",
+    "subject",   "file",        "size"};
 
 std::string_view view(const re2::StringPiece& p) { return {p.data(), p.size()}; }
 

@@ -29,9 +29,7 @@ namespace {
 constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) {
-  return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+bool is_alnum(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 std::size_t find_nocase(std::string_view hay, std::string_view needle) {
@@ -336,8 +334,7 @@ class EximParser final : public LogParser {
     return parse_reject(rest, id, out);
   }
 
-  static ParseStatus parse_receive(std::string_view id, std::string_view body,
-                                   ParsedRecord& out) {
+  static ParseStatus parse_receive(std::string_view id, std::string_view body, ParsedRecord& out) {
     const std::string_view sender = first_token(body);
     if (sender.empty()) return ParseStatus::kMalformed;
     out.kind = RecordKind::kReceive;
@@ -416,8 +413,7 @@ class EximParser final : public LogParser {
 
   // "[ID ][H=...] [F=<sender>] rejected after DATA: <text naming a virus>" (an acl_smtp_data
   // `malware` deny). Any other line is exim noise.
-  static ParseStatus parse_reject(std::string_view text, std::string_view id,
-                                  ParsedRecord& out) {
+  static ParseStatus parse_reject(std::string_view text, std::string_view id, ParsedRecord& out) {
     static constexpr std::string_view kMarker = "rejected after DATA";
     const auto pos = text.find(kMarker);
     if (pos == npos) return ParseStatus::kIgnored;

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string_view>
 
@@ -100,8 +99,7 @@ TEST_CASE("amavis policy banks and LOCAL precede the client, the originator is n
   CHECK(r.queue_id.empty());
 }
 
-TEST_CASE("amavis 2.6 line without Queue-ID and port still gives the detection facts",
-          "[amavis]") {
+TEST_CASE("amavis 2.6 line without Queue-ID and port still gives the detection facts", "[amavis]") {
   // shared/reference/log-formats.md §6.2 [P: EasyEngine/rtCamp-style mail setup guide]
   ParsedRecord r;
   REQUIRE(parse_amavis("(1576510-03) Blocked INFECTED (Eicar-Test-Signature), [192.241.254.103] "
@@ -138,8 +136,7 @@ TEST_CASE("amavis 2.2 line with an IPv6 client and capitalised Size", "[amavis]"
   CHECK(r.size == 1147);
 }
 
-TEST_CASE("amavis pre-2.4 INFECTED line without verb or client lists every recipient",
-          "[amavis]") {
+TEST_CASE("amavis pre-2.4 INFECTED line without verb or client lists every recipient", "[amavis]") {
   // shared/reference/log-formats.md §6.2 [C: logwatch amavis-logwatch #TD comment]
   ParsedRecord r;
   REQUIRE(parse_amavis("INFECTED (Exploit.HTML.IFrame, Worm.SomeFool.P), <from@sample.net> -> "

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,11 +37,11 @@ bool points_into(std::string_view part, std::string_view whole) {
          (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
-const CustomFormatSettings kMyAv = format(
-    "myav", "myav|myavd",
-    R"(^virus found: (?P<virus>\S+) in message (?P<queue_id>[0-9A-F]+) from )"
-    R"((?P<sender><[^>]*>) to (?P<recipients>\S+)(?: action=(?P<action>\w+))?)",
-    "detection");
+const CustomFormatSettings kMyAv =
+    format("myav", "myav|myavd",
+           R"(^virus found: (?P<virus>\S+) in message (?P<queue_id>[0-9A-F]+) from )"
+           R"((?P<sender><[^>]*>) to (?P<recipients>\S+)(?: action=(?P<action>\w+))?)",
+           "detection");
 
 }  // namespace
 
@@ -52,7 +51,7 @@ TEST_CASE("custom parser takes its name from the settings and full-matches the p
   CHECK(parser->name() == "myav");
   CHECK(parser->accepts_program("myav"));
   CHECK(parser->accepts_program("myavd"));
-  CHECK_FALSE(parser->accepts_program("myav2"));   // full match, not a prefix
+  CHECK_FALSE(parser->accepts_program("myav2"));  // full match, not a prefix
   CHECK_FALSE(parser->accepts_program("notmyav"));
   CHECK_FALSE(parser->accepts_program("postfix/smtpd"));
 
@@ -61,8 +60,7 @@ TEST_CASE("custom parser takes its name from the settings and full-matches the p
   CHECK(any->accepts_program(""));
 }
 
-TEST_CASE("custom detection format captures virus, queue id, sender and recipients",
-          "[custom]") {
+TEST_CASE("custom detection format captures virus, queue id, sender and recipients", "[custom]") {
   const auto parser = make_custom_parser(kMyAv);
   constexpr std::string_view kMessage =
       "virus found: Eicar-Test-Signature in message 4FC7B22DF6 from <alice@example.org> to "
@@ -85,8 +83,9 @@ TEST_CASE("custom detection format captures virus, queue id, sender and recipien
 
   // The optional action group did not take part: empty. A null sender is stated, but empty.
   r.clear();
-  REQUIRE(parser->parse(line_of("myav", "virus found: Win.Test.EICAR_HDB-1 in message ABC123 "
-                                        "from <> to <bob@example.net>"),
+  REQUIRE(parser->parse(line_of("myav",
+                                "virus found: Win.Test.EICAR_HDB-1 in message ABC123 "
+                                "from <> to <bob@example.net>"),
                         r) == ParseStatus::kRecord);
   CHECK(r.virus == "Win.Test.EICAR_HDB-1");
   CHECK(r.has_sender);
@@ -108,17 +107,15 @@ TEST_CASE("custom format lines that do not match are not the format's", "[custom
 }
 
 TEST_CASE("custom detection without a virus name is malformed", "[custom]") {
-  const auto parser = make_custom_parser(
-      format("av2", "av2", R"(^infected(?: by (?P<virus>\S+))? queue=(?P<queue_id>\w+))",
-             "detection"));
+  const auto parser = make_custom_parser(format(
+      "av2", "av2", R"(^infected(?: by (?P<virus>\S+))? queue=(?P<queue_id>\w+))", "detection"));
   ParsedRecord r;
   REQUIRE(parser->parse(line_of("av2", "infected by Eicar queue=4FC7B22DF6"), r) ==
           ParseStatus::kRecord);
   CHECK(r.virus == "Eicar");
   CHECK(r.queue_id == "4FC7B22DF6");
   r.clear();
-  CHECK(parser->parse(line_of("av2", "infected queue=4FC7B22DF6"), r) ==
-        ParseStatus::kMalformed);
+  CHECK(parser->parse(line_of("av2", "infected queue=4FC7B22DF6"), r) == ParseStatus::kMalformed);
   CHECK(r.queue_id.empty());
 }
 
@@ -152,8 +149,7 @@ TEST_CASE("custom receive format maps client, size, message id and a single reci
 
 TEST_CASE("custom delivery format with a next hop id is a sent delivery", "[custom]") {
   const auto parser = make_custom_parser(format(
-      "relay", "",
-      R"((?P<queue_id>\w+) relayed to (?P<recipient>\S+) next=(?P<next_queue_id>\w+))",
+      "relay", "", R"((?P<queue_id>\w+) relayed to (?P<recipient>\S+) next=(?P<next_queue_id>\w+))",
       "delivery"));
   ParsedRecord r;
   REQUIRE(parser->parse(line_of("anything", "Q7F3A relayed to <bob@example.net> next=B51DBE6BE7"),
@@ -166,9 +162,9 @@ TEST_CASE("custom delivery format with a next hop id is a sent delivery", "[cust
 }
 
 TEST_CASE("custom attribute format ignores unknown group names", "[custom]") {
-  const auto parser = make_custom_parser(format(
-      "attr", "", R"((?P<queue_id>\w+): (?P<other>\w+) message-id=(?P<message_id>\S+))",
-      "attribute"));
+  const auto parser = make_custom_parser(
+      format("attr", "", R"((?P<queue_id>\w+): (?P<other>\w+) message-id=(?P<message_id>\S+))",
+             "attribute"));
   ParsedRecord r;
   REQUIRE(parser->parse(line_of("x", "Q7F3A: note message-id=<m1@example.org>"), r) ==
           ParseStatus::kRecord);

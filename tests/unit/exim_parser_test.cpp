@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string_view>
 
@@ -44,8 +43,7 @@ TEST_CASE("exim parser is named exim and accepts only exim program names", "[exi
   CHECK_FALSE(parser->accepts_program(""));
 }
 
-TEST_CASE("exim arrival with a forged HELO takes the client from the bracketed address",
-          "[exim]") {
+TEST_CASE("exim arrival with a forged HELO takes the client from the bracketed address", "[exim]") {
   // shared/reference/log-formats.md §4.2(a) [P: LKML message by Florian Weimer, 2019-10-04]
   constexpr std::string_view kLine =
       "2019-10-04 07:09:29 1iGHiT-00007b-Na <= fw@deneb.enyo.de H=(deneb.enyo.de) "
@@ -118,13 +116,14 @@ TEST_CASE("exim H=(ip) [ip] and H=([ip]) [ip] forged HELO literals yield the fin
 TEST_CASE("exim arrival from an IPv6 client with port keeps the full address", "[exim]") {
   // shared/reference/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
   ParsedRecord r;
-  REQUIRE(parse_exim("2016-02-25 20:08:55 1aZ1HS-0006iF-Rk <= "
-                     "m-2vlkybcnxljidjw6iay5827f5opbillgehggdelein1h7sxg15@bounce.linkedin.com "
-                     "H=mail01.pyzuka.nl [2a01:7c8:c037:6::4]:47889 "
-                     "I=[2001:7b8:3:47:213:154:229:26]:25 P=esmtps "
-                     "X=TLS1.2:DHE_RSA_AES_128_CBC_SHA1:128 CV=no S=39472 "
-                     "id=1087531239.521310.1456427301019.JavaMail.app@ltx1-app7953.prod.linkedin.com",
-                     r) == ParseStatus::kRecord);
+  REQUIRE(
+      parse_exim("2016-02-25 20:08:55 1aZ1HS-0006iF-Rk <= "
+                 "m-2vlkybcnxljidjw6iay5827f5opbillgehggdelein1h7sxg15@bounce.linkedin.com "
+                 "H=mail01.pyzuka.nl [2a01:7c8:c037:6::4]:47889 "
+                 "I=[2001:7b8:3:47:213:154:229:26]:25 P=esmtps "
+                 "X=TLS1.2:DHE_RSA_AES_128_CBC_SHA1:128 CV=no S=39472 "
+                 "id=1087531239.521310.1456427301019.JavaMail.app@ltx1-app7953.prod.linkedin.com",
+                 r) == ParseStatus::kRecord);
   CHECK(r.kind == RecordKind::kReceive);
   CHECK(r.queue_id == "1aZ1HS-0006iF-Rk");
   CHECK(r.client_ip == "2a01:7c8:c037:6::4");
@@ -214,8 +213,7 @@ TEST_CASE("exim bounce arrival is a receive carrying the failed message id as bo
   CHECK(r.recipients[0] == "request-326806-hk82iwn7@localhost");
 }
 
-TEST_CASE("exim delivery to the next hop takes its queue id from C=\"250 OK id=...\"",
-          "[exim]") {
+TEST_CASE("exim delivery to the next hop takes its queue id from C=\"250 OK id=...\"", "[exim]") {
   // Exim/exim test/log/0036 (GPL-2.0-or-later), one cited line.
   ParsedRecord r;
   REQUIRE(parse_exim("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => abcd@eximtesthost.test.ex "
@@ -259,8 +257,7 @@ TEST_CASE("exim additional-address lines are deliveries of the same message", "[
   CHECK(r.next_queue_id.empty());
 }
 
-TEST_CASE("exim delivery to an IPv6 next hop and with a port and original recipient",
-          "[exim]") {
+TEST_CASE("exim delivery to an IPv6 next hop and with a port and original recipient", "[exim]") {
   // Exim/exim test/log/1003 (GPL-2.0-or-later), one cited line.
   ParsedRecord r;
   REQUIRE(parse_exim("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 => user6@h3.test.ex R=client "
@@ -354,15 +351,13 @@ TEST_CASE("exim failed deliveries are deliveries with status bounced", "[exim]")
 TEST_CASE("exim Completed ends the message", "[exim]") {
   // shared/reference/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
   ParsedRecord r;
-  REQUIRE(parse_exim("2016-02-25 20:02:24 1aZ1B6-0006g0-ND Completed", r) ==
-          ParseStatus::kRecord);
+  REQUIRE(parse_exim("2016-02-25 20:02:24 1aZ1B6-0006g0-ND Completed", r) == ParseStatus::kRecord);
   CHECK(r.kind == RecordKind::kDone);
   CHECK(r.queue_id == "1aZ1B6-0006g0-ND");
   CHECK(r.recipients.empty());
 }
 
-TEST_CASE("exim virus reject after DATA is a detection with client, sender and virus",
-          "[exim]") {
+TEST_CASE("exim virus reject after DATA is a detection with client, sender and virus", "[exim]") {
   // fail2ban/fail2ban tests/files/logs/exim-spam (GPL-2.0), one cited line.
   constexpr std::string_view kLine =
       "2013-06-15 11:20:36 [2516] 1Unmew-0000ea-SE H=egeftech.static.otenet.gr "
