@@ -23,8 +23,7 @@ class Diagnostics {
  public:
   // Registers the text of `file` so its lines can be quoted.
   void add_source(const std::string& file, const std::string& text);
-  void error(const std::string& file, int line, int column, std::string code,
-             std::string message);
+  void error(const std::string& file, int line, int column, std::string code, std::string message);
   bool empty() const { return items_.empty(); }
   std::size_t size() const { return items_.size(); }
   const std::vector<Diagnostic>& items() const { return items_; }

@@ -23,8 +23,8 @@ std::string_view to_string(Confidence c) {
 }
 
 std::optional<Confidence> confidence_from_string(std::string_view s) {
-  for (auto c : {Confidence::kExact, Confidence::kFuzzy, Confidence::kAmbiguous,
-                 Confidence::kUnresolved}) {
+  for (auto c :
+       {Confidence::kExact, Confidence::kFuzzy, Confidence::kAmbiguous, Confidence::kUnresolved}) {
     if (to_string(c) == s) return c;
   }
   return std::nullopt;
@@ -32,9 +32,9 @@ std::optional<Confidence> confidence_from_string(std::string_view s) {
 
 namespace {
 constexpr std::pair<HopLink, std::string_view> kLinkNames[] = {
-    {HopLink::kQueueId, "queue_id"},       {HopLink::kNextHopQueueId, "next_hop_queue_id"},
-    {HopLink::kMessageId, "message_id"},   {HopLink::kOrigQueueId, "orig_queue_id"},
-    {HopLink::kBounce, "bounce"},          {HopLink::kEnvelope, "envelope"},
+    {HopLink::kQueueId, "queue_id"},     {HopLink::kNextHopQueueId, "next_hop_queue_id"},
+    {HopLink::kMessageId, "message_id"}, {HopLink::kOrigQueueId, "orig_queue_id"},
+    {HopLink::kBounce, "bounce"},        {HopLink::kEnvelope, "envelope"},
     {HopLink::kDirect, "direct"},
 };
 }  // namespace

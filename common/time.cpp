@@ -20,8 +20,8 @@ std::int64_t days_from_civil(int year, unsigned month, unsigned day) {
 
 TimePoint make_utc(int year, int month, int day, int hour, int minute, int second,
                    std::int64_t micros) {
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month),
-                                            static_cast<unsigned>(day));
+  const std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   return ((days * 86400 + hour * 3600 + minute * 60 + second) * kMicrosPerSecond) + micros;
 }
 
@@ -62,8 +62,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no
       !digits(s, 17, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   std::size_t pos = 19;
@@ -184,8 +183,7 @@ std::int64_t LocalTimeResolver::offset_for_hour(int year, int month, int day, in
       }
       tzset();
     }
-    const std::int64_t as_if_utc =
-        make_utc(year, month, day, hour, 30, 0) / kMicrosPerSecond;
+    const std::int64_t as_if_utc = make_utc(year, month, day, hour, 30, 0) / kMicrosPerSecond;
     it = zone_cache.emplace(key, as_if_utc - static_cast<std::int64_t>(local_epoch)).first;
   }
   cached_key_ = key;
@@ -193,8 +191,8 @@ std::int64_t LocalTimeResolver::offset_for_hour(int year, int month, int day, in
   return cached_offset_;
 }
 
-TimePoint LocalTimeResolver::to_utc(int year, int month, int day, int hour, int minute,
-                                    int second, std::int64_t micros) {
+TimePoint LocalTimeResolver::to_utc(int year, int month, int day, int hour, int minute, int second,
+                                    std::int64_t micros) {
   const TimePoint wall = make_utc(year, month, day, hour, minute, second, micros);
   if (utc_) return wall;
   return wall - offset_for_hour(year, month, day, hour) * kMicrosPerSecond;

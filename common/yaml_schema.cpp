@@ -100,8 +100,7 @@ std::optional<Duration> YamlReader::duration(const YAML::Node& node, const std::
   if (node.IsScalar()) {
     if (auto d = parse_duration(node.Scalar())) return d;
   }
-  error(node, "duration",
-        what + ": expected a duration such as 500ms, 5s, 30m, 1h or 2d");
+  error(node, "duration", what + ": expected a duration such as 500ms, 5s, 30m, 1h or 2d");
   return std::nullopt;
 }
 

@@ -31,8 +31,7 @@ void add_unique(std::vector<std::string>& to, const std::string& value, std::siz
 }
 
 template <typename Map>
-void trim_before(Map& map, std::deque<std::pair<TimePoint, std::string>>& order,
-                 TimePoint cutoff) {
+void trim_before(Map& map, std::deque<std::pair<TimePoint, std::string>>& order, TimePoint cutoff) {
   while (!order.empty() && order.front().first < cutoff) {
     auto it = map.find(order.front().second);
     if (it != map.end()) map.erase(it);
@@ -42,8 +41,7 @@ void trim_before(Map& map, std::deque<std::pair<TimePoint, std::string>>& order,
 
 }  // namespace
 
-Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink,
-                       std::string timezone)
+Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, std::string timezone)
     : settings_(settings),
       sink_(sink),
       topology_(settings),
@@ -52,7 +50,7 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink,
              settings.correlation.window),
       isvw_(settings.sources.size()) {
   for (const auto& s : settings.sources) {
-    zones_.emplace_back(!timezone.empty()  ? timezone
+    zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
                                               : settings.timezone);
   }
@@ -126,7 +124,8 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   facts.message_id = record.message_id;
   facts.sender = normalise_address(record.sender);
   facts.has_sender = record.has_sender;
-  for (auto r : record.recipients) add_unique(facts.recipients, normalise_address(r), kMaxRecipients);
+  for (auto r : record.recipients)
+    add_unique(facts.recipients, normalise_address(r), kMaxRecipients);
   if (!record.client_ip.empty()) {
     facts.client_ip = IpAddress::parse(record.client_ip);
     facts.client_name = record.client_name;
@@ -142,9 +141,8 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
     // No id at all (ISVW, clamav-milter Basic): identical records in the same second are
     // distinct detections, numbered in arrival order so two correlators agree on the ids.
     std::string base = "e|" + source_name + "|" + facts.sender + "|" +
-                       (facts.recipients.empty() ? "" : facts.recipients.front()) + "|" +
-                       virus + "|" + std::string(record.file) + "|" +
-                       std::to_string(t / kMicrosPerSecond);
+                       (facts.recipients.empty() ? "" : facts.recipients.front()) + "|" + virus +
+                       "|" + std::string(record.file) + "|" + std::to_string(t / kMicrosPerSecond);
     const int n = ++repeat_counts_[base];
     if (n == 1) repeat_order_.emplace_back(t, base);
     key = base + "#" + std::to_string(n);
@@ -159,8 +157,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
     const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
     const bool companion = !same_key && p.facts.source == source && p.format != format &&
                            (!p.has_id_key || !has_id_key) && p.incident.virus == virus &&
-                           std::llabs(p.facts.time - t) <= skew &&
-                           p.facts.sender == facts.sender &&
+                           std::llabs(p.facts.time - t) <= skew && p.facts.sender == facts.sender &&
                            overlap(p.facts.recipients, facts.recipients);
     if (!same_key && !companion) continue;
     for (const auto& r : facts.recipients) {

@@ -31,17 +31,17 @@ class IncidentSink {
 
 struct CorrelatorStats {
   std::uint64_t lines = 0;
-  std::uint64_t untrusted = 0;       // from hosts that are not configured sources
-  std::uint64_t unrecognised = 0;    // trusted, but no parser claims the program
-  std::uint64_t ignored = 0;         // a format's noise lines
+  std::uint64_t untrusted = 0;     // from hosts that are not configured sources
+  std::uint64_t unrecognised = 0;  // trusted, but no parser claims the program
+  std::uint64_t ignored = 0;       // a format's noise lines
   std::uint64_t records = 0;
   std::map<std::string, std::uint64_t> records_by_format;
   std::map<std::string, std::uint64_t> malformed_by_format;
   std::uint64_t detections = 0;
-  std::uint64_t detections_merged = 0;   // companion lines of one detection
-  std::uint64_t echoes_suppressed = 0;   // a relay's bounce of a detection another host made
-  std::uint64_t pending_dropped = 0;     // traced early because the pending queue was full
-  std::uint64_t uncorroborated = 0;      // detections the detecting host's MTA never logged
+  std::uint64_t detections_merged = 0;       // companion lines of one detection
+  std::uint64_t echoes_suppressed = 0;       // a relay's bounce of a detection another host made
+  std::uint64_t pending_dropped = 0;         // traced early because the pending queue was full
+  std::uint64_t uncorroborated = 0;          // detections the detecting host's MTA never logged
   std::array<std::uint64_t, 4> incidents{};  // by Confidence
 };
 
@@ -60,7 +60,10 @@ class Correlator {
   // hostname belongs to a configured source.
   void ingest_untrusted(const LogLine& line);
   // Counts a line that could not be decoded at all.
-  void count_undecodable() { ++stats_.lines; ++undecodable_; }
+  void count_undecodable() {
+    ++stats_.lines;
+    ++undecodable_;
+  }
 
   // Moves time forward: traces detections whose settle time has passed, retries waiting
   // ones, emits what is final, and evicts old index entries.
@@ -73,9 +76,7 @@ class Correlator {
   const MailIndex& index() const { return index_; }
   std::size_t pending() const { return pending_.size(); }
   // The first few uncorroborated detection lines, with the reason, for the operator.
-  const std::vector<std::string>& uncorroborated_samples() const {
-    return uncorroborated_samples_;
-  }
+  const std::vector<std::string>& uncorroborated_samples() const { return uncorroborated_samples_; }
 
  private:
   struct Pending {

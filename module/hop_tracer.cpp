@@ -67,8 +67,8 @@ std::vector<const MessageRecord*> HopTracer::envelope_candidates(
     Duration distance = -1;
     if (use_delivery_time && !r->deliveries.empty()) {
       for (const auto& d : r->deliveries) {
-        const bool wanted = rcpts.empty() || std::find(rcpts.begin(), rcpts.end(),
-                                                       d.recipient) != rcpts.end();
+        const bool wanted =
+            rcpts.empty() || std::find(rcpts.begin(), rcpts.end(), d.recipient) != rcpts.end();
         const Duration delta = std::llabs(d.time - t);
         if (wanted && delta <= skew && (distance < 0 || delta < distance)) distance = delta;
       }
@@ -110,8 +110,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
     if (const auto* p = index_.find_by_queue_id(host, r.bounce_of, r.first_seen, skew)) {
       return next(p, HopLink::kBounce);
     }
-    s.note = "the message " + r.bounce_of + " that " + host_name +
-             " bounced is not in its index";
+    s.note = "the message " + r.bounce_of + " that " + host_name + " bounced is not in its index";
     s.waiting = true;
     return s;
   }
@@ -230,8 +229,8 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
       link = s.link;
       continue;
     }
-    Chain rest = branch(s.next, s.link, rcpts, visited,
-                        depth + static_cast<int>(c.hops.size()), budget);
+    Chain rest =
+        branch(s.next, s.link, rcpts, visited, depth + static_cast<int>(c.hops.size()), budget);
     c.hops.insert(c.hops.end(), rest.hops.begin(), rest.hops.end());
     c.records.insert(c.records.end(), rest.records.begin(), rest.records.end());
     c.origin = rest.origin;
@@ -348,9 +347,9 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
   } else {
     chain.broken = true;
     chain.waiting = true;
-    chain.note = "no record on " + host_name + " for " +
-                 (det.queue_id.empty() ? "message-id <" + det.message_id + ">"
-                                       : "queue id " + det.queue_id);
+    chain.note =
+        "no record on " + host_name + " for " +
+        (det.queue_id.empty() ? "message-id <" + det.message_id + ">" : "queue id " + det.queue_id);
   }
   TraceOutcome out;
   out.hops = std::move(chain.hops);

@@ -33,11 +33,11 @@ void write_incident_text(std::ostream& out, const Incident& in) {
   out << "\n";
   for (std::size_t i = 0; i < in.hops.size(); ++i) {
     const Hop& h = in.hops[i];
-    out << "  hop " << i + 1 << ": " << h.host << " queue " << (h.queue_id.empty() ? "-" : h.queue_id)
-        << " received " << format_rfc3339(h.received_at) << " from "
-        << (h.client_name.empty() ? "" : visible(h.client_name) + " ")
-        << "[" << (h.client_ip.empty() ? "local" : h.client_ip) << "]  (linked by "
-        << to_string(h.link) << ")\n";
+    out << "  hop " << i + 1 << ": " << h.host << " queue "
+        << (h.queue_id.empty() ? "-" : h.queue_id) << " received " << format_rfc3339(h.received_at)
+        << " from " << (h.client_name.empty() ? "" : visible(h.client_name) + " ") << "["
+        << (h.client_ip.empty() ? "local" : h.client_ip) << "]  (linked by " << to_string(h.link)
+        << ")\n";
   }
   if (in.origin) {
     out << "  origin: " << in.origin->ip;

@@ -13,8 +13,8 @@ struct LogLine {
   std::string_view hostname;  // as written in the envelope (may be an FQDN)
   std::string_view program;   // syslog tag without pid: "postfix/smtpd", "sm-mta", "exim"
   std::string_view pid;
-  std::string_view message;   // the text after "prog[pid]: " (Solaris "[ID n f.l]" removed)
-  std::string_view raw;       // the whole input line, for evidence
+  std::string_view message;  // the text after "prog[pid]: " (Solaris "[ID n f.l]" removed)
+  std::string_view raw;      // the whole input line, for evidence
 };
 
 }  // namespace vtrace

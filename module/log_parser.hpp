@@ -12,10 +12,10 @@
 namespace vtrace {
 
 enum class ParseStatus : std::uint8_t {
-  kNotMine,     // another format's line
-  kIgnored,     // this format's line, but it carries nothing the trace needs (noise)
-  kRecord,      // `out` holds a record
-  kMalformed,   // this format's line, but truncated or garbled; counted, never fatal
+  kNotMine,    // another format's line
+  kIgnored,    // this format's line, but it carries nothing the trace needs (noise)
+  kRecord,     // `out` holds a record
+  kMalformed,  // this format's line, but truncated or garbled; counted, never fatal
 };
 
 // Parsers do no I/O, read no clock and keep no state between lines; they are called from one

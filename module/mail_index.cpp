@@ -136,8 +136,8 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
       r.orig_client_name = in.orig_client_name;
     }
   }
-  if (in.kind == RecordKind::kDelivery || (in.kind == RecordKind::kDetection &&
-                                           in.status != DeliveryStatus::kUnknown)) {
+  if (in.kind == RecordKind::kDelivery ||
+      (in.kind == RecordKind::kDetection && in.status != DeliveryStatus::kUnknown)) {
     for (auto rcpt : in.recipients) {
       if (r.deliveries.size() >= 64) break;
       Delivery d;
@@ -198,8 +198,8 @@ const MessageRecord* MailIndex::find_by_queue_id(SourceIndex source, std::string
 }
 
 const MessageRecord* MailIndex::find_by_next_queue_id(SourceIndex source,
-                                                      std::string_view next_queue_id,
-                                                      TimePoint t, Duration slack) const {
+                                                      std::string_view next_queue_id, TimePoint t,
+                                                      Duration slack) const {
   const MessageRecord* best = nullptr;
   TimePoint best_time = 0;
   for (const auto* r : lookup(Key::kNextQueueId, source, next_queue_id)) {
@@ -218,8 +218,7 @@ const MessageRecord* MailIndex::find_by_next_queue_id(SourceIndex source,
 
 std::vector<const MessageRecord*> MailIndex::find_by_message_id(SourceIndex source,
                                                                 std::string_view message_id,
-                                                                TimePoint t,
-                                                                Duration slack) const {
+                                                                TimePoint t, Duration slack) const {
   std::vector<const MessageRecord*> out;
   for (const auto* r : lookup(Key::kMessageId, source, message_id)) {
     if (r->message_id == message_id && r->first_seen <= t + slack && t - r->last_seen <= window_) {

@@ -74,8 +74,8 @@ class MailIndex {
 
   // The incarnation of `queue_id` on `source` that was current at `t`: the latest whose
   // receive time is not after `t + slack`.
-  const MessageRecord* find_by_queue_id(SourceIndex source, std::string_view queue_id,
-                                        TimePoint t, Duration slack) const;
+  const MessageRecord* find_by_queue_id(SourceIndex source, std::string_view queue_id, TimePoint t,
+                                        Duration slack) const;
   // The message on `source` whose delivery named `next_queue_id` as the next hop's id, with
   // the delivery not after `t + slack`.
   const MessageRecord* find_by_next_queue_id(SourceIndex source, std::string_view next_queue_id,

@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   vtrace::ReplayOptions options;
   options.year = year;
   options.timezone = timezone.empty() ? settings->timezone : timezone;
-  options.reference_time = static_cast<vtrace::TimePoint>(std::time(nullptr)) * vtrace::kMicrosPerSecond;
+  options.reference_time =
+      static_cast<vtrace::TimePoint>(std::time(nullptr)) * vtrace::kMicrosPerSecond;
   options.progress = isatty(STDERR_FILENO) != 0;
   const auto started = std::chrono::steady_clock::now();
   const auto summary = vtrace::run_replay(correlator, inputs, options, std::cerr);

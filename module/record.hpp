@@ -10,13 +10,13 @@
 namespace vtrace {
 
 enum class RecordKind : std::uint8_t {
-  kReceive,     // the host accepted a message from a client (postfix smtpd client=,
-                // sendmail from= with relay=, exim <=, postfix pickup)
-  kAttribute,   // more facts about a known message (message-id, qmgr from=, size)
-  kDelivery,    // the host handed the message on (postfix to=, sendmail to=, exim =>/->)
-  kBounce,      // the host generated a bounce `bounce_queue_id` for message `queue_id`
-  kDetection,   // an antivirus verdict
-  kDone,        // the message left the queue (postfix removed, exim Completed)
+  kReceive,    // the host accepted a message from a client (postfix smtpd client=,
+               // sendmail from= with relay=, exim <=, postfix pickup)
+  kAttribute,  // more facts about a known message (message-id, qmgr from=, size)
+  kDelivery,   // the host handed the message on (postfix to=, sendmail to=, exim =>/->)
+  kBounce,     // the host generated a bounce `bounce_queue_id` for message `queue_id`
+  kDetection,  // an antivirus verdict
+  kDone,       // the message left the queue (postfix removed, exim Completed)
 };
 
 enum class DeliveryStatus : std::uint8_t { kUnknown, kSent, kDeferred, kBounced, kRejected };
@@ -26,11 +26,11 @@ enum class DeliveryStatus : std::uint8_t { kUnknown, kSent, kDeferred, kBounced,
 struct ParsedRecord {
   RecordKind kind = RecordKind::kAttribute;
   std::string_view queue_id;
-  std::string_view client_ip;     // the SMTP client that handed this message to this host
-  std::string_view client_name;   // its (unverified) name; "unknown" is left empty
-  std::string_view message_id;    // without angle brackets
-  std::string_view sender;        // envelope from, without angle brackets ("" for <>)
-  bool has_sender = false;        // distinguishes "<>" from "not stated"
+  std::string_view client_ip;    // the SMTP client that handed this message to this host
+  std::string_view client_name;  // its (unverified) name; "unknown" is left empty
+  std::string_view message_id;   // without angle brackets
+  std::string_view sender;       // envelope from, without angle brackets ("" for <>)
+  bool has_sender = false;       // distinguishes "<>" from "not stated"
   std::vector<std::string_view> recipients;
   std::string_view next_queue_id;  // delivery: the id the next hop gave the message
   std::string_view relay_ip;       // delivery: the next hop's address

@@ -32,10 +32,7 @@ class FileReader {
  public:
   FileReader(ReplayInput input, std::optional<SourceIndex> source, int year, std::string zone,
              TimePoint reference)
-      : input_(std::move(input)),
-        source_(source),
-        decoder_(year, zone, reference),
-        zone_(zone) {}
+      : input_(std::move(input)), source_(source), decoder_(year, zone, reference), zone_(zone) {}
 
   ~FileReader() {
     if (file_ != nullptr) gzclose(file_);
@@ -140,8 +137,8 @@ class FileReader {
       len_ -= pos_;
       pos_ = 0;
       if (len_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const int n = gzread(file_, buffer_.data() + len_,
-                           static_cast<unsigned>(buffer_.size() - len_));
+      const int n =
+          gzread(file_, buffer_.data() + len_, static_cast<unsigned>(buffer_.size() - len_));
       if (n <= 0) {
         eof_ = true;
       } else {
@@ -194,8 +191,8 @@ ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>&
       }
       if (zone.empty()) zone = correlator.topology().source(*source).timezone;
     }
-    auto reader = std::make_unique<FileReader>(input, source, options.year, zone,
-                                               options.reference_time);
+    auto reader =
+        std::make_unique<FileReader>(input, source, options.year, zone, options.reference_time);
     std::string error;
     if (!reader->open(error)) {
       summary.errors.push_back(error);
@@ -245,9 +242,10 @@ ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>&
 void print_summary(std::ostream& out, const ReplaySummary& summary, const Correlator& correlator,
                    double seconds) {
   const auto& s = correlator.stats();
-  out << "replayed " << summary.files << " files, " << summary.lines << " lines ("
-      << summary.bytes << " bytes) in " << seconds << " s";
-  if (seconds > 0) out << " = " << static_cast<std::uint64_t>(summary.lines / seconds) << " lines/s";
+  out << "replayed " << summary.files << " files, " << summary.lines << " lines (" << summary.bytes
+      << " bytes) in " << seconds << " s";
+  if (seconds > 0)
+    out << " = " << static_cast<std::uint64_t>(summary.lines / seconds) << " lines/s";
   out << "\n";
   for (const auto& e : summary.errors) out << "  error: " << e << "\n";
   out << "records by format:";

@@ -21,10 +21,10 @@ struct ReplayInput {
 ReplayInput parse_replay_argument(const std::string& argument);
 
 struct ReplayOptions {
-  int year = 0;             // for BSD timestamps; 0 = infer from `reference_time`
-  std::string timezone;     // "" = the settings' zone, else the process's TZ
+  int year = 0;          // for BSD timestamps; 0 = infer from `reference_time`
+  std::string timezone;  // "" = the settings' zone, else the process's TZ
   TimePoint reference_time = 0;
-  bool progress = false;    // print a progress line on stderr
+  bool progress = false;  // print a progress line on stderr
 };
 
 struct ReplaySummary {

@@ -21,8 +21,8 @@ struct SourceSettings {
   std::vector<IpAddress> addresses;    // its own addresses: syslog fromhost-ip, and how
                                        // other hosts' logs name it as a client
   SourceRole role = SourceRole::kGateway;
-  std::vector<std::string> archive;    // glob patterns of its archived log files
-  std::string timezone;                // for BSD timestamps of this source; empty = global
+  std::vector<std::string> archive;  // glob patterns of its archived log files
+  std::string timezone;              // for BSD timestamps of this source; empty = global
 };
 
 struct NetworkZone {
@@ -57,7 +57,7 @@ struct OutputSettings {
   std::string responder_url;  // e.g. http://127.0.0.1:8025/v1/incidents; empty = none
   std::string jsonl_path;     // also append every incident to this file; empty = none
   std::string state_dir = "/var/lib/vtrace";
-  std::string stats_path;     // periodic counters as JSON; empty = state_dir/correlator-stats.json
+  std::string stats_path;  // periodic counters as JSON; empty = state_dir/correlator-stats.json
   Duration stats_interval = seconds(60);
 };
 

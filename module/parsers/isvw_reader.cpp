@@ -9,8 +9,8 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-constexpr std::string_view kKeys[] = {"Date: ", "Method: ", "From: ", "To: ",
-                                      "File: ", "Action: ", "Virus: "};
+constexpr std::string_view kKeys[] = {
+    "Date: ", "Method: ", "From: ", "To: ", "File: ", "Action: ", "Virus: "};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -50,8 +50,7 @@ void IsvwAssembler::reset() {
   open_ = false;
 }
 
-std::optional<TimePoint> IsvwAssembler::parse_date(std::string_view date,
-                                                  LocalTimeResolver& zone) {
+std::optional<TimePoint> IsvwAssembler::parse_date(std::string_view date, LocalTimeResolver& zone) {
   date = trim(date);
   const auto s1 = date.find('/');
   const auto s2 = date.find('/', s1 + 1);
@@ -120,18 +119,29 @@ IsvwAssembler::Feed IsvwAssembler::feed(std::string_view raw, LocalTimeResolver&
   const std::string_view value =
       line.size() > kKeys[key_index].size() ? trim(line.substr(kKeys[key_index].size())) : "";
   switch (key_index) {
-    case 0: date_ = value; break;
-    case 2: from_ = value; break;
-    case 3: to_ = value; break;
-    case 4: file_ = value; break;
-    case 5: action_ = value; break;
+    case 0:
+      date_ = value;
+      break;
+    case 2:
+      from_ = value;
+      break;
+    case 3:
+      to_ = value;
+      break;
+    case 4:
+      file_ = value;
+      break;
+    case 5:
+      action_ = value;
+      break;
     case 6: {
       virus_ = value;
       const bool ok = complete_record(zone);
       open_ = false;
       return ok ? Feed::kRecord : Feed::kMalformed;
     }
-    default: break;
+    default:
+      break;
   }
   return result;
 }

@@ -12,8 +12,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 bool is_id_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         c == '-' || c == '.' || c == '_';
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+         c == '.' || c == '_';
 }
 }  // namespace
 
@@ -101,8 +101,8 @@ std::string_view next_hop_queue_id(std::string_view reply) {
     if (plausible_queue_id(rest)) return rest;
   }
   // exim: "250 OK id=1iGHiT-00007b-Na"
-  if (auto pos = reply.find("id="); pos != std::string_view::npos &&
-                                    (pos == 0 || reply[pos - 1] == ' ')) {
+  if (auto pos = reply.find("id=");
+      pos != std::string_view::npos && (pos == 0 || reply[pos - 1] == ' ')) {
     std::string_view rest = reply.substr(pos + 3);
     std::size_t end = 0;
     while (end < rest.size() && is_id_char(rest[end])) ++end;
@@ -159,8 +159,8 @@ std::string_view name_token(std::string_view s) {
 
 bool looks_like_virus_name(std::string_view t) {
   if (t.size() < 3 || t.size() > 200) return false;
-  static constexpr std::string_view kWords[] = {"detected", "found", "by", "in", "the", "a",
-                                                "was", "is", "message", "mail"};
+  static constexpr std::string_view kWords[] = {"detected", "found", "by", "in",      "the",
+                                                "a",        "was",   "is", "message", "mail"};
   for (auto w : kWords) {
     if (t.size() == w.size() && find_nocase(t, w) == 0) return false;
   }
@@ -174,10 +174,9 @@ std::string_view virus_in_reply(std::string_view text) {
     std::string_view marker;
   };
   // Markers followed by the name.
-  static constexpr std::string_view kAfter[] = {"found virus:", "virus found:", "infected:",
-                                                "infected by ", "contains a virus",
-                                                "virus identified", "malware found:",
-                                                "infected with "};
+  static constexpr std::string_view kAfter[] = {
+      "found virus:",     "virus found:",     "infected:",      "infected by ",
+      "contains a virus", "virus identified", "malware found:", "infected with "};
   for (auto marker : kAfter) {
     const auto pos = find_nocase(text, marker);
     if (pos == std::string_view::npos) continue;

@@ -176,8 +176,7 @@ class PostfixParser final : public LogParser {
     return ParseStatus::kRecord;
   }
 
-  static ParseStatus parse_reject(std::string_view rest, std::string_view qid,
-                                  ParsedRecord& out) {
+  static ParseStatus parse_reject(std::string_view rest, std::string_view qid, ParsedRecord& out) {
     const auto colon = rest.find(": ");
     if (colon == std::string_view::npos) return ParseStatus::kMalformed;
     const std::string_view verb = rest.substr(0, colon);

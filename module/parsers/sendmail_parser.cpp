@@ -78,9 +78,8 @@ class SendmailParser final : public LogParser {
       out.action = "tagged";
       return ParseStatus::kRecord;
     }
-    if (const auto reject = field_value(rest, "reject="); !reject.empty() &&
-                                                         (starts_with(rest, "Milter") ||
-                                                          starts_with(rest, "ruleset="))) {
+    if (const auto reject = field_value(rest, "reject=");
+        !reject.empty() && (starts_with(rest, "Milter") || starts_with(rest, "ruleset="))) {
       const auto virus = virus_in_reply(reject);
       if (virus.empty()) return ParseStatus::kIgnored;
       out.kind = RecordKind::kDetection;

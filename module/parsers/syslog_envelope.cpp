@@ -43,8 +43,10 @@ bool split_tag(std::string_view& rest, LogLine& line) {
     line.pid = rest.substr(i + 1, close - i - 1);
     i = close + 1;
   }
-  if (i < rest.size() && rest[i] == ':') ++i;
-  else if (line.pid.empty()) return false;  // "word word" is not a tag
+  if (i < rest.size() && rest[i] == ':')
+    ++i;
+  else if (line.pid.empty())
+    return false;  // "word word" is not a tag
   rest.remove_prefix(i);
   if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   // Solaris: "[ID 801593 mail.info] "
@@ -208,13 +210,14 @@ bool SyslogEnvelopeDecoder::decode_exim_mainlog(std::string_view text, std::stri
     while (n > 0 && n++ < 6) micros *= 10;
   }
   // exim's log_timezone option appends " +zzzz".
-  if (pos + 6 <= text.size() && text[pos] == ' ' && (text[pos + 1] == '+' || text[pos + 1] == '-') &&
-      two_digits(text, pos + 2) >= 0 && two_digits(text, pos + 4) >= 0) {
+  if (pos + 6 <= text.size() && text[pos] == ' ' &&
+      (text[pos + 1] == '+' || text[pos + 1] == '-') && two_digits(text, pos + 2) >= 0 &&
+      two_digits(text, pos + 4) >= 0) {
     const int sign = text[pos + 1] == '-' ? -1 : 1;
     const std::int64_t offset =
         sign * (two_digits(text, pos + 2) * 3600 + two_digits(text, pos + 4) * 60);
-    line.time = make_utc(year, month, day, hour, minute, second, micros) -
-                offset * kMicrosPerSecond;
+    line.time =
+        make_utc(year, month, day, hour, minute, second, micros) - offset * kMicrosPerSecond;
   } else {
     line.time = zone_.to_utc(year, month, day, hour, minute, second, micros);
   }

@@ -1,1 +1,91 @@
+// The recent-mail index: incarnations of reused queue ids, lookups, and its bounds.
+#include "module/mail_index.hpp"
+
 #include <catch2/catch.hpp>
+
+using vtrace::MailIndex;
+using vtrace::ParsedRecord;
+using vtrace::RecordKind;
+using vtrace::seconds;
+
+namespace {
+ParsedRecord receive(std::string_view qid, std::string_view client) {
+  ParsedRecord r;
+  r.kind = RecordKind::kReceive;
+  r.queue_id = qid;
+  r.client_ip = client;
+  return r;
+}
+ParsedRecord delivery(std::string_view qid, std::string_view next) {
+  ParsedRecord r;
+  r.kind = RecordKind::kDelivery;
+  r.queue_id = qid;
+  r.recipients.push_back("Kato@Example.ac.jp");
+  r.next_queue_id = next;
+  r.status = vtrace::DeliveryStatus::kSent;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("index keeps each incarnation of a reused queue id apart", "[index]") {
+  MailIndex index(1000, seconds(1800));
+  index.apply(0, seconds(100), receive("ABC12", "10.0.0.1"));
+  ParsedRecord removed;
+  removed.kind = RecordKind::kDone;
+  removed.queue_id = "ABC12";
+  index.apply(0, seconds(101), removed);
+  index.apply(0, seconds(700), receive("ABC12", "10.0.0.2"));
+  CHECK(index.size() == 2);
+  const auto* early = index.find_by_queue_id(0, "ABC12", seconds(100), seconds(5));
+  const auto* late = index.find_by_queue_id(0, "ABC12", seconds(701), seconds(5));
+  REQUIRE(early);
+  REQUIRE(late);
+  CHECK(early->client_ip->to_string() == "10.0.0.1");
+  CHECK(late->client_ip->to_string() == "10.0.0.2");
+  CHECK(index.find_by_queue_id(1, "ABC12", seconds(100), seconds(5)) == nullptr);
+}
+
+TEST_CASE("index finds the message whose delivery named the next hop's queue id", "[index]") {
+  MailIndex index(1000, seconds(1800));
+  index.apply(3, seconds(10), receive("R1AAAA", "10.1.2.3"));
+  index.apply(3, seconds(11), delivery("R1AAAA", "G1BBBB"));
+  const auto* found = index.find_by_next_queue_id(3, "G1BBBB", seconds(12), seconds(5));
+  REQUIRE(found);
+  CHECK(found->queue_id == "R1AAAA");
+  CHECK(found->deliveries.front().recipient == "kato@example.ac.jp");
+  // A delivery that happened after the next hop received the message cannot be its source.
+  CHECK(index.find_by_next_queue_id(3, "G1BBBB", seconds(0), seconds(5)) == nullptr);
+}
+
+TEST_CASE("index evicts the oldest messages beyond its capacity and counts them", "[index]") {
+  MailIndex index(3, seconds(1800));
+  for (int i = 0; i < 5; ++i) {
+    index.apply(0, seconds(i), receive("QID0000" + std::to_string(i), "10.0.0.1"));
+  }
+  index.evict(seconds(5));
+  CHECK(index.size() == 3);
+  CHECK(index.stats().evicted_by_capacity == 2);
+  CHECK(index.find_by_queue_id(0, "QID00000", seconds(0), 0) == nullptr);
+  CHECK(index.find_by_queue_id(0, "QID00004", seconds(4), 0) != nullptr);
+}
+
+TEST_CASE("index forgets messages older than the window and counts them", "[index]") {
+  MailIndex index(1000, seconds(60));
+  index.apply(0, seconds(0), receive("OLD000001", "10.0.0.1"));
+  index.apply(0, seconds(100), receive("NEW000001", "10.0.0.1"));
+  index.evict(seconds(100));
+  CHECK(index.size() == 1);
+  CHECK(index.stats().evicted_by_age == 1);
+  CHECK(index.find_by_queue_id(0, "OLD000001", seconds(0), 0) == nullptr);
+}
+
+TEST_CASE("index looks senders up case-insensitively", "[index]") {
+  MailIndex index(1000, seconds(60));
+  ParsedRecord r = receive("QQQQQ1", "10.0.0.9");
+  r.sender = "Support@Example.COM";
+  r.has_sender = true;
+  index.apply(0, seconds(1), r);
+  const auto found = index.find_by_sender(0, "support@example.com");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0]->queue_id == "QQQQQ1");
+}

@@ -14,20 +14,31 @@ namespace {
 
 // A PC (10.1.23.45) sends through relay1 (postfix) to gw1 (postfix + clamav-milter Full).
 const std::vector<std::string> kPostfixRelayChain = {
-    "Nov 28 05:00:05 relay1 postfix/smtpd[1180]: 1345D2CCE8: client=pc45.campus.example.ac.jp[10.1.23.45]",
+    "Nov 28 05:00:05 relay1 postfix/smtpd[1180]: 1345D2CCE8: "
+    "client=pc45.campus.example.ac.jp[10.1.23.45]",
     "Nov 28 05:00:05 relay1 postfix/cleanup[1181]: 1345D2CCE8: message-id=<worm1@mail.example.org>",
-    "Nov 28 05:00:05 relay1 postfix/qmgr[1189]: 1345D2CCE8: from=<billing@mail.example.org>, size=77984, nrcpt=1 (queue active)",
-    "Nov 28 05:00:06 relay1 postfix/smtp[1285]: 1345D2CCE8: to=<kato@example.ac.jp>, relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as A39D5E08539)",
-    "2026-11-28T05:00:06.100000+00:00 gw1 postfix/smtpd[29377]: A39D5E08539: client=relay1.campus.example.ac.jp[10.1.0.25]",
-    "2026-11-28T05:00:06.140000+00:00 gw1 postfix/cleanup[29402]: A39D5E08539: message-id=<worm1@mail.example.org>",
-    "2026-11-28T05:00:06.400000+00:00 gw1 clamav-milter[777]: Message A39D5E08539 from <billing@mail.example.org> to <kato@example.ac.jp> with subject 'Re: document' message-id '<worm1@mail.example.org>' date 'Sat, 28 Nov 2026 05:00:06 +0000' infected by Win.Worm.Mydoom-1",
-    "2026-11-28T05:00:06.410000+00:00 gw1 postfix/cleanup[29402]: A39D5E08539: milter-reject: END-OF-MESSAGE from relay1.campus.example.ac.jp[10.1.0.25]: 5.7.1 Virus Win.Worm.Mydoom-1 detected by gateway; from=<billing@mail.example.org> to=<kato@example.ac.jp> proto=ESMTP helo=<relay1.campus.example.ac.jp>",
+    "Nov 28 05:00:05 relay1 postfix/qmgr[1189]: 1345D2CCE8: from=<billing@mail.example.org>, "
+    "size=77984, nrcpt=1 (queue active)",
+    "Nov 28 05:00:06 relay1 postfix/smtp[1285]: 1345D2CCE8: to=<kato@example.ac.jp>, "
+    "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, dsn=2.0.0, "
+    "status=sent (250 2.0.0 Ok: queued as A39D5E08539)",
+    "2026-11-28T05:00:06.100000+00:00 gw1 postfix/smtpd[29377]: A39D5E08539: "
+    "client=relay1.campus.example.ac.jp[10.1.0.25]",
+    "2026-11-28T05:00:06.140000+00:00 gw1 postfix/cleanup[29402]: A39D5E08539: "
+    "message-id=<worm1@mail.example.org>",
+    "2026-11-28T05:00:06.400000+00:00 gw1 clamav-milter[777]: Message A39D5E08539 from "
+    "<billing@mail.example.org> to <kato@example.ac.jp> with subject 'Re: document' message-id "
+    "'<worm1@mail.example.org>' date 'Sat, 28 Nov 2026 05:00:06 +0000' infected by "
+    "Win.Worm.Mydoom-1",
+    "2026-11-28T05:00:06.410000+00:00 gw1 postfix/cleanup[29402]: A39D5E08539: milter-reject: "
+    "END-OF-MESSAGE from relay1.campus.example.ac.jp[10.1.0.25]: 5.7.1 Virus Win.Worm.Mydoom-1 "
+    "detected by gateway; from=<billing@mail.example.org> to=<kato@example.ac.jp> proto=ESMTP "
+    "helo=<relay1.campus.example.ac.jp>",
 };
 
 }  // namespace
 
-TEST_CASE("a worm mail through a postfix relay is traced exactly to the sending PC",
-          "[trace]") {
+TEST_CASE("a worm mail through a postfix relay is traced exactly to the sending PC", "[trace]") {
   Harness h;
   const auto& incidents = h.feed(kPostfixRelayChain).finish();
   REQUIRE(incidents.size() == 1);
@@ -58,8 +69,8 @@ TEST_CASE("a worm mail through a postfix relay is traced exactly to the sending 
 TEST_CASE("the antivirus line arriving before the MTA lines still traces exactly", "[trace]") {
   auto lines = kPostfixRelayChain;
   // The gateway's detection first, then the relay's log, then the gateway's own MTA lines.
-  std::vector<std::string> reordered = {lines[6], lines[7], lines[0], lines[1], lines[2],
-                                        lines[3], lines[4], lines[5]};
+  std::vector<std::string> reordered = {lines[6], lines[7], lines[0], lines[1],
+                                        lines[2], lines[3], lines[4], lines[5]};
   Harness h;
   const auto& incidents = h.feed(reordered).finish();
   REQUIRE(incidents.size() == 1);
@@ -71,12 +82,20 @@ TEST_CASE("the antivirus line arriving before the MTA lines still traces exactly
 TEST_CASE("a sendmail relay's Message accepted id links to the sendmail gateway", "[trace]") {
   Harness h;
   const auto& incidents =
-      h.feed({
-               "Nov 28 05:00:01 relay2 sendmail[1104]: 6AS503TO001068: from=<admin@example.net>, size=86439, class=0, nrcpts=1, msgid=<yjchdmio.2@example.net>, proto=ESMTP, daemon=MTA, relay=pc176.campus.example.ac.jp [10.1.138.188] (may be forged)",
-               "Nov 28 05:00:02 relay2 sendmail[1144]: 6AS503TO001068: to=<ito@example.ac.jp>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=116439, relay=gw2.example.ac.jp. [192.0.2.26], dsn=2.0.0, stat=Sent (6AS504Kr001108 Message accepted for delivery)",
-               "Nov 28 05:00:04 gw2 sendmail[1123]: 6AS504Kr001108: from=<admin@example.net>, size=86439, class=0, nrcpts=1, msgid=<yjchdmio.2@example.net>, proto=ESMTP, daemon=MTA, relay=relay2.campus.example.ac.jp [10.1.0.26]",
-               "Nov 28 05:00:04 gw2 sendmail[1123]: 6AS504Kr001108: Milter add: header: X-Virus-Status: Infected (Worm.Mydoom.M)",
-           })
+      h
+          .feed({
+              "Nov 28 05:00:01 relay2 sendmail[1104]: 6AS503TO001068: from=<admin@example.net>, "
+              "size=86439, class=0, nrcpts=1, msgid=<yjchdmio.2@example.net>, proto=ESMTP, "
+              "daemon=MTA, relay=pc176.campus.example.ac.jp [10.1.138.188] (may be forged)",
+              "Nov 28 05:00:02 relay2 sendmail[1144]: 6AS503TO001068: to=<ito@example.ac.jp>, "
+              "delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=116439, relay=gw2.example.ac.jp. "
+              "[192.0.2.26], dsn=2.0.0, stat=Sent (6AS504Kr001108 Message accepted for delivery)",
+              "Nov 28 05:00:04 gw2 sendmail[1123]: 6AS504Kr001108: from=<admin@example.net>, "
+              "size=86439, class=0, nrcpts=1, msgid=<yjchdmio.2@example.net>, proto=ESMTP, "
+              "daemon=MTA, relay=relay2.campus.example.ac.jp [10.1.0.26]",
+              "Nov 28 05:00:04 gw2 sendmail[1123]: 6AS504Kr001108: Milter add: header: "
+              "X-Virus-Status: Infected (Worm.Mydoom.M)",
+          })
           .finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].confidence == Confidence::kExact);
@@ -92,18 +111,34 @@ TEST_CASE("three hops: exim relay, postfix relay, gateway, linked by id and mess
           "[trace]") {
   Harness h;
   const auto& incidents =
-      h.feed({
-               "Nov 28 05:00:47 relay3 exim[28792]: 2026-11-28 05:00:47 eORPzv-6vGwJc-JB <= admin@mail.example.org H=pc73.dept.example.ac.jp [10.20.1.90] P=esmtp S=65309 id=dapveove.243@mail.example.org",
-               "Nov 28 05:00:48 relay3 exim[28820]: 2026-11-28 05:00:48 eORPzv-6vGwJc-JB => ito@example.ac.jp R=smarthost T=remote_smtp H=relay1.campus.example.ac.jp [10.1.0.25] C=\"250 2.0.0 Ok: queued as 0E16931F90D\"",
-               "Nov 28 05:00:48 relay3 exim[28841]: 2026-11-28 05:00:48 eORPzv-6vGwJc-JB Completed",
-               "Nov 28 05:00:48 relay1 postfix/smtpd[1]: 0E16931F90D: client=relay3.dept.example.ac.jp[10.20.0.5]",
-               "Nov 28 05:00:48 relay1 postfix/cleanup[2]: 0E16931F90D: message-id=<dapveove.243@mail.example.org>",
-               "Nov 28 05:00:48 relay1 postfix/qmgr[3]: 0E16931F90D: from=<admin@mail.example.org>, size=65309, nrcpt=1 (queue active)",
-               "Nov 28 05:00:49 relay1 postfix/smtp[4]: 0E16931F90D: to=<ito@example.ac.jp>, relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, dsn=5.7.1, status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 Virus Win.Worm.Lovgate-3 detected by gateway (in reply to end of DATA command))",
-               "2026-11-28T05:00:48.500000+00:00 gw1 postfix/smtpd[5]: 942846D2971: client=relay1.campus.example.ac.jp[10.1.0.25]",
-               "2026-11-28T05:00:48.540000+00:00 gw1 postfix/cleanup[6]: 942846D2971: message-id=<dapveove.243@mail.example.org>",
-               "2026-11-28T05:00:48.577164+00:00 gw1 clamav-milter[777]: Message 942846D2971 from <admin@mail.example.org> to <ito@example.ac.jp> with subject 'hello' message-id '<dapveove.243@mail.example.org>' date 'Sat, 28 Nov 2026 05:00:48 +0000' infected by Win.Worm.Lovgate-3",
-           })
+      h
+          .feed({
+              "Nov 28 05:00:47 relay3 exim[28792]: 2026-11-28 05:00:47 eORPzv-6vGwJc-JB <= "
+              "admin@mail.example.org H=pc73.dept.example.ac.jp [10.20.1.90] P=esmtp S=65309 "
+              "id=dapveove.243@mail.example.org",
+              "Nov 28 05:00:48 relay3 exim[28820]: 2026-11-28 05:00:48 eORPzv-6vGwJc-JB => "
+              "ito@example.ac.jp R=smarthost T=remote_smtp H=relay1.campus.example.ac.jp "
+              "[10.1.0.25] C=\"250 2.0.0 Ok: queued as 0E16931F90D\"",
+              "Nov 28 05:00:48 relay3 exim[28841]: 2026-11-28 05:00:48 eORPzv-6vGwJc-JB Completed",
+              "Nov 28 05:00:48 relay1 postfix/smtpd[1]: 0E16931F90D: "
+              "client=relay3.dept.example.ac.jp[10.20.0.5]",
+              "Nov 28 05:00:48 relay1 postfix/cleanup[2]: 0E16931F90D: "
+              "message-id=<dapveove.243@mail.example.org>",
+              "Nov 28 05:00:48 relay1 postfix/qmgr[3]: 0E16931F90D: from=<admin@mail.example.org>, "
+              "size=65309, nrcpt=1 (queue active)",
+              "Nov 28 05:00:49 relay1 postfix/smtp[4]: 0E16931F90D: to=<ito@example.ac.jp>, "
+              "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, "
+              "dsn=5.7.1, status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 Virus "
+              "Win.Worm.Lovgate-3 detected by gateway (in reply to end of DATA command))",
+              "2026-11-28T05:00:48.500000+00:00 gw1 postfix/smtpd[5]: 942846D2971: "
+              "client=relay1.campus.example.ac.jp[10.1.0.25]",
+              "2026-11-28T05:00:48.540000+00:00 gw1 postfix/cleanup[6]: 942846D2971: "
+              "message-id=<dapveove.243@mail.example.org>",
+              "2026-11-28T05:00:48.577164+00:00 gw1 clamav-milter[777]: Message 942846D2971 from "
+              "<admin@mail.example.org> to <ito@example.ac.jp> with subject 'hello' message-id "
+              "'<dapveove.243@mail.example.org>' date 'Sat, 28 Nov 2026 05:00:48 +0000' infected "
+              "by Win.Worm.Lovgate-3",
+          })
           .finish();
   // relay1's "bounced ... Virus" line echoes gw1's detection: one incident, not two.
   REQUIRE(incidents.size() == 1);
@@ -127,10 +162,15 @@ TEST_CASE("a relay's virus bounce is its own incident when the refusing host log
   Harness h;
   const auto& incidents =
       h.feed({
-               "Nov 28 05:00:48 relay1 postfix/smtpd[1]: 0E16931F90D: client=pc9.campus.example.ac.jp[10.1.9.9]",
-               "Nov 28 05:00:48 relay1 postfix/qmgr[3]: 0E16931F90D: from=<a@example.org>, size=65309, nrcpt=1 (queue active)",
-               "Nov 28 05:00:49 relay1 postfix/smtp[4]: 0E16931F90D: to=<ito@example.ac.jp>, relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, dsn=5.7.1, status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 Virus Win.Worm.Lovgate-3 detected by gateway (in reply to end of DATA command))",
-           })
+                 "Nov 28 05:00:48 relay1 postfix/smtpd[1]: 0E16931F90D: "
+                 "client=pc9.campus.example.ac.jp[10.1.9.9]",
+                 "Nov 28 05:00:48 relay1 postfix/qmgr[3]: 0E16931F90D: from=<a@example.org>, "
+                 "size=65309, nrcpt=1 (queue active)",
+                 "Nov 28 05:00:49 relay1 postfix/smtp[4]: 0E16931F90D: to=<ito@example.ac.jp>, "
+                 "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.52, delays=0.06/0.01/0.21/0.24, "
+                 "dsn=5.7.1, status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 "
+                 "Virus Win.Worm.Lovgate-3 detected by gateway (in reply to end of DATA command))",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].detector_host == "relay1");
@@ -144,13 +184,21 @@ TEST_CASE("a reused postfix queue id resolves to the message current at detectio
   Harness h;
   const auto& incidents =
       h.feed({
-               "2026-11-28T04:49:28.011204+00:00 gw1 postfix/smtpd[1]: CC3EDD409E3: client=unknown[203.0.113.172]",
-               "2026-11-28T04:49:28.071204+00:00 gw1 postfix/qmgr[2]: CC3EDD409E3: from=<support@example.com>, size=78670, nrcpt=1 (queue active)",
-               "2026-11-28T04:49:29.423957+00:00 gw1 postfix/smtp[3]: CC3EDD409E3: to=<sato@example.ac.jp>, relay=mailhost.campus.example.ac.jp[10.1.0.80]:25, delay=0.3, delays=0.1/0/0.1/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1B4EE805B6B)",
-               "2026-11-28T04:49:29.500000+00:00 gw1 postfix/qmgr[2]: CC3EDD409E3: removed",
-               "2026-11-28T05:01:29.051442+00:00 gw1 postfix/smtpd[4]: CC3EDD409E3: client=unknown[198.51.100.7]",
-               "2026-11-28T05:01:29.351442+00:00 gw1 clamav-milter[777]: Message CC3EDD409E3 from <admin@example.ac.jp> to <ito@example.ac.jp> with subject 'hello' message-id '<q@x>' date 'x' infected by Win.Worm.Netsky-71",
-           })
+                 "2026-11-28T04:49:28.011204+00:00 gw1 postfix/smtpd[1]: CC3EDD409E3: "
+                 "client=unknown[203.0.113.172]",
+                 "2026-11-28T04:49:28.071204+00:00 gw1 postfix/qmgr[2]: CC3EDD409E3: "
+                 "from=<support@example.com>, size=78670, nrcpt=1 (queue active)",
+                 "2026-11-28T04:49:29.423957+00:00 gw1 postfix/smtp[3]: CC3EDD409E3: "
+                 "to=<sato@example.ac.jp>, relay=mailhost.campus.example.ac.jp[10.1.0.80]:25, "
+                 "delay=0.3, delays=0.1/0/0.1/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+                 "1B4EE805B6B)",
+                 "2026-11-28T04:49:29.500000+00:00 gw1 postfix/qmgr[2]: CC3EDD409E3: removed",
+                 "2026-11-28T05:01:29.051442+00:00 gw1 postfix/smtpd[4]: CC3EDD409E3: "
+                 "client=unknown[198.51.100.7]",
+                 "2026-11-28T05:01:29.351442+00:00 gw1 clamav-milter[777]: Message CC3EDD409E3 "
+                 "from <admin@example.ac.jp> to <ito@example.ac.jp> with subject 'hello' "
+                 "message-id '<q@x>' date 'x' infected by Win.Worm.Netsky-71",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].confidence == Confidence::kExact);
@@ -163,7 +211,7 @@ namespace {
 std::vector<std::string> isvw_record(const std::string& date, const std::string& from,
                                      const std::string& to, const std::string& file,
                                      const std::string& virus) {
-  return {"Date: " + date, "Method: SMTP", "From: " + from, "To: <" + to + ">",
+  return {"Date: " + date, "Method: SMTP",    "From: " + from,   "To: <" + to + ">",
           "File: " + file, "Action: deleted", "Virus: " + virus, ""};
 }
 }  // namespace
@@ -172,10 +220,17 @@ TEST_CASE("an ISVW detection without ids is matched by envelope within the clock
           "[trace][isvw]") {
   Harness h;
   h.feed({
-      "Nov 28 05:00:55 relay2 sendmail[1]: 6AS50vhj028911: from=<info@example.net>, size=70518, class=0, nrcpts=1, msgid=<j.244@example.net>, proto=ESMTP, daemon=MTA, relay=pc257.campus.example.ac.jp [10.1.36.108]",
-      "Nov 28 05:00:56 relay2 sendmail[2]: 6AS50vhj028911: to=<suzuki@example.ac.jp>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=100518, relay=gw2.example.ac.jp. [192.0.2.26], dsn=2.0.0, stat=Sent (6AS50wTQ028968 Message accepted for delivery)",
-      "Nov 28 05:00:58 gw2 sendmail[3]: 6AS50wTQ028968: from=<info@example.net>, size=70518, class=0, nrcpts=1, msgid=<j.244@example.net>, proto=ESMTP, daemon=MTA, relay=relay2.campus.example.ac.jp [10.1.0.26]",
-      "Nov 28 05:01:30 gw2 sendmail[4]: 6AS51aaa030000: from=<info@example.net>, size=1, class=0, nrcpts=1, msgid=<other@example.net>, proto=ESMTP, daemon=MTA, relay=[198.51.100.9]",
+      "Nov 28 05:00:55 relay2 sendmail[1]: 6AS50vhj028911: from=<info@example.net>, size=70518, "
+      "class=0, nrcpts=1, msgid=<j.244@example.net>, proto=ESMTP, daemon=MTA, "
+      "relay=pc257.campus.example.ac.jp [10.1.36.108]",
+      "Nov 28 05:00:56 relay2 sendmail[2]: 6AS50vhj028911: to=<suzuki@example.ac.jp>, "
+      "delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=100518, relay=gw2.example.ac.jp. "
+      "[192.0.2.26], dsn=2.0.0, stat=Sent (6AS50wTQ028968 Message accepted for delivery)",
+      "Nov 28 05:00:58 gw2 sendmail[3]: 6AS50wTQ028968: from=<info@example.net>, size=70518, "
+      "class=0, nrcpts=1, msgid=<j.244@example.net>, proto=ESMTP, daemon=MTA, "
+      "relay=relay2.campus.example.ac.jp [10.1.0.26]",
+      "Nov 28 05:01:30 gw2 sendmail[4]: 6AS51aaa030000: from=<info@example.net>, size=1, class=0, "
+      "nrcpts=1, msgid=<other@example.net>, proto=ESMTP, daemon=MTA, relay=[198.51.100.9]",
   });
   h.feed_as("gw2", isvw_record("11/28/26 05:01:01", "info@example.net", "suzuki@example.ac.jp",
                                "photo.exe", "WORM_LOVGATE.F"));
@@ -196,7 +251,9 @@ TEST_CASE("an ISVW detection without ids is matched by envelope within the clock
 TEST_CASE("an ISVW detection outside the clock skew of every message yields no incident",
           "[trace][isvw]") {
   Harness h;
-  h.feed({"Nov 28 05:00:40 gw2 sendmail[3]: 6AS50wTQ028968: from=<info@example.net>, size=70518, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.5]"});
+  h.feed(
+      {"Nov 28 05:00:40 gw2 sendmail[3]: 6AS50wTQ028968: from=<info@example.net>, size=70518, "
+       "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.5]"});
   h.feed_as("gw2", isvw_record("11/28/26 05:01:01", "info@example.net", "suzuki@example.ac.jp",
                                "photo.exe", "WORM_LOVGATE.F"));
   CHECK(h.finish().empty());
@@ -207,8 +264,10 @@ TEST_CASE("same-envelope candidates from different PCs make the incident ambiguo
           "[trace][isvw]") {
   Harness h;
   h.feed({
-      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: from=<support@example.com>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.1]",
-      "Nov 28 05:20:02 gw2 sendmail[2]: 6AS5K2bb000002: from=<support@example.com>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.2]",
+      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.1]",
+      "Nov 28 05:20:02 gw2 sendmail[2]: 6AS5K2bb000002: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.2]",
   });
   h.feed_as("gw2", isvw_record("11/28/26 05:20:02", "support@example.com", "office@example.ac.jp",
                                "photo.exe", "WORM_NETSKY.P"));
@@ -223,8 +282,10 @@ TEST_CASE("same-envelope candidates from different PCs make the incident ambiguo
 TEST_CASE("same-envelope candidates that all come from one PC name that PC", "[trace][isvw]") {
   Harness h;
   h.feed({
-      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: from=<support@example.com>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]",
-      "Nov 28 05:20:02 gw2 sendmail[2]: 6AS5K2bb000002: from=<support@example.com>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]",
+      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]",
+      "Nov 28 05:20:02 gw2 sendmail[2]: 6AS5K2bb000002: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]",
   });
   h.feed_as("gw2", isvw_record("11/28/26 05:20:02", "support@example.com", "office@example.ac.jp",
                                "photo.exe", "WORM_NETSKY.P"));
@@ -239,7 +300,9 @@ TEST_CASE("same-envelope candidates that all come from one PC name that PC", "[t
 TEST_CASE("identical ISVW records in one second are distinct detections with distinct ids",
           "[trace][isvw]") {
   Harness h;
-  h.feed({"Nov 28 05:20:07 gw2 sendmail[1]: 6AS5K7aa000001: from=<support@example.com>, size=1, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]"});
+  h.feed(
+      {"Nov 28 05:20:07 gw2 sendmail[1]: 6AS5K7aa000001: from=<support@example.com>, size=1, "
+       "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=pc7 [10.1.242.32]"});
   auto record = isvw_record("11/28/26 05:20:07", "support@example.com", "office@example.ac.jp",
                             "photo.exe", "WORM_NETSKY.P");
   h.feed_as("gw2", record).feed_as("gw2", record);
@@ -253,15 +316,26 @@ TEST_CASE("a virus in a bounce the relay generated traces through the bounce to 
   Harness h;
   const auto& incidents =
       h.feed({
-               "Jan 13 21:10:20 relay1 postfix/smtpd[1]: A0A669262EC: client=pc5.campus.example.ac.jp[10.1.5.5]",
-               "Jan 13 21:10:20 relay1 postfix/qmgr[2]: A0A669262EC: from=<forged@example.com>, size=1121, nrcpt=1 (queue active)",
-               "Jan 13 21:10:24 relay1 postfix/smtp[3]: A0A669262EC: to=<nobody@example.ac.jp>, relay=mx[192.0.2.99]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx said: 550 5.1.1 unknown user)",
-               "Jan 13 21:10:24 relay1 postfix/bounce[4]: A0A669262EC: sender non-delivery notification: B8FFB9262F0",
-               "Jan 13 21:10:24 relay1 postfix/qmgr[2]: B8FFB9262F0: from=<>, size=3000, nrcpt=1 (queue active)",
-               "Jan 13 21:10:25 relay1 postfix/smtp[5]: B8FFB9262F0: to=<forged@example.com>, relay=gw1.example.ac.jp[192.0.2.25]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 77AA11BB22)",
-               "2026-01-13T21:10:25.100000+00:00 gw1 postfix/smtpd[6]: 77AA11BB22: client=relay1.campus.example.ac.jp[10.1.0.25]",
-               "2026-01-13T21:10:25.300000+00:00 gw1 clamav-milter[7]: Message 77AA11BB22 from <> to <forged@example.com> with subject 'Undelivered Mail' message-id '<b@relay1>' date 'x' infected by Win.Worm.Mydoom-1",
-           })
+                 "Jan 13 21:10:20 relay1 postfix/smtpd[1]: A0A669262EC: "
+                 "client=pc5.campus.example.ac.jp[10.1.5.5]",
+                 "Jan 13 21:10:20 relay1 postfix/qmgr[2]: A0A669262EC: from=<forged@example.com>, "
+                 "size=1121, nrcpt=1 (queue active)",
+                 "Jan 13 21:10:24 relay1 postfix/smtp[3]: A0A669262EC: to=<nobody@example.ac.jp>, "
+                 "relay=mx[192.0.2.99]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced "
+                 "(host mx said: 550 5.1.1 unknown user)",
+                 "Jan 13 21:10:24 relay1 postfix/bounce[4]: A0A669262EC: sender non-delivery "
+                 "notification: B8FFB9262F0",
+                 "Jan 13 21:10:24 relay1 postfix/qmgr[2]: B8FFB9262F0: from=<>, size=3000, nrcpt=1 "
+                 "(queue active)",
+                 "Jan 13 21:10:25 relay1 postfix/smtp[5]: B8FFB9262F0: to=<forged@example.com>, "
+                 "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+                 "status=sent (250 2.0.0 Ok: queued as 77AA11BB22)",
+                 "2026-01-13T21:10:25.100000+00:00 gw1 postfix/smtpd[6]: 77AA11BB22: "
+                 "client=relay1.campus.example.ac.jp[10.1.0.25]",
+                 "2026-01-13T21:10:25.300000+00:00 gw1 clamav-milter[7]: Message 77AA11BB22 from "
+                 "<> to <forged@example.com> with subject 'Undelivered Mail' message-id "
+                 "'<b@relay1>' date 'x' infected by Win.Worm.Mydoom-1",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   const Incident& in = incidents[0];
@@ -278,11 +352,19 @@ TEST_CASE("a content filter's re-injection is followed through orig_queue_id", "
   Harness h;
   const auto& incidents =
       h.feed({
-               "2018-11-21T15:18:43+0000 gw1 postfix/smtpd[7514]: 430R6q29CSzTgvf: client=pc8.campus.example.ac.jp[10.1.8.8]",
-               "2018-11-21T15:18:44+0000 gw1 postfix/smtpd[7519]: 430R6r67h7zTgyH: client=localhost[127.0.0.1], orig_queue_id=430R6q29CSzTgvf, orig_client=pc8.campus.example.ac.jp[10.1.8.8]",
-               "2018-11-21T15:18:44+0000 gw1 postfix/lmtp[7383]: 430R6q29CSzTgvf: to=<user@example.ac.jp>, relay=127.0.0.1[127.0.0.1]:10024, delay=1.7, delays=0.46/0/0/1.2, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 430R6r67h7zTgyH)",
-               "2018-11-21T15:18:44+0000 gw1 clamav-milter[1]: Message 430R6r67h7zTgyH from <a@example.org> to <user@example.ac.jp> with subject 's' message-id '<m@x>' date 'd' infected by Eicar-Test-Signature",
-           })
+                 "2018-11-21T15:18:43+0000 gw1 postfix/smtpd[7514]: 430R6q29CSzTgvf: "
+                 "client=pc8.campus.example.ac.jp[10.1.8.8]",
+                 "2018-11-21T15:18:44+0000 gw1 postfix/smtpd[7519]: 430R6r67h7zTgyH: "
+                 "client=localhost[127.0.0.1], orig_queue_id=430R6q29CSzTgvf, "
+                 "orig_client=pc8.campus.example.ac.jp[10.1.8.8]",
+                 "2018-11-21T15:18:44+0000 gw1 postfix/lmtp[7383]: 430R6q29CSzTgvf: "
+                 "to=<user@example.ac.jp>, relay=127.0.0.1[127.0.0.1]:10024, delay=1.7, "
+                 "delays=0.46/0/0/1.2, dsn=2.0.0, status=sent (250 2.0.0 from "
+                 "MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 430R6r67h7zTgyH)",
+                 "2018-11-21T15:18:44+0000 gw1 clamav-milter[1]: Message 430R6r67h7zTgyH from "
+                 "<a@example.org> to <user@example.ac.jp> with subject 's' message-id '<m@x>' date "
+                 "'d' infected by Eicar-Test-Signature",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   REQUIRE(incidents[0].hops.size() == 2);
@@ -297,7 +379,8 @@ TEST_CASE("lines from a host that is not a configured source change nothing", "[
   auto lines = kPostfixRelayChain;
   for (auto& l : lines) {
     for (const char* host : {" relay1 ", " gw1 "}) {
-      if (auto pos = l.find(host); pos != std::string::npos) l.replace(pos, std::strlen(host), " intruder ");
+      if (auto pos = l.find(host); pos != std::string::npos)
+        l.replace(pos, std::strlen(host), " intruder ");
     }
   }
   CHECK(h.feed(lines).finish().empty());
@@ -309,7 +392,10 @@ TEST_CASE("a forged detection claiming a real gateway but naming an unknown queu
           "[trace][trust]") {
   Harness h;
   h.feed(kPostfixRelayChain);
-  h.feed({"2026-11-28T05:05:00+00:00 gw1 clamav-milter[777]: Message DEADBEEF00 from <x@example.com> to <office@example.ac.jp> with subject 'x' message-id '<forged0@x>' date 'x' infected by Win.Worm.Forged-0"});
+  h.feed(
+      {"2026-11-28T05:05:00+00:00 gw1 clamav-milter[777]: Message DEADBEEF00 from <x@example.com> "
+       "to <office@example.ac.jp> with subject 'x' message-id '<forged0@x>' date 'x' infected by "
+       "Win.Worm.Forged-0"});
   const auto& incidents = h.finish();
   REQUIRE(incidents.size() == 1);  // only the real one
   CHECK(incidents[0].virus == "Win.Worm.Mydoom-1");
@@ -319,9 +405,8 @@ TEST_CASE("a forged detection claiming a real gateway but naming an unknown queu
 TEST_CASE("a chain whose relay log is missing is reported unresolved with the last hop",
           "[trace]") {
   Harness h;
-  const auto& incidents = h.feed({kPostfixRelayChain[4], kPostfixRelayChain[5],
-                                  kPostfixRelayChain[6]})
-                              .finish();
+  const auto& incidents =
+      h.feed({kPostfixRelayChain[4], kPostfixRelayChain[5], kPostfixRelayChain[6]}).finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].confidence == Confidence::kUnresolved);
   CHECK_FALSE(incidents[0].origin);
@@ -334,11 +419,14 @@ TEST_CASE("a relay loop stops instead of running forever", "[trace]") {
   Harness h;
   const auto& incidents =
       h.feed({
-               "Nov 28 05:00:01 relay1 postfix/smtpd[1]: AAAA11111: client=relay2[10.1.0.26]",
-               "Nov 28 05:00:01 relay1 postfix/cleanup[1]: AAAA11111: message-id=<loop@x>",
-               "Nov 28 05:00:02 relay2 sendmail[2]: 6AS5K7aa000009: from=<a@x>, size=1, class=0, nrcpts=1, msgid=<loop@x>, proto=ESMTP, daemon=MTA, relay=relay1 [10.1.0.25]",
-               "Nov 28 05:00:03 relay1 postfix/cleanup[1]: AAAA11111: milter-reject: END-OF-MESSAGE from relay2[10.1.0.26]: 5.7.1 Virus X.Y detected; from=<a@x> to=<b@y> proto=ESMTP helo=<h>",
-           })
+                 "Nov 28 05:00:01 relay1 postfix/smtpd[1]: AAAA11111: client=relay2[10.1.0.26]",
+                 "Nov 28 05:00:01 relay1 postfix/cleanup[1]: AAAA11111: message-id=<loop@x>",
+                 "Nov 28 05:00:02 relay2 sendmail[2]: 6AS5K7aa000009: from=<a@x>, size=1, class=0, "
+                 "nrcpts=1, msgid=<loop@x>, proto=ESMTP, daemon=MTA, relay=relay1 [10.1.0.25]",
+                 "Nov 28 05:00:03 relay1 postfix/cleanup[1]: AAAA11111: milter-reject: "
+                 "END-OF-MESSAGE from relay2[10.1.0.26]: 5.7.1 Virus X.Y detected; from=<a@x> "
+                 "to=<b@y> proto=ESMTP helo=<h>",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].confidence == Confidence::kUnresolved);
