@@ -442,3 +442,26 @@ TEST_CASE("two correlators fed the same logs produce the same incident ids", "[t
   CHECK(first[0].id == second[0].id);
   CHECK(first[0] == second[0]);
 }
+
+TEST_CASE("a site's own antivirus format declared in YAML produces traced incidents",
+          "[trace][custom]") {
+  Harness h(std::string(vtrace::testing::kCampusYaml) + R"(
+custom_formats:
+  - name: myav
+    program: "myav(d)?"
+    pattern: 'virus found: (?P<virus>\S+) in message (?P<queue_id>[0-9A-F]+) from <(?P<sender>[^>]*)> to <(?P<recipient>[^>]*)>'
+    kind: detection
+)");
+  auto lines = kPostfixRelayChain;
+  lines.resize(6);  // the relay's log and gw1's MTA lines, not its clamav-milter lines
+  lines.push_back(
+      "2026-11-28T05:00:06.500000+00:00 gw1 myavd[42]: virus found: Worm.Custom.A in message "
+      "A39D5E08539 from <billing@mail.example.org> to <kato@example.ac.jp>");
+  const auto& incidents = h.feed(lines).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].detector_format == "myav");
+  CHECK(incidents[0].virus == "Worm.Custom.A");
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+}
