@@ -59,6 +59,11 @@ class Correlator {
   // A line whose source is only its envelope hostname: dropped and counted unless the
   // hostname belongs to a configured source.
   void ingest_untrusted(const LogLine& line);
+  // Counts a line from an address that is not a configured source.
+  void ingest_untrusted_counted() {
+    ++stats_.lines;
+    ++stats_.untrusted;
+  }
   // Counts a line that could not be decoded at all.
   void count_undecodable() {
     ++stats_.lines;

@@ -1,13 +1,17 @@
 // vtrace-correlator: argument parsing and wiring only; the work is in vtrace_correlator_core.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 
 #include "module/correlator.hpp"
 #include "module/incident_text.hpp"
+#include "module/omprog_loop.hpp"
 #include "module/replay.hpp"
 #include "module/settings.hpp"
 
@@ -28,6 +32,73 @@ class StreamSink final : public vtrace::IncidentSink {
   std::ostream& out_;
   bool text_;
 };
+
+// Appends each incident to the configured JSON-lines file and syncs it before returning, so
+// an incident is on disk before rsyslog gets the "OK" for the line that completed it.
+class JsonLinesFileSink final : public vtrace::IncidentSink {
+ public:
+  explicit JsonLinesFileSink(const std::string& path) {
+    if (!path.empty()) fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (!path.empty() && fd_ < 0) {
+      std::cerr << "vtrace-correlator: cannot open " << path << ": " << std::strerror(errno)
+                << "; incidents go to stderr\n";
+    }
+  }
+  ~JsonLinesFileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void deliver(const vtrace::Incident& incident) override {
+    const std::string line = vtrace::to_json(incident) + "\n";
+    if (fd_ < 0) {
+      std::cerr << "incident " << line;
+      return;
+    }
+    std::size_t written = 0;
+    while (written < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      written += static_cast<std::size_t>(n);
+    }
+    ::fdatasync(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+int run_live(const vtrace::CorrelatorSettings& settings) {
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGPIPE, SIG_IGN);
+  JsonLinesFileSink sink(settings.output.jsonl_path);
+  vtrace::Correlator correlator(settings, sink);
+  vtrace::RsyslogRecord record;
+  auto now = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::uint64_t malformed = 0;
+  vtrace::run_omprog_loop(
+      STDIN_FILENO, STDOUT_FILENO,
+      [&](std::string_view line) {
+        record = {};
+        if (!vtrace::parse_rsyslog_json(line, record) ||
+            !vtrace::ingest_rsyslog_record(correlator, record)) {
+          if (malformed++ < 10) std::cerr << "vtrace-correlator: malformed input line ignored\n";
+        }
+        correlator.advance(now());
+      },
+      [&] {
+        correlator.advance(now());
+        return g_stop == 0;
+      });
+  correlator.finish();
+  return 0;
+}
 
 }  // namespace
 
@@ -71,11 +142,7 @@ int main(int argc, char** argv) {
     std::cerr << "vtrace-correlator: unknown time zone '" << timezone << "'\n";
     return 2;
   }
-  if (!replay) {
-    std::cerr << "vtrace-correlator: live (omprog) mode is not available in this build; use "
-                 "--replay FILE...\n";
-    return 2;
-  }
+  if (!replay) return run_live(*settings);
   if (files.empty()) {
     std::cerr << "vtrace-correlator: --replay needs at least one log file\n";
     return 2;

@@ -1,0 +1,110 @@
+// omprog loop and rsyslog JSON decoding.
+#include "module/omprog_loop.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+
+namespace vtrace {
+
+bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(line, ec);
+  if (ec || !v.is_object()) return false;
+  const auto& o = v.get_object();
+  auto get = [&o](std::string_view key, std::string& into) {
+    if (auto* f = o.if_contains(key); f && f->is_string()) {
+      into = std::string(f->get_string());
+      return true;
+    }
+    return false;
+  };
+  get("hostname", out.hostname);
+  get("fromhost-ip", out.fromhost_ip);
+  get("app-name", out.app_name);
+  get("procid", out.procid);
+  return get("timereported", out.timereported) && get("msg", out.msg);
+}
+
+bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) {
+  const auto time = parse_rfc3339(record.timereported);
+  if (!time) {
+    correlator.count_undecodable();
+    return false;
+  }
+  LogLine line;
+  line.time = *time;
+  line.hostname = record.hostname;
+  line.program = record.app_name;
+  line.pid = record.procid == "-" ? std::string_view{} : std::string_view(record.procid);
+  std::string_view msg = record.msg;
+  if (!msg.empty() && msg.front() == ' ') msg.remove_prefix(1);
+  // Solaris sendmail: "[ID 801593 mail.info] ".
+  if (msg.size() > 4 && msg.substr(0, 4) == "[ID ") {
+    if (const auto close = msg.find("] "); close != std::string_view::npos) {
+      msg.remove_prefix(close + 2);
+    }
+  }
+  line.message = msg;
+  line.raw = record.msg;
+  const auto address = IpAddress::parse(record.fromhost_ip);
+  if (address && !address->is_loopback()) {
+    // Received over the network: only the sender's address counts, never the hostname it
+    // claims (a forged syslog line can claim any hostname).
+    if (auto source = correlator.topology().by_address(*address)) {
+      correlator.ingest(*source, line);
+    } else {
+      correlator.ingest_untrusted_counted();
+    }
+    return true;
+  }
+  correlator.ingest_untrusted(line);
+  return true;
+}
+
+void run_omprog_loop(int in_fd, int out_fd, const std::function<void(std::string_view)>& on_line,
+                     const std::function<bool()>& on_idle, int tick_ms) {
+  auto confirm = [out_fd] {
+    const char ok[] = "OK\n";
+    std::size_t written = 0;
+    while (written < 3) {
+      const ssize_t n = ::write(out_fd, ok + written, 3 - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      written += static_cast<std::size_t>(n);
+    }
+  };
+  confirm();  // configuration loaded: ready
+  std::string buffer;
+  char chunk[65536];
+  while (true) {
+    pollfd p{in_fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, tick_ms);
+    if (ready < 0 && errno != EINTR) return;
+    if (ready <= 0) {
+      if (!on_idle()) return;
+      continue;
+    }
+    const ssize_t n = ::read(in_fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (!buffer.empty()) {
+        on_line(buffer);
+        confirm();
+      }
+      return;
+    }
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
+      on_line(std::string_view(buffer).substr(start, nl - start));
+      confirm();
+    }
+    buffer.erase(0, start);
+    if (!on_idle()) return;
+  }
+}
+
+}  // namespace vtrace
