@@ -68,6 +68,7 @@ void Correlator::ingest_untrusted(const LogLine& line) {
 void Correlator::ingest(SourceIndex source, const LogLine& line) {
   ++stats_.lines;
   if (is_isvw_program(line.program) || IsvwAssembler::looks_like_isvw(line.message)) {
+    ++relevant_lines_;
     switch (isvw_[source].feed(line.message, zones_[source])) {
       case IsvwAssembler::Feed::kRecord: {
         const auto& assembler = isvw_[source];
@@ -106,6 +107,7 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
 void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view format,
                            const ParsedRecord& record, std::string_view evidence) {
   ++stats_.records;
+  ++relevant_lines_;
   ++stats_.records_by_format[std::string(format)];
   watermark_ = std::max(watermark_, t);
   index_.apply(source, t, record);
@@ -287,8 +289,11 @@ void Correlator::advance(TimePoint now) {
     retried_generation_ = index_generation_;
     last_retry_ = now;
   }
-  index_.evict(now);
-  const TimePoint cutoff = now - settings_.correlation.window;
+  // Age is measured in log time: a collector that falls behind, or a host whose clock runs
+  // late, must not see its records evicted by the wall clock.
+  const TimePoint log_now = std::min(now, watermark_);
+  index_.evict(log_now);
+  const TimePoint cutoff = log_now - settings_.correlation.window;
   trim_before(emitted_keys_, emitted_order_, cutoff);
   trim_before(covered_, covered_order_, cutoff);
   trim_before(repeat_counts_, repeat_order_, now - seconds(2));

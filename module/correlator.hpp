@@ -77,6 +77,8 @@ class Correlator {
   void finish();
 
   const CorrelatorStats& stats() const { return stats_; }
+  // Lines that changed state (a record, or part of an ISVW record): the ones worth journaling.
+  std::uint64_t relevant_lines() const { return relevant_lines_; }
   std::uint64_t undecodable() const { return undecodable_; }
   const MailIndex& index() const { return index_; }
   std::size_t pending() const { return pending_.size(); }
@@ -123,6 +125,7 @@ class Correlator {
   ParsedRecord scratch_;
   CorrelatorStats stats_;
   std::uint64_t undecodable_ = 0;
+  std::uint64_t relevant_lines_ = 0;
   std::uint64_t index_generation_ = 0;
   std::uint64_t retried_generation_ = 0;
   TimePoint watermark_ = 0;

@@ -5,15 +5,21 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include "module/correlator.hpp"
 #include "module/incident_text.hpp"
 #include "module/omprog_loop.hpp"
+#include "module/outbox_sender.hpp"
 #include "module/replay.hpp"
 #include "module/settings.hpp"
+#include "module/state_store.hpp"
 
 namespace {
 
@@ -33,26 +39,23 @@ class StreamSink final : public vtrace::IncidentSink {
   bool text_;
 };
 
-// Appends each incident to the configured JSON-lines file and syncs it before returning, so
-// an incident is on disk before rsyslog gets the "OK" for the line that completed it.
-class JsonLinesFileSink final : public vtrace::IncidentSink {
+// Appends each incident to the configured JSON-lines file and syncs it, so an incident is on
+// disk before rsyslog gets the "OK" for the line that completed it.
+class JsonLinesFile {
  public:
-  explicit JsonLinesFileSink(const std::string& path) {
-    if (!path.empty()) fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (!path.empty() && fd_ < 0) {
+  explicit JsonLinesFile(const std::string& path) {
+    if (path.empty()) return;
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0) {
       std::cerr << "vtrace-correlator: cannot open " << path << ": " << std::strerror(errno)
-                << "; incidents go to stderr\n";
+                << "\n";
     }
   }
-  ~JsonLinesFileSink() override {
+  ~JsonLinesFile() {
     if (fd_ >= 0) ::close(fd_);
   }
-  void deliver(const vtrace::Incident& incident) override {
-    const std::string line = vtrace::to_json(incident) + "\n";
-    if (fd_ < 0) {
-      std::cerr << "incident " << line;
-      return;
-    }
+  void append(const std::string& line) {
+    if (fd_ < 0) return;
     std::size_t written = 0;
     while (written < line.size()) {
       const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
@@ -67,36 +70,168 @@ class JsonLinesFileSink final : public vtrace::IncidentSink {
   int fd_ = -1;
 };
 
-volatile std::sig_atomic_t g_stop = 0;
+// Every incident goes into the durable outbox (delivered to the responder by the sender
+// thread) and, when configured, into the JSON-lines file. A resend of a known id and revision
+// (after a restart rebuilt the state) is recognised by the outbox and not delivered twice.
+class DurableSink final : public vtrace::IncidentSink {
+ public:
+  DurableSink(vtrace::StateStore& store, JsonLinesFile& file, vtrace::OutboxSender* sender)
+      : store_(store), file_(file), sender_(sender) {}
+  void deliver(const vtrace::Incident& incident) override {
+    if (!store_.enqueue(incident)) {
+      std::cerr << "vtrace-correlator: cannot store incident " << incident.id << "\n";
+    }
+    file_.append(vtrace::to_json(incident) + "\n");
+    if (sender_ != nullptr) sender_->notify();
+  }
 
-int run_live(const vtrace::CorrelatorSettings& settings) {
+ private:
+  vtrace::StateStore& store_;
+  JsonLinesFile& file_;
+  vtrace::OutboxSender* sender_;
+};
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
+
+vtrace::TimePoint wall_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store) {
+  const auto& s = c.stats();
+  std::ostringstream o;
+  o << "{\"lines\":" << s.lines << ",\"records\":" << s.records << ",\"untrusted\":" << s.untrusted
+    << ",\"unrecognised\":" << s.unrecognised << ",\"noise\":" << s.ignored
+    << ",\"undecodable\":" << c.undecodable() << ",\"detections\":" << s.detections
+    << ",\"uncorroborated\":" << s.uncorroborated << ",\"pending\":" << c.pending()
+    << ",\"index_messages\":" << c.index().size()
+    << ",\"evicted_by_age\":" << c.index().stats().evicted_by_age
+    << ",\"evicted_by_capacity\":" << c.index().stats().evicted_by_capacity
+    << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]
+    << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
+    << "},\"outbox_depth\":" << store.outbox_depth() << ",\"journal\":" << store.journal_size()
+    << ",\"records_by_format\":{";
+  bool first = true;
+  for (const auto& [format, n] : s.records_by_format) {
+    o << (first ? "" : ",") << "\"" << format << "\":" << n;
+    first = false;
+  }
+  o << "}}\n";
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << o.str();
+  std::rename(tmp.c_str(), path.c_str());
+  std::cerr << "vtrace-correlator: stats " << o.str();
+}
+
+// Live mode under rsyslog's omprog. Every accepted line is journalled before it is confirmed;
+// at start-up (and on SIGHUP with a new configuration) the journal is replayed into a fresh
+// correlator, which rebuilds the recent-mail window and the held detections.
+int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings) {
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGHUP, [](int) { g_reload = 1; });
   std::signal(SIGPIPE, SIG_IGN);
-  JsonLinesFileSink sink(settings.output.jsonl_path);
-  vtrace::Correlator correlator(settings, sink);
-  vtrace::RsyslogRecord record;
-  auto now = [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+  const std::string database = settings.output.state_dir + "/correlator.db";
+  std::string error;
+  auto store = vtrace::StateStore::open(database, error);
+  if (!store) {
+    std::cerr << "vtrace-correlator: cannot open state: " << error << "\n";
+    return 1;
+  }
+  JsonLinesFile file(settings.output.jsonl_path);
+  std::unique_ptr<vtrace::CurlIncidentPoster> poster;
+  std::unique_ptr<vtrace::OutboxSender> sender;
+  if (!settings.output.responder_url.empty()) {
+    poster = std::make_unique<vtrace::CurlIncidentPoster>(settings.output.responder_url, "");
+    sender = std::make_unique<vtrace::OutboxSender>(database, *poster);
+    sender->start();
+  }
+  DurableSink sink(*store, file, sender.get());
+  auto settings_ptr = std::make_unique<vtrace::CorrelatorSettings>(std::move(settings));
+  std::unique_ptr<vtrace::Correlator> correlator;
+  auto rebuild = [&] {
+    correlator = std::make_unique<vtrace::Correlator>(*settings_ptr, sink);
+    std::uint64_t n = 0;
+    vtrace::RsyslogRecord record;
+    store->for_each_journalled([&](const std::string& line) {
+      record = {};
+      if (vtrace::parse_rsyslog_json(line, record)) {
+        vtrace::ingest_rsyslog_record(*correlator, record);
+        ++n;
+      }
+    });
+    correlator->advance(wall_now());
+    if (n > 0) std::cerr << "vtrace-correlator: rebuilt state from " << n << " journalled lines\n";
   };
+  rebuild();
+  const std::string stats_path = settings_ptr->output.stats_path.empty()
+                                     ? settings_ptr->output.state_dir + "/correlator-stats.json"
+                                     : settings_ptr->output.stats_path;
+  vtrace::TimePoint last_stats = wall_now();
+  vtrace::TimePoint last_prune = last_stats;
   std::uint64_t malformed = 0;
+  vtrace::RsyslogRecord record;
+  auto housekeeping = [&] {
+    const vtrace::TimePoint now = wall_now();
+    correlator->advance(now);
+    if (g_reload) {
+      g_reload = 0;
+      vtrace::Diagnostics diagnostics;
+      if (auto fresh = vtrace::load_correlator_settings(config_path, diagnostics)) {
+        settings_ptr = std::make_unique<vtrace::CorrelatorSettings>(std::move(*fresh));
+        rebuild();
+        std::cerr << "vtrace-correlator: configuration reloaded\n";
+      } else {
+        std::cerr << "vtrace-correlator: reload refused, keeping the running configuration:\n"
+                  << diagnostics.render();
+      }
+    }
+    if (now - last_prune > vtrace::seconds(30)) {
+      last_prune = now;
+      store->prune_journal(now - settings_ptr->correlation.window -
+                           settings_ptr->correlation.pending_timeout);
+    }
+    if (now - last_stats >= settings_ptr->output.stats_interval) {
+      last_stats = now;
+      write_stats(stats_path, *correlator, *store);
+    }
+    return g_stop == 0;
+  };
   vtrace::run_omprog_loop(
       STDIN_FILENO, STDOUT_FILENO,
       [&](std::string_view line) {
         record = {};
-        if (!vtrace::parse_rsyslog_json(line, record) ||
-            !vtrace::ingest_rsyslog_record(correlator, record)) {
-          if (malformed++ < 10) std::cerr << "vtrace-correlator: malformed input line ignored\n";
+        if (!vtrace::parse_rsyslog_json(line, record)) {
+          correlator->count_undecodable();
+          if (malformed++ < 10) {
+            std::cerr << "vtrace-correlator: malformed input line ignored: " << line.substr(0, 200)
+                      << "\n";
+          }
+          return;
         }
-        correlator.advance(now());
+        const auto before = correlator->relevant_lines();
+        vtrace::ingest_rsyslog_record(*correlator, record);
+        if (correlator->relevant_lines() != before) {
+          const auto t = vtrace::parse_rfc3339(record.timereported).value_or(wall_now());
+          if (!store->journal(t, std::string(line))) {
+            std::cerr << "vtrace-correlator: cannot journal a line\n";
+          }
+        }
+        correlator->advance(wall_now());
       },
-      [&] {
-        correlator.advance(now());
-        return g_stop == 0;
-      });
-  correlator.finish();
+      housekeeping);
+  correlator->advance(wall_now());
+  write_stats(stats_path, *correlator, *store);
+  if (sender) {
+    // Give the sender a moment to deliver what the last lines produced.
+    for (int i = 0; i < 20 && store->outbox_depth() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    sender->stop();
+  }
   return 0;
 }
 
@@ -142,7 +277,7 @@ int main(int argc, char** argv) {
     std::cerr << "vtrace-correlator: unknown time zone '" << timezone << "'\n";
     return 2;
   }
-  if (!replay) return run_live(*settings);
+  if (!replay) return run_live(config_path, std::move(*settings));
   if (files.empty()) {
     std::cerr << "vtrace-correlator: --replay needs at least one log file\n";
     return 2;

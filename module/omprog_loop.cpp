@@ -47,20 +47,42 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
       msg.remove_prefix(close + 2);
     }
   }
-  line.message = msg;
   line.raw = record.msg;
+  std::optional<SourceIndex> source;
   const auto address = IpAddress::parse(record.fromhost_ip);
   if (address && !address->is_loopback()) {
     // Received over the network: only the sender's address counts, never the hostname it
     // claims (a forged syslog line can claim any hostname).
-    if (auto source = correlator.topology().by_address(*address)) {
-      correlator.ingest(*source, line);
-    } else {
+    source = correlator.topology().by_address(*address);
+    if (!source) {
       correlator.ingest_untrusted_counted();
+      return true;
+    }
+  } else {
+    source = correlator.topology().by_hostname(record.hostname);
+    if (!source) {
+      correlator.ingest_untrusted_counted();
+      return true;
+    }
+  }
+  // imfile delivers an InterScan record as one message of several lines (escapeLF="off"), or
+  // with the line breaks written as the two characters "\n" (escapeLF="on").
+  const bool multi_line = msg.find('\n') != std::string_view::npos;
+  const bool escaped = !multi_line && msg.substr(0, 6) == "Date: " &&
+                       msg.find("\\nMethod: ") != std::string_view::npos;
+  if (multi_line || escaped) {
+    const std::string_view separator = multi_line ? "\n" : "\\n";
+    while (true) {
+      const auto end = msg.find(separator);
+      line.message = msg.substr(0, end);
+      correlator.ingest(*source, line);
+      if (end == std::string_view::npos) break;
+      msg.remove_prefix(end + separator.size());
     }
     return true;
   }
-  correlator.ingest_untrusted(line);
+  line.message = msg;
+  correlator.ingest(*source, line);
   return true;
 }
 

@@ -1,0 +1,58 @@
+// OutboxSender: delivers stored incidents to the responder (POST /v1/incidents) with retry and
+// backoff until acknowledged. Runs on its own thread with its own database connection.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "module/state_store.hpp"
+
+namespace vtrace {
+
+// Returns the HTTP status of the POST, or 0 when the request did not complete.
+class IncidentPoster {
+ public:
+  virtual ~IncidentPoster() = default;
+  virtual long post(const std::string& json, std::string& error) = 0;
+};
+
+// libcurl POST with a short timeout; the only file that includes curl.
+class CurlIncidentPoster final : public IncidentPoster {
+ public:
+  CurlIncidentPoster(std::string url, std::string bearer_token);
+  long post(const std::string& json, std::string& error) override;
+
+ private:
+  std::string url_;
+  std::string token_;
+};
+
+class OutboxSender {
+ public:
+  OutboxSender(std::string database, IncidentPoster& poster);
+  ~OutboxSender();
+  void start();
+  // Wakes the sender: something new is in the outbox.
+  void notify();
+  // Stops after the current attempt; unsent incidents stay in the database.
+  void stop();
+  std::uint64_t delivered() const { return delivered_; }
+  std::uint64_t failures() const { return failures_; }
+
+ private:
+  void run();
+  std::string database_;
+  IncidentPoster& poster_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool pending_ = false;
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> failures_{0};
+};
+
+}  // namespace vtrace
