@@ -50,20 +50,16 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
   line.raw = record.msg;
   std::optional<SourceIndex> source;
   const auto address = IpAddress::parse(record.fromhost_ip);
-  if (address && !address->is_loopback()) {
-    // Received over the network: only the sender's address counts, never the hostname it
-    // claims (a forged syslog line can claim any hostname).
-    source = correlator.topology().by_address(*address);
-    if (!source) {
-      correlator.ingest_untrusted_counted();
-      return true;
-    }
-  } else {
+  if (address) source = correlator.topology().by_address(*address);
+  if (!source && (!address || address->is_loopback())) {
+    // Logged on the collector itself (imuxsock, imfile): only then does the hostname count.
+    // Over the network only the sender's address counts, never the hostname it claims (a
+    // forged syslog line can claim any hostname).
     source = correlator.topology().by_hostname(record.hostname);
-    if (!source) {
-      correlator.ingest_untrusted_counted();
-      return true;
-    }
+  }
+  if (!source) {
+    correlator.ingest_untrusted_counted();
+    return true;
   }
   // imfile delivers an InterScan record as one message of several lines (escapeLF="off"), or
   // with the line breaks written as the two characters "\n" (escapeLF="on").
