@@ -104,8 +104,19 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
   ++stats_.unrecognised;
 }
 
+void Correlator::ingest_archive(SourceIndex source, const LogLine& line) {
+  archive_mode_ = true;
+  ingest(source, line);
+  archive_mode_ = false;
+}
+
 void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view format,
                            const ParsedRecord& record, std::string_view evidence) {
+  if (archive_mode_) {
+    index_.apply(source, t, record);
+    ++index_generation_;
+    return;
+  }
   ++stats_.records;
   ++relevant_lines_;
   ++stats_.records_by_format[std::string(format)];
@@ -243,6 +254,7 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
   if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
     return false;
   }
+  if (outcome.waiting) outcome = trace_with_archive(p, std::move(outcome));
   if (outcome.hops.empty() && outcome.candidates.empty()) {
     // The detecting host's own MTA never logged this message and the line names no client:
     // nothing corroborates it. A forged syslog line looks exactly like this, so it must not
@@ -255,6 +267,37 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
   }
   emit(p, std::move(outcome));
   return true;
+}
+
+TraceOutcome Correlator::trace_with_archive(Pending& p, TraceOutcome outcome) {
+  if (!archive_loader_ || !outcome.missing_source) return outcome;
+  ++stats_.archive_searches;
+  const Duration window = settings_.correlation.window;
+  archive_loader_(*outcome.missing_source, p.facts.time - window,
+                  p.facts.time + settings_.correlation.clock_skew, *this);
+  HopTracer tracer(index_, topology_, settings_.correlation);
+  return tracer.trace(p.facts);
+}
+
+void Correlator::revisit(TimePoint now) {
+  HopTracer tracer(index_, topology_, settings_.correlation);
+  for (std::size_t i = 0; i < revisits_.size();) {
+    Pending& p = revisits_[i];
+    TraceOutcome outcome = tracer.trace(p.facts);
+    const bool better = outcome.confidence != Confidence::kUnresolved ||
+                        outcome.hops.size() > p.incident.hops.size();
+    const bool expired = now - p.facts.time > settings_.correlation.window;
+    if (better) {
+      ++p.incident.revision;
+      ++stats_.revisions;
+      emit(p, std::move(outcome));
+    }
+    if (better || expired) {
+      revisits_.erase(revisits_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
 }
 
 void Correlator::emit(Pending& p, TraceOutcome outcome) {
@@ -273,6 +316,10 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
     covered_order_.emplace_back(p.facts.time, std::move(k));
   }
   sink_.deliver(in);
+  if (in.confidence == Confidence::kUnresolved && p.incident.revision == 1 &&
+      revisits_.size() < static_cast<std::size_t>(settings_.correlation.max_pending)) {
+    revisits_.push_back(p);
+  }
 }
 
 void Correlator::advance(TimePoint now) {
@@ -286,6 +333,7 @@ void Correlator::advance(TimePoint now) {
     pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
   }
   if (retry) {
+    revisit(now);
     retried_generation_ = index_generation_;
     last_retry_ = now;
   }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,8 +43,17 @@ struct CorrelatorStats {
   std::uint64_t echoes_suppressed = 0;       // a relay's bounce of a detection another host made
   std::uint64_t pending_dropped = 0;         // traced early because the pending queue was full
   std::uint64_t uncorroborated = 0;          // detections the detecting host's MTA never logged
+  std::uint64_t revisions = 0;               // unresolved incidents traced later and re-sent
+  std::uint64_t archive_searches = 0;        // archived logs read for a broken chain
   std::array<std::uint64_t, 4> incidents{};  // by Confidence
 };
+
+class Correlator;
+
+// Loads a source's archived log lines between two times into the correlator (through
+// Correlator::ingest_archive). Set in live mode; replay has no archive beyond its input.
+using ArchiveLoader =
+    std::function<void(SourceIndex source, TimePoint from, TimePoint to, Correlator& target)>;
 
 class Correlator {
  public:
@@ -69,6 +79,12 @@ class Correlator {
     ++stats_.lines;
     ++undecodable_;
   }
+
+  // Indexes a line from an archived log file without taking its detections: archived
+  // detections were already handled when they were live.
+  void ingest_archive(SourceIndex source, const LogLine& line);
+  // Enables the search of archived logs for chains that broke for want of a record.
+  void set_archive_loader(ArchiveLoader loader) { archive_loader_ = std::move(loader); }
 
   // Moves time forward: traces detections whose settle time has passed, retries waiting
   // ones, emits what is final, and evicts old index entries.
@@ -103,6 +119,8 @@ class Correlator {
                     const ParsedRecord& record, std::string_view evidence);
   bool try_emit(Pending& p, TimePoint now, bool final);
   void emit(Pending& p, TraceOutcome outcome);
+  TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
+  void revisit(TimePoint now);
 
   const CorrelatorSettings& settings_;
   IncidentSink& sink_;
@@ -112,6 +130,11 @@ class Correlator {
   std::vector<IsvwAssembler> isvw_;  // one per source
   std::vector<LocalTimeResolver> zones_;
   std::deque<Pending> pending_;
+  // Unresolved incidents, traced again while their window lasts; a better answer is sent as a
+  // new revision of the same incident.
+  std::deque<Pending> revisits_;
+  ArchiveLoader archive_loader_;
+  bool archive_mode_ = false;
   // Keys of detections already emitted, with their time: late companion lines merge into
   // nothing. Bounded by the correlation window.
   std::unordered_map<std::string, TimePoint> emitted_keys_;

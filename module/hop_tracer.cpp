@@ -32,6 +32,7 @@ struct HopTracer::Chain {
   bool ambiguous = false;
   bool broken = false;
   bool waiting = false;
+  std::optional<SourceIndex> missing_source;
   bool invalid = false;  // an envelope candidate whose recipients contradict the detection
 };
 
@@ -43,6 +44,7 @@ struct HopTracer::Step {
   HopLink link = HopLink::kQueueId;
   std::string note;
   bool waiting = false;
+  std::optional<SourceIndex> missing_source;
 };
 
 Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
@@ -127,6 +129,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
   if (!r.received && !client) {
     s.note = "no receive line for " + r.queue_id + " on " + host_name;
     s.waiting = true;
+    s.missing_source = host;
     return s;
   }
   const auto client_source = client ? topology_.by_address(*client) : std::nullopt;
@@ -166,6 +169,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
     s.note = "no record on " + prev_name + " of the message it handed to " + host_name + " (" +
              r.queue_id + ")";
     s.waiting = true;
+    s.missing_source = prev;
     return s;
   }
   s.kind = Step::Kind::kOrigin;
@@ -221,6 +225,7 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
     if (s.kind == Step::Kind::kBroken) {
       c.broken = true;
       c.waiting = s.waiting;
+      c.missing_source = s.missing_source;
       c.note = s.note;
       return c;
     }
@@ -240,6 +245,7 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
     c.ambiguous = rest.ambiguous;
     c.broken = rest.broken;
     c.waiting = rest.waiting;
+    c.missing_source = rest.missing_source;
     c.invalid = rest.invalid;
     return c;
   }
@@ -339,6 +345,7 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
     if (cands.empty()) {
       chain.broken = true;
       chain.waiting = true;
+      chain.missing_source = det.source;
       chain.note = "no message on " + host_name + " from <" + det.sender +
                    "> within the clock-skew tolerance of the detection";
     } else {
@@ -361,6 +368,7 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
   } else if (chain.broken || !chain.origin) {
     out.confidence = Confidence::kUnresolved;
     out.waiting = chain.waiting;
+    out.missing_source = chain.missing_source;
   } else {
     out.origin = chain.origin;
     out.confidence = chain.fuzzy ? Confidence::kFuzzy : Confidence::kExact;

@@ -33,6 +33,8 @@ struct TraceOutcome {
   std::string note;
   // The chain broke for want of a record that may still arrive (worth waiting for).
   bool waiting = false;
+  // The source whose missing record broke the chain (where an archive search should look).
+  std::optional<SourceIndex> missing_source;
   // (source, queue id) of every record the chain went through, for de-duplication.
   std::vector<std::pair<SourceIndex, std::string>> records;
 };

@@ -154,6 +154,10 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   std::unique_ptr<vtrace::Correlator> correlator;
   auto rebuild = [&] {
     correlator = std::make_unique<vtrace::Correlator>(*settings_ptr, sink);
+    vtrace::ReplayOptions archive_options;
+    archive_options.timezone = settings_ptr->timezone;
+    archive_options.reference_time = wall_now();
+    correlator->set_archive_loader(vtrace::ArchiveSearcher(archive_options));
     std::uint64_t n = 0;
     vtrace::RsyslogRecord record;
     store->for_each_journalled([&](const std::string& line) {

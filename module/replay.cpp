@@ -1,6 +1,8 @@
 // File reading (zlib handles plain and gzip alike), format sniffing and the k-way time merge.
 #include "module/replay.hpp"
 
+#include <glob.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -237,6 +239,49 @@ ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>&
   if (options.progress) progress_out << "\r" << std::string(60, ' ') << "\r" << std::flush;
   correlator.finish();
   return summary;
+}
+
+void ArchiveSearcher::operator()(SourceIndex source, TimePoint from, TimePoint to,
+                                 Correlator& correlator) {
+  for (const auto& [s, f, t] : done_) {
+    if (s == source && f <= from && t >= to) return;
+  }
+  if (done_.size() > 1024) done_.erase(done_.begin());
+  done_.emplace_back(source, from, to);
+  const auto& settings = correlator.topology().source(source);
+  std::string zone = options_.timezone.empty() ? settings.timezone : options_.timezone;
+  ReplaySummary summary;
+  for (const auto& pattern : settings.archive) {
+    glob_t matches{};
+    if (::glob(pattern.c_str(), 0, nullptr, &matches) != 0) {
+      globfree(&matches);
+      continue;
+    }
+    for (std::size_t i = 0; i < matches.gl_pathc; ++i) {
+      const std::string path = matches.gl_pathv[i];
+      // A file last written before the range cannot hold it.
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 ||
+          static_cast<TimePoint>(st.st_mtime) * kMicrosPerSecond < from) {
+        continue;
+      }
+      FileReader reader({settings.name, path}, source, options_.year, zone,
+                        options_.reference_time);
+      std::string error;
+      if (!reader.open(error)) continue;
+      while (reader.next(summary, correlator)) {
+        const LogLine& line = reader.line();
+        // A collector's combined archive holds other hosts' lines too: take this source's.
+        const bool ours = line.hostname == settings.name ||
+                          correlator.topology().by_hostname(line.hostname) == source;
+        if (ours && line.time >= from && line.time <= to) {
+          correlator.ingest_archive(source, line);
+        }
+      }
+    }
+    globfree(&matches);
+  }
+  lines_read_ += summary.lines;
 }
 
 void print_summary(std::ostream& out, const ReplaySummary& summary, const Correlator& correlator,

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "module/correlator.hpp"
@@ -39,6 +40,21 @@ struct ReplaySummary {
 // file are collected in the summary (the other files are still replayed).
 ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>& inputs,
                          const ReplayOptions& options, std::ostream& progress_out);
+
+// Searches a source's archived log files (its configured `archive` glob patterns, plain or
+// .gz) for the lines between two times and indexes them. Remembers what it already read so a
+// burst of broken chains reads each stretch of archive once.
+class ArchiveSearcher {
+ public:
+  explicit ArchiveSearcher(ReplayOptions options) : options_(std::move(options)) {}
+  void operator()(SourceIndex source, TimePoint from, TimePoint to, Correlator& correlator);
+  std::uint64_t lines_read() const { return lines_read_; }
+
+ private:
+  ReplayOptions options_;
+  std::vector<std::tuple<SourceIndex, TimePoint, TimePoint>> done_;
+  std::uint64_t lines_read_ = 0;
+};
 
 // Human-readable summary of a replay and the correlator's counters.
 void print_summary(std::ostream& out, const ReplaySummary& summary, const Correlator& correlator,

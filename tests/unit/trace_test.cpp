@@ -465,3 +465,52 @@ custom_formats:
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.23.45");
 }
+
+TEST_CASE("relay lines arriving after the pending timeout update the incident as a revision",
+          "[trace][late]") {
+  Harness h;
+  h.feed({kPostfixRelayChain[4], kPostfixRelayChain[5], kPostfixRelayChain[6]});
+  // The first attempt finds the relay's record missing; past pending_timeout (5m) after it,
+  // the chain is still broken and the incident is sent as unresolved.
+  h.feed({"2026-11-28T05:00:20.000000+00:00 gw1 postfix/qmgr[1]: FFFF00001: removed"});
+  CHECK(h.incidents().empty());
+  h.feed({"2026-11-28T05:06:10.000000+00:00 gw1 postfix/qmgr[1]: FFFF00003: removed"});
+  REQUIRE(h.incidents().size() == 1);
+  CHECK(h.incidents()[0].confidence == Confidence::kUnresolved);
+  // The relay's log finally arrives (a forwarding backlog), then time moves on.
+  h.feed(
+      {kPostfixRelayChain[0], kPostfixRelayChain[1], kPostfixRelayChain[2], kPostfixRelayChain[3]});
+  h.feed({"2026-11-28T05:06:20.000000+00:00 gw1 postfix/qmgr[1]: FFFF00002: removed"});
+  const auto& incidents = h.finish();
+  REQUIRE(incidents.size() == 2);
+  CHECK(incidents[1].id == incidents[0].id);
+  CHECK(incidents[1].revision == 2);
+  CHECK(incidents[1].confidence == Confidence::kExact);
+  REQUIRE(incidents[1].origin);
+  CHECK(incidents[1].origin->ip == "10.1.23.45");
+}
+
+TEST_CASE("a broken chain is completed from the missing relay's archived log", "[trace][archive]") {
+  Harness h;
+  int searches = 0;
+  vtrace::SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
+  h.correlator().set_archive_loader([&](vtrace::SourceIndex source, vtrace::TimePoint from,
+                                        vtrace::TimePoint to, vtrace::Correlator& target) {
+    ++searches;
+    CHECK(h.correlator().topology().source(source).name == "relay1");
+    CHECK(from < to);
+    for (int i = 0; i < 4; ++i) {
+      vtrace::LogLine line;
+      REQUIRE(decoder.decode(kPostfixRelayChain[i], line));
+      target.ingest_archive(source, line);
+    }
+  });
+  h.feed({kPostfixRelayChain[4], kPostfixRelayChain[5], kPostfixRelayChain[6]});
+  const auto& incidents = h.finish();
+  CHECK(searches == 1);
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  CHECK(incidents[0].revision == 1);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+}
