@@ -11,7 +11,9 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.size() > 5 && (text.substr(0, 5) == "IPv6:" || text.substr(0, 5) == "ipv6:")) {
     text.remove_prefix(5);
   }
-  if (text.empty() || text.size() > 45) return std::nullopt;
+  if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
