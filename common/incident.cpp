@@ -73,6 +73,46 @@ std::string make_incident_id(std::string_view detector_host, std::string_view ke
   return buf;
 }
 
+namespace {
+
+// Log text is not always UTF-8 (replayed files are raw bytes): invalid sequences become
+// U+FFFD so the JSON stays valid for every consumer.
+std::string utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    }
+    if (ok && n == 2) ok = c >= 0xc2;
+    if (ok && n == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && n == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string to_json(const Incident& in) {
   json::object o;
   o["schema"] = kIncidentSchema;
@@ -80,33 +120,33 @@ std::string to_json(const Incident& in) {
   o["revision"] = in.revision;
   o["detected_at"] = format_rfc3339(in.detected_at);
   o["detector"] = json::object{{"host", in.detector_host}, {"format", in.detector_format}};
-  o["virus"] = in.virus;
-  o["action"] = in.action;
+  o["virus"] = utf8(in.virus);
+  o["action"] = utf8(in.action);
   json::array to;
-  for (const auto& r : in.envelope_to) to.emplace_back(r);
-  o["envelope"] = json::object{{"from", in.envelope_from}, {"to", std::move(to)}};
-  json::object message{{"queue_id", in.queue_id}, {"message_id", in.message_id}};
+  for (const auto& r : in.envelope_to) to.emplace_back(utf8(r));
+  o["envelope"] = json::object{{"from", utf8(in.envelope_from)}, {"to", std::move(to)}};
+  json::object message{{"queue_id", utf8(in.queue_id)}, {"message_id", utf8(in.message_id)}};
   if (in.size) message["size"] = *in.size;
-  if (!in.subject.empty()) message["subject"] = in.subject;
+  if (!in.subject.empty()) message["subject"] = utf8(in.subject);
   if (!in.files.empty()) {
     json::array files;
-    for (const auto& f : in.files) files.emplace_back(f);
+    for (const auto& f : in.files) files.emplace_back(utf8(f));
     message["files"] = std::move(files);
   }
   o["message"] = std::move(message);
   json::array hops;
   for (const auto& h : in.hops) {
     hops.emplace_back(json::object{{"host", h.host},
-                                   {"queue_id", h.queue_id},
+                                   {"queue_id", utf8(h.queue_id)},
                                    {"received_at", format_rfc3339(h.received_at)},
                                    {"client_ip", h.client_ip},
-                                   {"client_name", h.client_name},
+                                   {"client_name", utf8(h.client_name)},
                                    {"link", to_string(h.link)}});
   }
   o["hops"] = std::move(hops);
   if (in.origin) {
     o["origin"] = json::object{{"ip", in.origin->ip},
-                               {"name", in.origin->name},
+                               {"name", utf8(in.origin->name)},
                                {"internal", in.origin->internal},
                                {"zone", in.origin->zone}};
   } else {
@@ -119,12 +159,12 @@ std::string to_json(const Incident& in) {
                                          {"queue_id", c.queue_id},
                                          {"received_at", format_rfc3339(c.received_at)},
                                          {"origin_ip", c.origin_ip},
-                                         {"origin_name", c.origin_name}});
+                                         {"origin_name", utf8(c.origin_name)}});
   }
   o["candidates"] = std::move(candidates);
-  if (!in.note.empty()) o["note"] = in.note;
+  if (!in.note.empty()) o["note"] = utf8(in.note);
   json::array evidence;
-  for (const auto& e : in.evidence) evidence.emplace_back(e);
+  for (const auto& e : in.evidence) evidence.emplace_back(utf8(e));
   o["evidence"] = std::move(evidence);
   return json::serialize(o);
 }

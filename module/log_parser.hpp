@@ -38,9 +38,15 @@ std::string_view strip_brackets(std::string_view s);
 // Splits "name[1.2.3.4]:25" / "name[1.2.3.4]" (postfix style) into name and address.
 // Returns false if there is no [address]. A name of "unknown" is returned empty.
 bool split_name_address(std::string_view s, std::string_view& name, std::string_view& address);
-// Finds `key` (such as "from=") at the start of the text or after ", " / " " and returns the
-// value up to the next ", " (or `stop`), or an empty view if absent.
+// Finds `key` (such as "from=") at the start of the text or after ' ', ',' or ';', outside any
+// <bracketed address>, and returns the value: a whole address list when it starts with '<',
+// else up to the next ", ". Empty if absent.
 std::string_view field_value(std::string_view text, std::string_view key);
+// The position of `key` as field_value finds it, or npos.
+std::size_t find_key(std::string_view text, std::string_view key);
+// One past the '>' closing the bracketed address that starts at text[pos] == '<', honouring
+// quoted local parts; text.size() when unclosed.
+std::size_t address_end(std::string_view text, std::size_t pos);
 // Finds the next-hop queue id in a delivery reply: "queued as X", "id=X",
 // "X Message accepted for delivery", "<X> Message accepted" and the like.
 std::string_view next_hop_queue_id(std::string_view reply);

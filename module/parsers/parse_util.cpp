@@ -31,8 +31,7 @@ void split_addresses(std::string_view list, std::vector<std::string_view>& out) 
     list = trim(list);
     if (list.empty()) break;
     if (list.front() == '<') {
-      end = list.find('>');
-      end = end == std::string_view::npos ? list.size() : end + 1;
+      end = address_end(list, 0);
     } else {
       end = list.find(',');
       if (end == std::string_view::npos) end = list.size();
@@ -55,27 +54,51 @@ bool split_name_address(std::string_view s, std::string_view& name, std::string_
   return !address.empty();
 }
 
-std::string_view field_value(std::string_view text, std::string_view key) {
-  std::size_t pos = 0;
-  while (true) {
-    pos = text.find(key, pos);
-    if (pos == std::string_view::npos) return {};
-    if (pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == ',' || text[pos - 1] == ';') break;
-    pos += key.size();
+// The end (one past '>') of the bracketed address starting at `pos`, honouring quoted local
+// parts: RFC 5321 allows '"x, status=sent (...)"@host', and MTAs log it as given.
+std::size_t address_end(std::string_view text, std::size_t pos) {
+  bool quoted = false;
+  for (std::size_t i = pos + 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\' && quoted) {
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == '>' && !quoted) {
+      return i + 1;
+    }
   }
+  return text.size();
+}
+
+std::size_t find_key(std::string_view text, std::string_view key) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '<') {
+      // Attacker-written addresses are skipped whole: a key inside one is not a field.
+      i = address_end(text, i) - 1;
+      continue;
+    }
+    if (text[i] == key[0] && text.substr(i, key.size()) == key &&
+        (i == 0 || text[i - 1] == ' ' || text[i - 1] == ',' || text[i - 1] == ';')) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::string_view field_value(std::string_view text, std::string_view key) {
+  const std::size_t pos = find_key(text, key);
+  if (pos == std::string_view::npos) return {};
   std::string_view rest = text.substr(pos + key.size());
-  std::size_t end = 0;
   if (!rest.empty() && rest.front() == '<') {
-    // An address: up to the closing bracket, then any following ",<...>" items.
-    end = rest.find('>');
-    end = end == std::string_view::npos ? rest.size() : end + 1;
+    // An address, then any following ",<...>" items.
+    std::size_t end = address_end(rest, 0);
     while (end + 1 < rest.size() && rest[end] == ',' && rest[end + 1] == '<') {
-      const auto next = rest.find('>', end + 1);
-      end = next == std::string_view::npos ? rest.size() : next + 1;
+      end = address_end(rest, end + 1);
     }
     return rest.substr(0, end);
   }
-  end = rest.find(", ");
+  std::size_t end = rest.find(", ");
   if (end == std::string_view::npos) end = rest.size();
   return rest.substr(0, end);
 }

@@ -28,7 +28,9 @@ void client_of(std::string_view s, ParsedRecord& out) {
 
 // The reply in "status=sent (TEXT)": everything inside the outermost parentheses.
 std::string_view reply_text(std::string_view message) {
-  const auto pos = message.find(" (", message.find("status="));
+  const auto status = find_key(message, "status=");
+  if (status == std::string_view::npos) return {};
+  const auto pos = message.find(" (", status);
   if (pos == std::string_view::npos) return {};
   std::string_view text = message.substr(pos + 2);
   if (!text.empty() && text.back() == ')') text.remove_suffix(1);
@@ -47,7 +49,9 @@ std::string_view reject_details(std::string_view rest, ParsedRecord& out) {
       out.client_ip = address;
     }
   }
-  const auto semi = rest.rfind("; from=");
+  // The reply text ends at the first "; from=<": what follows (addresses, HELO) is attacker
+  // text and is read field by field.
+  const auto semi = rest.find("; from=<");
   std::string_view text = rest.substr(0, semi);
   if (semi != std::string_view::npos) {
     std::string_view tail = rest.substr(semi + 2);
@@ -55,8 +59,7 @@ std::string_view reject_details(std::string_view rest, ParsedRecord& out) {
     out.sender = strip_brackets(sender);
     out.has_sender = !sender.empty();
     if (auto to = field_value(tail, "to="); !to.empty()) {
-      to = to.substr(0, to.find(' '));
-      out.recipients.push_back(strip_brackets(to));
+      out.recipients.push_back(strip_brackets(to.substr(0, address_end(to, 0))));
     }
   }
   return text;
@@ -161,7 +164,22 @@ class PostfixParser final : public LogParser {
     const std::string_view reply = reply_text(rest);
     if (word == "sent") {
       out.status = DeliveryStatus::kSent;
-      out.next_queue_id = next_hop_queue_id(reply);
+      // A content filter that accepted the message only to discard it as infected: amavis
+      // ("250 2.7.0 Ok, discarded, id=07554-01 - INFECTED: NAME"), ClamSMTP ("250 Virus
+      // Detected; Discarded Email"). Only these exact shapes count: a clean delivery's reply
+      // is free text and may mention viruses.
+      if (const auto pos = reply.find(" - INFECTED: "); pos != std::string_view::npos) {
+        out.kind = RecordKind::kDetection;
+        out.virus = reply.substr(pos + 13, reply.find_first_of(" ,;)", pos + 13) - pos - 13);
+        if (out.virus.empty()) out.virus = "unknown";
+        out.action = "discarded";
+      } else if (reply.find("Virus Detected; Discarded") != std::string_view::npos) {
+        out.kind = RecordKind::kDetection;
+        out.virus = "unknown";
+        out.action = "discarded";
+      } else {
+        out.next_queue_id = next_hop_queue_id(reply);
+      }
     } else if (word == "deferred") {
       out.status = DeliveryStatus::kDeferred;
     } else if (word == "bounced" || word == "expired") {

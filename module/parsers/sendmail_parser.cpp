@@ -122,16 +122,16 @@ class SendmailParser final : public LogParser {
     // "to=" lists every recipient of the transaction: up to ", delay=" or ", ctladdr=".
     std::string_view list = rest.substr(3);
     std::size_t end = std::string_view::npos;
-    for (std::string_view key : {", ctladdr=", ", delay=", ", xdelay=", ", mailer="}) {
-      end = std::min(end, list.find(key));
+    for (std::string_view key : {"ctladdr=", "delay=", "xdelay=", "mailer="}) {
+      end = std::min(end, find_key(list, key));
     }
-    if (end == std::string_view::npos) return ParseStatus::kMalformed;
-    split_addresses(list.substr(0, end), out.recipients);
+    if (end == std::string_view::npos || end < 2) return ParseStatus::kMalformed;
+    split_addresses(list.substr(0, end - 2), out.recipients);
     if (out.recipients.empty()) return ParseStatus::kMalformed;
     if (const auto relay = relay_field(rest); !relay.empty()) {
       relay_of(relay, out.relay_name, out.relay_ip);
     }
-    const auto stat_pos = rest.find("stat=");
+    const auto stat_pos = find_key(rest, "stat=");
     if (stat_pos == std::string_view::npos) return ParseStatus::kMalformed;
     std::string_view stat = rest.substr(stat_pos + 5);
     if (starts_with(stat, "Sent")) {

@@ -71,37 +71,45 @@ SyslogEnvelopeDecoder::SyslogEnvelopeDecoder(int year, std::string zone, TimePoi
 int SyslogEnvelopeDecoder::year_for(int month) {
   // A file that crosses New Year goes Dec -> Jan: from then on its lines belong to the next
   // year.
+  if (fixed_year_ <= 0) {
+    // Inferred from the reference time, which already places December before a January.
+    return month > reference_month_ + 1 ? reference_year_ - 1 : reference_year_;
+  }
   if (last_month_ == 12 && month == 1) ++rollover_years_;
   last_month_ = month;
-  if (fixed_year_ > 0) return fixed_year_ + rollover_years_;
-  int year = reference_year_;
-  if (month > reference_month_ + 1) --year;
-  return year + rollover_years_;
+  return fixed_year_ + rollover_years_;
 }
 
 bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& out) {
-  // "Nov 28 05:40:01" / "Nov  3 11:35:30", optionally with ".123456" fraction.
-  if (rest.size() < 15) return false;
+  // "Nov 28 05:40:01" / "Nov  3 11:35:30" / "Jan 1 01:23:45" (unpadded, seen from some
+  // forwarders), optionally with a ".123456" fraction.
+  if (rest.size() < 14) return false;
   int month = 0;
   for (int m = 0; m < 12; ++m) {
     if (rest.substr(0, 3) == kMonths[m]) month = m + 1;
   }
   if (month == 0 || rest[3] != ' ') return false;
   int day;
+  std::size_t clock = 7;  // where hh:mm:ss starts
   if (rest[4] == ' ') {
     if (!is_digit(rest[5])) return false;
     day = rest[5] - '0';
+  } else if (is_digit(rest[4]) && rest[5] == ' ') {
+    day = rest[4] - '0';
+    clock = 6;
   } else {
     day = two_digits(rest, 4);
   }
-  const int hour = two_digits(rest, 7);
-  const int minute = two_digits(rest, 10);
-  const int second = two_digits(rest, 13);
-  if (day < 1 || day > 31 || rest[6] != ' ' || rest[9] != ':' || rest[12] != ':' || hour < 0 ||
-      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
+  if (rest.size() < clock + 8) return false;
+  const int hour = two_digits(rest, clock);
+  const int minute = two_digits(rest, clock + 3);
+  const int second = two_digits(rest, clock + 6);
+  if (day < 1 || day > 31 || rest[clock - 1] != ' ' || rest[clock + 2] != ':' ||
+      rest[clock + 5] != ':' || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+      second > 60) {
     return false;
   }
-  std::size_t pos = 15;
+  std::size_t pos = clock + 8;
   std::int64_t micros = 0;
   if (pos < rest.size() && rest[pos] == '.') {
     int n = 0;
@@ -172,6 +180,7 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
       next_token(rest);  // "-"
     }
     if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);  // RFC 5424 UTF-8 BOM
     line.message = rest;
     return !line.program.empty();
   }
@@ -194,7 +203,8 @@ bool SyslogEnvelopeDecoder::decode_exim_mainlog(std::string_view text, std::stri
   const int month = two_digits(text, 5), day = two_digits(text, 8);
   const int hour = two_digits(text, 11), minute = two_digits(text, 14);
   const int second = two_digits(text, 17);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || minute < 0 || second < 0) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60) {
     return false;
   }
   std::size_t pos = 19;

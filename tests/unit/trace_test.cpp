@@ -514,3 +514,24 @@ TEST_CASE("a broken chain is completed from the missing relay's archived log", "
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.23.45");
 }
+
+TEST_CASE("a content filter discarding an infected message is a detection merged with its own",
+          "[trace]") {
+  Harness h;
+  const auto& incidents =
+      h.feed({
+               // Gentoo-wiki-derived virtual mail server guide (log-formats.md §6.2), host
+               // renamed to a configured gateway.
+               "Dec 28 14:05:33 gw1 postfix/smtpd[15000]: 7FC7B22DF6: client=pc2.campus.example.ac.jp[10.0.0.2]",
+               "Dec 28 14:05:33 gw1 amavis[7554]: (07554-01) Blocked INFECTED (Eicar-Test-Signature) {DiscardedInternal,Quarantined}, MYNETS LOCAL [10.0.0.2]:41144 [10.0.0.2] <root@test.example.net> -> <testuser@example.com>, quarantine: virus-WYHuLpwdzPVr, Queue-ID: 7FC7B22DF6, mail_id: WYHuLpwdzPVr, Hits: -, size: 407, 166 ms",
+               "Dec 28 14:05:33 gw1 postfix/lmtp[15452]: 7FC7B22DF6: to=<testuser@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.41, delays=0.21/0.02/0.01/0.16, dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, id=07554-01 - INFECTED: Eicar-Test-Signature)",
+           })
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].virus == "Eicar-Test-Signature");
+  CHECK(incidents[0].detector_format == "amavis");
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.0.0.2");
+  CHECK(incidents[0].evidence.size() == 2);
+}
