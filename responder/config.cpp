@@ -1,0 +1,794 @@
+// Loading and validation of the responder's YAML configuration and its secrets file.
+//
+// Same rules as the correlator's settings (module/settings.cpp): every problem is recorded with
+// the position of the node that causes it, parsing goes on after an error so the operator sees
+// all of them at once, unknown keys are errors, and nothing is clamped over a bad value.
+#include "responder/config.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/yaml_schema.hpp"
+#include "responder/templates.hpp"
+
+namespace vtrace::responder {
+
+std::string_view to_string(ActionType t) {
+  switch (t) {
+    case ActionType::kMail:
+      return "mail";
+    case ActionType::kMailAbuse:
+      return "mail_abuse";
+    case ActionType::kMailSender:
+      return "mail_sender";
+    case ActionType::kLog:
+      return "log";
+  }
+  return "log";
+}
+
+bool is_loopback_address(const std::string& address) {
+  if (address == "localhost") return true;
+  auto ip = IpAddress::parse(address);
+  return ip && ip->is_loopback();
+}
+
+bool is_safe_address(std::string_view a) {
+  if (a.empty() || a.size() > 254) return false;
+  const auto at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == a.size()) return false;
+  if (a.find('@') != at) return false;
+  for (char c : a) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return false;
+    if (std::string_view("\"<>(),;:[]\\").find(c) != std::string_view::npos) return false;
+  }
+  const std::string_view domain = a.substr(at + 1);
+  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(domain.begin(), domain.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.';
+  });
+}
+
+namespace {
+
+constexpr Duration kMinute = seconds(60);
+constexpr Duration kHour = seconds(3600);
+constexpr Duration kDay = seconds(86400);
+
+// One key of a mapping with its value; an implicit empty value is reported at the key.
+struct Field {
+  YAML::Node key;
+  YAML::Node value;
+};
+
+std::optional<Field> find_field(const YAML::Node& map, std::string_view name) {
+  if (!map.IsMap()) return std::nullopt;
+  for (const auto& entry : map) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == name) {
+      return Field{entry.first, entry.second};
+    }
+  }
+  return std::nullopt;
+}
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// A value quoted in a message: control characters escaped so a diagnostic stays one line.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+int line_of(const YAML::Node& node) { return node.Mark().is_null() ? 0 : node.Mark().line + 1; }
+
+std::optional<std::string> read_file(const std::string& path, const std::string& what,
+                                     Diagnostics& diagnostics) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    diagnostics.error(path, 0, 0, "io", "cannot read the " + what + ": it is a directory");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diagnostics.error(path, 0, 0, "io",
+                      "cannot read the " + what + ": " + std::string(std::strerror(errno)));
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    diagnostics.error(path, 0, 0, "io", "cannot read the " + what + ": read error");
+    return std::nullopt;
+  }
+  return text.str();
+}
+
+class ConfigParser {
+ public:
+  explicit ConfigParser(const std::string& path) : reader_(path, found_) { config_.path = path; }
+
+  std::optional<ResponderConfig> parse(const std::string& text, Diagnostics& out) {
+    out.add_source(config_.path, text);
+    if (auto root = reader_.load(text)) parse_root(*root);
+    std::vector<Diagnostic> items = found_.items();
+    std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    for (auto& d : items) out.error(d.file, d.line, d.column, std::move(d.code), std::move(d.message));
+    if (!items.empty()) return std::nullopt;
+    return std::move(config_);
+  }
+
+ private:
+  void parse_root(const YAML::Node& root) {
+    if (root.IsNull() || !root.IsDefined()) {
+      reader_.error_at(YAML::Mark(), "missing-key",
+                       "the configuration is empty; 'policies' is required");
+      return;
+    }
+    if (!reader_.check_keys(root,
+                            {"listen", "state_file", "secrets_file", "smtp", "mail", "policies",
+                             "abuse_contacts", "own_domains"},
+                            "configuration")) {
+      return;
+    }
+    if (auto f = find_field(root, "listen")) parse_listen(*f);
+    if (auto f = find_field(root, "state_file")) {
+      if (auto s = nonempty_string(*f, "state_file")) config_.state_file = *s;
+    }
+    if (auto f = find_field(root, "secrets_file")) {
+      if (auto s = nonempty_string(*f, "secrets_file")) config_.secrets_file = *s;
+    }
+    if (auto f = find_field(root, "smtp")) parse_smtp(*f);
+    // Templates are looked up in mail.templates_dir, so mail goes before the policies.
+    if (auto f = find_field(root, "mail")) parse_mail(*f);
+    if (auto f = find_field(root, "own_domains")) parse_own_domains(*f);
+    if (auto f = find_field(root, "abuse_contacts")) parse_abuse_contacts(*f);
+    if (auto f = find_field(root, "policies")) {
+      parse_policies(*f);
+    } else {
+      reader_.error(root, "missing-key", "configuration: the key 'policies' is required");
+    }
+  }
+
+  // ---- generic helpers -------------------------------------------------------------------
+
+  bool has_value(const Field& f, const std::string& what, const std::string& expected,
+                 const std::string& code = "type") {
+    if (!f.value.IsNull()) return true;
+    reader_.error(f.key, code, what + ": expected " + expected + ", but the value is empty");
+    return false;
+  }
+
+  std::optional<std::string> string(const Field& f, const std::string& what) {
+    if (!has_value(f, what, "a string")) return std::nullopt;
+    return reader_.string(f.value, what);
+  }
+
+  std::optional<std::string> nonempty_string(const Field& f, const std::string& what) {
+    auto s = string(f, what);
+    if (s && s->empty()) {
+      reader_.error(f.value, "value", what + ": must not be empty (leave the key out instead)");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<Duration> duration(const Field& f, const std::string& what, Duration min,
+                                   Duration max, const std::string& range_text) {
+    if (!has_value(f, what, "a duration such as 5s, 30m or 1h", "duration")) return std::nullopt;
+    auto d = reader_.duration(f.value, what);
+    if (!d) return std::nullopt;
+    if (*d < min || *d > max) {
+      reader_.error(f.value, "range",
+                    what + ": " + f.value.Scalar() + " is out of range " + range_text);
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<std::int64_t> integer(const Field& f, const std::string& what, std::int64_t min,
+                                      std::int64_t max) {
+    if (!has_value(f, what, "a whole number")) return std::nullopt;
+    return reader_.integer(f.value, what, min, max);
+  }
+
+  std::optional<bool> boolean(const Field& f, const std::string& what) {
+    if (!has_value(f, what, "true or false")) return std::nullopt;
+    return reader_.boolean(f.value, what);
+  }
+
+  std::optional<std::vector<YAML::Node>> scalar_items(const Field& f, const std::string& what) {
+    std::vector<YAML::Node> items;
+    if (f.value.IsNull()) return items;
+    if (f.value.IsScalar()) {
+      items.push_back(f.value);
+      return items;
+    }
+    if (!f.value.IsSequence()) {
+      reader_.error(f.value, "type", what + ": expected a list");
+      return std::nullopt;
+    }
+    bool ok = true;
+    for (const auto& item : f.value) {
+      if (!item.IsScalar()) {
+        reader_.error(item, "type", what + ": expected a string in the list");
+        ok = false;
+        continue;
+      }
+      items.push_back(item);
+    }
+    if (!ok) return std::nullopt;
+    return items;
+  }
+
+  std::optional<std::vector<YAML::Node>> sequence(const Field& f, const std::string& what) {
+    std::vector<YAML::Node> items;
+    if (f.value.IsNull()) return items;
+    if (!f.value.IsSequence()) {
+      reader_.error(f.value, "type", what + ": expected a list");
+      return std::nullopt;
+    }
+    for (const auto& item : f.value) items.push_back(item);
+    return items;
+  }
+
+  // A list of mail addresses, each checked by is_safe_address.
+  std::vector<std::string> addresses(const Field& f, const std::string& what) {
+    std::vector<std::string> out;
+    auto items = scalar_items(f, what);
+    if (!items) return out;
+    for (const auto& item : *items) {
+      if (!is_safe_address(item.Scalar())) {
+        reader_.error(item, "address",
+                      what + ": '" + printable(item.Scalar()) + "' is not a mail address such as "
+                      "postmaster@example.org");
+        continue;
+      }
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  static std::string item_label(const std::string& list, std::size_t index) {
+    return list + "[" + std::to_string(index) + "]";
+  }
+
+  // ---- listen, smtp, mail ----------------------------------------------------------------
+
+  void parse_listen(const Field& f) {
+    if (f.value.IsNull()) return;
+    const YAML::Node& map = f.value;
+    if (!reader_.check_keys(map, {"address", "port", "body_limit", "timeout"}, "listen")) return;
+    ListenConfig& l = config_.listen;
+    if (auto k = find_field(map, "address")) {
+      if (auto s = nonempty_string(*k, "listen.address")) {
+        if (*s == "localhost" || IpAddress::parse(*s)) {
+          l.address = *s;
+        } else {
+          reader_.error(k->value, "address",
+                        "listen.address: '" + *s + "' is not an IP address (or localhost)");
+        }
+      }
+    }
+    if (auto k = find_field(map, "port")) {
+      if (auto n = integer(*k, "listen.port", 0, 65535)) l.port = static_cast<int>(*n);
+    }
+    if (auto k = find_field(map, "body_limit")) {
+      if (auto n = integer(*k, "listen.body_limit", 1024, 64 << 20)) l.body_limit = *n;
+    }
+    if (auto k = find_field(map, "timeout")) {
+      if (auto d = duration(*k, "listen.timeout", seconds(1), seconds(600), "[1s, 10m]")) {
+        l.timeout = *d;
+      }
+    }
+  }
+
+  void parse_smtp(const Field& f) {
+    if (f.value.IsNull()) return;
+    const YAML::Node& map = f.value;
+    if (!reader_.check_keys(map,
+                            {"host", "port", "tls", "username", "from", "helo", "ca_file",
+                             "timeout", "retry_initial", "retry_max", "max_attempts"},
+                            "smtp")) {
+      return;
+    }
+    SmtpConfig& s = config_.smtp;
+    if (auto k = find_field(map, "host")) {
+      if (auto v = nonempty_string(*k, "smtp.host")) {
+        if (valid_name(*v) || IpAddress::parse(*v)) {
+          s.host = *v;
+        } else {
+          reader_.error(k->value, "value", "smtp.host: '" + *v + "' is not a host name");
+        }
+      }
+    }
+    if (auto k = find_field(map, "port")) {
+      if (auto n = integer(*k, "smtp.port", 1, 65535)) s.port = static_cast<int>(*n);
+    }
+    if (auto k = find_field(map, "tls")) {
+      if (has_value(*k, "smtp.tls", "none, starttls or smtps")) {
+        if (auto c = reader_.choice(k->value, "smtp.tls", {"none", "starttls", "smtps"})) {
+          s.tls = *c == "starttls" ? SmtpTls::kStartTls
+                  : *c == "smtps"  ? SmtpTls::kSmtps
+                                   : SmtpTls::kNone;
+        }
+      }
+    }
+    if (auto k = find_field(map, "username")) {
+      if (auto v = nonempty_string(*k, "smtp.username")) s.username = *v;
+    }
+    if (auto k = find_field(map, "from")) {
+      if (auto v = nonempty_string(*k, "smtp.from")) {
+        if (is_safe_address(*v)) {
+          s.from = *v;
+        } else {
+          reader_.error(k->value, "address",
+                        "smtp.from: '" + *v + "' is not a mail address such as "
+                        "vtrace@example.org");
+        }
+      }
+    }
+    if (auto k = find_field(map, "helo")) {
+      if (auto v = nonempty_string(*k, "smtp.helo")) {
+        if (valid_name(*v)) {
+          s.helo = *v;
+        } else {
+          reader_.error(k->value, "value", "smtp.helo: '" + *v + "' is not a host name");
+        }
+      }
+    }
+    if (auto k = find_field(map, "ca_file")) {
+      if (auto v = nonempty_string(*k, "smtp.ca_file")) s.ca_file = *v;
+    }
+    if (auto k = find_field(map, "timeout")) {
+      if (auto d = duration(*k, "smtp.timeout", seconds(1), seconds(600), "[1s, 10m]")) {
+        s.timeout = *d;
+      }
+    }
+    if (auto k = find_field(map, "retry_initial")) {
+      if (auto d = duration(*k, "smtp.retry_initial", seconds(1), kHour, "[1s, 1h]")) {
+        s.retry_initial = *d;
+      }
+    }
+    if (auto k = find_field(map, "retry_max")) {
+      if (auto d = duration(*k, "smtp.retry_max", seconds(1), kDay, "[1s, 1d]")) s.retry_max = *d;
+    }
+    if (auto k = find_field(map, "max_attempts")) {
+      if (auto n = integer(*k, "smtp.max_attempts", 1, 1000)) s.max_attempts = static_cast<int>(*n);
+    }
+  }
+
+  void parse_mail(const Field& f) {
+    if (f.value.IsNull()) return;
+    const YAML::Node& map = f.value;
+    if (!reader_.check_keys(map, {"per_recipient_per_hour", "templates_dir", "max_outbox"},
+                            "mail")) {
+      return;
+    }
+    MailConfig& m = config_.mail;
+    if (auto k = find_field(map, "per_recipient_per_hour")) {
+      if (auto n = integer(*k, "mail.per_recipient_per_hour", 1, 10'000)) {
+        m.per_recipient_per_hour = static_cast<int>(*n);
+      }
+    }
+    if (auto k = find_field(map, "templates_dir")) {
+      if (auto v = nonempty_string(*k, "mail.templates_dir")) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(*v, ec)) {
+          m.templates_dir = *v;
+        } else {
+          reader_.error(k->value, "io", "mail.templates_dir: '" + *v + "' is not a directory");
+        }
+      }
+    }
+    if (auto k = find_field(map, "max_outbox")) {
+      if (auto n = integer(*k, "mail.max_outbox", 10, 100'000'000)) m.max_outbox = *n;
+    }
+  }
+
+  void parse_own_domains(const Field& f) {
+    auto items = scalar_items(f, "own_domains");
+    if (!items) return;
+    for (const auto& item : *items) {
+      const std::string d = lower(item.Scalar());
+      if (!is_safe_address("x@" + d)) {
+        reader_.error(item, "value", "own_domains: '" + item.Scalar() + "' is not a domain name");
+        continue;
+      }
+      config_.own_domains.push_back(d);
+    }
+  }
+
+  void parse_abuse_contacts(const Field& f) {
+    auto items = sequence(f, "abuse_contacts");
+    if (!items) return;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const YAML::Node& node = (*items)[i];
+      const std::string what = item_label("abuse_contacts", i);
+      if (!reader_.check_keys(node, {"cidrs", "address"}, what)) continue;
+      AbuseContact contact;
+      if (auto k = find_field(node, "cidrs")) {
+        if (auto values = scalar_items(*k, what + ".cidrs")) {
+          if (values->empty()) {
+            reader_.error(k->key, "value", what + ".cidrs: at least one network is required");
+          }
+          for (const auto& item : *values) {
+            if (auto cidr = Cidr::parse(item.Scalar())) {
+              contact.cidrs.push_back(*cidr);
+            } else {
+              reader_.error(item, "cidr",
+                            what + ".cidrs: '" + item.Scalar() +
+                                "' is not a network such as 198.51.100.0/24 or 2001:db8::/32");
+            }
+          }
+        }
+      } else {
+        reader_.error(node, "missing-key", what + ": the key 'cidrs' is required");
+      }
+      if (auto k = find_field(node, "address")) {
+        auto list = addresses(*k, what + ".address");
+        if (list.size() == 1) {
+          contact.address = list.front();
+        } else if (list.size() > 1) {
+          reader_.error(k->value, "value", what + ".address: give exactly one address");
+        }
+      } else {
+        reader_.error(node, "missing-key", what + ": the key 'address' is required");
+      }
+      config_.abuse_contacts.push_back(std::move(contact));
+    }
+  }
+
+  // ---- policies --------------------------------------------------------------------------
+
+  void parse_policies(const Field& f) {
+    auto items = sequence(f, "policies");
+    if (!items) return;
+    for (std::size_t i = 0; i < items->size(); ++i) parse_policy((*items)[i], i);
+  }
+
+  void parse_policy(const YAML::Node& node, std::size_t index) {
+    std::string what = item_label("policies", index);
+    if (!reader_.check_keys(node, {"name", "match", "threshold", "actions"}, what)) return;
+    Policy policy;
+    if (auto f = find_field(node, "name")) {
+      if (auto name = string(*f, what + ".name")) {
+        if (!valid_name(*name)) {
+          reader_.error(f->value, "value",
+                        what + ".name: '" + *name +
+                            "' is not a valid name (use letters, digits, '_', '.' and '-')");
+        } else if (auto [it, inserted] = policy_names_.emplace(*name, line_of(f->value));
+                   !inserted) {
+          reader_.error(f->value, "duplicate-name",
+                        what + ".name: policy '" + *name + "' is already defined at line " +
+                            std::to_string(it->second));
+        } else {
+          policy.name = *name;
+          what = "policy '" + *name + "'";
+        }
+      }
+    } else {
+      reader_.error(node, "missing-key", what + ": the key 'name' is required");
+    }
+    if (auto f = find_field(node, "match")) parse_match(*f, what + ".match", policy.match);
+    if (auto f = find_field(node, "threshold")) {
+      parse_threshold(*f, what + ".threshold", policy.threshold);
+    }
+    if (auto f = find_field(node, "actions")) {
+      parse_actions(*f, what + ".actions", policy.actions);
+    } else {
+      reader_.error(node, "missing-key", what + ": the key 'actions' is required");
+    }
+    config_.policies.push_back(std::move(policy));
+  }
+
+  void parse_match(const Field& f, const std::string& what, PolicyMatch& m) {
+    if (f.value.IsNull()) return;
+    if (!reader_.check_keys(f.value, {"origin", "zones", "viruses", "confidence", "detectors"},
+                            what)) {
+      return;
+    }
+    if (auto k = find_field(f.value, "origin")) {
+      if (has_value(*k, what + ".origin", "internal, external or any")) {
+        if (auto c = reader_.choice(k->value, what + ".origin", {"internal", "external", "any"})) {
+          m.origin = *c == "internal"   ? OriginClass::kInternal
+                     : *c == "external" ? OriginClass::kExternal
+                                        : OriginClass::kAny;
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "zones")) {
+      if (auto items = scalar_items(*k, what + ".zones")) {
+        for (const auto& item : *items) {
+          if (!valid_name(item.Scalar())) {
+            reader_.error(item, "value", what + ".zones: '" + item.Scalar() +
+                                             "' is not a zone name");
+            continue;
+          }
+          m.zones.push_back(item.Scalar());
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "viruses")) {
+      if (auto items = scalar_items(*k, what + ".viruses")) {
+        for (const auto& item : *items) {
+          if (item.Scalar().empty()) {
+            reader_.error(item, "value", what + ".viruses: a pattern must not be empty");
+            continue;
+          }
+          m.viruses.push_back(item.Scalar());
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "confidence")) {
+      if (auto items = scalar_items(*k, what + ".confidence")) {
+        for (const auto& item : *items) {
+          const std::string& c = item.Scalar();
+          if (c != "exact" && c != "fuzzy" && c != "ambiguous" && c != "unresolved") {
+            reader_.error(item, "value",
+                          what + ".confidence: '" + c +
+                              "' is not one of: exact, fuzzy, ambiguous, unresolved");
+            continue;
+          }
+          m.confidence.push_back(c);
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "detectors")) {
+      if (auto items = scalar_items(*k, what + ".detectors")) {
+        for (const auto& item : *items) {
+          if (!valid_name(item.Scalar())) {
+            reader_.error(item, "value",
+                          what + ".detectors: '" + item.Scalar() + "' is not a source name");
+            continue;
+          }
+          m.detectors.push_back(item.Scalar());
+        }
+      }
+    }
+  }
+
+  void parse_threshold(const Field& f, const std::string& what, Threshold& t) {
+    if (f.value.IsNull()) return;
+    if (!reader_.check_keys(f.value, {"count", "within"}, what)) return;
+    if (auto k = find_field(f.value, "count")) {
+      if (auto n = integer(*k, what + ".count", 1, 1'000'000)) t.count = static_cast<int>(*n);
+    }
+    if (auto k = find_field(f.value, "within")) {
+      if (auto d = duration(*k, what + ".within", seconds(1), 30 * kDay, "[1s, 30d]")) {
+        t.within = *d;
+      }
+    }
+  }
+
+  void parse_actions(const Field& f, const std::string& what, std::vector<ActionConfig>& out) {
+    auto items = sequence(f, what);
+    if (!items) return;
+    if (items->empty()) {
+      reader_.error(f.value.IsNull() ? f.key : f.value, "value",
+                    what + ": at least one action is required");
+      return;
+    }
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const YAML::Node& node = (*items)[i];
+      const std::string label = item_label(what, i);
+      if (!reader_.check_keys(node,
+                              {"type", "dry_run", "to", "template", "digest_template",
+                               "digest_window", "hold"},
+                              label)) {
+        continue;
+      }
+      ActionConfig action;
+      auto type_field = find_field(node, "type");
+      bool type_ok = false;
+      if (!type_field) {
+        reader_.error(node, "missing-key", label + ": the key 'type' is required");
+      } else if (has_value(*type_field, label + ".type", "mail, mail_abuse, mail_sender or log")) {
+        if (auto c = reader_.choice(type_field->value, label + ".type",
+                                    {"mail", "mail_abuse", "mail_sender", "log"})) {
+          action.type = *c == "mail"          ? ActionType::kMail
+                        : *c == "mail_abuse"  ? ActionType::kMailAbuse
+                        : *c == "mail_sender" ? ActionType::kMailSender
+                                              : ActionType::kLog;
+          type_ok = true;
+        }
+      }
+      const bool is_mail = action.type != ActionType::kLog;
+      action.hold = action.type == ActionType::kMailAbuse;
+      action.template_name = action.type == ActionType::kMailAbuse    ? "abuse"
+                             : action.type == ActionType::kMailSender ? "sender"
+                                                                      : "incident";
+      if (auto k = find_field(node, "dry_run")) {
+        if (auto b = boolean(*k, label + ".dry_run")) action.dry_run = *b;
+      }
+      auto only_for = [&](const char* key, bool allowed, const char* types) {
+        auto k = find_field(node, key);
+        if (k && type_ok && !allowed) {
+          reader_.error(k->key, "value",
+                        label + ": '" + key + "' applies only to " + types + " actions");
+          return std::optional<Field>();
+        }
+        return k;
+      };
+      if (auto k = only_for("to", action.type == ActionType::kMail, "mail")) {
+        if (k->value.IsNull() || (k->value.IsSequence() && k->value.size() == 0)) {
+          reader_.error(k->key, "value", label + ".to: at least one recipient is required");
+        } else {
+          action.to = addresses(*k, label + ".to");
+        }
+      } else if (type_ok && action.type == ActionType::kMail && !find_field(node, "to")) {
+        reader_.error(node, "missing-key", label + ": a mail action needs 'to' (its recipients)");
+      }
+      if (auto k = only_for("template", is_mail, "mail")) {
+        if (auto name = template_name(*k, label + ".template")) action.template_name = *name;
+      }
+      if (auto k = only_for("digest_template", is_mail, "mail")) {
+        if (auto name = template_name(*k, label + ".digest_template")) action.digest_template = *name;
+      }
+      if (auto k = only_for("digest_window", is_mail, "mail")) {
+        if (auto d = duration(*k, label + ".digest_window", seconds(1), 7 * kDay, "[1s, 7d]")) {
+          action.digest_window = *d;
+        }
+      }
+      if (auto k = only_for("hold", is_mail, "mail")) {
+        if (auto b = boolean(*k, label + ".hold")) action.hold = *b;
+      }
+      if (type_ok && action.type == ActionType::kMailSender && config_.own_domains.empty()) {
+        reader_.error(type_field->value, "value",
+                      label + ": mail_sender needs 'own_domains' (the sender is only notified "
+                              "when its domain is ours)");
+      }
+      if (type_ok && action.type == ActionType::kMailAbuse && config_.abuse_contacts.empty()) {
+        reader_.error(type_field->value, "value",
+                      label + ": mail_abuse needs 'abuse_contacts' (networks and their abuse "
+                              "addresses)");
+      }
+      out.push_back(std::move(action));
+    }
+  }
+
+  // A template name that resolves (templates_dir first, then the built-ins) and compiles.
+  std::optional<std::string> template_name(const Field& f, const std::string& what) {
+    auto name = nonempty_string(f, what);
+    if (!name) return std::nullopt;
+    if (!valid_name(*name)) {
+      reader_.error(f.value, "value", what + ": '" + *name + "' is not a template name");
+      return std::nullopt;
+    }
+    std::string problem;
+    if (!find_template(config_.mail.templates_dir, *name, &problem)) {
+      reader_.error(f.value, "template", what + ": " + problem);
+      return std::nullopt;
+    }
+    return name;
+  }
+
+  Diagnostics found_;
+  YamlReader reader_;
+  ResponderConfig config_;
+  std::map<std::string, int> policy_names_;
+};
+
+}  // namespace
+
+std::optional<ResponderConfig> parse_responder_config(const std::string& text,
+                                                      const std::string& path,
+                                                      Diagnostics& diagnostics) {
+  return ConfigParser(path).parse(text, diagnostics);
+}
+
+std::optional<ResponderConfig> load_responder_config(const std::string& path,
+                                                     Diagnostics& diagnostics) {
+  auto text = read_file(path, "configuration", diagnostics);
+  if (!text) return std::nullopt;
+  return parse_responder_config(*text, path, diagnostics);
+}
+
+std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagnostics) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    diagnostics.error(path, 0, 0, "io",
+                      "cannot read the secrets file: " + std::string(std::strerror(errno)));
+    return std::nullopt;
+  }
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    diagnostics.error(path, 0, 0, "permissions",
+                      "secrets file: mode " + std::string(mode) +
+                          " lets other users read or write it; refusing to use it (chmod 600)");
+    return std::nullopt;
+  }
+  auto text = read_file(path, "secrets file", diagnostics);
+  if (!text) return std::nullopt;
+  Diagnostics found;
+  YamlReader reader(path, found);
+  Secrets secrets;
+  if (auto root = reader.load(*text)) {
+    if (root->IsNull()) {
+      // An empty secrets file holds no secrets; check_secrets says whether that is enough.
+    } else if (reader.check_keys(*root, {"api_token", "smtp_password"}, "secrets")) {
+      for (const auto& entry : *root) {
+        const std::string key = entry.first.Scalar();
+        auto value = reader.string(entry.second, "secrets." + key);
+        if (!value) continue;
+        if (key == "api_token") {
+          if (value->size() < 16) {
+            reader.error(entry.second, "value",
+                         "secrets.api_token: too short (use at least 16 characters)");
+          }
+          secrets.api_token = *value;
+        } else if (key == "smtp_password") {
+          secrets.smtp_password = *value;
+        }
+      }
+    }
+  }
+  // The file's text must not be quoted in diagnostics: it holds secrets.
+  for (const auto& d : found.items()) {
+    diagnostics.error(d.file, d.line, d.column, d.code, d.message);
+  }
+  if (!found.empty()) return std::nullopt;
+  return secrets;
+}
+
+bool check_secrets(const ResponderConfig& config, const Secrets& secrets,
+                   Diagnostics& diagnostics) {
+  bool ok = true;
+  if (!is_loopback_address(config.listen.address) && secrets.api_token.empty()) {
+    diagnostics.error(config.secrets_file.empty() ? config.path : config.secrets_file, 0, 0,
+                      "secrets",
+                      "listen.address " + config.listen.address +
+                          " is not loopback, so the API needs an api_token in the secrets file");
+    ok = false;
+  }
+  if (!config.smtp.username.empty() && secrets.smtp_password.empty()) {
+    diagnostics.error(config.secrets_file.empty() ? config.path : config.secrets_file, 0, 0,
+                      "secrets", "smtp.username is set, so the secrets file needs smtp_password");
+    ok = false;
+  }
+  return ok;
+}
+
+}  // namespace vtrace::responder

@@ -1,0 +1,195 @@
+// Wiring of the daemon: configuration, engine, HTTP server, timers, signals, mail worker.
+#include "responder/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "responder/config.hpp"
+#include "responder/engine.hpp"
+#include "responder/http_server.hpp"
+#include "responder/router.hpp"
+#include "responder/smtp_sender.hpp"
+
+namespace vtrace::responder {
+
+namespace net = boost::asio;
+
+namespace {
+
+struct Loaded {
+  std::shared_ptr<const ResponderConfig> config;
+  Secrets secrets;
+};
+
+// The configuration and its secrets, or nullopt with every problem in `diagnostics`.
+std::optional<Loaded> load_all(const std::string& path, Diagnostics& diagnostics) {
+  auto config = load_responder_config(path, diagnostics);
+  if (!config) return std::nullopt;
+  Secrets secrets;
+  if (!config->secrets_file.empty()) {
+    auto s = load_secrets(config->secrets_file, diagnostics);
+    if (!s) return std::nullopt;
+    secrets = *s;
+  }
+  if (!check_secrets(*config, secrets, diagnostics)) return std::nullopt;
+  return Loaded{std::make_shared<const ResponderConfig>(std::move(*config)), secrets};
+}
+
+// Delivers the outbox on its own thread, so a slow SMTP server never stalls the API.
+class MailWorker {
+ public:
+  MailWorker(Engine& engine, std::string password)
+      : engine_(engine), password_(std::move(password)), thread_([this] { loop(); }) {}
+
+  ~MailWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  void set_password(std::string password) {
+    std::lock_guard lock(mutex_);
+    password_ = std::move(password);
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      const std::string password = password_;
+      lock.unlock();
+      try {
+        SmtpSender sender(engine_.config()->smtp, password);
+        engine_.deliver_due(sender, 50);
+      } catch (const std::exception& e) {
+        std::clog << "vtrace-responder: mail delivery: " << e.what() << '\n';
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; });
+    }
+  }
+
+  Engine& engine_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::string password_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int check_config(const std::string& config_path) {
+  Diagnostics diagnostics;
+  if (!load_all(config_path, diagnostics)) {
+    std::cerr << diagnostics.render();
+    return 1;
+  }
+  std::cerr << config_path << ": OK\n";
+  return 0;
+}
+
+int run_daemon(const std::string& config_path) {
+  Diagnostics diagnostics;
+  auto loaded = load_all(config_path, diagnostics);
+  if (!loaded) {
+    std::cerr << diagnostics.render();
+    return 1;
+  }
+  SystemClock clock;
+  std::unique_ptr<Engine> engine;
+  try {
+    engine = std::make_unique<Engine>(loaded->config, clock, loaded->config->state_file);
+  } catch (const std::exception& e) {
+    std::cerr << "vtrace-responder: state file " << loaded->config->state_file << ": " << e.what()
+              << '\n';
+    return 1;
+  }
+  const ListenConfig listen = loaded->config->listen;
+  Router router(*engine, loaded->secrets.api_token, !is_loopback_address(listen.address));
+  net::io_context ioc{1};
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(ioc, router, listen);
+  } catch (const std::exception& e) {
+    std::cerr << "vtrace-responder: cannot listen on " << listen.address << ":" << listen.port
+              << ": " << e.what() << '\n';
+    return 1;
+  }
+  std::cerr << "vtrace-responder: listening on " << listen.address << ":" << server->port()
+            << ", " << loaded->config->policies.size() << " policies, state "
+            << loaded->config->state_file << '\n';
+  engine->audit("daemon", "start", config_path);
+  MailWorker worker(*engine, loaded->secrets.smtp_password);
+
+  // Digest windows are flushed once a second.
+  net::steady_timer tick(ioc);
+  std::function<void()> schedule = [&] {
+    tick.expires_after(std::chrono::seconds(1));
+    tick.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      try {
+        engine->flush_digests();
+      } catch (const std::exception& e) {
+        std::clog << "vtrace-responder: digest flush: " << e.what() << '\n';
+      }
+      schedule();
+    });
+  };
+  schedule();
+
+  net::signal_set stop_signals(ioc, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec) return;
+    std::cerr << "vtrace-responder: stopping\n";
+    server->stop();
+    tick.cancel();
+    ioc.stop();
+  });
+
+  // SIGHUP: build the new configuration aside and swap it in only when it has no errors.
+  net::signal_set hup(ioc, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      Diagnostics found;
+      auto next = load_all(config_path, found);
+      if (!next) {
+        engine->counters().config_reload_failures++;
+        std::cerr << "vtrace-responder: reload rejected; keeping the running configuration\n"
+                  << found.render();
+        engine->audit("daemon", "reload.rejected", std::to_string(found.size()) + " errors");
+      } else {
+        if (next->config->listen.address != listen.address ||
+            next->config->listen.port != listen.port ||
+            next->config->state_file != loaded->config->state_file) {
+          std::cerr << "vtrace-responder: listen and state_file changes take effect at the next "
+                       "restart\n";
+        }
+        engine->set_config(next->config);
+        worker.set_password(next->secrets.smtp_password);
+        engine->counters().config_reloads++;
+        engine->audit("daemon", "reload", config_path);
+        std::cerr << "vtrace-responder: configuration reloaded ("
+                  << next->config->policies.size() << " policies)\n";
+      }
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  ioc.run();
+  engine->audit("daemon", "stop", config_path);
+  return 0;
+}
+
+}  // namespace vtrace::responder

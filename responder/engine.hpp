@@ -1,0 +1,112 @@
+// Engine: the responder's state (SQLite) and decisions (policies, thresholds, digests, the
+// durable outbox). Everything the daemon does to an incident happens here.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/incident.hpp"
+#include "responder/config.hpp"
+#include "responder/interfaces.hpp"
+#include "responder/sqlite.hpp"
+
+namespace vtrace::responder {
+
+// Counters served at /metrics. Monotonic; read without the engine lock.
+struct Counters {
+  std::atomic<std::int64_t> incidents_received{0};
+  std::atomic<std::int64_t> incidents_created{0};
+  std::atomic<std::int64_t> incidents_updated{0};
+  std::atomic<std::int64_t> incidents_unchanged{0};
+  std::atomic<std::int64_t> incidents_rejected{0};
+  std::atomic<std::int64_t> actions_run{0};
+  std::atomic<std::int64_t> mails_queued{0};
+  std::atomic<std::int64_t> mails_digested{0};
+  std::atomic<std::int64_t> mails_sent{0};
+  std::atomic<std::int64_t> mails_retried{0};
+  std::atomic<std::int64_t> mails_failed{0};
+  std::atomic<std::int64_t> digests_flushed{0};
+  std::atomic<std::int64_t> config_reloads{0};
+  std::atomic<std::int64_t> config_reload_failures{0};
+};
+
+enum class IngestKind { kCreated, kUpdated, kUnchanged };
+
+struct IngestResult {
+  IngestKind kind = IngestKind::kUnchanged;
+  int revision = 0;      // the stored revision after the call
+  int actions_run = 0;   // action rows written by this call
+};
+
+// Thread-safe: every public method takes the engine's mutex, except that deliver_due() does not
+// hold it while the MailSender talks to the server.
+class Engine {
+ public:
+  // Opens (creating) the state database at config->state_file, or the one given.
+  Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock,
+         const std::string& state_file);
+
+  // Swaps the configuration (SIGHUP). Open digest windows keep the settings they began with.
+  void set_config(std::shared_ptr<const ResponderConfig> config);
+  std::shared_ptr<const ResponderConfig> config() const;
+
+  // Stores the incident and runs the policies, all in one transaction: when this returns the
+  // incident and every decision about it are committed. A resend (same id, revision not higher)
+  // changes nothing; a higher revision replaces the stored incident and runs only actions that
+  // never ran for it. Throws SqliteError on storage failure (nothing is committed then).
+  IngestResult ingest(const Incident& incident, const std::string& peer);
+
+  // Sends the digests of windows that ended by now; returns how many mails were queued.
+  int flush_digests();
+
+  // Delivers up to `max` due outbox mails through `sender`; returns how many were attempted.
+  int deliver_due(MailSender& sender, int max = 100);
+
+  // Releases a held mail for delivery; false when there is no held mail with that id.
+  bool release_mail(std::int64_t mail_id, const std::string& actor);
+
+  // The earliest time something needs doing (a due mail, a window end); nullopt when idle.
+  std::optional<TimePoint> next_wakeup();
+
+  // JSON documents for the API.
+  std::string list_incidents_json(const std::string& origin, TimePoint since, int limit);
+  std::optional<std::string> incident_json(const std::string& id);
+  std::string outbox_json(const std::string& status, int limit);
+
+  // Gauges for /metrics: outbox rows per status, stored incidents, open windows.
+  std::map<std::string, std::int64_t> gauges();
+
+  // Appends to the audit table (reloads, releases, failures).
+  void audit(const std::string& actor, const std::string& event, const std::string& detail);
+
+  Counters& counters() { return counters_; }
+
+ private:
+  struct ActionRun;
+  void create_schema();
+  void run_policies(const Incident& incident, IngestResult& result);
+  ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
+                       const Incident& incident);
+  ActionRun mail_with_digest(const Policy& policy, std::size_t index, const ActionConfig& action,
+                             const std::vector<std::string>& recipients, const Incident& incident);
+  std::int64_t queue_mail(const std::string& kind, const std::string& policy,
+                          const std::string& incident_id, const std::vector<std::string>& to,
+                          const std::string& subject, const std::string& body, bool dry_run,
+                          bool hold, std::string* status);
+  bool flush_window(const std::string& key);
+  void audit_locked(const std::string& actor, const std::string& event,
+                    const std::string& detail);
+
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ResponderConfig> config_;
+  const Clock& clock_;
+  Database db_;
+  Counters counters_;
+};
+
+}  // namespace vtrace::responder

@@ -1,0 +1,315 @@
+// Routes of the v1 API, their validation and their JSON answers.
+#include "responder/router.hpp"
+
+#include <boost/json.hpp>
+#include <sstream>
+
+namespace vtrace::responder {
+
+namespace json = boost::json;
+
+namespace {
+
+ApiResponse error(int status, const std::string& message) {
+  return {status, "application/json", json::serialize(json::object{{"error", message}}), {}};
+}
+
+ApiResponse ok_json(std::string body, int status = 200) {
+  return {status, "application/json", std::move(body), {}};
+}
+
+// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::map<std::string, std::string> parse_query(const std::string& query, std::string* problem) {
+  std::map<std::string, std::string> out;
+  std::size_t pos = 0;
+  while (pos <= query.size() && !query.empty()) {
+    std::size_t amp = query.find('&', pos);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string part = query.substr(pos, amp - pos);
+    if (!part.empty()) {
+      const std::size_t eq = part.find('=');
+      auto key = url_decode(part.substr(0, eq));
+      auto value = url_decode(eq == std::string::npos ? "" : part.substr(eq + 1));
+      if (!key || !value) {
+        *problem = "bad percent-encoding in the query";
+        return {};
+      }
+      out[*key] = *value;
+    }
+    pos = amp + 1;
+  }
+  return out;
+}
+
+std::string escape_label(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> url_decode(std::string_view text) {
+  auto hex = [](char h) -> int {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hex(text[i + 1]);
+      const int lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Router::Router(Engine& engine, std::string api_token, bool require_token)
+    : engine_(engine), token_(std::move(api_token)), require_token_(require_token) {}
+
+std::int64_t Router::responses(int status_class) const {
+  if (status_class < 1 || status_class > 5) return 0;
+  return responses_[status_class].load();
+}
+
+ApiResponse Router::handle(const ApiRequest& request) {
+  ApiResponse response;
+  try {
+    response = route(request);
+  } catch (const std::exception& e) {
+    // Storage trouble (disk full, locked): the caller retries; nothing was acknowledged.
+    response = error(500, std::string("internal error: ") + e.what());
+  }
+  const int cls = response.status / 100;
+  if (cls >= 1 && cls <= 5) responses_[cls]++;
+  return response;
+}
+
+bool Router::authorized(const ApiRequest& request) const {
+  if (!require_token_) return true;
+  if (token_.empty()) return false;
+  const std::string prefix = "Bearer ";
+  if (request.authorization.rfind(prefix, 0) != 0) return false;
+  return same_secret(std::string_view(request.authorization).substr(prefix.size()), token_);
+}
+
+ApiResponse Router::route(const ApiRequest& request) {
+  const std::size_t q = request.target.find('?');
+  const std::string path = request.target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : request.target.substr(q + 1);
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool post = request.method == "POST";
+  auto method_not_allowed = [](const char* allow) {
+    ApiResponse r = error(405, std::string("method not allowed (allowed: ") + allow + ")");
+    r.headers["Allow"] = allow;
+    return r;
+  };
+  auto unauthorized = [] {
+    ApiResponse r = error(401, "a bearer token is required for this call");
+    r.headers["WWW-Authenticate"] = "Bearer realm=\"vtrace\"";
+    return r;
+  };
+
+  if (path == "/healthz") {
+    if (!get) return method_not_allowed("GET");
+    return {200, "text/plain; charset=utf-8", "ok\n", {}};
+  }
+  if (path == "/metrics") {
+    if (!get) return method_not_allowed("GET");
+    return metrics();
+  }
+  if (path == "/v1/incidents") {
+    if (post) {
+      if (!authorized(request)) return unauthorized();
+      return post_incident(request);
+    }
+    if (get) return list_incidents(query);
+    return method_not_allowed("GET, POST");
+  }
+  const std::string incident_prefix = "/v1/incidents/";
+  if (path.rfind(incident_prefix, 0) == 0) {
+    if (!get) return method_not_allowed("GET");
+    const std::string id = path.substr(incident_prefix.size());
+    if (!valid_id(id)) return error(400, "not an incident id");
+    auto body = engine_.incident_json(id);
+    if (!body) return error(404, "no incident " + id);
+    return ok_json(*body);
+  }
+  if (path == "/v1/outbox") {
+    if (!get) return method_not_allowed("GET");
+    std::string problem;
+    auto params = parse_query(query, &problem);
+    if (!problem.empty()) return error(400, problem);
+    return ok_json(engine_.outbox_json(params["status"], 500));
+  }
+  const std::string outbox_prefix = "/v1/outbox/";
+  const std::string release_suffix = "/release";
+  if (path.rfind(outbox_prefix, 0) == 0 && path.size() > outbox_prefix.size() + release_suffix.size() &&
+      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) == 0) {
+    if (!post) return method_not_allowed("POST");
+    if (!authorized(request)) return unauthorized();
+    const std::string digits = path.substr(outbox_prefix.size(), path.size() - outbox_prefix.size() -
+                                                                     release_suffix.size());
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return error(400, "not a mail id");
+    }
+    const std::int64_t id = std::stoll(digits);
+    if (!engine_.release_mail(id, "api:" + request.peer)) {
+      return error(404, "no held mail " + digits);
+    }
+    return ok_json(json::serialize(json::object{{"id", id}, {"status", "queued"}}));
+  }
+  return error(404, "no such resource: " + path.substr(0, 100));
+}
+
+ApiResponse Router::post_incident(const ApiRequest& request) {
+  if (!request.content_type.empty() &&
+      request.content_type.rfind("application/json", 0) != 0) {
+    return error(415, "the body must be application/json");
+  }
+  std::string problem;
+  auto incident = incident_from_json(request.body, &problem);
+  if (!incident) {
+    engine_.counters().incidents_rejected++;
+    return error(400, "not an incident: " + problem);
+  }
+  if (!valid_id(incident->id)) {
+    engine_.counters().incidents_rejected++;
+    return error(400, "not an incident: the id must be letters, digits, '-', '_' or '.'");
+  }
+  if (incident->revision < 1) {
+    engine_.counters().incidents_rejected++;
+    return error(400, "not an incident: revision must be 1 or more");
+  }
+  IngestResult result = engine_.ingest(*incident, request.peer);
+  const char* what = result.kind == IngestKind::kCreated   ? "created"
+                     : result.kind == IngestKind::kUpdated ? "updated"
+                                                           : "unchanged";
+  json::object body{{"id", incident->id},
+                    {"result", what},
+                    {"revision", result.revision},
+                    {"actions_run", result.actions_run}};
+  return ok_json(json::serialize(body), result.kind == IngestKind::kCreated ? 201 : 200);
+}
+
+ApiResponse Router::list_incidents(const std::string& query) {
+  std::string problem;
+  auto params = parse_query(query, &problem);
+  if (!problem.empty()) return error(400, problem);
+  for (const auto& [key, value] : params) {
+    if (key != "origin" && key != "since" && key != "limit") {
+      return error(400, "unknown query parameter '" + key.substr(0, 40) +
+                            "' (allowed: origin, since, limit)");
+    }
+  }
+  std::string origin;
+  if (params.count("origin")) {
+    auto ip = IpAddress::parse(params["origin"]);
+    if (!ip) return error(400, "origin: not an IP address");
+    origin = ip->to_string();
+  }
+  TimePoint since = 0;
+  if (params.count("since")) {
+    auto t = parse_rfc3339(params["since"]);
+    if (!t) {
+      auto d = parse_duration(params["since"]);
+      if (!d) return error(400, "since: expected RFC 3339 time or a duration such as 1h");
+      since = SystemClock().now() - *d;
+    } else {
+      since = *t;
+    }
+  }
+  int limit = 100;
+  if (params.count("limit")) {
+    const std::string& l = params["limit"];
+    if (l.empty() || l.size() > 5 || l.find_first_not_of("0123456789") != std::string::npos) {
+      return error(400, "limit: expected a number from 1 to 10000");
+    }
+    limit = std::stoi(l);
+    if (limit < 1 || limit > 10000) return error(400, "limit: expected a number from 1 to 10000");
+  }
+  return ok_json(engine_.list_incidents_json(origin, since, limit));
+}
+
+ApiResponse Router::metrics() {
+  std::ostringstream out;
+  auto counter = [&](const char* name, const char* help, std::int64_t value) {
+    out << "# HELP vtrace_responder_" << name << ' ' << help << '\n'
+        << "# TYPE vtrace_responder_" << name << " counter\n"
+        << "vtrace_responder_" << name << ' ' << value << '\n';
+  };
+  Counters& c = engine_.counters();
+  counter("incidents_received_total", "Incidents POSTed.", c.incidents_received);
+  counter("incidents_created_total", "Incidents stored for the first time.", c.incidents_created);
+  counter("incidents_updated_total", "Incidents replaced by a higher revision.",
+          c.incidents_updated);
+  counter("incidents_unchanged_total", "Resent incidents that changed nothing.",
+          c.incidents_unchanged);
+  counter("incidents_rejected_total", "Bodies that were not a valid incident.",
+          c.incidents_rejected);
+  counter("actions_run_total", "Policy actions run.", c.actions_run);
+  counter("mails_queued_total", "Mails queued for delivery.", c.mails_queued);
+  counter("mails_digested_total", "Detections folded into a digest instead of a mail.",
+          c.mails_digested);
+  counter("digests_flushed_total", "Digest mails produced.", c.digests_flushed);
+  counter("mails_sent_total", "Mails accepted by the SMTP server.", c.mails_sent);
+  counter("mail_retries_total", "Delivery attempts that will be retried.", c.mails_retried);
+  counter("mails_failed_total", "Mails given up on.", c.mails_failed);
+  counter("config_reloads_total", "Successful configuration reloads.", c.config_reloads);
+  counter("config_reload_failures_total", "Rejected configuration reloads.",
+          c.config_reload_failures);
+  out << "# HELP vtrace_responder_http_responses_total HTTP responses by status class.\n"
+      << "# TYPE vtrace_responder_http_responses_total counter\n";
+  for (int cls = 1; cls <= 5; ++cls) {
+    out << "vtrace_responder_http_responses_total{code=\"" << cls << "xx\"} "
+        << responses_[cls].load() << '\n';
+  }
+  out << "# HELP vtrace_responder_state Current state from the database.\n"
+      << "# TYPE vtrace_responder_state gauge\n";
+  for (const auto& [name, value] : engine_.gauges()) {
+    out << "vtrace_responder_state{what=\"" << escape_label(name) << "\"} " << value << '\n';
+  }
+  return {200, "text/plain; version=0.0.4; charset=utf-8", out.str(), {}};
+}
+
+}  // namespace vtrace::responder

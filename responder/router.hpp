@@ -1,0 +1,58 @@
+// The HTTP API as a pure function from a request to a response, so it is tested without sockets.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "responder/engine.hpp"
+
+namespace vtrace::responder {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+  std::string peer;  // the client's address, for the audit and incident rows
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;  // extra headers (WWW-Authenticate, Allow)
+};
+
+// Routing and authentication policy. The token is required on mutating calls when the API
+// listens on a non-loopback address (or always, with require_token); it is accepted anyway.
+class Router {
+ public:
+  Router(Engine& engine, std::string api_token, bool require_token);
+
+  ApiResponse handle(const ApiRequest& request);
+
+  // Counts per status class, for /metrics.
+  std::int64_t responses(int status_class) const;
+
+ private:
+  ApiResponse route(const ApiRequest& request);
+  ApiResponse post_incident(const ApiRequest& request);
+  ApiResponse list_incidents(const std::string& query);
+  ApiResponse metrics();
+  bool authorized(const ApiRequest& request) const;
+
+  Engine& engine_;
+  std::string token_;
+  bool require_token_;
+  std::array<std::atomic<std::int64_t>, 6> responses_{};
+};
+
+// Percent-decodes a query component ('+' is a space); nullopt on a bad escape.
+std::optional<std::string> url_decode(std::string_view text);
+
+}  // namespace vtrace::responder

@@ -1,0 +1,215 @@
+// vtracectl: the operators' CLI over the responder's HTTP API (list, show, outbox, release).
+#include <curl/curl.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "responder/config.hpp"
+
+namespace json = boost::json;
+
+namespace {
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string error;
+};
+
+std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+Reply call(const std::string& method, const std::string& url, const std::string& token) {
+  Reply reply;
+  CURL* curl = curl_easy_init();
+  if (!curl) return {0, {}, "curl_easy_init failed"};
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_slist* headers = nullptr;
+  const std::string auth = "Authorization: Bearer " + token;
+  if (!token.empty()) headers = curl_slist_append(headers, auth.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (curl_easy_perform(curl) != CURLE_OK) reply.error = error;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+std::string str(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return {};
+  const auto* p = v.get_object().if_contains(key);
+  if (!p) return {};
+  if (p->is_string()) return std::string(p->get_string());
+  if (p->is_int64()) return std::to_string(p->get_int64());
+  if (p->is_bool()) return p->get_bool() ? "true" : "false";
+  return {};
+}
+
+std::string escape_query(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == ':') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Prints the error of a failed call; returns the exit code.
+int report(const Reply& r) {
+  if (!r.error.empty()) {
+    std::cerr << "vtracectl: " << r.error << '\n';
+    return 2;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  std::cerr << "vtracectl: HTTP " << r.status << ": " << (ec ? r.body : str(v, "error")) << '\n';
+  return 1;
+}
+
+void print_incident(const json::value& doc) {
+  const json::value& in = doc.get_object().at("incident");
+  std::cout << "incident " << str(in, "id") << " (revision " << str(in, "revision") << ")\n"
+            << "  virus:       " << str(in, "virus") << "\n"
+            << "  detected:    " << str(in, "detected_at") << " by "
+            << str(in.at("detector"), "host") << " (" << str(in.at("detector"), "format") << ")\n"
+            << "  confidence:  " << str(in, "confidence") << "\n";
+  if (in.get_object().at("origin").is_object()) {
+    const auto& o = in.at("origin");
+    std::cout << "  origin:      " << str(o, "ip") << " " << str(o, "name") << " "
+              << (str(o, "internal") == "true" ? "internal, zone " + str(o, "zone")
+                                               : std::string("external"))
+              << "\n";
+  } else {
+    std::cout << "  origin:      (not determined)\n";
+  }
+  std::cout << "  envelope:    from " << str(in.at("envelope"), "from") << "\n";
+  std::cout << "  received:    " << str(doc, "received_at") << " from "
+            << str(doc, "received_from") << "\n";
+  std::cout << "  hops:\n";
+  for (const auto& h : in.at("hops").as_array()) {
+    std::cout << "    " << str(h, "host") << " " << str(h, "queue_id") << " "
+              << str(h, "received_at") << " from " << str(h, "client_ip") << " ("
+              << str(h, "client_name") << ") by " << str(h, "link") << "\n";
+  }
+  std::cout << "  actions:\n";
+  for (const auto& a : doc.at("actions").as_array()) {
+    std::cout << "    " << str(a, "at") << " " << str(a, "policy") << "[" << str(a, "index")
+              << "] " << str(a, "type") << ": " << str(a, "status") << " - " << str(a, "detail")
+              << "\n";
+  }
+  std::cout << "  mails:\n";
+  for (const auto& m : doc.at("mails").as_array()) {
+    std::cout << "    #" << str(m, "id") << " " << str(m, "status") << " (" << str(m, "kind")
+              << ", attempts " << str(m, "attempts") << ") " << str(m, "subject");
+    if (!str(m, "last_error").empty()) std::cout << " [" << str(m, "last_error") << "]";
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vtracectl: operate the vtrace responder over its HTTP API"};
+  const char* env_url = std::getenv("VTRACE_RESPONDER_URL");
+  std::string url = env_url ? env_url : "http://127.0.0.1:8025";
+  std::string secrets_file;
+  app.add_option("--url", url, "the responder's base URL (env VTRACE_RESPONDER_URL)")
+      ->capture_default_str();
+  app.add_option("--secrets", secrets_file,
+                 "read api_token from this secrets file (else env VTRACE_API_TOKEN)");
+  app.require_subcommand(1);
+  std::string origin, since, id, status;
+  int limit = 50;
+  auto* list = app.add_subcommand("list", "list recent incidents");
+  list->add_option("--origin", origin, "only this origin IP");
+  list->add_option("--since", since, "RFC 3339 time or a duration such as 1h");
+  list->add_option("--limit", limit, "at most this many")->capture_default_str();
+  auto* show = app.add_subcommand("show", "show one incident with its actions and mails");
+  show->add_option("id", id, "incident id")->required();
+  auto* outbox = app.add_subcommand("outbox", "list mails in the outbox");
+  outbox->add_option("--status", status, "queued, sent, failed, held or dry_run");
+  auto* release = app.add_subcommand("release", "release a held mail for delivery");
+  release->add_option("id", id, "mail id")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  std::string token;
+  if (!secrets_file.empty()) {
+    vtrace::Diagnostics d;
+    auto s = vtrace::responder::load_secrets(secrets_file, d);
+    if (!s) {
+      std::cerr << d.render();
+      return 2;
+    }
+    token = s->api_token;
+  } else if (const char* t = std::getenv("VTRACE_API_TOKEN")) {
+    token = t;
+  }
+
+  if (*list) {
+    std::string q = "?limit=" + std::to_string(limit);
+    if (!origin.empty()) q += "&origin=" + escape_query(origin);
+    if (!since.empty()) q += "&since=" + escape_query(since);
+    Reply r = call("GET", url + "/v1/incidents" + q, token);
+    if (r.status != 200) return report(r);
+    auto doc = json::parse(r.body);
+    std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", "ID", "DETECTED", "ORIGIN", "CLASS",
+                "CONFIDENCE", "VIRUS");
+    for (const auto& i : doc.at("incidents").as_array()) {
+      const auto& o = i.at("origin");
+      const std::string ip = o.is_object() ? str(o, "ip") : "-";
+      const std::string cls = !o.is_object()                ? "-"
+                              : str(o, "internal") == "true" ? "internal"
+                                                             : "external";
+      std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
+                  str(i, "detected_at").c_str(), ip.c_str(), cls.c_str(),
+                  str(i, "confidence").c_str(), str(i, "virus").c_str());
+    }
+    return 0;
+  }
+  if (*show) {
+    Reply r = call("GET", url + "/v1/incidents/" + escape_query(id), token);
+    if (r.status != 200) return report(r);
+    print_incident(json::parse(r.body));
+    return 0;
+  }
+  if (*outbox) {
+    std::string q = status.empty() ? "" : "?status=" + escape_query(status);
+    Reply r = call("GET", url + "/v1/outbox" + q, token);
+    if (r.status != 200) return report(r);
+    auto doc = json::parse(r.body);
+    for (const auto& m : doc.at("mails").as_array()) {
+      std::string to;
+      for (const auto& t : m.at("to").as_array()) to += (to.empty() ? "" : ",") + std::string(t.as_string());
+      std::printf("#%-6s %-8s %-12s %-30s %s\n", str(m, "id").c_str(), str(m, "status").c_str(),
+                  str(m, "kind").c_str(), to.c_str(), str(m, "subject").c_str());
+    }
+    return 0;
+  }
+  if (*release) {
+    Reply r = call("POST", url + "/v1/outbox/" + escape_query(id) + "/release", token);
+    if (r.status != 200) return report(r);
+    std::cout << "mail " << id << " released\n";
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,424 @@
+// The engine: idempotent ingestion, thresholds, digest windows, routing of mail, the outbox.
+#include "responder/engine.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "support.hpp"
+
+namespace vtrace::responder {
+namespace {
+
+using test::external_incident;
+using test::FakeClock;
+using test::internal_incident;
+using test::RecordingSender;
+
+constexpr Duration kMinute = seconds(60);
+
+ActionConfig mail_to(std::vector<std::string> to, Duration window = 30 * kMinute) {
+  ActionConfig a;
+  a.type = ActionType::kMail;
+  a.to = std::move(to);
+  a.template_name = "incident";
+  a.digest_window = window;
+  return a;
+}
+
+std::shared_ptr<ResponderConfig> base_config() {
+  auto c = std::make_shared<ResponderConfig>();
+  c->smtp.from = "vtrace@example.ac.jp";
+  c->smtp.retry_initial = seconds(30);
+  c->smtp.retry_max = seconds(3600);
+  c->smtp.max_attempts = 5;
+  c->mail.per_recipient_per_hour = 1000;
+  c->own_domains = {"example.ac.jp"};
+  c->abuse_contacts = {{{*Cidr::parse("198.51.100.0/24")}, "abuse@example.net"}};
+  Policy internal;
+  internal.name = "internal-origin";
+  internal.match.origin = OriginClass::kInternal;
+  internal.actions = {mail_to({"admins@example.ac.jp"})};
+  Policy external;
+  external.name = "external-origin";
+  external.match.origin = OriginClass::kExternal;
+  external.actions = {mail_to({"postmaster@example.ac.jp"}, 60 * kMinute)};
+  c->policies = {internal, external};
+  return c;
+}
+
+struct Fixture {
+  explicit Fixture(std::shared_ptr<ResponderConfig> c = base_config(),
+                   const std::string& db = ":memory:")
+      : config(c), engine(c, clock, db) {}
+  // Delivers everything due now; returns the number of mails the server accepted.
+  std::size_t deliver() {
+    const std::size_t before = sender.sent.size();
+    engine.deliver_due(sender, 1000);
+    return sender.sent.size() - before;
+  }
+  std::shared_ptr<ResponderConfig> config;
+  FakeClock clock;
+  Engine engine;
+  RecordingSender sender;
+};
+
+std::string subject_of(const std::string& message) {
+  const auto p = message.find("\r\nSubject: ");
+  return message.substr(p + 11, message.find("\r\n", p + 11) - p - 11);
+}
+
+}  // namespace
+
+TEST_CASE("the first incident from an origin is mailed at once with its evidence",
+          "[responder][engine]") {
+  Fixture f;
+  auto r = f.engine.ingest(internal_incident("i1", f.clock.now()), "127.0.0.1");
+  CHECK(r.kind == IngestKind::kCreated);
+  CHECK(r.actions_run == 1);
+  REQUIRE(f.deliver() == 1);
+  const auto& mail = f.sender.sent[0];
+  CHECK(mail.from == "vtrace@example.ac.jp");
+  CHECK(mail.to == std::vector<std::string>{"admins@example.ac.jp"});
+  CHECK(subject_of(mail.message) ==
+        "[vtrace] Worm.Mydoom.M sent by 10.1.23.45 (pc-45) (internal, zone tsushima)");
+  CHECK(mail.message.find("X-Vtrace-Incident: i1\r\n") != std::string::npos);
+  CHECK(mail.message.find("WARNING: THE ORIGIN IS INSIDE OUR NETWORK") != std::string::npos);
+}
+
+TEST_CASE("internal and external origins go to different recipients", "[responder][engine]") {
+  Fixture f;
+  f.engine.ingest(internal_incident("i1", f.clock.now()), "peer");
+  f.engine.ingest(external_incident("e1", f.clock.now()), "peer");
+  REQUIRE(f.deliver() == 2);
+  CHECK(f.sender.sent[0].to == std::vector<std::string>{"admins@example.ac.jp"});
+  CHECK(f.sender.sent[1].to == std::vector<std::string>{"postmaster@example.ac.jp"});
+  CHECK(f.sender.sent[1].message.find("WARNING") == std::string::npos);
+}
+
+TEST_CASE("a resend of the same incident changes nothing and mails nobody",
+          "[responder][engine][idempotent]") {
+  Fixture f;
+  const Incident in = internal_incident("i1", f.clock.now());
+  CHECK(f.engine.ingest(in, "p").kind == IngestKind::kCreated);
+  for (int i = 0; i < 5; ++i) {
+    auto r = f.engine.ingest(in, "p");
+    CHECK(r.kind == IngestKind::kUnchanged);
+    CHECK(r.actions_run == 0);
+  }
+  CHECK(f.deliver() == 1);
+  CHECK(f.engine.counters().incidents_unchanged == 5);
+}
+
+TEST_CASE("a higher revision updates the incident but never re-runs its actions",
+          "[responder][engine][idempotent]") {
+  Fixture f;
+  Incident in = internal_incident("i1", f.clock.now());
+  f.engine.ingest(in, "p");
+  in.revision = 2;
+  in.note = "a later trace added a hop";
+  auto r = f.engine.ingest(in, "p");
+  CHECK(r.kind == IngestKind::kUpdated);
+  CHECK(r.revision == 2);
+  CHECK(r.actions_run == 0);
+  // A lower revision arriving late is ignored.
+  in.revision = 1;
+  CHECK(f.engine.ingest(in, "p").kind == IngestKind::kUnchanged);
+  CHECK(f.deliver() == 1);
+  auto doc = f.engine.incident_json("i1");
+  REQUIRE(doc);
+  CHECK(doc->find("\"revision\":2") != std::string::npos);
+  CHECK(doc->find("a later trace added a hop") != std::string::npos);
+}
+
+TEST_CASE("an update that newly matches a policy runs only that policy's actions",
+          "[responder][engine][idempotent]") {
+  Fixture f;
+  Incident in = internal_incident("i1", f.clock.now());
+  in.confidence = Confidence::kFuzzy;  // the default match is exact only
+  CHECK(f.engine.ingest(in, "p").actions_run == 0);
+  in.revision = 2;
+  in.confidence = Confidence::kExact;
+  CHECK(f.engine.ingest(in, "p").actions_run == 1);
+  in.revision = 3;
+  CHECK(f.engine.ingest(in, "p").actions_run == 0);
+  CHECK(f.deliver() == 1);
+}
+
+TEST_CASE("further incidents within the window become one digest mail",
+          "[responder][engine][digest]") {
+  Fixture f;
+  const TimePoint t0 = f.clock.now();
+  f.engine.ingest(internal_incident("i0", t0), "p");
+  for (int i = 1; i <= 9; ++i) {
+    f.clock.advance(seconds(60));
+    auto in = internal_incident("i" + std::to_string(i), f.clock.now(), "10.1.23.45",
+                                i % 3 == 0 ? "Worm.Mydoom.O" : "Worm.Mydoom.M");
+    f.engine.ingest(in, "p");
+    CHECK(f.engine.flush_digests() == 0);
+  }
+  CHECK(f.deliver() == 1);
+  f.clock.set(t0 + 30 * kMinute);
+  CHECK(f.engine.flush_digests() == 1);
+  REQUIRE(f.deliver() == 1);
+  const std::string& digest = f.sender.sent[1].message;
+  INFO(digest);
+  CHECK(subject_of(digest) ==
+        "[vtrace] digest: 9 more detections from 10.1.23.45 (pc-45) (internal, zone tsushima)");
+  CHECK(digest.find("  6 x Worm.Mydoom.M\r\n  3 x Worm.Mydoom.O\r\n") != std::string::npos);
+  CHECK(digest.find("between 2026-11-28T05:01:00.000000Z and 2026-11-28T05:09:00.000000Z") !=
+        std::string::npos);
+  // The next window stays quiet: it closes, and the next detection is mailed at once again.
+  f.clock.advance(30 * kMinute);
+  CHECK(f.engine.flush_digests() == 0);
+  f.clock.advance(kMinute);
+  f.engine.ingest(internal_incident("later", f.clock.now()), "p");
+  CHECK(f.deliver() == 1);
+  CHECK(subject_of(f.sender.sent[2].message).rfind("[vtrace] Worm.Mydoom.M sent by", 0) == 0);
+}
+
+TEST_CASE("a worm sending 400 mails in 48 minutes yields at most 3 mails",
+          "[responder][engine][digest]") {
+  // The 2004 case: one infected PC, 398 worm mails in 48 minutes.
+  Fixture f;
+  const TimePoint t0 = f.clock.now();
+  for (int i = 0; i < 400; ++i) {
+    f.clock.set(t0 + i * (48 * kMinute) / 400);
+    f.engine.ingest(internal_incident("w" + std::to_string(i), f.clock.now()), "p");
+    f.engine.flush_digests();
+    f.deliver();
+  }
+  // Let every window run out.
+  for (int i = 0; i < 6; ++i) {
+    f.clock.advance(30 * kMinute);
+    f.engine.flush_digests();
+    f.deliver();
+  }
+  INFO(f.sender.sent.size());
+  CHECK(f.sender.sent.size() >= 2);
+  CHECK(f.sender.sent.size() <= 3);
+  // Together they account for every detection: 1 first mail + the digests' counts.
+  std::int64_t counted = 1;
+  for (std::size_t i = 1; i < f.sender.sent.size(); ++i) {
+    const std::string s = subject_of(f.sender.sent[i].message);
+    counted += std::stoll(s.substr(std::string("[vtrace] digest: ").size()));
+  }
+  CHECK(counted == 400);
+}
+
+TEST_CASE("different origins are aggregated separately", "[responder][engine][digest]") {
+  Fixture f;
+  f.engine.ingest(internal_incident("a1", f.clock.now(), "10.1.1.1"), "p");
+  f.engine.ingest(internal_incident("b1", f.clock.now(), "10.2.2.2"), "p");
+  f.engine.ingest(internal_incident("a2", f.clock.now(), "10.1.1.1"), "p");
+  CHECK(f.deliver() == 2);
+}
+
+TEST_CASE("a threshold needs N detections from one origin within T",
+          "[responder][engine][threshold]") {
+  auto c = base_config();
+  c->policies[0].threshold = {3, 10 * kMinute};
+  Fixture f(c);
+  const TimePoint t0 = f.clock.now();
+  CHECK(f.engine.ingest(internal_incident("t1", t0), "p").actions_run == 0);
+  CHECK(f.engine.ingest(internal_incident("t2", t0 + 4 * kMinute), "p").actions_run == 0);
+  // Another origin does not count towards this one.
+  CHECK(f.engine.ingest(internal_incident("x1", t0 + 5 * kMinute, "10.9.9.9"), "p").actions_run ==
+        0);
+  auto doc = f.engine.incident_json("t2");
+  REQUIRE(doc);
+  CHECK(doc->find("below_threshold") != std::string::npos);
+  CHECK(doc->find("2 of 3 detections from this origin within 10m") != std::string::npos);
+  // 11 minutes after t1: t1 has left the window, so still only 2.
+  CHECK(f.engine.ingest(internal_incident("t3", t0 + 11 * kMinute), "p").actions_run == 0);
+  CHECK(f.engine.ingest(internal_incident("t4", t0 + 12 * kMinute), "p").actions_run == 1);
+  CHECK(f.deliver() == 1);
+  // A resend of an incident counted before does not count twice.
+  CHECK(f.engine.ingest(internal_incident("t4", t0 + 12 * kMinute), "p").kind ==
+        IngestKind::kUnchanged);
+}
+
+TEST_CASE("dry-run actions are rendered into the outbox but never sent",
+          "[responder][engine][dry-run]") {
+  auto c = base_config();
+  c->policies[0].actions[0].dry_run = true;
+  Fixture f(c);
+  auto r = f.engine.ingest(internal_incident("d1", f.clock.now()), "p");
+  CHECK(r.actions_run == 1);
+  CHECK(f.deliver() == 0);
+  CHECK(f.engine.gauges()["outbox_dry_run"] == 1);
+  auto doc = f.engine.incident_json("d1");
+  CHECK(doc->find("\"status\":\"dry_run\"") != std::string::npos);
+}
+
+TEST_CASE("abuse mail goes to the external network's contact and waits for release",
+          "[responder][engine][abuse]") {
+  auto c = base_config();
+  ActionConfig abuse;
+  abuse.type = ActionType::kMailAbuse;
+  abuse.template_name = "abuse";
+  abuse.hold = true;
+  Policy p;
+  p.name = "abuse";
+  p.match.origin = OriginClass::kAny;
+  p.actions = {abuse};
+  c->policies = {p};
+  Fixture f(c);
+  f.engine.ingest(internal_incident("i1", f.clock.now()), "p");
+  f.engine.ingest(external_incident("e1", f.clock.now(), "198.51.100.7"), "p");
+  f.engine.ingest(external_incident("e2", f.clock.now(), "192.0.2.99"), "p");
+  CHECK(f.deliver() == 0);
+  CHECK(f.engine.incident_json("i1")->find("the origin is internal") != std::string::npos);
+  CHECK(f.engine.incident_json("e2")->find("no abuse contact configured for 192.0.2.99") !=
+        std::string::npos);
+  const std::string e1 = *f.engine.incident_json("e1");
+  INFO(e1);
+  CHECK(e1.find("\"status\":\"held\"") != std::string::npos);
+  CHECK(f.engine.gauges()["outbox_held"] == 1);
+  CHECK_FALSE(f.engine.release_mail(999, "test"));
+  REQUIRE(f.engine.release_mail(1, "test"));
+  REQUIRE(f.deliver() == 1);
+  CHECK(f.sender.sent[0].to == std::vector<std::string>{"abuse@example.net"});
+  CHECK(subject_of(f.sender.sent[0].message) == "Abuse report: virus mail from 198.51.100.7");
+}
+
+TEST_CASE("the sender is notified only when its address is in our own domains",
+          "[responder][engine][sender]") {
+  auto c = base_config();
+  ActionConfig notify;
+  notify.type = ActionType::kMailSender;
+  notify.template_name = "sender";
+  Policy p;
+  p.name = "notify-sender";
+  p.actions = {notify};
+  c->policies = {p};
+  Fixture f(c);
+  Incident forged = internal_incident("f1", f.clock.now());
+  forged.envelope_from = "ceo@example.com";
+  f.engine.ingest(forged, "p");
+  Incident ours = internal_incident("o1", f.clock.now(), "10.3.3.3");
+  ours.envelope_from = "Student@Dept.Example.AC.JP";
+  f.engine.ingest(ours, "p");
+  Incident hostile = internal_incident("h1", f.clock.now(), "10.4.4.4");
+  hostile.envelope_from = "x@example.ac.jp\r\nBcc: all@example.ac.jp";
+  f.engine.ingest(hostile, "p");
+  REQUIRE(f.deliver() == 1);
+  CHECK(f.sender.sent[0].to == std::vector<std::string>{"student@dept.example.ac.jp"});
+  CHECK(f.engine.incident_json("f1")->find("forged outside addresses are never mailed") !=
+        std::string::npos);
+  CHECK(f.engine.incident_json("h1")->find("not a plain mail address") != std::string::npos);
+}
+
+TEST_CASE("mails beyond the per-recipient hourly limit are held", "[responder][engine][limit]") {
+  auto c = base_config();
+  c->mail.per_recipient_per_hour = 2;
+  Fixture f(c);
+  for (int i = 0; i < 4; ++i) {
+    f.engine.ingest(internal_incident("r" + std::to_string(i), f.clock.now(),
+                                      "10.0.0." + std::to_string(i + 1)),
+                    "p");
+  }
+  CHECK(f.deliver() == 2);
+  CHECK(f.engine.gauges()["outbox_held"] == 2);
+  CHECK(f.engine.incident_json("r3")->find("rate_limited") != std::string::npos);
+  // An hour later the budget is back.
+  f.clock.advance(61 * kMinute);
+  f.engine.ingest(internal_incident("r9", f.clock.now(), "10.0.0.9"), "p");
+  CHECK(f.deliver() == 1);
+}
+
+TEST_CASE("temporary failures are retried with backoff and a 5xx fails with the server's reply",
+          "[responder][engine][outbox]") {
+  Fixture f;
+  f.sender.script = {{SendStatus::kRetry, "Failed to connect to 127.0.0.1 port 2525"},
+                     {SendStatus::kRetry, "451 4.3.0 try again later"}};
+  f.engine.ingest(internal_incident("i1", f.clock.now()), "p");
+  CHECK(f.deliver() == 0);  // refused once: next attempt in 30s
+  CHECK(f.deliver() == 0);  // not due yet
+  CHECK(f.sender.refused == 1);
+  f.clock.advance(seconds(30));
+  CHECK(f.deliver() == 0);  // refused again: next attempt in 60s
+  CHECK(f.sender.refused == 2);
+  f.clock.advance(seconds(59));
+  CHECK(f.deliver() == 0);
+  CHECK(f.sender.refused == 2);
+  f.clock.advance(seconds(1));
+  CHECK(f.deliver() == 1);
+  CHECK(f.engine.next_wakeup().has_value());  // the digest window is still open
+
+  f.sender.script = {{SendStatus::kFail, "MAIL failed: 550 (server: 550 5.1.1 no such user)"}};
+  f.engine.ingest(external_incident("e1", f.clock.now()), "p");
+  CHECK(f.deliver() == 0);
+  const std::string doc = *f.engine.incident_json("e1");
+  CHECK(doc.find("\"status\":\"failed\"") != std::string::npos);
+  CHECK(doc.find("550 5.1.1 no such user") != std::string::npos);
+  CHECK(f.engine.counters().mails_failed == 1);
+}
+
+TEST_CASE("a mail that keeps failing temporarily is given up after max_attempts",
+          "[responder][engine][outbox]") {
+  auto c = base_config();
+  c->smtp.max_attempts = 3;
+  Fixture f(c);
+  for (int i = 0; i < 3; ++i) f.sender.script.push_back({SendStatus::kRetry, "421 busy"});
+  f.engine.ingest(internal_incident("i1", f.clock.now()), "p");
+  for (int i = 0; i < 5; ++i) {
+    f.deliver();
+    f.clock.advance(seconds(3600));
+  }
+  CHECK(f.sender.refused == 3);
+  CHECK(f.engine.incident_json("i1")->find("gave up after 3 attempts: 421 busy") !=
+        std::string::npos);
+}
+
+TEST_CASE("state survives a restart: no lost and no duplicate mails",
+          "[responder][engine][restart]") {
+  const auto path =
+      (std::filesystem::temp_directory_path() / "vtrace-engine-restart-test.db").string();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  auto c = base_config();
+  FakeClock clock;
+  RecordingSender sender;
+  {
+    Engine engine(c, clock, path);
+    engine.ingest(internal_incident("s1", clock.now()), "p");
+    engine.ingest(internal_incident("s2", clock.now()), "p");  // digested
+    engine.ingest(external_incident("e1", clock.now()), "p");  // queued, not yet delivered
+    engine.deliver_due(sender, 1);                             // only s1's mail goes out
+  }
+  CHECK(sender.sent.size() == 1);
+  {
+    Engine engine(c, clock, path);
+    // The resend after restart changes nothing.
+    CHECK(engine.ingest(internal_incident("s1", clock.now()), "p").kind == IngestKind::kUnchanged);
+    engine.deliver_due(sender, 100);
+    CHECK(sender.sent.size() == 2);  // e1's mail, once
+    clock.advance(seconds(1800));
+    CHECK(engine.flush_digests() == 1);  // the open window survived: s2's digest
+    engine.deliver_due(sender, 100);
+    CHECK(sender.sent.size() == 3);
+    CHECK(engine.list_incidents_json("", 0, 10).find("\"id\":\"s2\"") != std::string::npos);
+  }
+}
+
+TEST_CASE("incidents are listed newest first and filtered by origin and time",
+          "[responder][engine][query]") {
+  Fixture f;
+  const TimePoint t0 = f.clock.now();
+  f.engine.ingest(internal_incident("q1", t0, "10.1.1.1"), "p");
+  f.engine.ingest(internal_incident("q2", t0 + kMinute, "10.2.2.2"), "p");
+  f.engine.ingest(external_incident("q3", t0 + 2 * kMinute), "p");
+  const std::string all = f.engine.list_incidents_json("", 0, 10);
+  CHECK(all.find("q3") < all.find("q2"));
+  CHECK(all.find("q2") < all.find("q1"));
+  const std::string one = f.engine.list_incidents_json("10.2.2.2", 0, 10);
+  CHECK(one.find("q2") != std::string::npos);
+  CHECK(one.find("q1") == std::string::npos);
+  const std::string recent = f.engine.list_incidents_json("", t0 + kMinute, 10);
+  CHECK(recent.find("q1") == std::string::npos);
+  CHECK(recent.find("q3") != std::string::npos);
+  CHECK_FALSE(f.engine.incident_json("missing"));
+}
+
+}  // namespace vtrace::responder
