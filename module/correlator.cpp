@@ -324,13 +324,18 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
 
 void Correlator::advance(TimePoint now) {
   const bool retry = index_generation_ != retried_generation_ && now - last_retry_ >= seconds(1);
-  for (std::size_t i = 0; i < pending_.size();) {
-    Pending& p = pending_[i];
-    if (now < p.settle_at || (p.first_try >= 0 && !retry) || !try_emit(p, now, false)) {
-      ++i;
-      continue;
+  // Detections first, then relay echoes, so an echo sees whether its detection was traced
+  // (after a restart the journal replay makes both due at once).
+  for (bool echoes : {false, true}) {
+    for (std::size_t i = 0; i < pending_.size();) {
+      Pending& p = pending_[i];
+      if (p.echo != echoes || now < p.settle_at || (p.first_try >= 0 && !retry) ||
+          !try_emit(p, now, false)) {
+        ++i;
+        continue;
+      }
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
   }
   if (retry) {
     revisit(now);

@@ -78,8 +78,14 @@ class DurableSink final : public vtrace::IncidentSink {
   DurableSink(vtrace::StateStore& store, JsonLinesFile& file, vtrace::OutboxSender* sender)
       : store_(store), file_(file), sender_(sender) {}
   void deliver(const vtrace::Incident& incident) override {
-    if (!store_.enqueue(incident)) {
-      std::cerr << "vtrace-correlator: cannot store incident " << incident.id << "\n";
+    switch (store_.enqueue(incident)) {
+      case vtrace::StateStore::Enqueued::kUnchanged:
+        return;  // already stored before a restart: the journal replay re-traced it
+      case vtrace::StateStore::Enqueued::kError:
+        std::cerr << "vtrace-correlator: cannot store incident " << incident.id << "\n";
+        break;
+      case vtrace::StateStore::Enqueued::kNew:
+        break;
     }
     file_.append(vtrace::to_json(incident) + "\n");
     if (sender_ != nullptr) sender_->notify();

@@ -25,6 +25,7 @@ bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out) {
   get("fromhost-ip", out.fromhost_ip);
   get("app-name", out.app_name);
   get("procid", out.procid);
+  get("inputname", out.inputname);
   return get("timereported", out.timereported) && get("msg", out.msg);
 }
 
@@ -51,10 +52,14 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
   std::optional<SourceIndex> source;
   const auto address = IpAddress::parse(record.fromhost_ip);
   if (address) source = correlator.topology().by_address(*address);
-  if (!source && (!address || address->is_loopback())) {
-    // Logged on the collector itself (imuxsock, imfile): only then does the hostname count.
-    // Over the network only the sender's address counts, never the hostname it claims (a
-    // forged syslog line can claim any hostname).
+  // Over the network only the sender's address counts, never the hostname it claims (a forged
+  // syslog line can claim any hostname). The hostname counts only for lines logged on the
+  // collector itself: read from a file (no fromhost-ip) or from the local log socket. A TCP
+  // connection over loopback is the network too: any local user could open one.
+  const bool local_input = record.inputname == "imuxsock" || record.inputname == "imjournal" ||
+                           record.inputname == "imfile" || record.inputname == "imklog";
+  if (!source &&
+      (record.fromhost_ip.empty() || (address && address->is_loopback() && local_input))) {
     source = correlator.topology().by_hostname(record.hostname);
   }
   if (!source) {

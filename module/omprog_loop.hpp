@@ -18,6 +18,7 @@ struct RsyslogRecord {
   std::string app_name;
   std::string procid;
   std::string msg;
+  std::string inputname;  // rsyslog's input module (imuxsock, imfile, imtcp, ...); optional
 };
 
 // Parses one line of the JSON template; false for anything malformed.

@@ -92,15 +92,18 @@ std::int64_t StateStore::journal_size() {
   return s.ok() && s.step() == SQLITE_ROW ? s.integer(0) : -1;
 }
 
-bool StateStore::enqueue(const Incident& incident) {
+StateStore::Enqueued StateStore::enqueue(const Incident& incident) {
   Statement s(db_,
               "INSERT INTO outbox (id, revision, json, created) VALUES (?, ?, ?, "
               "strftime('%s','now')) ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, "
               "json = excluded.json, attempts = 0, next_attempt = 0 WHERE excluded.revision > "
               "outbox.revision");
-  return s.ok() &&
-         s.bind(1, incident.id).bind(2, incident.revision).bind(3, to_json(incident)).step() ==
-             SQLITE_DONE;
+  if (!s.ok() ||
+      s.bind(1, incident.id).bind(2, incident.revision).bind(3, to_json(incident)).step() !=
+          SQLITE_DONE) {
+    return Enqueued::kError;
+  }
+  return sqlite3_changes(db_) > 0 ? Enqueued::kNew : Enqueued::kUnchanged;
 }
 
 std::vector<OutboxEntry> StateStore::due(TimePoint now, int limit) {

@@ -42,9 +42,11 @@ class StateStore {
   void prune_journal(TimePoint cutoff);
   std::int64_t journal_size();
 
-  // Stores an incident for delivery. A resend of the same id and revision changes nothing; a
-  // higher revision replaces the stored one and is delivered again. Committed on return.
-  bool enqueue(const Incident& incident);
+  enum class Enqueued { kNew, kUnchanged, kError };
+  // Stores an incident for delivery. A resend of the same id and revision changes nothing
+  // (kUnchanged); a higher revision replaces the stored one and is delivered again. Committed
+  // on return.
+  Enqueued enqueue(const Incident& incident);
   // Up to `limit` undelivered entries due at `now`, oldest first.
   std::vector<OutboxEntry> due(TimePoint now, int limit);
   void mark_delivered(std::int64_t rowid, int revision);

@@ -46,9 +46,10 @@ class ClamavMilterParser final : public LogParser {
     }
     const auto to = head.find("> to <");
     if (to == std::string_view::npos || head.back() != '>') return ParseStatus::kMalformed;
-    out.sender = head.substr(6, to - 6);
-    out.has_sender = true;
-    const std::string_view recipient = head.substr(to + 6, head.size() - to - 7);
+    // clamfi.c writes "UNKNOWN" for a macro the MTA did not pass: no address was stated.
+    out.sender = known(head.substr(6, to - 6));
+    out.has_sender = head.substr(6, to - 6) != "UNKNOWN";
+    const std::string_view recipient = known(head.substr(to + 6, head.size() - to - 7));
     if (!recipient.empty()) out.recipients.push_back(recipient);
     if (!tail.empty()) {
       const auto date = tail.rfind("' date '");

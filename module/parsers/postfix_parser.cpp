@@ -70,7 +70,10 @@ class PostfixParser final : public LogParser {
   std::string_view name() const override { return "postfix"; }
 
   bool accepts_program(std::string_view program) const override {
-    return starts_with(program, "postfix") && program.find('/') != std::string_view::npos;
+    // rsyslog's app-name of an RFC 3164 line stops at '/': "postfix/smtpd" may arrive as
+    // "postfix". The lines are recognised by content either way.
+    return starts_with(program, "postfix") &&
+           (program.find('/') != std::string_view::npos || program == "postfix");
   }
 
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
@@ -122,7 +125,7 @@ class PostfixParser final : public LogParser {
       out.kind = RecordKind::kDone;
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "uid=") && daemon == "pickup") {
+    if (starts_with(rest, "uid=") && (daemon == "pickup" || daemon.empty())) {
       // Local submission: a receive without an SMTP client.
       out.kind = RecordKind::kReceive;
       const auto sender = field_value(rest, "from=");

@@ -1,1 +1,233 @@
+// Unit tests for the clamav-milter parser: "LogInfected Basic" and "LogInfected Full" lines
+// (format from clamav-milter/clamfi.c, log-formats.md §5).
 #include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "module/parser_registry.hpp"
+#include "module/syslog_envelope.hpp"
+
+using namespace vtrace;
+
+namespace {
+
+const LogParser& clamav() {
+  static const std::unique_ptr<LogParser> parser = make_clamav_milter_parser();
+  return *parser;
+}
+
+bool points_into(std::string_view part, std::string_view whole) {
+  return part.empty() ||
+         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+}
+
+void check_views_inside(const ParsedRecord& r, std::string_view text) {
+  for (const std::string_view v :
+       {r.queue_id, r.client_ip, r.client_name, r.message_id, r.sender, r.next_queue_id, r.relay_ip,
+        r.relay_name, r.bounce_queue_id, r.virus, r.subject, r.file}) {
+    CHECK(points_into(v, text));
+  }
+  for (const auto v : r.recipients) CHECK(points_into(v, text));
+}
+
+ParseStatus parse(std::string_view text, ParsedRecord& out) {
+  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
+  LogLine line;
+  INFO(text);
+  REQUIRE(decoder.decode(text, line));
+  REQUIRE(clamav().accepts_program(line.program));
+  out.clear();
+  const ParseStatus status = clamav().parse(line, out);
+  check_views_inside(out, text);
+  return status;
+}
+
+// The text after "clamav-milter[pid]: " for pages that quote lines without a timestamp.
+ParseStatus parse_body(std::string_view message, ParsedRecord& out) {
+  LogLine line;
+  line.program = "clamav-milter";
+  line.message = message;
+  line.raw = message;
+  out.clear();
+  const ParseStatus status = clamav().parse(line, out);
+  check_views_inside(out, message);
+  return status;
+}
+
+// tests/fixtures/scenario/gw1.log (the project's scenario; no real "LogInfected Full" line is
+// public, log-formats.md §14)
+constexpr std::string_view kFullLine =
+    "2026-11-28T05:00:36.618019+00:00 gw1 clamav-milter[777]: Message 7F310975433 from "
+    "<support@example.com> to <office@example.ac.jp> with subject 'Re: document' message-id "
+    "'<vpnkafic.241.Ahms0c@example.com>' date 'Sat, 28 Nov 2026 05:00:36 +0000' infected by "
+    "Win.Worm.Lovgate-3";
+
+}  // namespace
+
+TEST_CASE("clamav-milter parser is named clamav-milter and accepts its program names", "[clamav]") {
+  CHECK(clamav().name() == "clamav-milter");
+  CHECK(clamav().accepts_program("clamav-milter"));
+  CHECK(clamav().accepts_program("clamav"));
+  CHECK_FALSE(clamav().accepts_program("clamd"));
+  CHECK_FALSE(clamav().accepts_program("clamsmtpd"));
+  CHECK_FALSE(clamav().accepts_program("postfix/cleanup"));
+  CHECK_FALSE(clamav().accepts_program("sendmail"));
+}
+
+TEST_CASE("a LogInfected Basic line is a detection with sender and recipient", "[clamav]") {
+  // log-formats.md §3.2(c) / §5.2 [P: i-MSCP/plugins incubator/ClamAV/README.md]
+  ParsedRecord r;
+  REQUIRE(parse("Feb 20 03:26:16 precise clamav-milter[18878]: Message from <nuxwin@domain.tld> "
+                "to <nuxwin@domain.tld> infected by Eicar-Test-Signature",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kDetection);
+  CHECK(r.virus == "Eicar-Test-Signature");
+  CHECK(r.action == "detected");
+  CHECK(r.sender == "nuxwin@domain.tld");
+  CHECK(r.has_sender);
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "nuxwin@domain.tld");
+  CHECK(r.queue_id.empty());  // Basic logs no queue id
+  CHECK(r.message_id.empty());
+  CHECK(r.subject.empty());
+  // log-formats.md §5.2 [P: mail-server build notes (6circles)], quoted without timestamp
+  REQUIRE(parse_body("Message from <kimchen@6circles.cc> to <kimchen@6circles.cc> infected by "
+                     "Eicar-Signature",
+                     r) == ParseStatus::kRecord);
+  CHECK(r.virus == "Eicar-Signature");
+  CHECK(r.sender == "kimchen@6circles.cc");
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "kimchen@6circles.cc");
+}
+
+TEST_CASE("a LogInfected Basic line with the null sender states an empty sender", "[clamav]") {
+  // log-formats.md §5.1 Basic format (clamfi.c) for a bounce, with the §5.2 [P: i-MSCP]
+  // recipient and virus
+  ParsedRecord r;
+  REQUIRE(parse_body("Message from <> to <nuxwin@domain.tld> infected by Eicar-Test-Signature",
+                     r) == ParseStatus::kRecord);
+  CHECK(r.sender.empty());
+  CHECK(r.has_sender);
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "nuxwin@domain.tld");
+}
+
+TEST_CASE("a LogInfected Full line carries queue id, subject and message-id", "[clamav]") {
+  ParsedRecord r;
+  REQUIRE(parse(kFullLine, r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kDetection);
+  CHECK(r.queue_id == "7F310975433");
+  CHECK(r.sender == "support@example.com");
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "office@example.ac.jp");
+  CHECK(r.subject == "Re: document");
+  CHECK(r.message_id == "vpnkafic.241.Ahms0c@example.com");
+  CHECK(r.virus == "Win.Worm.Lovgate-3");
+  CHECK(r.action == "detected");
+}
+
+TEST_CASE("a hostile subject cannot move the message-id or the virus", "[clamav]") {
+  // kFullLine with an attacker-written Subject header that imitates the rest of the line
+  constexpr std::string_view kLine =
+      "2026-11-28T05:00:36.618019+00:00 gw1 clamav-milter[777]: Message 7F310975433 from "
+      "<support@example.com> to <office@example.ac.jp> with subject 'x' message-id "
+      "'<forged@evil.example>' date 'Sat' infected by Fake' message-id "
+      "'<vpnkafic.241.Ahms0c@example.com>' date 'Sat, 28 Nov 2026 05:00:36 +0000' infected by "
+      "Win.Worm.Lovgate-3";
+  ParsedRecord r;
+  REQUIRE(parse(kLine, r) == ParseStatus::kRecord);
+  CHECK(r.queue_id == "7F310975433");
+  CHECK(r.virus == "Win.Worm.Lovgate-3");
+  CHECK(r.message_id == "vpnkafic.241.Ahms0c@example.com");
+  CHECK(r.subject == "x' message-id '<forged@evil.example>' date 'Sat' infected by Fake");
+  CHECK(r.sender == "support@example.com");
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "office@example.ac.jp");
+}
+
+TEST_CASE("a subject with quotes, brackets and Japanese text is kept verbatim", "[clamav]") {
+  // kFullLine with a subject in UTF-8 Japanese ("請求書 <至急>") and quotes
+  constexpr std::string_view kLine =
+      "2026-11-28T05:00:36.618019+00:00 gw1 clamav-milter[777]: Message 7F310975433 from "
+      "<support@example.com> to <office@example.ac.jp> with subject "
+      "'\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8 <\xe8\x87\xb3\xe6\x80\xa5> it''s \"urgent\"' "
+      "message-id '<vpnkafic.241.Ahms0c@example.com>' date 'Sat, 28 Nov 2026 05:00:36 +0000' "
+      "infected by Win.Worm.Lovgate-3";
+  ParsedRecord r;
+  REQUIRE(parse(kLine, r) == ParseStatus::kRecord);
+  CHECK(r.subject ==
+        "\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8 <\xe8\x87\xb3\xe6\x80\xa5> it''s \"urgent\"");
+  CHECK(r.message_id == "vpnkafic.241.Ahms0c@example.com");
+  CHECK(r.virus == "Win.Worm.Lovgate-3");
+}
+
+TEST_CASE("UNKNOWN queue id and message-id macros are left empty", "[clamav]") {
+  // kFullLine as clamfi.c writes it when the MTA exports neither {i} nor a Message-ID header
+  // ("UNKNOWN" for a missing macro, log-formats.md §5.1)
+  ParsedRecord r;
+  REQUIRE(parse_body("Message UNKNOWN from <support@example.com> to <office@example.ac.jp> with "
+                     "subject 'Re: document' message-id 'UNKNOWN' date 'Sat, 28 Nov 2026 "
+                     "05:00:36 +0000' infected by Win.Worm.Lovgate-3",
+                     r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kDetection);
+  CHECK(r.queue_id.empty());
+  CHECK(r.message_id.empty());
+  CHECK(r.subject == "Re: document");
+  CHECK(r.sender == "support@example.com");
+  CHECK(r.virus == "Win.Worm.Lovgate-3");
+}
+
+TEST_CASE("UNKNOWN sender and recipient macros are not stated addresses", "[clamav]") {
+  // clamav-milter/clamfi.c: `static const char *HDR_UNAVAIL = "UNKNOWN"; ...
+  // if(!from) from = HDR_UNAVAIL; if(!to) to = HDR_UNAVAIL;` (older releases write the literal
+  // "UNKNOWN"), i.e. sendmail without {mail_addr}/{rcpt_addr} in confMILTER_MACROS_EOM
+  // (log-formats.md §5.1). The Basic line of §5.2 [P: i-MSCP] as it then reads. "UNKNOWN" is
+  // no address: like the {i} and message-id placeholders it must leave the field unstated, or
+  // the fallback key (time, from, to) looks for a sender named UNKNOWN.
+  ParsedRecord r;
+  REQUIRE(parse_body("Message from <UNKNOWN> to <UNKNOWN> infected by Eicar-Test-Signature", r) ==
+          ParseStatus::kRecord);
+  CHECK(r.virus == "Eicar-Test-Signature");
+  CHECK(r.sender.empty());
+  CHECK_FALSE(r.has_sender);
+  CHECK(r.recipients.empty());
+}
+
+TEST_CASE("Clean message lines are ignored", "[clamav]") {
+  ParsedRecord r;
+  // log-formats.md §5.2 [P: mail-server build notes (6circles)]
+  CHECK(parse("Sep 26 17:11:34 smtp.6circles.cc clamav-milter[3051]: Clean message from "
+              "<kimchen@6circles.cc> to <kimchen@6circles.cc>",
+              r) == ParseStatus::kIgnored);
+  CHECK(r.sender.empty());
+  // LogClean Full (clamfi.c, log-formats.md §5.1) for the kFullLine message
+  CHECK(parse_body("Clean message 7F310975433 from <support@example.com> to "
+                   "<office@example.ac.jp> with subject 'Re: document' message-id "
+                   "'<vpnkafic.241.Ahms0c@example.com>' date 'Sat, 28 Nov 2026 05:00:36 +0000'",
+                   r) == ParseStatus::kIgnored);
+  // other clamav-milter messages (clamfi.c: "No reply from clamd", "Unknown reply from clamd")
+  CHECK(parse_body("No reply from clamd", r) == ParseStatus::kIgnored);
+  CHECK(parse_body("Unknown reply from clamd", r) == ParseStatus::kIgnored);
+}
+
+TEST_CASE("truncated clamav-milter lines are malformed", "[clamav]") {
+  ParsedRecord r;
+  for (const char* message : {
+           // log-formats.md §5.2 [P: i-MSCP] cut short
+           "Message from <nuxwin@domain.tld> to <nuxwin@domain.tld> infected by ",
+           "Message from <nuxwin@domain.tld> infected by Eicar-Test-Signature",
+           "Message from <nuxwin@domain.tld> to <nuxwin@dom infected by Eicar-Test-Signature",
+           // kFullLine without its date, and without its message-id
+           "Message 7F310975433 from <support@example.com> to <office@example.ac.jp> with "
+           "subject 'Re: document' message-id '<vpnkafic.241.Ahms0c@example.com>' infected by "
+           "Win.Worm.Lovgate-3",
+           "Message 7F310975433 from <support@example.com> to <office@example.ac.jp> with "
+           "subject 'Re: document' date 'Sat, 28 Nov 2026 05:00:36 +0000' infected by "
+           "Win.Worm.Lovgate-3",
+           "Message 7F310975433 infected by Win.Worm.Lovgate-3",
+       }) {
+    INFO(message);
+    CHECK(parse_body(message, r) == ParseStatus::kMalformed);
+  }
+}

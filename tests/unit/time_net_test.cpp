@@ -1,7 +1,6 @@
 // Unit tests for common/time (RFC 3339, durations, local zones) and common/net (addresses,
 // CIDR networks). Timestamps are the ones printed in shared/reference/log-formats.md.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "common/net.hpp"
@@ -83,8 +82,7 @@ TEST_CASE("parse_rfc3339 keeps microseconds and truncates finer fractions", "[ti
   CHECK(*comma == utc(2026, 11, 28, 5, 0, 36, 500000));
 }
 
-TEST_CASE("parse_rfc3339 rejects a timestamp without a zone unless told to assume UTC",
-          "[time]") {
+TEST_CASE("parse_rfc3339 rejects a timestamp without a zone unless told to assume UTC", "[time]") {
   // log-formats.md §10 [D: PureMessage docs]: "2007-01-27T16:48:58" carries no zone
   CHECK_FALSE(parse_rfc3339("2007-01-27T16:48:58"));
   const auto assumed = parse_rfc3339("2007-01-27T16:48:58", true);
@@ -190,9 +188,9 @@ TEST_CASE("LocalTimeResolver converts Asia/Tokyo wall time nine hours back", "[t
 TEST_CASE("LocalTimeResolver follows Europe/Berlin across both DST changes of 2026", "[time]") {
   LocalTimeResolver berlin("Europe/Berlin");
   // Spring forward on 2026-03-29 at 02:00 CET -> 03:00 CEST.
-  CHECK(berlin.to_utc(2026, 3, 29, 1, 30, 0) == utc(2026, 3, 29, 0, 30, 0));   // CET  +1
-  CHECK(berlin.to_utc(2026, 3, 29, 3, 30, 0) == utc(2026, 3, 29, 1, 30, 0));   // CEST +2
-  CHECK(berlin.to_utc(2026, 7, 15, 12, 0, 0) == utc(2026, 7, 15, 10, 0, 0));   // CEST +2
+  CHECK(berlin.to_utc(2026, 3, 29, 1, 30, 0) == utc(2026, 3, 29, 0, 30, 0));  // CET  +1
+  CHECK(berlin.to_utc(2026, 3, 29, 3, 30, 0) == utc(2026, 3, 29, 1, 30, 0));  // CEST +2
+  CHECK(berlin.to_utc(2026, 7, 15, 12, 0, 0) == utc(2026, 7, 15, 10, 0, 0));  // CEST +2
   // Fall back on 2026-10-25 at 03:00 CEST -> 02:00 CET.
   CHECK(berlin.to_utc(2026, 10, 25, 1, 30, 0) == utc(2026, 10, 24, 23, 30, 0));  // CEST +2
   CHECK(berlin.to_utc(2026, 10, 25, 4, 30, 0) == utc(2026, 10, 25, 3, 30, 0));   // CET  +1
@@ -208,8 +206,7 @@ TEST_CASE("LocalTimeResolver leaves the process TZ untouched", "[time]") {
   CHECK((after ? std::string(after) : std::string("<unset>")) == saved);
 }
 
-TEST_CASE("LocalTimeResolver::zone_exists knows tz database names and refuses paths",
-          "[time]") {
+TEST_CASE("LocalTimeResolver::zone_exists knows tz database names and refuses paths", "[time]") {
   CHECK(LocalTimeResolver::zone_exists("UTC"));
   CHECK(LocalTimeResolver::zone_exists(""));
   CHECK(LocalTimeResolver::zone_exists("Asia/Tokyo"));
@@ -264,13 +261,18 @@ TEST_CASE("IpAddress rejects host names, placeholders and garbage", "[net]") {
   for (const char* text :
        {"", "unknown", "localhost", "gw1.example.ac.jp", "10.1.0", "10.1.0.256", "999.1.1.1",
         "10.1.0.25 ", " 10.1.0.25", "[10.1.0.25]", "10.1.0.25:25", "ip4.ip4.ip4.ip4",
-        "2001:db8::1::2", "2001:db8:::1", "IPv6:", "IPv6:10", "gggg::1",
-        "private/dovecot-lmtp", "1234:5678:9abc:def0:1234:5678:9abc:def0:1234:5678:9abc"}) {
+        "2001:db8::1::2", "2001:db8:::1", "IPv6:", "IPv6:10", "gggg::1", "private/dovecot-lmtp",
+        "1234:5678:9abc:def0:1234:5678:9abc:def0:1234:5678:9abc"}) {
     INFO(text);
     CHECK_FALSE(IpAddress::parse(text));
   }
   CHECK_FALSE(IpAddress::parse(std::string(200, '1')));
+}
+
+TEST_CASE("IpAddress rejects an address followed by a NUL byte and more text", "[net]") {
+  // A view that goes on after a NUL is not an address; inet_pton would stop at the NUL.
   CHECK_FALSE(IpAddress::parse(std::string_view("10.1.0.25\0junk", 14)));
+  CHECK_FALSE(IpAddress::parse(std::string_view("2001:db8::1\0:ffff", 18)));
 }
 
 TEST_CASE("IpAddress knows IPv4 and IPv6 loopback addresses", "[net]") {
@@ -350,9 +352,9 @@ TEST_CASE("Cidr /0 networks contain their whole family", "[net]") {
 }
 
 TEST_CASE("Cidr rejects bad prefixes and bad addresses", "[net]") {
-  for (const char* text : {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/x",
-                           "10.0.0.0/-1", "10.0.0.0/0008", "10.0.0/8", "campus/8", "", "/8",
-                           "10.0.0.0/8/8"}) {
+  for (const char* text :
+       {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/-1", "10.0.0.0/0008",
+        "10.0.0/8", "campus/8", "", "/8", "10.0.0.0/8/8"}) {
     INFO(text);
     CHECK_FALSE(Cidr::parse(text));
   }
