@@ -7,6 +7,13 @@ namespace vtrace {
 
 namespace {
 
+// Counts under a format name without building a string for every line.
+void count(std::map<std::string, std::uint64_t, std::less<>>& counters, std::string_view key) {
+  auto it = counters.find(key);
+  if (it == counters.end()) it = counters.emplace(std::string(key), 0).first;
+  ++it->second;
+}
+
 constexpr std::size_t kMaxEvidenceLines = 8;
 constexpr std::size_t kMaxRecipients = 64;
 constexpr std::size_t kMergeLookback = 256;
@@ -48,7 +55,8 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
       registry_(settings.custom_formats),
       index_(static_cast<std::size_t>(settings.correlation.max_messages),
              settings.correlation.window),
-      isvw_(settings.sources.size()) {
+      isvw_(settings.sources.size()),
+      source_generation_(settings.sources.size(), 0) {
   for (const auto& s : settings.sources) {
     zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
@@ -76,7 +84,7 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         return;
       }
       case IsvwAssembler::Feed::kMalformed:
-        ++stats_.malformed_by_format["isvw"];
+        count(stats_.malformed_by_format, "isvw");
         return;
       case IsvwAssembler::Feed::kConsumed:
         return;
@@ -94,7 +102,7 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         ++stats_.ignored;
         return;
       case ParseStatus::kMalformed:
-        ++stats_.malformed_by_format[std::string(parser->name())];
+        count(stats_.malformed_by_format, parser->name());
         return;
       case ParseStatus::kRecord:
         on_record(source, line.time, parser->name(), scratch_, line.raw);
@@ -115,14 +123,16 @@ void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view for
   if (archive_mode_) {
     index_.apply(source, t, record);
     ++index_generation_;
+    ++source_generation_[source];
     return;
   }
   ++stats_.records;
   ++relevant_lines_;
-  ++stats_.records_by_format[std::string(format)];
+  count(stats_.records_by_format, format);
   watermark_ = std::max(watermark_, t);
   index_.apply(source, t, record);
   ++index_generation_;
+  ++source_generation_[source];
   if (record.kind == RecordKind::kDetection) on_detection(source, t, format, record, evidence);
 }
 
@@ -283,7 +293,17 @@ void Correlator::revisit(TimePoint now) {
   HopTracer tracer(index_, topology_, settings_.correlation);
   for (std::size_t i = 0; i < revisits_.size();) {
     Pending& p = revisits_[i];
+    // Nothing new from the host whose record was missing: the answer cannot have changed.
+    if (p.missing_source && source_generation_[*p.missing_source] == p.missing_generation &&
+        now - p.facts.time <= settings_.correlation.window) {
+      ++i;
+      continue;
+    }
     TraceOutcome outcome = tracer.trace(p.facts);
+    if (outcome.missing_source) {
+      p.missing_source = outcome.missing_source;
+      p.missing_generation = source_generation_[*outcome.missing_source];
+    }
     const bool better = outcome.confidence != Confidence::kUnresolved ||
                         outcome.hops.size() > p.incident.hops.size();
     const bool expired = now - p.facts.time > settings_.correlation.window;
@@ -319,6 +339,10 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   if (in.confidence == Confidence::kUnresolved && p.incident.revision == 1 &&
       revisits_.size() < static_cast<std::size_t>(settings_.correlation.max_pending)) {
     revisits_.push_back(p);
+    revisits_.back().missing_source = outcome.missing_source;
+    if (outcome.missing_source) {
+      revisits_.back().missing_generation = source_generation_[*outcome.missing_source];
+    }
   }
 }
 

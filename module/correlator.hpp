@@ -36,8 +36,8 @@ struct CorrelatorStats {
   std::uint64_t unrecognised = 0;  // trusted, but no parser claims the program
   std::uint64_t ignored = 0;       // a format's noise lines
   std::uint64_t records = 0;
-  std::map<std::string, std::uint64_t> records_by_format;
-  std::map<std::string, std::uint64_t> malformed_by_format;
+  std::map<std::string, std::uint64_t, std::less<>> records_by_format;
+  std::map<std::string, std::uint64_t, std::less<>> malformed_by_format;
   std::uint64_t detections = 0;
   std::uint64_t detections_merged = 0;       // companion lines of one detection
   std::uint64_t echoes_suppressed = 0;       // a relay's bounce of a detection another host made
@@ -104,6 +104,8 @@ class Correlator {
  private:
   struct Pending {
     DetectionFacts facts;
+    std::optional<SourceIndex> missing_source;  // unresolved: where the chain broke
+    std::uint64_t missing_generation = 0;       // that source's records when last traced
     Incident incident;  // detection fields filled; trace fields filled at emission
     std::string key;
     TimePoint settle_at = 0;
@@ -150,6 +152,7 @@ class Correlator {
   std::uint64_t undecodable_ = 0;
   std::uint64_t relevant_lines_ = 0;
   std::uint64_t index_generation_ = 0;
+  std::vector<std::uint64_t> source_generation_;  // records applied per source
   std::uint64_t retried_generation_ = 0;
   TimePoint watermark_ = 0;
   TimePoint last_retry_ = 0;

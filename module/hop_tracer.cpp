@@ -13,9 +13,11 @@ namespace {
 constexpr std::size_t kMaxCandidates = 16;
 constexpr int kTraceBudget = 512;
 
-bool disjoint(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  for (const auto& x : a) {
-    if (std::find(b.begin(), b.end(), x) != b.end()) return false;
+// True iff the record names recipients and none of them is among `wanted`.
+bool disjoint(const std::vector<TextHash>& wanted, const MessageRecord& r) {
+  if (wanted.empty() || r.recipients.empty()) return false;
+  for (TextHash x : wanted) {
+    if (r.has_recipient(x)) return false;
   }
   return true;
 }
@@ -50,22 +52,24 @@ struct HopTracer::Step {
 Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
   Hop hop;
   hop.host = topology_.source(r.source).name;
-  hop.queue_id = r.queue_id;
+  hop.queue_id = std::string(r.queue_id());
   hop.received_at = r.received_at;
-  if (r.client_ip) hop.client_ip = r.client_ip->to_string();
-  hop.client_name = r.client_name;
+  if (r.has_client) {
+    hop.client_ip = r.client_ip.to_string();
+    hop.client_name = index_.client_name(r.client_ip);
+  }
   hop.link = link;
   return hop;
 }
 
 std::vector<const MessageRecord*> HopTracer::envelope_candidates(
-    SourceIndex source, const std::string& sender, const std::vector<std::string>& rcpts,
-    TimePoint t, bool use_delivery_time, RecordId exclude) const {
+    SourceIndex source, TextHash sender, const Recipients& rcpts, TimePoint t,
+    bool use_delivery_time, RecordId exclude) const {
   const Duration skew = config_.clock_skew;
   std::vector<std::pair<Duration, const MessageRecord*>> found;
   for (const auto* r : index_.find_by_sender(source, sender)) {
     if (r->id == exclude) continue;
-    if (!rcpts.empty() && !r->recipients.empty() && disjoint(rcpts, r->recipients)) continue;
+    if (disjoint(rcpts, *r)) continue;
     Duration distance = -1;
     if (use_delivery_time && !r->deliveries.empty()) {
       for (const auto& d : r->deliveries) {
@@ -96,8 +100,7 @@ std::vector<const MessageRecord*> HopTracer::envelope_candidates(
   return out;
 }
 
-HopTracer::Step HopTracer::step(const MessageRecord& r,
-                                const std::vector<std::string>& rcpts) const {
+HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts) const {
   const Duration skew = config_.clock_skew;
   const SourceIndex host = r.source;
   const std::string& host_name = topology_.source(host).name;
@@ -108,26 +111,31 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
     s.link = link;
     return s;
   };
-  if (!r.bounce_of.empty()) {
-    if (const auto* p = index_.find_by_queue_id(host, r.bounce_of, r.first_seen, skew)) {
+  const std::string queue_id(r.queue_id());
+  if (!r.bounce_of().empty()) {
+    if (const auto* p = index_.find_by_queue_id(host, r.bounce_of(), r.first_seen, skew)) {
       return next(p, HopLink::kBounce);
     }
-    s.note = "the message " + r.bounce_of + " that " + host_name + " bounced is not in its index";
+    s.note = "the message " + r.bounce_of() + " that " + host_name + " bounced is not in its index";
     s.waiting = true;
     return s;
   }
-  std::optional<IpAddress> client = r.client_ip;
-  std::string client_name = r.client_name;
-  if (!r.orig_queue_id.empty()) {
-    const auto* p = index_.find_by_queue_id(host, r.orig_queue_id, r.received_at, skew);
+  std::optional<IpAddress> client;
+  std::string client_name;
+  if (r.has_client) {
+    client = r.client_ip;
+    client_name = index_.client_name(r.client_ip);
+  }
+  if (!r.orig_queue_id().empty()) {
+    const auto* p = index_.find_by_queue_id(host, r.orig_queue_id(), r.received_at, skew);
     if (p != nullptr && p->id != r.id) return next(p, HopLink::kOrigQueueId);
-    if (r.orig_client_ip) {
-      client = r.orig_client_ip;
-      client_name = r.orig_client_name;
+    if (r.links->orig_client_ip) {
+      client = r.links->orig_client_ip;
+      client_name = r.links->orig_client_name;
     }
   }
   if (!r.received && !client) {
-    s.note = "no receive line for " + r.queue_id + " on " + host_name;
+    s.note = "no receive line for " + queue_id + " on " + host_name;
     s.waiting = true;
     s.missing_source = host;
     return s;
@@ -135,7 +143,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
   const auto client_source = client ? topology_.by_address(*client) : std::nullopt;
   if (!client || client->is_loopback() || client_source == host) {
     // Handed over on the host itself: a content filter re-injecting, or a local submission.
-    if (const auto* p = index_.find_by_next_queue_id(host, r.queue_id, r.received_at, skew);
+    if (const auto* p = index_.find_by_next_queue_id(host, queue_id, r.received_at, skew);
         p != nullptr && p->id != r.id) {
       return next(p, HopLink::kNextHopQueueId);
     }
@@ -149,7 +157,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
   if (client_source) {
     const SourceIndex prev = *client_source;
     const std::string& prev_name = topology_.source(prev).name;
-    if (const auto* p = index_.find_by_next_queue_id(prev, r.queue_id, r.received_at, skew)) {
+    if (const auto* p = index_.find_by_next_queue_id(prev, queue_id, r.received_at, skew)) {
       return next(p, HopLink::kNextHopQueueId);
     }
     if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at, skew);
@@ -157,7 +165,8 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
       return next(ms.front(), HopLink::kMessageId);
     }
     if (config_.envelope_matching && r.has_sender) {
-      const auto& wanted = r.recipients.empty() ? rcpts : r.recipients;
+      const Recipients wanted =
+          r.recipients.empty() ? rcpts : Recipients(r.recipients.begin(), r.recipients.end());
       auto cands = envelope_candidates(prev, r.sender, wanted, r.received_at, true, 0);
       if (!cands.empty()) {
         s.kind = Step::Kind::kNext;
@@ -167,7 +176,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
       }
     }
     s.note = "no record on " + prev_name + " of the message it handed to " + host_name + " (" +
-             r.queue_id + ")";
+             queue_id + ")";
     s.waiting = true;
     s.missing_source = prev;
     return s;
@@ -178,8 +187,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r,
   return s;
 }
 
-HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
-                                 const std::vector<std::string>& rcpts,
+HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Recipients& rcpts,
                                  std::vector<RecordId> visited, int depth, int& budget) const {
   Chain c;
   while (true) {
@@ -190,18 +198,19 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
     }
     if (r->id != 0 && std::find(visited.begin(), visited.end(), r->id) != visited.end()) {
       c.broken = true;
-      c.note = "loop: " + topology_.source(r->source).name + " " + r->queue_id + " seen twice";
+      c.note = "loop: " + topology_.source(r->source).name + " " + std::string(r->queue_id()) +
+               " seen twice";
       return c;
     }
     visited.push_back(r->id);
     if (link == HopLink::kEnvelope) c.fuzzy = true;
     // Inside a chain found by envelope, every later record must agree on the recipients.
-    if (c.fuzzy && !rcpts.empty() && !r->recipients.empty() && disjoint(rcpts, r->recipients)) {
+    if (c.fuzzy && disjoint(rcpts, *r)) {
       c.invalid = true;
       return c;
     }
     c.hops.push_back(make_hop(*r, link));
-    c.records.emplace_back(r->source, r->queue_id);
+    c.records.emplace_back(r->source, std::string(r->queue_id()));
     if (static_cast<int>(c.hops.size()) + depth > config_.max_hops) {
       c.broken = true;
       c.note = "more than max_hops (" + std::to_string(config_.max_hops) + ") hops";
@@ -252,7 +261,7 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link,
 }
 
 HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& candidates,
-                                   HopLink link, const std::vector<std::string>& rcpts,
+                                   HopLink link, const Recipients& rcpts,
                                    const std::vector<RecordId>& visited, int depth,
                                    int& budget) const {
   std::vector<Chain> chains;
@@ -314,34 +323,40 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
     first = index_.find_by_queue_id(det.source, det.queue_id, det.time, skew);
   }
   if (first == nullptr && !det.message_id.empty()) {
-    const auto ms = index_.find_by_message_id(det.source, det.message_id, det.time, skew);
+    const auto ms =
+        index_.find_by_message_id(det.source, hash_text(det.message_id), det.time, skew);
     if (!ms.empty()) {
       first = ms.front();
       link = HopLink::kMessageId;
     }
   }
   // A record made only of antivirus lines is no evidence that the MTA handled the message.
-  if (first != nullptr && !first->received && !first->client_ip) first = nullptr;
+  if (first != nullptr && !first->received && !first->has_client) first = nullptr;
+  Recipients rcpts;
+  for (const auto& r : det.recipients) rcpts.push_back(hash_address(r));
   Chain chain;
   MessageRecord direct;  // a record made of the detection line itself
   if (first != nullptr) {
-    chain = walk(first, link, det.recipients, {}, 0, budget);
+    chain = walk(first, link, rcpts, {}, 0, budget);
   } else if (det.client_ip) {
     direct.id = 0;
     direct.source = det.source;
-    direct.queue_id = det.queue_id;
+    direct.queue_id_size =
+        static_cast<std::uint8_t>(std::min(det.queue_id.size(), sizeof direct.queue_id_text));
+    std::copy_n(det.queue_id.data(), direct.queue_id_size, direct.queue_id_text);
     direct.received = true;
     direct.received_at = det.time;
-    direct.client_ip = det.client_ip;
-    direct.client_name = det.client_name;
-    direct.message_id = det.message_id;
-    direct.sender = det.sender;
+    direct.client_ip = *det.client_ip;
+    direct.has_client = true;
+    direct.message_id = det.message_id.empty() ? 0 : hash_text(det.message_id);
+    direct.sender = hash_address(det.sender);
     direct.has_sender = det.has_sender;
-    direct.recipients = det.recipients;
-    chain = walk(&direct, HopLink::kDirect, det.recipients, {}, 0, budget);
+    for (TextHash r : rcpts) direct.recipients.push_back(r);
+    chain = walk(&direct, HopLink::kDirect, rcpts, {}, 0, budget);
   } else if (det.queue_id.empty() && det.message_id.empty() && config_.envelope_matching &&
              det.has_sender) {
-    auto cands = envelope_candidates(det.source, det.sender, det.recipients, det.time, false, 0);
+    auto cands =
+        envelope_candidates(det.source, hash_address(det.sender), rcpts, det.time, false, 0);
     if (cands.empty()) {
       chain.broken = true;
       chain.waiting = true;
@@ -349,7 +364,7 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
       chain.note = "no message on " + host_name + " from <" + det.sender +
                    "> within the clock-skew tolerance of the detection";
     } else {
-      chain = branch(cands, HopLink::kEnvelope, det.recipients, {}, 0, budget);
+      chain = branch(cands, HopLink::kEnvelope, rcpts, {}, 0, budget);
     }
   } else {
     chain.broken = true;

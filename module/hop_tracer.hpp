@@ -50,17 +50,17 @@ class HopTracer {
  private:
   struct Chain;
   struct Step;
-  Chain walk(const MessageRecord* record, HopLink link, const std::vector<std::string>& rcpts,
+  using Recipients = std::vector<TextHash>;
+  Chain walk(const MessageRecord* record, HopLink link, const Recipients& rcpts,
              std::vector<RecordId> visited, int depth, int& budget) const;
-  Step step(const MessageRecord& record, const std::vector<std::string>& rcpts) const;
-  std::vector<const MessageRecord*> envelope_candidates(SourceIndex source,
-                                                        const std::string& sender,
-                                                        const std::vector<std::string>& rcpts,
-                                                        TimePoint t, bool use_delivery_time,
+  Step step(const MessageRecord& record, const Recipients& rcpts) const;
+  std::vector<const MessageRecord*> envelope_candidates(SourceIndex source, TextHash sender,
+                                                        const Recipients& rcpts, TimePoint t,
+                                                        bool use_delivery_time,
                                                         RecordId exclude) const;
   Chain branch(const std::vector<const MessageRecord*>& candidates, HopLink link,
-               const std::vector<std::string>& rcpts, const std::vector<RecordId>& visited,
-               int depth, int& budget) const;
+               const Recipients& rcpts, const std::vector<RecordId>& visited, int depth,
+               int& budget) const;
   Hop make_hop(const MessageRecord& record, HopLink link) const;
 
   const MailIndex& index_;

@@ -17,7 +17,7 @@ ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_f
 }
 
 const std::vector<const LogParser*>& ParserRegistry::parsers_for(std::string_view program) {
-  auto it = by_program_.find(std::string(program));
+  auto it = by_program_.find(program);
   if (it != by_program_.end()) return it->second;
   // Bounded: a flood of distinct program names must not grow the cache without limit.
   if (by_program_.size() > 4096) by_program_.clear();

@@ -35,7 +35,12 @@ class ParserRegistry {
 
  private:
   std::vector<std::unique_ptr<LogParser>> parsers_;
-  std::unordered_map<std::string, std::vector<const LogParser*>> by_program_;
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<const LogParser*>, TextHash, std::equal_to<>>
+      by_program_;
 };
 
 }  // namespace vtrace

@@ -14,11 +14,13 @@ Topology::Topology(const CorrelatorSettings& settings) : settings_(settings) {
 std::optional<SourceIndex> Topology::by_hostname(std::string_view hostname) const {
   if (hostname.empty() || hostname.size() > 255) return std::nullopt;
   char buf[256];
+  bool lowered = false;
   for (std::size_t i = 0; i < hostname.size(); ++i) {
     const char c = hostname[i];
+    lowered = lowered || (c >= 'A' && c <= 'Z');
     buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
-  auto it = hostnames_.find(std::string(buf, hostname.size()));
+  const auto it = hostnames_.find(lowered ? std::string_view(buf, hostname.size()) : hostname);
   if (it == hostnames_.end()) return std::nullopt;
   return it->second;
 }

@@ -28,7 +28,11 @@ class Topology {
 
  private:
   const CorrelatorSettings& settings_;
-  std::unordered_map<std::string, SourceIndex> hostnames_;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, SourceIndex, NameHash, std::equal_to<>> hostnames_;
   std::unordered_map<IpAddress, SourceIndex, IpAddressHash> addresses_;
 };
 

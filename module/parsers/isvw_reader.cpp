@@ -33,6 +33,18 @@ int number(std::string_view s) {
 }  // namespace
 
 bool IsvwAssembler::looks_like_isvw(std::string_view line) {
+  if (line.size() < 5) return false;
+  switch (line[0]) {  // cheap rejection of every other log line
+    case 'D':
+    case 'M':
+    case 'F':
+    case 'T':
+    case 'A':
+    case 'V':
+      break;
+    default:
+      return false;
+  }
   for (auto key : kKeys) {
     if (starts_with(line, key)) return true;
   }

@@ -72,16 +72,24 @@ std::size_t address_end(std::string_view text, std::size_t pos) {
 }
 
 std::size_t find_key(std::string_view text, std::string_view key) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '<') {
+  // memchr/memcmp-driven: jump to the next '<' or the next occurrence of the key, whichever
+  // comes first, and skip addresses whole.
+  std::size_t pos = 0;
+  std::size_t next_address = text.find('<');
+  while (pos < text.size()) {
+    const std::size_t candidate = text.find(key, pos);
+    if (candidate == std::string_view::npos) return std::string_view::npos;
+    if (next_address < candidate) {
       // Attacker-written addresses are skipped whole: a key inside one is not a field.
-      i = address_end(text, i) - 1;
+      pos = address_end(text, next_address);
+      next_address = text.find('<', pos);
       continue;
     }
-    if (text[i] == key[0] && text.substr(i, key.size()) == key &&
-        (i == 0 || text[i - 1] == ' ' || text[i - 1] == ',' || text[i - 1] == ';')) {
-      return i;
+    if (candidate == 0 || text[candidate - 1] == ' ' || text[candidate - 1] == ',' ||
+        text[candidate - 1] == ';') {
+      return candidate;
     }
+    pos = candidate + 1;
   }
   return std::string_view::npos;
 }
@@ -193,6 +201,13 @@ bool looks_like_virus_name(std::string_view t) {
 }  // namespace
 
 std::string_view virus_in_reply(std::string_view text) {
+  // Most replies are spam or policy rejects: a case-sensitive scan for the few stems every
+  // verdict contains rules them out before the case-insensitive search.
+  static constexpr std::string_view kStems[] = {"irus",  "IRUS",   "nfect",
+                                                "NFECT", "alware", "ALWARE"};
+  bool maybe = false;
+  for (auto stem : kStems) maybe = maybe || text.find(stem) != std::string_view::npos;
+  if (!maybe) return {};
   struct After {
     std::string_view marker;
   };

@@ -40,8 +40,8 @@ TEST_CASE("index keeps each incarnation of a reused queue id apart", "[index]") 
   const auto* late = index.find_by_queue_id(0, "ABC12", seconds(701), seconds(5));
   REQUIRE(early);
   REQUIRE(late);
-  CHECK(early->client_ip->to_string() == "10.0.0.1");
-  CHECK(late->client_ip->to_string() == "10.0.0.2");
+  CHECK(early->client_ip.to_string() == "10.0.0.1");
+  CHECK(late->client_ip.to_string() == "10.0.0.2");
   CHECK(index.find_by_queue_id(1, "ABC12", seconds(100), seconds(5)) == nullptr);
 }
 
@@ -51,8 +51,8 @@ TEST_CASE("index finds the message whose delivery named the next hop's queue id"
   index.apply(3, seconds(11), delivery("R1AAAA", "G1BBBB"));
   const auto* found = index.find_by_next_queue_id(3, "G1BBBB", seconds(12), seconds(5));
   REQUIRE(found);
-  CHECK(found->queue_id == "R1AAAA");
-  CHECK(found->deliveries.front().recipient == "kato@example.ac.jp");
+  CHECK(found->queue_id() == "R1AAAA");
+  CHECK(found->deliveries.begin()->recipient == vtrace::hash_address("kato@example.ac.jp"));
   // A delivery that happened after the next hop received the message cannot be its source.
   CHECK(index.find_by_next_queue_id(3, "G1BBBB", seconds(0), seconds(5)) == nullptr);
 }
@@ -85,7 +85,27 @@ TEST_CASE("index looks senders up case-insensitively", "[index]") {
   r.sender = "Support@Example.COM";
   r.has_sender = true;
   index.apply(0, seconds(1), r);
-  const auto found = index.find_by_sender(0, "support@example.com");
+  const auto found = index.find_by_sender(0, vtrace::hash_address("support@example.com"));
   REQUIRE(found.size() == 1);
-  CHECK(found[0]->queue_id == "QQQQQ1");
+  CHECK(found[0]->queue_id() == "QQQQQ1");
+}
+
+TEST_CASE("index lookups stay right across table rebuilds and evictions", "[index]") {
+  MailIndex index(100000, seconds(60));
+  // Enough records to rebuild the table several times, while old ones age out.
+  for (int i = 0; i < 20000; ++i) {
+    const std::string qid = "Q" + std::to_string(100000 + i);
+    const std::string next = "N" + std::to_string(100000 + i);
+    index.apply(0, seconds(i / 100), receive(qid, "10.0.0.1"));
+    index.apply(0, seconds(i / 100), delivery(qid, next));
+    index.evict(seconds(i / 100));
+  }
+  CHECK(index.stats().table_rebuilds > 0);
+  CHECK(index.stats().evicted_by_age > 0);
+  CHECK(index.find_by_queue_id(0, "Q100000", seconds(0), 0) == nullptr);
+  const auto* recent = index.find_by_queue_id(0, "Q119999", seconds(199), 0);
+  REQUIRE(recent);
+  const auto* by_next = index.find_by_next_queue_id(0, "N119990", seconds(199), seconds(5));
+  REQUIRE(by_next);
+  CHECK(by_next->queue_id() == "Q119990");
 }
