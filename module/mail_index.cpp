@@ -79,7 +79,7 @@ void MailIndex::link(Key key, SourceIndex source, TextHash value, RecordId id) {
     std::size_t live = 1;
     for (const auto& r : records_) live += 3 + r.deliveries.size();
     std::size_t capacity = 1024;
-    while (capacity < live * 4) capacity *= 2;
+    while (capacity * 2 < live * 5) capacity *= 2;  // load at most 0.4 after a rebuild
     rebuild_table(capacity);
   }
   const std::uint64_t h = key_hash(key, source, value);
