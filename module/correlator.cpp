@@ -65,7 +65,11 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
 }
 
 void Correlator::ingest_untrusted(const LogLine& line) {
-  if (auto source = topology_.by_hostname(line.hostname)) {
+  if (line.hostname != last_hostname_) {
+    last_hostname_.assign(line.hostname);
+    last_hostname_source_ = topology_.by_hostname(line.hostname);
+  }
+  if (auto source = last_hostname_source_) {
     ingest(*source, line);
     return;
   }
@@ -92,7 +96,11 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         break;
     }
   }
-  const auto& parsers = registry_.parsers_for(line.program);
+  if (last_parsers_ == nullptr || line.program != last_program_) {
+    last_program_.assign(line.program);
+    last_parsers_ = &registry_.parsers_for(line.program);
+  }
+  const auto& parsers = *last_parsers_;
   for (const LogParser* parser : parsers) {
     scratch_.clear();
     switch (parser->parse(line, scratch_)) {

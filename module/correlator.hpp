@@ -148,6 +148,11 @@ class Correlator {
   std::deque<std::pair<TimePoint, std::string>> repeat_order_;
   std::vector<std::string> uncorroborated_samples_;
   ParsedRecord scratch_;
+  // The last hostname and program seen: consecutive lines mostly repeat them.
+  std::string last_hostname_;
+  std::optional<SourceIndex> last_hostname_source_;
+  std::string last_program_;
+  const std::vector<const LogParser*>* last_parsers_ = nullptr;
   CorrelatorStats stats_;
   std::uint64_t undecodable_ = 0;
   std::uint64_t relevant_lines_ = 0;

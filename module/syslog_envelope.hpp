@@ -2,6 +2,8 @@
 // exim's own main-log lines into LogLine.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/time.hpp"
@@ -28,12 +30,18 @@ class SyslogEnvelopeDecoder {
  private:
   bool decode_bsd_time(std::string_view& rest, TimePoint& out);
   int year_for(int month);
+  std::optional<TimePoint> rfc3339(std::string_view text);
   int fixed_year_;
   int reference_year_;
   int reference_month_;
   int last_month_ = 0;
   int rollover_years_ = 0;
   LocalTimeResolver zone_;
+  // Consecutive lines mostly share the second and the zone: their parse is reused.
+  char cached_second_[19] = {};
+  std::string cached_zone_;
+  TimePoint cached_base_ = 0;
+  bool cache_valid_ = false;
 };
 
 }  // namespace vtrace

@@ -1,6 +1,7 @@
 // Syslog envelope decoding. Every form we meet in mail logs, without regex or allocation.
 #include "module/syslog_envelope.hpp"
 
+#include <cstring>
 #include <ctime>
 
 namespace vtrace {
@@ -128,6 +129,37 @@ bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& o
   return true;
 }
 
+std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view text) {
+  // "YYYY-MM-DDTHH:MM:SS" + [".ffffff"] + zone
+  if (text.size() < 20) return parse_rfc3339(text);
+  std::size_t pos = 19;
+  std::int64_t micros = 0;
+  int digits_seen = 0;
+  if (text[pos] == '.' || text[pos] == ',') {
+    for (++pos; pos < text.size() && is_digit(text[pos]); ++pos) {
+      if (digits_seen < 6) {
+        micros = micros * 10 + (text[pos] - '0');
+        ++digits_seen;
+      }
+    }
+    if (digits_seen == 0) return parse_rfc3339(text);
+    while (digits_seen++ < 6) micros *= 10;
+  }
+  const std::string_view zone = text.substr(pos);
+  if (cache_valid_ && std::memcmp(cached_second_, text.data(), 19) == 0 && zone == cached_zone_) {
+    return cached_base_ + micros;
+  }
+  std::string whole(text.substr(0, 19));
+  whole += zone;
+  const auto base = parse_rfc3339(whole);
+  if (!base) return std::nullopt;
+  std::memcpy(cached_second_, text.data(), 19);
+  cached_zone_.assign(zone);
+  cached_base_ = *base;
+  cache_valid_ = true;
+  return cached_base_ + micros;
+}
+
 bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
   line = LogLine{};
   line.raw = text;
@@ -148,7 +180,7 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
   if (rest.size() >= 19 && is_digit(rest[0]) && rest[4] == '-' && rest[10] == 'T') {
     const auto end = rest.find(' ');
     if (end == std::string_view::npos) return false;
-    auto t = parse_rfc3339(rest.substr(0, end));
+    auto t = rfc3339(rest.substr(0, end));
     if (!t) return false;
     line.time = *t;
     rest.remove_prefix(end);
