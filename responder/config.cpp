@@ -30,6 +30,8 @@ std::string_view to_string(ActionType t) {
       return "mail_sender";
     case ActionType::kLog:
       return "log";
+    case ActionType::kDisablePort:
+      return "disable_port";
   }
   return "log";
 }
@@ -143,6 +145,29 @@ std::optional<std::string> read_file(const std::string& path, const std::string&
   return text.str();
 }
 
+class ConfigParser;
+
+}  // namespace
+
+std::optional<std::string> normalise_mac(std::string_view text) {
+  std::string hex;
+  for (char c : text) {
+    if (c == ':' || c == '-' || c == '.') continue;
+    const char l = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (!((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f'))) return std::nullopt;
+    hex += l;
+  }
+  if (hex.size() != 12) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < 12; i += 2) {
+    if (i) out += ':';
+    out += hex.substr(i, 2);
+  }
+  return out;
+}
+
+namespace {
+
 class ConfigParser {
  public:
   explicit ConfigParser(const std::string& path) : reader_(path, found_) { config_.path = path; }
@@ -168,7 +193,7 @@ class ConfigParser {
     }
     if (!reader_.check_keys(root,
                             {"listen", "state_file", "secrets_file", "smtp", "mail", "policies",
-                             "abuse_contacts", "own_domains"},
+                             "abuse_contacts", "own_domains", "containment"},
                             "configuration")) {
       return;
     }
@@ -184,6 +209,8 @@ class ConfigParser {
     if (auto f = find_field(root, "mail")) parse_mail(*f);
     if (auto f = find_field(root, "own_domains")) parse_own_domains(*f);
     if (auto f = find_field(root, "abuse_contacts")) parse_abuse_contacts(*f);
+    // disable_port actions need the containment section, so it goes before the policies.
+    if (auto f = find_field(root, "containment")) parse_containment(*f);
     if (auto f = find_field(root, "policies")) {
       parse_policies(*f);
     } else {
@@ -480,6 +507,249 @@ class ConfigParser {
     }
   }
 
+  // ---- containment -----------------------------------------------------------------------
+
+  void parse_containment(const Field& f) {
+    ContainmentConfig& c = config_.containment;
+    c.configured = true;
+    if (f.value.IsNull()) return;
+    const YAML::Node& map = f.value;
+    if (!reader_.check_keys(map,
+                            {"protected_hosts", "switches", "routers", "static_map",
+                             "uplink_max_macs", "lldp_uplinks", "location_max_age",
+                             "snmp_timeout", "snmp_retries", "breaker"},
+                            "containment")) {
+      return;
+    }
+    if (auto k = find_field(map, "protected_hosts")) {
+      if (auto values = scalar_items(*k, "containment.protected_hosts")) {
+        for (const auto& item : *values) {
+          std::string text = item.Scalar();
+          if (text.find('/') == std::string::npos) {
+            if (auto ip = IpAddress::parse(text)) text += ip->is_v4() ? "/32" : "/128";
+          }
+          if (auto cidr = Cidr::parse(text)) {
+            c.protected_hosts.push_back(*cidr);
+          } else {
+            reader_.error(item, "cidr",
+                          "containment.protected_hosts: '" + printable(item.Scalar()) +
+                              "' is not an address or network such as 10.1.0.25 or 10.1.0.0/24");
+          }
+        }
+      }
+    }
+    if (auto k = find_field(map, "switches")) parse_devices(*k, "containment.switches", true);
+    if (auto k = find_field(map, "routers")) parse_devices(*k, "containment.routers", false);
+    if (auto k = find_field(map, "static_map")) parse_static_map(*k);
+    if (auto k = find_field(map, "uplink_max_macs")) {
+      if (auto n = integer(*k, "containment.uplink_max_macs", 1, 100'000)) {
+        c.uplink_max_macs = static_cast<int>(*n);
+      }
+    }
+    if (auto k = find_field(map, "lldp_uplinks")) {
+      if (auto b = boolean(*k, "containment.lldp_uplinks")) c.lldp_uplinks = *b;
+    }
+    if (auto k = find_field(map, "location_max_age")) {
+      if (auto d = duration(*k, "containment.location_max_age", seconds(0), kDay, "[0s, 1d]")) {
+        c.location_max_age = *d;
+      }
+    }
+    if (auto k = find_field(map, "snmp_timeout")) {
+      if (auto d = duration(*k, "containment.snmp_timeout", seconds(1) / 10,
+                            seconds(60), "[100ms, 60s]")) {
+        c.snmp_timeout = *d;
+      }
+    }
+    if (auto k = find_field(map, "snmp_retries")) {
+      if (auto n = integer(*k, "containment.snmp_retries", 0, 10)) c.snmp_retries = static_cast<int>(*n);
+    }
+    if (auto k = find_field(map, "breaker")) {
+      if (!k->value.IsNull() &&
+          reader_.check_keys(k->value, {"max_per_hour", "max_per_switch_per_hour", "notify"},
+                             "containment.breaker")) {
+        BreakerConfig& b = c.breaker;
+        if (auto n = find_field(k->value, "max_per_hour")) {
+          if (auto v = integer(*n, "containment.breaker.max_per_hour", 0, 10'000)) {
+            b.max_per_hour = static_cast<int>(*v);
+          }
+        }
+        if (auto n = find_field(k->value, "max_per_switch_per_hour")) {
+          if (auto v = integer(*n, "containment.breaker.max_per_switch_per_hour", 0, 10'000)) {
+            b.max_per_switch_per_hour = static_cast<int>(*v);
+          }
+        }
+        if (auto n = find_field(k->value, "notify")) {
+          b.notify = addresses(*n, "containment.breaker.notify");
+        }
+      }
+    }
+    // Static entries may only name configured access switches.
+    for (std::size_t i = 0; i < static_nodes_.size(); ++i) {
+      const std::string& dev = c.static_map[i].device;
+      const bool known = std::any_of(c.switches.begin(), c.switches.end(),
+                                     [&](const SnmpDeviceConfig& s) { return s.name == dev; });
+      if (!dev.empty() && !known) {
+        reader_.error(static_nodes_[i], "value",
+                      item_label("containment.static_map", i) + ".switch: '" + dev +
+                          "' is not one of containment.switches (only configured access "
+                          "switches are ever written)");
+      }
+    }
+  }
+
+  void parse_devices(const Field& f, const std::string& what, bool is_switch) {
+    auto items = sequence(f, what);
+    if (!items) return;
+    auto& out = is_switch ? config_.containment.switches : config_.containment.routers;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const YAML::Node& node = (*items)[i];
+      std::string label = item_label(what, i);
+      bool ok = is_switch ? reader_.check_keys(node,
+                                               {"name", "address", "port", "version", "credential",
+                                                "context", "dry_run", "protected",
+                                                "protected_ports", "uplinks"},
+                                               label)
+                          : reader_.check_keys(node,
+                                               {"name", "address", "port", "version", "credential",
+                                                "context"},
+                                               label);
+      if (!ok) continue;
+      SnmpDeviceConfig d;
+      if (auto k = find_field(node, "name")) {
+        if (auto v = nonempty_string(*k, label + ".name")) {
+          if (!valid_name(*v)) {
+            reader_.error(k->value, "value", label + ".name: '" + printable(*v) + "' is not a name");
+          } else if (auto [it, inserted] = device_names_.emplace(*v, line_of(k->value)); !inserted) {
+            reader_.error(k->value, "duplicate-name",
+                          label + ".name: device '" + *v + "' is already defined at line " +
+                              std::to_string(it->second));
+          } else {
+            d.name = *v;
+          }
+        }
+      } else {
+        reader_.error(node, "missing-key", label + ": the key 'name' is required");
+      }
+      if (auto k = find_field(node, "address")) {
+        if (auto v = nonempty_string(*k, label + ".address")) {
+          if (IpAddress::parse(*v) || valid_name(*v)) {
+            d.address = *v;
+          } else {
+            reader_.error(k->value, "address",
+                          label + ".address: '" + printable(*v) + "' is not an address");
+          }
+        }
+      } else {
+        reader_.error(node, "missing-key", label + ": the key 'address' is required");
+      }
+      if (auto k = find_field(node, "port")) {
+        if (auto n = integer(*k, label + ".port", 1, 65535)) d.port = static_cast<int>(*n);
+      }
+      if (auto k = find_field(node, "version")) {
+        if (has_value(*k, label + ".version", "2c or 3")) {
+          if (auto c = reader_.choice(k->value, label + ".version", {"2c", "3"})) {
+            d.version = *c == "3" ? SnmpVersion::kV3 : SnmpVersion::kV2c;
+          }
+        }
+      }
+      if (auto k = find_field(node, "credential")) {
+        if (auto v = nonempty_string(*k, label + ".credential")) {
+          if (valid_name(*v)) {
+            d.credential = *v;
+          } else {
+            reader_.error(k->value, "value", label + ".credential: '" + printable(*v) +
+                                                 "' is not a credential name");
+          }
+        }
+      } else {
+        reader_.error(node, "missing-key",
+                      label + ": the key 'credential' is required (a name under "
+                              "snmp_credentials in the secrets file)");
+      }
+      if (auto k = find_field(node, "context")) {
+        if (auto v = nonempty_string(*k, label + ".context")) d.context = *v;
+      }
+      if (is_switch) {
+        if (auto k = find_field(node, "dry_run")) {
+          if (auto b = boolean(*k, label + ".dry_run")) d.dry_run = *b;
+        }
+        if (auto k = find_field(node, "protected")) {
+          if (auto b = boolean(*k, label + ".protected")) d.is_protected = *b;
+        }
+        for (auto [key, list] : {std::pair{"protected_ports", &d.protected_ports},
+                                 std::pair{"uplinks", &d.uplinks}}) {
+          if (auto k = find_field(node, key)) {
+            if (auto values = scalar_items(*k, label + "." + key)) {
+              for (const auto& item : *values) {
+                if (item.Scalar().empty()) {
+                  reader_.error(item, "value", label + "." + key + ": a port name must not be empty");
+                  continue;
+                }
+                list->push_back(item.Scalar());
+              }
+            }
+          }
+        }
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  void parse_static_map(const Field& f) {
+    auto items = sequence(f, "containment.static_map");
+    if (!items) return;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const YAML::Node& node = (*items)[i];
+      const std::string label = item_label("containment.static_map", i);
+      if (!reader_.check_keys(node, {"ip", "mac", "switch", "port", "if_index"}, label)) continue;
+      StaticPort e;
+      auto ip = find_field(node, "ip");
+      auto mac = find_field(node, "mac");
+      if (!ip == !mac) {
+        reader_.error(node, "value", label + ": give exactly one of 'ip' or 'mac'");
+      }
+      if (ip) {
+        if (auto v = nonempty_string(*ip, label + ".ip")) {
+          if (auto a = IpAddress::parse(*v)) {
+            e.ip = a->to_string();
+          } else {
+            reader_.error(ip->value, "address", label + ".ip: '" + printable(*v) + "' is not an IP address");
+          }
+        }
+      }
+      if (mac) {
+        if (auto v = nonempty_string(*mac, label + ".mac")) {
+          if (auto m = normalise_mac(*v)) {
+            e.mac = *m;
+          } else {
+            reader_.error(mac->value, "value",
+                          label + ".mac: '" + printable(*v) + "' is not a MAC such as 00:50:56:aa:00:01");
+          }
+        }
+      }
+      auto switch_field = find_field(node, "switch");
+      if (auto k = switch_field) {
+        if (auto v = nonempty_string(*k, label + ".switch")) e.device = *v;
+      } else {
+        reader_.error(node, "missing-key", label + ": the key 'switch' is required");
+      }
+      auto port = find_field(node, "port");
+      auto index = find_field(node, "if_index");
+      if (!port == !index) {
+        reader_.error(node, "value", label + ": give exactly one of 'port' (ifName) or 'if_index'");
+      }
+      if (port) {
+        if (auto v = nonempty_string(*port, label + ".port")) e.port = *v;
+      }
+      if (index) {
+        if (auto n = integer(*index, label + ".if_index", 1, 2147483647)) e.if_index = *n;
+      }
+      config_.containment.static_map.push_back(std::move(e));
+      // (yaml-cpp's Node::operator= writes through, so no Node variable is reassigned here)
+      static_nodes_.push_back(switch_field ? switch_field->value : node);
+    }
+  }
+
   // ---- policies --------------------------------------------------------------------------
 
   void parse_policies(const Field& f) {
@@ -615,7 +885,7 @@ class ConfigParser {
       const std::string label = item_label(what, i);
       if (!reader_.check_keys(node,
                               {"type", "dry_run", "to", "template", "digest_template",
-                               "digest_window", "hold"},
+                               "digest_window", "hold", "duration", "allow_fuzzy"},
                               label)) {
         continue;
       }
@@ -624,17 +894,22 @@ class ConfigParser {
       bool type_ok = false;
       if (!type_field) {
         reader_.error(node, "missing-key", label + ": the key 'type' is required");
-      } else if (has_value(*type_field, label + ".type", "mail, mail_abuse, mail_sender or log")) {
+      } else if (has_value(*type_field, label + ".type",
+                           "mail, mail_abuse, mail_sender, log or disable_port")) {
         if (auto c = reader_.choice(type_field->value, label + ".type",
-                                    {"mail", "mail_abuse", "mail_sender", "log"})) {
-          action.type = *c == "mail"          ? ActionType::kMail
-                        : *c == "mail_abuse"  ? ActionType::kMailAbuse
-                        : *c == "mail_sender" ? ActionType::kMailSender
-                                              : ActionType::kLog;
+                                    {"mail", "mail_abuse", "mail_sender", "log", "disable_port"})) {
+          action.type = *c == "mail"           ? ActionType::kMail
+                        : *c == "mail_abuse"   ? ActionType::kMailAbuse
+                        : *c == "mail_sender"  ? ActionType::kMailSender
+                        : *c == "disable_port" ? ActionType::kDisablePort
+                                               : ActionType::kLog;
           type_ok = true;
         }
       }
-      const bool is_mail = action.type != ActionType::kLog;
+      const bool is_mail = action.type != ActionType::kLog && action.type != ActionType::kDisablePort;
+      const bool is_port = action.type == ActionType::kDisablePort;
+      // Shutting a port is opt-in twice: per action and per switch (both default to dry-run).
+      action.dry_run = is_port;
       action.hold = action.type == ActionType::kMailAbuse;
       action.template_name = action.type == ActionType::kMailAbuse    ? "abuse"
                              : action.type == ActionType::kMailSender ? "sender"
@@ -674,6 +949,19 @@ class ConfigParser {
       if (auto k = only_for("hold", is_mail, "mail")) {
         if (auto b = boolean(*k, label + ".hold")) action.hold = *b;
       }
+      if (auto k = only_for("duration", is_port, "disable_port")) {
+        if (auto d = duration(*k, label + ".duration", seconds(10), 30 * kDay, "[10s, 30d]")) {
+          action.duration = *d;
+        }
+      }
+      if (auto k = only_for("allow_fuzzy", is_port, "disable_port")) {
+        if (auto b = boolean(*k, label + ".allow_fuzzy")) action.allow_fuzzy = *b;
+      }
+      if (type_ok && is_port && !config_.containment.configured) {
+        reader_.error(type_field->value, "value",
+                      label + ": disable_port needs the 'containment' section (switches, "
+                              "routers, guards)");
+      }
       if (type_ok && action.type == ActionType::kMailSender && config_.own_domains.empty()) {
         reader_.error(type_field->value, "value",
                       label + ": mail_sender needs 'own_domains' (the sender is only notified "
@@ -708,6 +996,8 @@ class ConfigParser {
   YamlReader reader_;
   ResponderConfig config_;
   std::map<std::string, int> policy_names_;
+  std::map<std::string, int> device_names_;
+  std::vector<YAML::Node> static_nodes_;
 };
 
 }  // namespace
@@ -724,6 +1014,61 @@ std::optional<ResponderConfig> load_responder_config(const std::string& path,
   if (!text) return std::nullopt;
   return parse_responder_config(*text, path, diagnostics);
 }
+
+namespace {
+
+// snmp_credentials: NAME: {community: X} or {user, auth_protocol, auth_key, priv_protocol,
+// priv_key}. Values are never quoted in diagnostics.
+void load_snmp_credentials(YamlReader& reader, const YAML::Node& node, Secrets& secrets) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    reader.error(node, "type", "secrets.snmp_credentials: expected a mapping of names");
+    return;
+  }
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    const std::string what = "secrets.snmp_credentials." + name;
+    if (!reader.check_keys(entry.second,
+                           {"community", "user", "auth_protocol", "auth_key", "priv_protocol",
+                            "priv_key"},
+                           what)) {
+      continue;
+    }
+    SnmpCredential c;
+    for (const auto& kv : entry.second) {
+      const std::string key = kv.first.Scalar();
+      auto value = reader.string(kv.second, what + "." + key);
+      if (!value) continue;
+      if (key == "community") c.community = *value;
+      if (key == "user") c.user = *value;
+      if (key == "auth_key") c.auth_key = *value;
+      if (key == "priv_key") c.priv_key = *value;
+      if (key == "auth_protocol") {
+        if (*value != "SHA" && *value != "MD5") {
+          reader.error(kv.second, "value", what + ".auth_protocol: use SHA or MD5");
+        }
+        c.auth_protocol = *value;
+      }
+      if (key == "priv_protocol") {
+        if (*value != "AES" && *value != "DES") {
+          reader.error(kv.second, "value", what + ".priv_protocol: use AES or DES");
+        }
+        c.priv_protocol = *value;
+      }
+    }
+    if (c.community.empty() == c.user.empty()) {
+      reader.error(entry.first, "value",
+                   what + ": give either 'community' (v2c) or 'user' with 'auth_key' and "
+                          "'priv_key' (v3 authPriv)");
+    } else if (!c.user.empty() && (c.auth_key.size() < 8 || c.priv_key.size() < 8)) {
+      reader.error(entry.first, "value",
+                   what + ": SNMPv3 needs auth_key and priv_key of at least 8 characters");
+    }
+    secrets.snmp_credentials[name] = c;
+  }
+}
+
+}  // namespace
 
 std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagnostics) {
   struct stat st {};
@@ -748,9 +1093,14 @@ std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagno
   if (auto root = reader.load(*text)) {
     if (root->IsNull()) {
       // An empty secrets file holds no secrets; check_secrets says whether that is enough.
-    } else if (reader.check_keys(*root, {"api_token", "smtp_password"}, "secrets")) {
+    } else if (reader.check_keys(*root, {"api_token", "smtp_password", "snmp_credentials"},
+                                 "secrets")) {
       for (const auto& entry : *root) {
         const std::string key = entry.first.Scalar();
+        if (key == "snmp_credentials") {
+          load_snmp_credentials(reader, entry.second, secrets);
+          continue;
+        }
         auto value = reader.string(entry.second, "secrets." + key);
         if (!value) continue;
         if (key == "api_token") {
@@ -787,6 +1137,25 @@ bool check_secrets(const ResponderConfig& config, const Secrets& secrets,
     diagnostics.error(config.secrets_file.empty() ? config.path : config.secrets_file, 0, 0,
                       "secrets", "smtp.username is set, so the secrets file needs smtp_password");
     ok = false;
+  }
+  const std::string file = config.secrets_file.empty() ? config.path : config.secrets_file;
+  for (const auto* list : {&config.containment.switches, &config.containment.routers}) {
+    for (const auto& d : *list) {
+      auto it = secrets.snmp_credentials.find(d.credential);
+      if (it == secrets.snmp_credentials.end()) {
+        diagnostics.error(file, 0, 0, "secrets",
+                          "containment device " + d.name + " uses credential '" + d.credential +
+                              "', which is not under snmp_credentials in the secrets file");
+        ok = false;
+      } else if ((d.version == SnmpVersion::kV3) != !it->second.user.empty()) {
+        diagnostics.error(file, 0, 0, "secrets",
+                          "containment device " + d.name + ": credential '" + d.credential +
+                              "' is " + (it->second.user.empty() ? "a v2c community" : "a v3 user") +
+                              " but the device is configured for version " +
+                              (d.version == SnmpVersion::kV3 ? "3" : "2c"));
+        ok = false;
+      }
+    }
   }
   return ok;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,7 +57,7 @@ struct Threshold {
   Duration within = seconds(3600);
 };
 
-enum class ActionType { kMail, kMailAbuse, kMailSender, kLog };
+enum class ActionType { kMail, kMailAbuse, kMailSender, kLog, kDisablePort };
 std::string_view to_string(ActionType t);
 
 struct ActionConfig {
@@ -67,6 +68,10 @@ struct ActionConfig {
   std::string digest_template = "digest";
   Duration digest_window = seconds(3600);
   bool hold = false;  // queue held for manual release (mail_abuse defaults to true)
+  // disable_port only: dry_run defaults to true for it; how long the port stays down; whether
+  // an unambiguous fuzzy trace may shut a port.
+  Duration duration = seconds(4 * 3600);
+  bool allow_fuzzy = false;
 };
 
 struct Policy {
@@ -81,6 +86,53 @@ struct AbuseContact {
   std::string address;
 };
 
+// ---- containment (disable_port) -------------------------------------------------------------
+
+enum class SnmpVersion { kV2c, kV3 };
+
+// An SNMP agent: an access switch or a router whose ARP table is read.
+struct SnmpDeviceConfig {
+  std::string name;
+  std::string address;      // an IP address or host name
+  int port = 161;
+  SnmpVersion version = SnmpVersion::kV2c;
+  std::string credential;   // the key under snmp_credentials in the secrets file
+  std::string context;      // SNMPv3 context name (empty = default)
+  // switches only
+  bool dry_run = true;      // log what would be done, write nothing
+  bool is_protected = false;  // never touch any port of this switch
+  std::vector<std::string> protected_ports;  // ifName
+  std::vector<std::string> uplinks;          // ifName
+};
+
+struct StaticPort {
+  std::string ip;           // normalised; empty when matched by MAC
+  std::string mac;          // aa:bb:cc:dd:ee:ff; empty when matched by IP
+  std::string device;       // a configured switch
+  std::string port;         // ifName (empty when if_index is given)
+  std::int64_t if_index = 0;
+};
+
+struct BreakerConfig {
+  int max_per_hour = 10;             // ports shut in any rolling hour, all switches together
+  int max_per_switch_per_hour = 5;   // ... on one switch
+  std::vector<std::string> notify;   // mailed when the breaker stops containment
+};
+
+struct ContainmentConfig {
+  bool configured = false;           // the section is present
+  std::vector<Cidr> protected_hosts;  // mail sources, servers: never contained
+  std::vector<SnmpDeviceConfig> switches;  // the access switches: the only ones ever written
+  std::vector<SnmpDeviceConfig> routers;   // ARP tables for IP -> MAC
+  std::vector<StaticPort> static_map;
+  int uplink_max_macs = 4;          // a port with more MACs than this is treated as an uplink
+  bool lldp_uplinks = true;         // a port with an LLDP neighbour is an uplink
+  Duration location_max_age = seconds(300);  // freshness of a cached location
+  Duration snmp_timeout = seconds(1);       // per try
+  int snmp_retries = 1;
+  BreakerConfig breaker;
+};
+
 struct ResponderConfig {
   ListenConfig listen;
   std::string state_file = "/var/lib/vtrace/responder.db";
@@ -90,12 +142,24 @@ struct ResponderConfig {
   std::vector<Policy> policies;
   std::vector<AbuseContact> abuse_contacts;
   std::vector<std::string> own_domains;  // lower-case
+  ContainmentConfig containment;
   std::string path;                      // the file it was loaded from
+};
+
+// SNMP credentials by name: a v2c community, or a v3 user with auth and priv keys (authPriv).
+struct SnmpCredential {
+  std::string community;
+  std::string user;
+  std::string auth_protocol = "SHA";  // SHA | MD5
+  std::string auth_key;
+  std::string priv_protocol = "AES";  // AES | DES
+  std::string priv_key;
 };
 
 struct Secrets {
   std::string api_token;
   std::string smtp_password;
+  std::map<std::string, SnmpCredential> snmp_credentials;
 };
 
 // Loads and validates the file; on any problem returns nullopt with every problem recorded in
@@ -123,5 +187,8 @@ bool is_loopback_address(const std::string& address);
 // angle brackets, commas, semicolons or CR/LF. Attacker-supplied addresses must pass this
 // before they are used as a recipient.
 bool is_safe_address(std::string_view address);
+
+// "00:50:56:AA:00:01", "0050.56aa.0001", "00-50-56-aa-00-01" -> "00:50:56:aa:00:01".
+std::optional<std::string> normalise_mac(std::string_view text);
 
 }  // namespace vtrace::responder

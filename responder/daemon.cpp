@@ -15,6 +15,9 @@
 #include "responder/http_server.hpp"
 #include "responder/router.hpp"
 #include "responder/smtp_sender.hpp"
+#include "responder/snmp_client.hpp"
+
+#include <filesystem>
 
 namespace vtrace::responder {
 
@@ -86,6 +89,57 @@ class MailWorker {
   std::thread thread_;
 };
 
+// Works through containments on its own thread: woken by an ingest that queued one, and every
+// 250 ms for the re-enable timers.
+class ContainmentWorker {
+ public:
+  explicit ContainmentWorker(Engine& engine) : engine_(engine), thread_([this] { loop(); }) {}
+
+  ~ContainmentWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      woken_ = false;
+      lock.unlock();
+      try {
+        engine_.process_containments();
+      } catch (const std::exception& e) {
+        std::clog << "vtrace-responder: containment: " << e.what() << '\n';
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_ || woken_; });
+    }
+  }
+
+  Engine& engine_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+std::shared_ptr<const ContainmentConfig> containment_of(std::shared_ptr<const ResponderConfig> c) {
+  return std::shared_ptr<const ContainmentConfig>(c, &c->containment);
+}
+
 }  // namespace
 
 int check_config(const std::string& config_path) {
@@ -131,6 +185,20 @@ int run_daemon(const std::string& config_path) {
   engine->audit("daemon", "start", config_path);
   MailWorker worker(*engine, loaded->secrets.smtp_password);
 
+  // Containment: Net-SNMP keeps its own state next to the state file, never in /var/lib/snmp.
+  const std::string snmp_dir =
+      (std::filesystem::path(loaded->config->state_file).parent_path() / "snmp").string();
+  std::unique_ptr<SnmpClient> snmp = make_netsnmp_client(snmp_dir);
+  PortLocator locator(*snmp, clock);
+  locator.set_credentials(loaded->secrets.snmp_credentials);
+  auto controller = std::make_unique<SnmpPortController>(
+      *snmp, containment_of(loaded->config), loaded->secrets.snmp_credentials);
+  ContainmentBackend backend;
+  backend.locator = &locator;
+  backend.controller = controller.get();
+  ContainmentWorker containment_worker(*engine);
+  engine->set_containment_backend(&backend, [&containment_worker] { containment_worker.wake(); });
+
   // Digest windows are flushed once a second.
   net::steady_timer tick(ioc);
   std::function<void()> schedule = [&] {
@@ -174,6 +242,13 @@ int run_daemon(const std::string& config_path) {
             next->config->state_file != loaded->config->state_file) {
           std::cerr << "vtrace-responder: listen and state_file changes take effect at the next "
                        "restart\n";
+        }
+        {
+          std::lock_guard io(backend.io);
+          locator.set_credentials(next->secrets.snmp_credentials);
+          controller = std::make_unique<SnmpPortController>(
+              *snmp, containment_of(next->config), next->secrets.snmp_credentials);
+          backend.controller = controller.get();
         }
         engine->set_config(next->config);
         worker.set_password(next->secrets.smtp_password);

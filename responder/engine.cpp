@@ -91,6 +91,28 @@ CREATE TABLE IF NOT EXISTS windows(
   viruses TEXT NOT NULL,
   incidents TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS windows_by_end ON windows(window_end);
+CREATE TABLE IF NOT EXISTS containments(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  origin_ip TEXT NOT NULL,
+  status TEXT NOT NULL,
+  dry_run INTEGER NOT NULL,
+  duration INTEGER NOT NULL,
+  device TEXT NOT NULL DEFAULT '',
+  port TEXT NOT NULL DEFAULT '',
+  if_index INTEGER NOT NULL DEFAULT 0,
+  mac TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  acted_at INTEGER,
+  downed_at INTEGER,
+  expires_at INTEGER,
+  released_at INTEGER,
+  released_by TEXT NOT NULL DEFAULT '',
+  release_reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS containments_by_status ON containments(status, expires_at);
+CREATE INDEX IF NOT EXISTS containments_by_origin ON containments(origin_ip, status);
 CREATE TABLE IF NOT EXISTS audit(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,
@@ -132,12 +154,6 @@ std::string duration_text(Duration d) {
 
 }  // namespace
 
-struct Engine::ActionRun {
-  std::string status;
-  std::string detail;
-  std::optional<std::int64_t> mail_id;
-};
-
 Engine::Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock,
                const std::string& state_file)
     : config_(std::move(config)), clock_(clock), db_(state_file) {
@@ -146,6 +162,7 @@ Engine::Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock
   db_.exec("PRAGMA synchronous=FULL");
   db_.exec("PRAGMA foreign_keys=ON");
   create_schema();
+  recover_containments();
   // A mail that was being sent when the process stopped is sent again: at least once.
   db_.exec("UPDATE outbox SET status='queued' WHERE status='sending'");
 }
@@ -224,8 +241,11 @@ IngestResult Engine::ingest(const Incident& incident, const std::string& peer) {
     counters_.incidents_created++;
   }
   result.revision = incident.revision;
+  pending_wakes_ = 0;
   run_policies(incident, result);
   tx.commit();
+  result.containments_queued = pending_wakes_;
+  if (pending_wakes_ > 0 && wake_) wake_();
   return result;
 }
 
@@ -333,6 +353,8 @@ Engine::ActionRun Engine::run_action(const Policy& policy, std::size_t index,
       }
       return mail_with_digest(policy, index, action, {contact}, in);
     }
+    case ActionType::kDisablePort:
+      return queue_containment(policy, action, in);
     case ActionType::kMailSender: {
       if (in.envelope_from.empty()) {
         return {"skipped", "the envelope sender is empty (<>)", std::nullopt};

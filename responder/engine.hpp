@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "common/incident.hpp"
 #include "responder/config.hpp"
+#include "responder/containment.hpp"
 #include "responder/interfaces.hpp"
 #include "responder/sqlite.hpp"
 
@@ -33,6 +35,15 @@ struct Counters {
   std::atomic<std::int64_t> digests_flushed{0};
   std::atomic<std::int64_t> config_reloads{0};
   std::atomic<std::int64_t> config_reload_failures{0};
+  std::atomic<std::int64_t> ports_disabled{0};
+  std::atomic<std::int64_t> ports_enabled{0};
+  std::atomic<std::int64_t> containments_refused{0};
+  std::atomic<std::int64_t> containments_failed{0};
+};
+
+struct ContainmentRelease {
+  int status = 200;     // HTTP-like: 200 released, 404 unknown, 409 not releasable, 502 failed
+  std::string message;
 };
 
 enum class IngestKind { kCreated, kUpdated, kUnchanged };
@@ -41,6 +52,7 @@ struct IngestResult {
   IngestKind kind = IngestKind::kUnchanged;
   int revision = 0;      // the stored revision after the call
   int actions_run = 0;   // action rows written by this call
+  int containments_queued = 0;
 };
 
 // Thread-safe: every public method takes the engine's mutex, except that deliver_due() does not
@@ -86,8 +98,23 @@ class Engine {
 
   Counters& counters() { return counters_; }
 
+  // ---- containment (engine_containment.cpp) ----
+  // The backend does the network I/O; `wake` is called after an ingest queued a containment.
+  void set_containment_backend(ContainmentBackend* backend, std::function<void()> wake = {});
+  // Works through queued containments (locate, guards, breaker, write, verify) and re-enables
+  // expired ones. Network I/O happens without the engine lock. Returns rows handled.
+  int process_containments();
+  // An operator re-enables a port now.
+  ContainmentRelease release_containment(std::int64_t id, const std::string& actor,
+                                         const std::string& reason);
+  std::string containments_json(const std::string& status, int limit);
+
  private:
-  struct ActionRun;
+  struct ActionRun {
+    std::string status;
+    std::string detail;
+    std::optional<std::int64_t> mail_id;
+  };
   void create_schema();
   void run_policies(const Incident& incident, IngestResult& result);
   ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
@@ -101,12 +128,24 @@ class Engine {
   bool flush_window(const std::string& key);
   void audit_locked(const std::string& actor, const std::string& event,
                     const std::string& detail);
+  ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
+                              const Incident& incident);
+  void recover_containments();
+  bool contain_one();
+  bool release_one_expired();
+  PortWrite write_port(const std::string& device, const std::string& port, std::int64_t if_index,
+                       bool up);
+  void audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
+                         const std::string& result, const std::string& detail);
 
   mutable std::mutex mutex_;
   std::shared_ptr<const ResponderConfig> config_;
   const Clock& clock_;
   Database db_;
   Counters counters_;
+  ContainmentBackend* backend_ = nullptr;
+  std::function<void()> wake_;
+  int pending_wakes_ = 0;
 };
 
 }  // namespace vtrace::responder

@@ -199,7 +199,60 @@ ApiResponse Router::route(const ApiRequest& request) {
     }
     return ok_json(json::serialize(json::object{{"id", id}, {"status", "queued"}}));
   }
+  if (path == "/v1/containments") {
+    if (!get) return method_not_allowed("GET");
+    std::string problem;
+    auto params = parse_query(query, &problem);
+    if (!problem.empty()) return error(400, problem);
+    return ok_json(engine_.containments_json(params["status"], 500));
+  }
+  const std::string containment_prefix = "/v1/containments/";
+  if (path.rfind(containment_prefix, 0) == 0 &&
+      path.size() > containment_prefix.size() + release_suffix.size() &&
+      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) == 0) {
+    if (!post) return method_not_allowed("POST");
+    if (!authorized(request)) return unauthorized();
+    const std::string digits = path.substr(
+        containment_prefix.size(), path.size() - containment_prefix.size() - release_suffix.size());
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return error(400, "not a containment id");
+    }
+    return release_containment(request, std::stoll(digits));
+  }
   return error(404, "no such resource: " + path.substr(0, 100));
+}
+
+ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t id) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec || !body.is_object()) {
+    return error(400, "the body must be a JSON object with \"reason\" (and \"operator\")");
+  }
+  auto text = [&](const char* key, std::size_t max, std::string* out) -> std::optional<std::string> {
+    const json::value* v = body.get_object().if_contains(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) return std::string(key) + " must be a string";
+    *out = std::string(v->get_string());
+    if (out->size() > max) return std::string(key) + " is too long";
+    for (unsigned char c : *out) {
+      if (c < 0x20 || c == 0x7f) return std::string(key) + " must not contain control characters";
+    }
+    return std::nullopt;
+  };
+  std::string reason, operator_name;
+  if (auto p = text("reason", 500, &reason)) return error(400, *p);
+  if (auto p = text("operator", 100, &operator_name)) return error(400, *p);
+  if (reason.empty()) return error(400, "a non-empty \"reason\" is required");
+  const std::string actor =
+      "api:" + request.peer + (operator_name.empty() ? "" : " operator=" + operator_name);
+  ContainmentRelease r = engine_.release_containment(id, actor, reason);
+  json::object out{{"id", id}, {"message", r.message}};
+  if (r.status == 200) {
+    out["status"] = "released";
+    return ok_json(json::serialize(out));
+  }
+  return error(r.status, r.message);
 }
 
 ApiResponse Router::post_incident(const ApiRequest& request) {
@@ -295,6 +348,12 @@ ApiResponse Router::metrics() {
   counter("mails_sent_total", "Mails accepted by the SMTP server.", c.mails_sent);
   counter("mail_retries_total", "Delivery attempts that will be retried.", c.mails_retried);
   counter("mails_failed_total", "Mails given up on.", c.mails_failed);
+  counter("ports_disabled_total", "Switch ports shut and verified.", c.ports_disabled);
+  counter("ports_enabled_total", "Switch ports re-enabled and verified.", c.ports_enabled);
+  counter("containments_refused_total", "Containments refused by a guard or the breaker.",
+          c.containments_refused);
+  counter("containments_failed_total", "Port writes that failed or did not verify.",
+          c.containments_failed);
   counter("config_reloads_total", "Successful configuration reloads.", c.config_reloads);
   counter("config_reload_failures_total", "Rejected configuration reloads.",
           c.config_reload_failures);

@@ -44,6 +44,7 @@ class Router {
   ApiResponse post_incident(const ApiRequest& request);
   ApiResponse list_incidents(const std::string& query);
   ApiResponse metrics();
+  ApiResponse release_containment(const ApiRequest& request, std::int64_t id);
   bool authorized(const ApiRequest& request) const;
 
   Engine& engine_;

@@ -24,7 +24,8 @@ std::size_t collect(char* data, std::size_t size, std::size_t count, void* user)
   return size * count;
 }
 
-Reply call(const std::string& method, const std::string& url, const std::string& token) {
+Reply call(const std::string& method, const std::string& url, const std::string& token,
+           const std::string& body = "") {
   Reply reply;
   CURL* curl = curl_easy_init();
   if (!curl) return {0, {}, "curl_easy_init failed"};
@@ -32,9 +33,10 @@ Reply call(const std::string& method, const std::string& url, const std::string&
   curl_slist* headers = nullptr;
   const std::string auth = "Authorization: Bearer " + token;
   if (!token.empty()) headers = curl_slist_append(headers, auth.c_str());
+  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
@@ -146,8 +148,18 @@ int main(int argc, char** argv) {
   show->add_option("id", id, "incident id")->required();
   auto* outbox = app.add_subcommand("outbox", "list mails in the outbox");
   outbox->add_option("--status", status, "queued, sent, failed, held or dry_run");
-  auto* release = app.add_subcommand("release", "release a held mail for delivery");
-  release->add_option("id", id, "mail id")->required();
+  auto* release = app.add_subcommand(
+      "release", "release a held mail (ID) or re-enable a contained port (cID, with --reason)");
+  release->add_option("id", id, "mail id, or c<containment id> as listed by 'containments'")
+      ->required();
+  std::string reason;
+  const char* user = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
+  std::string operator_name = user ? user : "";
+  release->add_option("--reason", reason, "why the port is re-enabled (required for cID)");
+  release->add_option("--operator", operator_name, "who re-enables it (default: $USER)");
+  auto* containments = app.add_subcommand("containments", "list port containments");
+  containments->add_option("--status", status,
+                           "pending, down, dry_run, refused, not_located, failed, released, ...");
   CLI11_PARSE(app, argc, argv);
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -203,6 +215,40 @@ int main(int argc, char** argv) {
       std::printf("#%-6s %-8s %-12s %-30s %s\n", str(m, "id").c_str(), str(m, "status").c_str(),
                   str(m, "kind").c_str(), to.c_str(), str(m, "subject").c_str());
     }
+    return 0;
+  }
+  if (*containments) {
+    std::string q = status.empty() ? "" : "?status=" + escape_query(status);
+    Reply r = call("GET", url + "/v1/containments" + q, token);
+    if (r.status != 200) return report(r);
+    auto doc = json::parse(r.body);
+    std::printf("%-6s %-14s %-16s %-12s %-20s %-25s %s\n", "ID", "STATUS", "ORIGIN", "SWITCH",
+                "PORT", "EXPIRES", "DETAIL");
+    for (const auto& c : doc.at("containments").as_array()) {
+      const std::string port = str(c, "port") + (str(c, "if_index") != "0" && !str(c, "port").empty()
+                                                     ? " (" + str(c, "if_index") + ")"
+                                                     : "");
+      std::printf("c%-5s %-14s %-16s %-12s %-20s %-25s %s\n", str(c, "id").c_str(),
+                  str(c, "status").c_str(), str(c, "ip").c_str(), str(c, "switch").c_str(),
+                  port.c_str(), str(c, "expires_at").c_str(), str(c, "detail").c_str());
+    }
+    return 0;
+  }
+  if (*release && !id.empty() && (id[0] == 'c' || id[0] == 'C')) {
+    const std::string n = id.substr(1);
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) {
+      std::cerr << "vtracectl: " << id << " is not a containment id such as c12\n";
+      return 2;
+    }
+    if (reason.empty()) {
+      std::cerr << "vtracectl: releasing a port needs --reason \"...\" (it goes to the audit)\n";
+      return 2;
+    }
+    json::object body{{"reason", reason}, {"operator", operator_name}};
+    Reply r = call("POST", url + "/v1/containments/" + n + "/release", token, json::serialize(body));
+    if (r.status != 200) return report(r);
+    std::cout << "containment c" << n << " released: "
+              << str(json::parse(r.body), "message") << "\n";
     return 0;
   }
   if (*release) {

@@ -1,0 +1,439 @@
+// Port location, the port guards and the verified SNMP port write.
+#include "responder/containment.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "common/net.hpp"
+
+namespace vtrace::responder {
+
+namespace {
+
+Oid suffix(const Oid& oid, const Oid& prefix) { return Oid(oid.begin() + prefix.size(), oid.end()); }
+
+Oid with(Oid base, std::int64_t index) {
+  base.push_back(static_cast<std::uint32_t>(index));
+  return base;
+}
+
+std::string mac_text(const std::uint32_t* b) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0] & 0xff, b[1] & 0xff,
+                b[2] & 0xff, b[3] & 0xff, b[4] & 0xff, b[5] & 0xff);
+  return buf;
+}
+
+std::optional<std::string> mac_from_bytes(const std::string& bytes) {
+  if (bytes.size() != 6) return std::nullopt;
+  std::uint32_t b[6];
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+  return mac_text(b);
+}
+
+// The address bytes an ARP/ND index must end with for `ip`.
+std::vector<std::uint32_t> address_index(const IpAddress& ip) {
+  const auto& b = ip.bytes();
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = ip.is_v4() ? 12 : 0; i < 16; ++i) out.push_back(b[i]);
+  return out;
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+const SnmpDeviceConfig* find_switch(const ContainmentConfig& config, const std::string& name) {
+  for (const auto& s : config.switches) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string oid_text(const Oid& oid) {
+  std::string out;
+  for (auto n : oid) out += (out.empty() ? "" : ".") + std::to_string(n);
+  return out;
+}
+
+std::optional<std::string> port_refusal(const ContainmentConfig& config, const Location& where) {
+  if (!where.found) return "not located: " + where.problem;
+  const SnmpDeviceConfig* sw = find_switch(config, where.device);
+  if (!sw) return "switch " + where.device + " is not one of the configured access switches";
+  if (sw->is_protected) return "switch " + sw->name + " is protected";
+  if (listed(sw->protected_ports, where.port)) {
+    return "port " + where.port + " on " + sw->name + " is protected";
+  }
+  if (listed(sw->uplinks, where.port)) {
+    return "port " + where.port + " on " + sw->name + " is a configured uplink";
+  }
+  if (where.macs_on_port > config.uplink_max_macs) {
+    return "port " + where.port + " on " + sw->name + " carries " +
+           std::to_string(where.macs_on_port) + " MACs (more than uplink_max_macs " +
+           std::to_string(config.uplink_max_macs) + "): treated as an uplink";
+  }
+  if (config.lldp_uplinks && !where.lldp_neighbour.empty()) {
+    return "port " + where.port + " on " + sw->name + " has an LLDP neighbour (" +
+           where.lldp_neighbour + "): treated as an uplink";
+  }
+  if (!where.inspected) {
+    return "the forwarding table of " + sw->name +
+           " could not be read, so the port cannot be checked for uplinks";
+  }
+  return std::nullopt;
+}
+
+// ---- targets -------------------------------------------------------------------------------
+
+void SnmpTargets::set(const ContainmentConfig&, std::map<std::string, SnmpCredential> credentials) {
+  credentials_ = std::move(credentials);
+}
+
+SnmpTarget SnmpTargets::target(const ContainmentConfig& config,
+                               const SnmpDeviceConfig& device) const {
+  SnmpTarget t;
+  t.name = device.name;
+  t.address = device.address;
+  t.port = device.port;
+  t.version = device.version;
+  t.context = device.context;
+  t.timeout = config.snmp_timeout;
+  t.retries = config.snmp_retries;
+  if (auto it = credentials_.find(device.credential); it != credentials_.end()) {
+    t.credential = it->second;
+  }
+  return t;
+}
+
+// ---- locator -------------------------------------------------------------------------------
+
+void PortLocator::set_credentials(std::map<std::string, SnmpCredential> credentials) {
+  std::lock_guard lock(mutex_);
+  targets_.set({}, std::move(credentials));
+  cache_.clear();
+}
+
+void PortLocator::forget(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  cache_.erase(ip);
+}
+
+Location PortLocator::locate(const ContainmentConfig& config, const std::string& ip) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(ip);
+    if (it != cache_.end() && clock_.now() - it->second.first <= config.location_max_age) {
+      return it->second.second;
+    }
+  }
+  Location where = locate_uncached(config, ip);
+  std::lock_guard lock(mutex_);
+  if (where.found) cache_[ip] = {clock_.now(), where};
+  return where;
+}
+
+SwitchView PortLocator::read_switch(const ContainmentConfig& config,
+                                    const SnmpDeviceConfig& device) {
+  SwitchView view;
+  SnmpTarget target;
+  {
+    std::lock_guard lock(mutex_);
+    target = targets_.target(config, device);
+  }
+  SnmpResult names = snmp_.walk(target, oids::kIfName);
+  if (!names.ok) {
+    view.error = device.name + ": ifName: " + names.error;
+    return view;
+  }
+  for (const auto& v : names.vars) {
+    Oid idx = suffix(v.oid, oids::kIfName);
+    if (idx.size() == 1 && v.type == SnmpVar::Type::kBytes) view.if_names[idx[0]] = v.bytes;
+  }
+  std::map<std::int64_t, std::int64_t> base_to_if;
+  SnmpResult base = snmp_.walk(target, oids::kDot1dBasePortIfIndex);
+  if (base.ok) {
+    for (const auto& v : base.vars) {
+      Oid idx = suffix(v.oid, oids::kDot1dBasePortIfIndex);
+      if (idx.size() == 1 && v.type == SnmpVar::Type::kInteger) base_to_if[idx[0]] = v.integer;
+    }
+  }
+  auto if_of_bridge_port = [&](std::int64_t bp) -> std::int64_t {
+    auto it = base_to_if.find(bp);
+    return it == base_to_if.end() ? bp : it->second;
+  };
+  // Q-BRIDGE (per VLAN: fdbId.mac) first; the plain BRIDGE table when it is empty.
+  std::set<std::pair<std::int64_t, std::string>> seen;
+  SnmpResult q = snmp_.walk(target, oids::kDot1qTpFdbPort);
+  bool any = false;
+  if (q.ok) {
+    for (const auto& v : q.vars) {
+      Oid idx = suffix(v.oid, oids::kDot1qTpFdbPort);
+      if (idx.size() != 7 || v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
+      seen.insert({if_of_bridge_port(v.integer), mac_text(&idx[1])});
+      any = true;
+    }
+  }
+  if (!any) {
+    SnmpResult d = snmp_.walk(target, oids::kDot1dTpFdbPort);
+    if (!d.ok) {
+      view.error = device.name + ": dot1dTpFdbPort: " + d.error;
+      return view;
+    }
+    for (const auto& v : d.vars) {
+      Oid idx = suffix(v.oid, oids::kDot1dTpFdbPort);
+      if (idx.size() != 6 || v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
+      seen.insert({if_of_bridge_port(v.integer), mac_text(&idx[0])});
+    }
+  }
+  for (const auto& [ifindex, mac] : seen) {
+    view.macs_per_port[ifindex]++;
+    view.mac_ports[mac].push_back(ifindex);
+  }
+  if (config.lldp_uplinks) {
+    SnmpResult l = snmp_.walk(target, oids::kLldpRemSysName);
+    if (l.ok) {
+      for (const auto& v : l.vars) {
+        Oid idx = suffix(v.oid, oids::kLldpRemSysName);  // timeMark.localPortNum.index
+        if (idx.size() != 3) continue;
+        std::string name = v.type == SnmpVar::Type::kBytes ? v.bytes : "?";
+        if (name.empty()) name = "?";
+        view.lldp[if_of_bridge_port(idx[1])] = name;
+      }
+    }
+  }
+  view.ok = true;
+  return view;
+}
+
+std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
+                                               const std::string& ip, std::string* problem) {
+  auto address = IpAddress::parse(ip);
+  if (!address) {
+    *problem = "not an IP address";
+    return std::nullopt;
+  }
+  const std::vector<std::uint32_t> tail = address_index(*address);
+  std::vector<std::string> errors;
+  for (const auto& router : config.routers) {
+    SnmpTarget target;
+    {
+      std::lock_guard lock(mutex_);
+      target = targets_.target(config, router);
+    }
+    // IP-MIB ipNetToPhysicalTable: ifIndex.type.len.address; then RFC 1213 ifIndex.a.b.c.d.
+    for (const Oid* table : {&oids::kIpNetToPhysicalPhysAddress, &oids::kIpNetToMediaPhysAddress}) {
+      SnmpResult r = snmp_.walk(target, *table);
+      if (!r.ok) {
+        errors.push_back(router.name + ": " + r.error);
+        break;
+      }
+      for (const auto& v : r.vars) {
+        Oid idx = suffix(v.oid, *table);
+        if (idx.size() < tail.size() + 1) continue;
+        if (table == &oids::kIpNetToPhysicalPhysAddress &&
+            (idx.size() != tail.size() + 3 || idx[2] != tail.size())) {
+          continue;
+        }
+        if (table == &oids::kIpNetToMediaPhysAddress && idx.size() != tail.size() + 1) continue;
+        if (!std::equal(tail.begin(), tail.end(), idx.end() - static_cast<long>(tail.size()))) {
+          continue;
+        }
+        if (auto mac = mac_from_bytes(v.bytes)) return mac;
+      }
+    }
+  }
+  *problem = "no router has " + ip + " in its ARP/ND table";
+  for (const auto& e : errors) *problem += "; " + e;
+  return std::nullopt;
+}
+
+Location PortLocator::locate_uncached(const ContainmentConfig& config, const std::string& ip) {
+  Location where;
+  // 1. The static map by IP.
+  const StaticPort* entry = nullptr;
+  for (const auto& e : config.static_map) {
+    if (!e.ip.empty() && e.ip == ip) entry = &e;
+  }
+  std::string mac;
+  if (!entry) {
+    std::string problem;
+    auto found = mac_of(config, ip, &problem);
+    if (!found) {
+      where.problem = config.routers.empty() ? ip + " is not in the static map and no routers "
+                                                    "are configured for discovery"
+                                              : problem;
+      return where;
+    }
+    mac = *found;
+    for (const auto& e : config.static_map) {
+      if (!e.mac.empty() && e.mac == mac) entry = &e;
+    }
+  }
+  where.mac = mac;
+  if (entry) {
+    // 2a. A static entry: read its switch to name the port and check it for uplinks.
+    where.source = "static";
+    where.device = entry->device;
+    const SnmpDeviceConfig* sw = find_switch(config, entry->device);
+    if (!sw) {
+      where.problem = "static map names an unknown switch " + entry->device;
+      return where;
+    }
+    SwitchView view = read_switch(config, *sw);
+    where.found = true;
+    where.port = entry->port;
+    where.if_index = entry->if_index;
+    if (view.ok) {
+      where.inspected = true;
+      if (where.port.empty()) {
+        where.port = view.if_names.count(where.if_index) ? view.if_names[where.if_index] : "";
+      } else {
+        where.if_index = 0;
+        for (const auto& [idx, name] : view.if_names) {
+          if (name == where.port) where.if_index = idx;
+        }
+      }
+      if (where.port.empty() || where.if_index == 0) {
+        where.found = false;
+        where.problem = "switch " + sw->name + " has no port " +
+                        (entry->port.empty() ? "with ifIndex " + std::to_string(entry->if_index)
+                                             : entry->port);
+        return where;
+      }
+      where.macs_on_port = static_cast<int>(view.macs_per_port[where.if_index]);
+      if (view.lldp.count(where.if_index)) where.lldp_neighbour = view.lldp[where.if_index];
+    } else {
+      where.problem = view.error;
+    }
+    return where;
+  }
+  // 2b. Discovery: every access switch's FDB; prefer the port with the fewest MACs.
+  where.source = "discovery";
+  struct Candidate {
+    const SnmpDeviceConfig* sw;
+    std::int64_t if_index;
+    std::int64_t macs;
+    std::string name;
+    std::string lldp;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<std::string> skipped;
+  std::vector<std::string> errors;
+  for (const auto& sw : config.switches) {
+    SwitchView view = read_switch(config, sw);
+    if (!view.ok) {
+      errors.push_back(view.error);
+      continue;
+    }
+    auto it = view.mac_ports.find(mac);
+    if (it == view.mac_ports.end()) continue;
+    for (std::int64_t idx : it->second) {
+      const std::string name = view.if_names.count(idx) ? view.if_names[idx] : "";
+      if (listed(sw.uplinks, name)) {
+        skipped.push_back(sw.name + " " + name + " (configured uplink)");
+        continue;
+      }
+      candidates.push_back({&sw, idx, view.macs_per_port[idx], name,
+                            view.lldp.count(idx) ? view.lldp[idx] : ""});
+    }
+  }
+  if (candidates.empty()) {
+    where.problem = "MAC " + mac + " of " + ip + " is in no access switch's forwarding table";
+    for (const auto& s : skipped) where.problem += "; seen on " + s;
+    for (const auto& e : errors) where.problem += "; " + e;
+    return where;
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.macs < b.macs; });
+  if (candidates.size() > 1 && candidates[0].macs == candidates[1].macs) {
+    where.problem = "ambiguous: MAC " + mac + " is seen on " + candidates[0].sw->name + " " +
+                    candidates[0].name + " and " + candidates[1].sw->name + " " +
+                    candidates[1].name + " with " + std::to_string(candidates[0].macs) +
+                    " MACs each";
+    return where;
+  }
+  if (!errors.empty()) {
+    // A switch we could not read might hold the real access port: do not guess.
+    where.problem = "not every access switch could be read: " + errors.front();
+    return where;
+  }
+  const Candidate& best = candidates.front();
+  where.found = true;
+  where.inspected = true;
+  where.device = best.sw->name;
+  where.if_index = best.if_index;
+  where.port = best.name;
+  where.macs_on_port = static_cast<int>(best.macs);
+  where.lldp_neighbour = best.lldp;
+  if (where.port.empty()) {
+    where.found = false;
+    where.problem = "switch " + best.sw->name + " has no ifName for ifIndex " +
+                    std::to_string(best.if_index);
+  }
+  return where;
+}
+
+// ---- controller ----------------------------------------------------------------------------
+
+SnmpPortController::SnmpPortController(SnmpClient& snmp,
+                                       std::shared_ptr<const ContainmentConfig> config,
+                                       std::map<std::string, SnmpCredential> credentials)
+    : snmp_(snmp), config_(std::move(config)) {
+  targets_.set(*config_, std::move(credentials));
+}
+
+PortWrite SnmpPortController::set_admin_status(const SnmpDeviceConfig& device,
+                                               const std::string& port, std::int64_t if_index,
+                                               bool up) {
+  PortWrite out;
+  const SnmpTarget target = targets_.target(*config_, device);
+  // ifIndex can renumber (a reload, a module swap): resolve the name right before the write.
+  SnmpResult names = snmp_.walk(target, oids::kIfName);
+  if (!names.ok) {
+    out.detail = "cannot read ifName on " + device.name + ": " + names.error;
+    return out;
+  }
+  std::int64_t resolved = 0;
+  for (const auto& v : names.vars) {
+    Oid idx = suffix(v.oid, oids::kIfName);
+    if (idx.size() == 1 && v.type == SnmpVar::Type::kBytes && v.bytes == port) resolved = idx[0];
+  }
+  if (resolved == 0) {
+    out.detail = device.name + " has no port named " + port;
+    return out;
+  }
+  out.if_index = resolved;
+  std::string note;
+  if (if_index != 0 && if_index != resolved) {
+    note = " (ifIndex was " + std::to_string(if_index) + ", now " + std::to_string(resolved) + ")";
+  }
+  const std::int64_t want = up ? 1 : 2;
+  const Oid admin = with(oids::kIfAdminStatus, resolved);
+  SnmpResult set = snmp_.set_integer(target, admin, want);
+  if (!set.ok) {
+    out.detail = "SET ifAdminStatus." + std::to_string(resolved) + "=" + std::to_string(want) +
+                 " on " + device.name + " failed: " + set.error + note;
+    return out;
+  }
+  SnmpResult back = snmp_.get(target, admin);
+  if (!back.ok || back.vars.empty() || back.vars[0].type != SnmpVar::Type::kInteger) {
+    out.detail = "SET accepted but the read-back of ifAdminStatus." + std::to_string(resolved) +
+                 " on " + device.name + " failed: " + (back.ok ? "not an INTEGER" : back.error) +
+                 note;
+    return out;
+  }
+  if (back.vars[0].integer != want) {
+    out.detail = "SET accepted but ifAdminStatus." + std::to_string(resolved) + " on " +
+                 device.name + " reads " + std::to_string(back.vars[0].integer) + ", not " +
+                 std::to_string(want) + ": the write did not take" + note;
+    return out;
+  }
+  out.ok = true;
+  out.detail = device.name + " " + port + " (ifIndex " + std::to_string(resolved) + ") is " +
+               (up ? "up" : "down") + ", verified" + note;
+  return out;
+}
+
+}  // namespace vtrace::responder

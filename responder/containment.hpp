@@ -1,0 +1,115 @@
+// Containment: where an internal origin is plugged in (static map, or router ARP -> switch FDB
+// -> bridge port -> ifIndex -> ifName, as NetDisco does), whether that port may be shut (the
+// guards), and the SNMP port controller that writes ifAdminStatus and reads it back.
+//
+// Everything here talks to the network only through SnmpClient, so it is tested with an
+// in-memory agent; the Net-SNMP implementation lives in snmp_client.cpp.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "responder/config.hpp"
+#include "responder/interfaces.hpp"
+
+namespace vtrace::responder {
+
+namespace oids {
+inline const Oid kIfAdminStatus = {1, 3, 6, 1, 2, 1, 2, 2, 1, 7};
+inline const Oid kIfName = {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1};
+inline const Oid kIpNetToPhysicalPhysAddress = {1, 3, 6, 1, 2, 1, 4, 35, 1, 4};
+inline const Oid kIpNetToMediaPhysAddress = {1, 3, 6, 1, 2, 1, 4, 22, 1, 2};
+inline const Oid kDot1qTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2};
+inline const Oid kDot1dTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2};
+inline const Oid kDot1dBasePortIfIndex = {1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2};
+inline const Oid kLldpRemSysName = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9};
+}  // namespace oids
+
+std::string oid_text(const Oid& oid);
+
+// Where an origin is plugged in, and what was seen on that port.
+struct Location {
+  bool found = false;
+  std::string problem;       // why not found (or ambiguous)
+  std::string source;        // "static" or "discovery"
+  std::string device;        // a configured access switch
+  std::string port;          // ifName
+  std::int64_t if_index = 0;
+  std::string mac;           // when known
+  int macs_on_port = -1;     // distinct MACs in the FDB on that port (-1: not read)
+  std::string lldp_neighbour;  // lldpRemSysName on that port, when any
+  bool inspected = false;    // the FDB/LLDP of the switch was read
+};
+
+// The port-level guards; returns the reason to refuse, or nullopt when the port may be shut.
+std::optional<std::string> port_refusal(const ContainmentConfig& config, const Location& where);
+
+// One switch's forwarding view, read over SNMP.
+struct SwitchView {
+  bool ok = false;
+  std::string error;
+  std::map<std::string, std::vector<std::int64_t>> mac_ports;  // mac -> ifIndexes it is seen on
+  std::map<std::int64_t, std::int64_t> macs_per_port;          // ifIndex -> distinct MACs
+  std::map<std::int64_t, std::string> if_names;                // ifIndex -> ifName
+  std::map<std::int64_t, std::string> lldp;                    // ifIndex -> neighbour name
+};
+
+// Builds SnmpTargets from the configuration and the credentials.
+class SnmpTargets {
+ public:
+  void set(const ContainmentConfig& config, std::map<std::string, SnmpCredential> credentials);
+  SnmpTarget target(const ContainmentConfig& config, const SnmpDeviceConfig& device) const;
+
+ private:
+  std::map<std::string, SnmpCredential> credentials_;
+};
+
+// Locates origins and caches the answers for location_max_age. Thread-safe.
+class PortLocator {
+ public:
+  PortLocator(SnmpClient& snmp, const Clock& clock) : snmp_(snmp), clock_(clock) {}
+
+  void set_credentials(std::map<std::string, SnmpCredential> credentials);
+  Location locate(const ContainmentConfig& config, const std::string& ip);
+  SwitchView read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device);
+  void forget(const std::string& ip);
+
+ private:
+  Location locate_uncached(const ContainmentConfig& config, const std::string& ip);
+  std::optional<std::string> mac_of(const ContainmentConfig& config, const std::string& ip,
+                                    std::string* problem);
+
+  SnmpClient& snmp_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  SnmpTargets targets_;
+  std::map<std::string, std::pair<TimePoint, Location>> cache_;
+};
+
+// SET ifAdminStatus.<ifIndex> (re-resolved from the ifName right before), then GET it back.
+class SnmpPortController final : public PortController {
+ public:
+  SnmpPortController(SnmpClient& snmp, std::shared_ptr<const ContainmentConfig> config,
+                     std::map<std::string, SnmpCredential> credentials);
+  PortWrite set_admin_status(const SnmpDeviceConfig& device, const std::string& port,
+                             std::int64_t if_index, bool up) override;
+
+ private:
+  SnmpClient& snmp_;
+  std::shared_ptr<const ContainmentConfig> config_;
+  SnmpTargets targets_;
+};
+
+// What the engine's containment worker uses: a locator and a controller, swapped together on
+// a reload. All containment I/O is serialised by its mutex.
+struct ContainmentBackend {
+  PortLocator* locator = nullptr;
+  PortController* controller = nullptr;
+  std::mutex io;
+};
+
+}  // namespace vtrace::responder

@@ -1,0 +1,428 @@
+// The engine's containment: disable_port actions become rows in `containments` inside the
+// ingest transaction; a worker (process_containments) locates the port, applies the guards and
+// the circuit breaker, writes and verifies, and re-enables on expiry. Network I/O never runs
+// under the engine lock. Every step is an audit record; a restart resumes from the rows.
+//
+// Row states: pending -> working -> (not_located | refused | dry_run | writing)
+//             writing -> (down | failed);  pending -> cancelled (operator)
+//             down -> releasing -> (released | release_failed -> retried a minute later)
+#include <boost/json.hpp>
+
+#include "common/net.hpp"
+#include "responder/engine.hpp"
+
+namespace vtrace::responder {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr Duration kHour = seconds(3600);
+constexpr Duration kReleaseRetry = seconds(60);
+
+const SnmpDeviceConfig* find_switch(const ContainmentConfig& c, const std::string& name) {
+  for (const auto& s : c.switches) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Engine::set_containment_backend(ContainmentBackend* backend, std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  backend_ = backend;
+  wake_ = std::move(wake);
+}
+
+void Engine::recover_containments() {
+  // A write that was in flight when the process stopped is done again (SET down is idempotent
+  // and is verified); a release in flight is retried at once.
+  db_.exec("UPDATE containments SET status='pending' WHERE status IN ('working','writing')");
+  db_.prepare("UPDATE containments SET status='release_failed', expires_at=? WHERE "
+              "status='releasing'")
+      .bind(1, clock_.now())
+      .run();
+}
+
+void Engine::audit_containment(const std::string& actor, const std::string& event,
+                               std::int64_t id, const std::string& result,
+                               const std::string& detail) {
+  json::object o{{"containment", id}, {"result", result}, {"why", detail}};
+  auto q = db_.prepare(
+      "SELECT incident_id, policy, origin_ip, device, port, if_index, mac, dry_run FROM "
+      "containments WHERE id=?");
+  q.bind(1, id);
+  if (q.step()) {
+    o["incident"] = q.text(0);
+    o["policy"] = q.text(1);
+    o["ip"] = q.text(2);
+    o["switch"] = q.text(3);
+    o["port"] = q.text(4);
+    o["if_index"] = q.integer(5);
+    o["mac"] = q.text(6);
+    o["dry_run"] = q.integer(7) != 0;
+  }
+  audit_locked(actor, event, json::serialize(o));
+}
+
+Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& action,
+                                            const Incident& in) {
+  const ContainmentConfig& c = config_->containment;
+  const std::string actor = "policy:" + policy.name;
+  auto refuse = [&](const std::string& why) {
+    counters_.containments_refused++;
+    json::object o{{"incident", in.id},
+                   {"ip", in.origin ? in.origin->ip : std::string()},
+                   {"result", "refused"},
+                   {"why", why}};
+    audit_locked(actor, "containment.refused", json::serialize(o));
+    return ActionRun{"refused", why, std::nullopt};
+  };
+  if (!in.origin) return refuse("no origin: nothing to contain");
+  if (!in.origin->internal) return refuse("the origin is external: only internal hosts are contained");
+  if (in.confidence == Confidence::kFuzzy && !action.allow_fuzzy) {
+    return refuse("the trace is fuzzy and the action does not allow_fuzzy");
+  }
+  if (in.confidence != Confidence::kExact && in.confidence != Confidence::kFuzzy) {
+    return refuse("the trace is " + std::string(to_string(in.confidence)) +
+                  ": only exact traces are contained");
+  }
+  auto ip = IpAddress::parse(in.origin->ip);
+  if (!ip) return refuse("the origin is not an IP address");
+  for (const auto& cidr : c.protected_hosts) {
+    if (cidr.contains(*ip)) {
+      return refuse(ip->to_string() + " is a protected host (containment.protected_hosts)");
+    }
+  }
+  const std::string address = ip->to_string();
+  auto active = db_.prepare(
+      "SELECT id, status FROM containments WHERE origin_ip=? AND status IN "
+      "('pending','working','writing','down','releasing','release_failed') LIMIT 1");
+  active.bind(1, address);
+  if (active.step()) {
+    return {"skipped",
+            "already contained: containment " + std::to_string(active.integer(0)) + " (" +
+                active.text(1) + ")",
+            std::nullopt};
+  }
+  active.reset();
+  db_.prepare(
+         "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
+         "created_at) VALUES(?,?,?,'pending',?,?,?)")
+      .bind(1, in.id)
+      .bind(2, policy.name)
+      .bind(3, address)
+      .bind(4, action.dry_run ? 1 : 0)
+      .bind(5, action.duration)
+      .bind(6, clock_.now())
+      .run();
+  const std::int64_t id = db_.last_insert_rowid();
+  audit_containment(actor, "containment.queued", id, "pending", "policy " + policy.name);
+  ++pending_wakes_;
+  return {"queued", "containment " + std::to_string(id) + " for " + address, std::nullopt};
+}
+
+PortWrite Engine::write_port(const std::string& device, const std::string& port,
+                             std::int64_t if_index, bool up) {
+  auto cfg = config();
+  PortWrite out;
+  const SnmpDeviceConfig* sw = find_switch(cfg->containment, device);
+  if (!sw) {
+    out.detail = "switch " + device + " is no longer configured";
+    return out;
+  }
+  ContainmentBackend* backend = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    backend = backend_;
+  }
+  if (!backend || !backend->controller) {
+    out.detail = "no containment back end";
+    return out;
+  }
+  std::lock_guard io(backend->io);
+  return backend->controller->set_admin_status(*sw, port, if_index, up);
+}
+
+bool Engine::contain_one() {
+  std::int64_t id = 0;
+  std::string ip, policy, incident;
+  bool dry_run = true;
+  Duration duration = 0;
+  std::shared_ptr<const ResponderConfig> cfg;
+  ContainmentBackend* backend = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto q = db_.prepare(
+        "SELECT id, origin_ip, policy, incident_id, dry_run, duration FROM containments WHERE "
+        "status='pending' ORDER BY id LIMIT 1");
+    if (!q.step()) return false;
+    id = q.integer(0);
+    ip = q.text(1);
+    policy = q.text(2);
+    incident = q.text(3);
+    dry_run = q.integer(4) != 0;
+    duration = q.integer(5);
+    q.reset();
+    db_.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
+    cfg = config_;
+    backend = backend_;
+  }
+  const ContainmentConfig& c = cfg->containment;
+  Location where;
+  if (!backend || !backend->locator) {
+    where.problem = "no containment back end";
+  } else {
+    std::lock_guard io(backend->io);
+    where = backend->locator->locate(c, ip);
+  }
+  std::optional<std::string> refusal = port_refusal(c, where);
+  bool write = false;
+  {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    const TimePoint now = clock_.now();
+    std::string status;
+    std::string detail;
+    if (refusal) {
+      status = where.found ? "refused" : "not_located";
+      detail = *refusal;
+    } else {
+      auto count = [&](const std::string& device) {
+        auto q = db_.prepare(
+            "SELECT COUNT(*) FROM containments WHERE downed_at IS NOT NULL AND downed_at>? AND "
+            "(?='' OR device=?)");
+        q.bind(1, now - kHour).bind(2, device).bind(3, device);
+        q.step();
+        return q.integer(0);
+      };
+      const std::int64_t all = count("");
+      const std::int64_t on_switch = count(where.device);
+      const SnmpDeviceConfig* sw = find_switch(c, where.device);
+      if (all >= c.breaker.max_per_hour || on_switch >= c.breaker.max_per_switch_per_hour) {
+        status = "refused";
+        detail = "circuit breaker: " + std::to_string(all) + " ports shut in the last hour (max " +
+                 std::to_string(c.breaker.max_per_hour) + "), " + std::to_string(on_switch) +
+                 " on " + where.device + " (max " +
+                 std::to_string(c.breaker.max_per_switch_per_hour) +
+                 "); containment stopped, a person must look";
+        auto mailed = db_.prepare(
+            "SELECT COUNT(*) FROM outbox WHERE kind='containment_breaker' AND created_at>?");
+        mailed.bind(1, now - kHour);
+        mailed.step();
+        const bool already = mailed.integer(0) > 0;
+        mailed.reset();
+        if (!already && !c.breaker.notify.empty()) {
+          const std::string body =
+              "vtrace-responder stopped shutting switch ports: the circuit breaker tripped.\n\n" +
+              detail + "\n\nThe origin that would have been contained next: " + ip +
+              " (incident " + incident + ", policy " + policy + ", " + where.device + " " +
+              where.port + ").\nFurther origins are refused until the rate drops; list them "
+              "with `vtracectl containments`.\n";
+          queue_mail("containment_breaker", policy, incident, c.breaker.notify,
+                     "[vtrace] containment circuit breaker tripped", body, false, false, nullptr);
+        }
+      } else if (dry_run || !sw || sw->dry_run) {
+        status = "dry_run";
+        detail = "would shut " + where.device + " " + where.port + " (ifIndex " +
+                 std::to_string(where.if_index) + ", " + where.source + ")" +
+                 (dry_run ? " [action dry_run]" : " [switch dry_run]");
+      } else {
+        status = "writing";
+        detail = "shutting " + where.device + " " + where.port;
+        write = true;
+      }
+    }
+    db_.prepare(
+           "UPDATE containments SET status=?, detail=?, device=?, port=?, if_index=?, mac=?, "
+           "acted_at=? WHERE id=?")
+        .bind(1, status)
+        .bind(2, detail)
+        .bind(3, where.device)
+        .bind(4, where.port)
+        .bind(5, where.if_index)
+        .bind(6, where.mac)
+        .bind(7, now)
+        .bind(8, id)
+        .run();
+    if (!write) {
+      if (status != "dry_run") counters_.containments_refused++;
+      audit_containment("policy:" + policy, "containment." + status, id, status, detail);
+    }
+    tx.commit();
+  }
+  if (!write) return true;
+  PortWrite w = write_port(where.device, where.port, where.if_index, false);
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  const TimePoint now = clock_.now();
+  if (w.ok) {
+    db_.prepare(
+           "UPDATE containments SET status='down', detail=?, if_index=?, downed_at=?, "
+           "expires_at=? WHERE id=?")
+        .bind(1, w.detail)
+        .bind(2, w.if_index)
+        .bind(3, now)
+        .bind(4, now + duration)
+        .bind(5, id)
+        .run();
+    counters_.ports_disabled++;
+    audit_containment("policy:" + policy, "containment.down", id, "down", w.detail);
+  } else {
+    db_.prepare("UPDATE containments SET status='failed', detail=? WHERE id=?")
+        .bind(1, w.detail)
+        .bind(2, id)
+        .run();
+    counters_.containments_failed++;
+    audit_containment("policy:" + policy, "containment.failed", id, "failed", w.detail);
+  }
+  tx.commit();
+  return true;
+}
+
+bool Engine::release_one_expired() {
+  std::int64_t id = 0;
+  std::string device, port;
+  std::int64_t if_index = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto q = db_.prepare(
+        "SELECT id, device, port, if_index FROM containments WHERE status IN "
+        "('down','release_failed') AND expires_at<=? ORDER BY expires_at, id LIMIT 1");
+    q.bind(1, clock_.now());
+    if (!q.step()) return false;
+    id = q.integer(0);
+    device = q.text(1);
+    port = q.text(2);
+    if_index = q.integer(3);
+    q.reset();
+    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+  }
+  PortWrite w = write_port(device, port, if_index, true);
+  std::lock_guard lock(mutex_);
+  const TimePoint now = clock_.now();
+  if (w.ok) {
+    db_.prepare(
+           "UPDATE containments SET status='released', released_at=?, released_by='timer', "
+           "release_reason='expired', detail=? WHERE id=?")
+        .bind(1, now)
+        .bind(2, w.detail)
+        .bind(3, id)
+        .run();
+    counters_.ports_enabled++;
+    audit_containment("timer", "containment.released", id, "released", w.detail);
+  } else {
+    db_.prepare(
+           "UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
+        .bind(1, now + kReleaseRetry)
+        .bind(2, w.detail)
+        .bind(3, id)
+        .run();
+    audit_containment("timer", "containment.release_failed", id, "release_failed", w.detail);
+  }
+  return true;
+}
+
+int Engine::process_containments() {
+  int handled = 0;
+  while (handled < 1000 && contain_one()) ++handled;
+  while (handled < 2000 && release_one_expired()) ++handled;
+  return handled;
+}
+
+ContainmentRelease Engine::release_containment(std::int64_t id, const std::string& actor,
+                                               const std::string& reason) {
+  std::string device, port;
+  std::int64_t if_index = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto q = db_.prepare("SELECT status, device, port, if_index FROM containments WHERE id=?");
+    q.bind(1, id);
+    if (!q.step()) return {404, "no containment " + std::to_string(id)};
+    const std::string status = q.text(0);
+    device = q.text(1);
+    port = q.text(2);
+    if_index = q.integer(3);
+    q.reset();
+    if (status == "pending") {
+      db_.prepare(
+             "UPDATE containments SET status='cancelled', released_at=?, released_by=?, "
+             "release_reason=? WHERE id=?")
+          .bind(1, clock_.now())
+          .bind(2, actor)
+          .bind(3, reason)
+          .bind(4, id)
+          .run();
+      audit_containment(actor, "containment.cancelled", id, "cancelled", reason);
+      return {200, "cancelled before any write"};
+    }
+    if (status != "down" && status != "release_failed") {
+      return {409, "containment " + std::to_string(id) + " is " + status +
+                       (status == "dry_run" ? ": the port was never shut" : "")};
+    }
+    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+    audit_containment(actor, "containment.release_requested", id, "releasing", reason);
+  }
+  PortWrite w = write_port(device, port, if_index, true);
+  std::lock_guard lock(mutex_);
+  const TimePoint now = clock_.now();
+  if (w.ok) {
+    db_.prepare(
+           "UPDATE containments SET status='released', released_at=?, released_by=?, "
+           "release_reason=?, detail=? WHERE id=?")
+        .bind(1, now)
+        .bind(2, actor)
+        .bind(3, reason)
+        .bind(4, w.detail)
+        .bind(5, id)
+        .run();
+    counters_.ports_enabled++;
+    audit_containment(actor, "containment.released", id, "released", reason + "; " + w.detail);
+    return {200, w.detail};
+  }
+  db_.prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
+      .bind(1, now + kReleaseRetry)
+      .bind(2, w.detail)
+      .bind(3, id)
+      .run();
+  audit_containment(actor, "containment.release_failed", id, "release_failed", w.detail);
+  return {502, w.detail};
+}
+
+std::string Engine::containments_json(const std::string& status, int limit) {
+  std::lock_guard lock(mutex_);
+  auto q = db_.prepare(
+      "SELECT id, incident_id, policy, origin_ip, status, dry_run, device, port, if_index, mac, "
+      "detail, created_at, acted_at, downed_at, expires_at, released_at, released_by, "
+      "release_reason FROM containments WHERE (?1='' OR status=?1) ORDER BY id DESC LIMIT ?2");
+  q.bind(1, status).bind(2, limit);
+  json::array items;
+  auto when = [&](int col) -> json::value {
+    if (q.is_null(col)) return nullptr;
+    return json::value(format_rfc3339(q.integer(col)));
+  };
+  while (q.step()) {
+    items.push_back(json::object{{"id", q.integer(0)},
+                                 {"incident", q.text(1)},
+                                 {"policy", q.text(2)},
+                                 {"ip", q.text(3)},
+                                 {"status", q.text(4)},
+                                 {"dry_run", q.integer(5) != 0},
+                                 {"switch", q.text(6)},
+                                 {"port", q.text(7)},
+                                 {"if_index", q.integer(8)},
+                                 {"mac", q.text(9)},
+                                 {"detail", q.text(10)},
+                                 {"created_at", when(11)},
+                                 {"acted_at", when(12)},
+                                 {"downed_at", when(13)},
+                                 {"expires_at", when(14)},
+                                 {"released_at", when(15)},
+                                 {"released_by", q.text(16)},
+                                 {"release_reason", q.text(17)}});
+  }
+  return json::serialize(json::object{{"containments", std::move(items)}});
+}
+
+}  // namespace vtrace::responder

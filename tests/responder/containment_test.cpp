@@ -1,0 +1,559 @@
+// Containment (issue 5): guards, the circuit breaker, location preference, verify-after-write,
+// persistence of the re-enable timer across a restart, the release API and the configuration.
+// The network is an in-memory SNMP agent; time is a FakeClock.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "responder/containment.hpp"
+#include "responder/engine.hpp"
+#include "responder/router.hpp"
+#include "support.hpp"
+
+namespace vtrace::responder {
+namespace {
+
+namespace json = boost::json;
+using test::FakeClock;
+using test::internal_incident;
+
+// An in-memory SNMP agent per device name: walk/get/set on an ordered map of OIDs.
+class FakeSnmp final : public SnmpClient {
+ public:
+  std::map<std::string, std::map<Oid, SnmpVar>> mib;
+  std::set<std::pair<std::string, Oid>> stuck;   // SET answers ok, value never changes
+  std::set<std::string> down;                    // devices that time out
+  std::vector<std::string> writes;               // "device oid=value"
+  std::vector<SnmpTarget> targets;
+
+  SnmpResult walk(const SnmpTarget& t, const Oid& prefix) override {
+    targets.push_back(t);
+    SnmpResult r;
+    if (down.count(t.name)) return {false, "timeout (no response)", {}};
+    r.ok = true;
+    for (const auto& [oid, v] : mib[t.name]) {
+      if (oid.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), oid.begin())) {
+        r.vars.push_back(v);
+      }
+    }
+    return r;
+  }
+  SnmpResult get(const SnmpTarget& t, const Oid& oid) override {
+    if (down.count(t.name)) return {false, "timeout (no response)", {}};
+    auto it = mib[t.name].find(oid);
+    if (it == mib[t.name].end()) return {false, "noSuchInstance", {}};
+    return {true, "", {it->second}};
+  }
+  SnmpResult set_integer(const SnmpTarget& t, const Oid& oid, std::int64_t value) override {
+    if (down.count(t.name)) return {false, "timeout (no response)", {}};
+    writes.push_back(t.name + " " + oid_text(oid) + "=" + std::to_string(value));
+    auto it = mib[t.name].find(oid);
+    if (it == mib[t.name].end()) return {false, "noSuchInstance", {}};
+    if (!stuck.count({t.name, oid})) it->second.integer = value;
+    return {true, "", {it->second}};
+  }
+
+  void integer(const std::string& dev, Oid oid, std::int64_t v) {
+    SnmpVar var{oid, SnmpVar::Type::kInteger, v, {}};
+    mib[dev][oid] = var;
+  }
+  void bytes(const std::string& dev, Oid oid, std::string v) {
+    SnmpVar var{oid, SnmpVar::Type::kBytes, 0, std::move(v)};
+    mib[dev][oid] = var;
+  }
+  static Oid cat(Oid base, std::initializer_list<std::uint32_t> tail) {
+    base.insert(base.end(), tail);
+    return base;
+  }
+  static std::vector<std::uint32_t> mac_parts(const std::string& mac) {
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < 17; i += 3) out.push_back(std::stoul(mac.substr(i, 2), nullptr, 16));
+    return out;
+  }
+  void port(const std::string& sw, std::uint32_t idx, const std::string& name, int admin = 1) {
+    bytes(sw, cat(oids::kIfName, {idx}), name);
+    integer(sw, cat(oids::kIfAdminStatus, {idx}), admin);
+    integer(sw, cat(oids::kDot1dBasePortIfIndex, {idx}), idx);
+  }
+  void fdb(const std::string& sw, std::uint32_t fid, const std::string& mac, std::uint32_t bp) {
+    Oid o = cat(oids::kDot1qTpFdbPort, {fid});
+    for (auto b : mac_parts(mac)) o.push_back(b);
+    integer(sw, o, bp);
+  }
+  void arp(const std::string& rtr, const std::string& ip, const std::string& mac) {
+    Oid o = cat(oids::kIpNetToPhysicalPhysAddress, {1, 1, 4});
+    auto a = IpAddress::parse(ip)->bytes();
+    for (int i = 12; i < 16; ++i) o.push_back(a[static_cast<std::size_t>(i)]);
+    std::string raw;
+    for (auto b : mac_parts(mac)) raw += static_cast<char>(b);
+    bytes(rtr, o, raw);
+  }
+  void lldp(const std::string& sw, std::uint32_t local_port, const std::string& name) {
+    bytes(sw, cat(oids::kLldpRemSysName, {0, local_port, 1}), name);
+  }
+  std::int64_t admin(const std::string& sw, std::uint32_t idx) {
+    return mib[sw][cat(oids::kIfAdminStatus, {idx})].integer;
+  }
+};
+
+const char* const kConfig = R"(
+containment:
+  protected_hosts: [10.1.0.25, 10.9.0.0/16]
+  uplink_max_macs: 4
+  breaker:
+    max_per_hour: 10
+    max_per_switch_per_hour: 8
+    notify: [noc@example.ac.jp]
+  routers:
+    - {name: rtr, address: 192.0.2.1, credential: ro}
+  switches:
+    - name: sw-a
+      address: 192.0.2.2
+      credential: rw
+      dry_run: false
+      uplinks: [Gi1/0/1]
+      protected_ports: [Gi1/0/8]
+    - {name: sw-b, address: 192.0.2.3, credential: rw, dry_run: false}
+    - {name: sw-c, address: 192.0.2.4, credential: rw, dry_run: false, protected: true}
+  static_map:
+    - {ip: 10.1.50.1, switch: sw-b, port: Gi2/0/5}
+policies:
+  - name: contain
+    match: {confidence: [exact, fuzzy]}
+    actions:
+      - {type: disable_port, dry_run: false, duration: 1h}
+)";
+
+std::shared_ptr<const ResponderConfig> load(const std::string& text = kConfig) {
+  Diagnostics d;
+  auto c = parse_responder_config(text, "responder.yaml", d);
+  INFO(d.render());
+  REQUIRE(c);
+  return std::make_shared<const ResponderConfig>(std::move(*c));
+}
+
+// sw-a: Gi1/0/1 uplink to the router (6 MACs), Gi1/0/2 PC 10.1.23.45, Gi1/0/3 two MACs,
+// Gi1/0/4 an LLDP neighbour, Gi1/0/8 protected. sw-b: Gi2/0/1 uplink (sees the PC too).
+void build_network(FakeSnmp& s) {
+  for (std::uint32_t i = 1; i <= 8; ++i) s.port("sw-a", i, "Gi1/0/" + std::to_string(i));
+  for (std::uint32_t i = 1; i <= 8; ++i) s.port("sw-b", i, "Gi2/0/" + std::to_string(i));
+  s.port("sw-c", 1, "Gi3/0/1");
+  auto host = [&](const std::string& ip, const std::string& mac, const std::string& sw,
+                  std::uint32_t port) {
+    s.arp("rtr", ip, mac);
+    s.fdb(sw, 10, mac, port);
+  };
+  host("10.1.23.45", "00:50:56:aa:00:01", "sw-a", 2);
+  host("10.1.23.46", "00:50:56:aa:00:02", "sw-a", 3);
+  host("10.1.23.47", "00:50:56:aa:00:03", "sw-a", 3);
+  host("10.1.23.48", "00:50:56:aa:00:04", "sw-a", 4);
+  host("10.1.23.49", "00:50:56:aa:00:05", "sw-a", 8);
+  host("10.1.23.50", "00:50:56:aa:00:06", "sw-c", 1);
+  s.lldp("sw-a", 4, "ap-3f-east");
+  // the uplink of sw-a carries many MACs; sw-b learns the PCs through its own uplink
+  for (int i = 0; i < 6; ++i) s.fdb("sw-a", 10, "3c:ec:ef:00:00:0" + std::to_string(i), 1);
+  for (const char* m : {"00:50:56:aa:00:01", "00:50:56:aa:00:02", "00:50:56:aa:00:03",
+                        "00:50:56:aa:00:04", "00:50:56:aa:00:05"}) {
+    s.fdb("sw-b", 10, m, 1);
+  }
+  s.fdb("sw-b", 20, "52:54:00:12:34:56", 5);  // 10.1.50.1, statically mapped
+}
+
+struct Fixture {
+  explicit Fixture(std::shared_ptr<const ResponderConfig> c = load(),
+                   std::string file = ":memory:")
+      : config(std::move(c)),
+        engine(config, clock, file),
+        locator(snmp, clock),
+        controller(snmp, std::shared_ptr<const ContainmentConfig>(config, &config->containment),
+                   credentials()) {
+    build_network(snmp);
+    locator.set_credentials(credentials());
+    backend.locator = &locator;
+    backend.controller = &controller;
+    engine.set_containment_backend(&backend, [this] { ++wakes; });
+  }
+  static std::map<std::string, SnmpCredential> credentials() {
+    SnmpCredential ro, rw;
+    ro.community = "public-ro";
+    rw.community = "private-rw";
+    return {{"ro", ro}, {"rw", rw}};
+  }
+  json::array containments(const std::string& status = "") {
+    return json::parse(engine.containments_json(status, 1000)).at("containments").as_array();
+  }
+  json::object only() {
+    auto all = containments();
+    REQUIRE(all.size() == 1);
+    return all[0].as_object();
+  }
+  std::string ingest(const std::string& id, const std::string& ip,
+                     Confidence confidence = Confidence::kExact, bool internal = true) {
+    Incident in = internal_incident(id, clock.now(), ip, "Worm.Mydoom.M; snmpset -c x");
+    in.confidence = confidence;
+    in.origin->internal = internal;
+    engine.ingest(in, "127.0.0.1");
+    engine.process_containments();
+    auto doc = json::parse(*engine.incident_json(id));
+    for (const auto& a : doc.at("actions").as_array()) {
+      if (a.at("type").as_string() == "disable_port") {
+        return std::string(a.at("status").as_string()) + ": " + std::string(a.at("detail").as_string());
+      }
+    }
+    return "no disable_port action";
+  }
+
+  FakeClock clock;
+  std::shared_ptr<const ResponderConfig> config;
+  Engine engine;
+  FakeSnmp snmp;
+  PortLocator locator;
+  SnmpPortController controller;
+  ContainmentBackend backend;
+  int wakes = 0;
+};
+
+std::string str(const json::object& o, const char* key) {
+  const auto& v = o.at(key);
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_int64()) return std::to_string(v.as_int64());
+  if (v.is_bool()) return v.as_bool() ? "true" : "false";
+  return "null";
+}
+
+}  // namespace
+
+TEST_CASE("an exact internal origin is located through ARP and the FDB and its port is shut and verified",
+          "[responder][containment]") {
+  Fixture f;
+  CHECK(f.ingest("i1", "10.1.23.45").rfind("queued: containment 1", 0) == 0);
+  CHECK(f.wakes == 1);
+  auto c = f.only();
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "switch") == "sw-a");
+  CHECK(str(c, "port") == "Gi1/0/2");
+  CHECK(str(c, "if_index") == "2");
+  CHECK(str(c, "mac") == "00:50:56:aa:00:01");
+  CHECK(str(c, "detail").find("verified") != std::string::npos);
+  CHECK(f.snmp.admin("sw-a", 2) == 2);
+  REQUIRE(f.snmp.writes.size() == 1);
+  CHECK(f.snmp.writes[0] == "sw-a 1.3.6.1.2.1.2.2.1.7.2=2");
+  // writes use the write credential; nothing from the incident reaches SNMP
+  for (const auto& t : f.snmp.targets) {
+    CHECK(t.credential.community.find("snmpset") == std::string::npos);
+  }
+}
+
+TEST_CASE("the port where the MAC is seen with the fewest MACs wins and uplinks are skipped",
+          "[responder][containment]") {
+  Fixture f;
+  // 10.1.23.45's MAC is on sw-a Gi1/0/2 (1 MAC) and on sw-b's uplink Gi2/0/1 (5 MACs)
+  Location where = f.locator.locate(f.config->containment, "10.1.23.45");
+  REQUIRE(where.found);
+  CHECK(where.device == "sw-a");
+  CHECK(where.port == "Gi1/0/2");
+  CHECK(where.macs_on_port == 1);
+  CHECK(where.source == "discovery");
+  // Same MAC count on two edge ports of different switches: ambiguous, never a guess.
+  f.snmp.fdb("sw-b", 10, "00:50:56:aa:00:01", 6);
+  f.locator.forget("10.1.23.45");
+  where = f.locator.locate(f.config->containment, "10.1.23.45");
+  CHECK_FALSE(where.found);
+  CHECK(where.problem.find("ambiguous") != std::string::npos);
+}
+
+TEST_CASE("a static map entry is used before discovery and its port is checked like any other",
+          "[responder][containment]") {
+  Fixture f;
+  Location where = f.locator.locate(f.config->containment, "10.1.50.1");
+  REQUIRE(where.found);
+  CHECK(where.source == "static");
+  CHECK(where.device == "sw-b");
+  CHECK(where.if_index == 5);
+  CHECK(where.macs_on_port == 1);
+  CHECK(f.ingest("i1", "10.1.50.1").rfind("queued", 0) == 0);
+  CHECK(str(f.only(), "status") == "down");
+  CHECK(f.snmp.admin("sw-b", 5) == 2);
+}
+
+TEST_CASE("locations are cached for location_max_age and the ifIndex is re-resolved from the name before writing",
+          "[responder][containment]") {
+  Fixture f;
+  REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").if_index == 2);
+  // The switch renumbers its ports: Gi1/0/2 is now ifIndex 102.
+  f.snmp.mib["sw-a"].erase(FakeSnmp::cat(oids::kIfName, {2}));
+  f.snmp.bytes("sw-a", FakeSnmp::cat(oids::kIfName, {102}), "Gi1/0/2");
+  f.snmp.integer("sw-a", FakeSnmp::cat(oids::kIfAdminStatus, {102}), 1);
+  f.ingest("i1", "10.1.23.45");  // the cached location still says ifIndex 2
+  auto c = f.only();
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "if_index") == "102");
+  CHECK(f.snmp.admin("sw-a", 102) == 2);
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+}
+
+TEST_CASE("guards refuse fuzzy, external and protected origins before any SNMP traffic",
+          "[responder][containment]") {
+  Fixture f;
+  CHECK(f.ingest("i1", "10.1.23.45", Confidence::kFuzzy) ==
+        "refused: the trace is fuzzy and the action does not allow_fuzzy");
+  CHECK(f.ingest("i2", "198.51.100.7", Confidence::kExact, false) ==
+        "refused: the origin is external: only internal hosts are contained");
+  CHECK(f.ingest("i3", "10.1.0.25") ==
+        "refused: 10.1.0.25 is a protected host (containment.protected_hosts)");
+  CHECK(f.ingest("i4", "10.9.3.3").find("protected host") != std::string::npos);
+  CHECK(f.snmp.targets.empty());
+  CHECK(f.containments().empty());
+}
+
+TEST_CASE("a fuzzy trace is contained when the action allows it", "[responder][containment]") {
+  std::string text = kConfig;
+  text.replace(text.find("duration: 1h}"), 13, "duration: 1h, allow_fuzzy: true}");
+  Fixture f(load(text));
+  CHECK(f.ingest("i1", "10.1.23.45", Confidence::kFuzzy).rfind("queued", 0) == 0);
+  CHECK(str(f.only(), "status") == "down");
+}
+
+TEST_CASE("uplinks, LLDP neighbours, protected ports and protected switches are refused",
+          "[responder][containment]") {
+  Fixture f;
+  SECTION("a port with more MACs than uplink_max_macs") {
+    for (int i = 0; i < 4; ++i) f.snmp.fdb("sw-a", 10, "02:00:00:00:00:0" + std::to_string(i), 3);
+    f.ingest("i1", "10.1.23.46");
+    CHECK(str(f.only(), "status") == "refused");
+    INFO(str(f.only(), "detail"));
+    CHECK(str(f.only(), "detail").find("MACs (more than uplink_max_macs 4): treated as an uplink") != std::string::npos);
+  }
+  SECTION("a port with an LLDP neighbour") {
+    f.ingest("i1", "10.1.23.48");
+    CHECK(str(f.only(), "status") == "refused");
+    CHECK(str(f.only(), "detail").find("LLDP neighbour (ap-3f-east)") != std::string::npos);
+  }
+  SECTION("a protected port") {
+    f.ingest("i1", "10.1.23.49");
+    CHECK(str(f.only(), "detail") == "port Gi1/0/8 on sw-a is protected");
+  }
+  SECTION("a protected switch") {
+    f.ingest("i1", "10.1.23.50");
+    CHECK(str(f.only(), "detail") == "switch sw-c is protected");
+  }
+  SECTION("a MAC seen only on a configured uplink") {
+    f.snmp.arp("rtr", "10.1.23.60", "3c:ec:ef:00:00:01");
+    f.ingest("i1", "10.1.23.60");
+    CHECK(str(f.only(), "status") == "not_located");
+    CHECK(str(f.only(), "detail").find("configured uplink") != std::string::npos);
+  }
+  SECTION("an origin no router knows") {
+    f.ingest("i1", "10.1.99.99");
+    CHECK(str(f.only(), "status") == "not_located");
+    CHECK(str(f.only(), "detail").find("no router has 10.1.99.99") != std::string::npos);
+  }
+  CHECK(f.snmp.writes.empty());
+}
+
+TEST_CASE("a write the agent accepts but that does not take is a failure, never success",
+          "[responder][containment]") {
+  Fixture f;
+  f.snmp.stuck.insert({"sw-a", FakeSnmp::cat(oids::kIfAdminStatus, {2})});
+  f.ingest("i1", "10.1.23.45");
+  auto c = f.only();
+  CHECK(str(c, "status") == "failed");
+  CHECK(str(c, "detail").find("reads 1, not 2: the write did not take") != std::string::npos);
+  CHECK(f.engine.counters().ports_disabled == 0);
+  CHECK(f.engine.counters().containments_failed == 1);
+}
+
+TEST_CASE("an unreachable switch makes the containment fail without a guess",
+          "[responder][containment]") {
+  Fixture f;
+  f.snmp.down.insert("sw-b");
+  f.ingest("i1", "10.1.23.45");
+  CHECK(str(f.only(), "status") == "not_located");
+  CHECK(str(f.only(), "detail").find("sw-b: ifName: timeout") != std::string::npos);
+  CHECK(f.snmp.writes.empty());
+}
+
+TEST_CASE("dry run per action and per switch writes nothing and says what it would do",
+          "[responder][containment]") {
+  SECTION("the action") {
+    std::string text = kConfig;
+    text.replace(text.find("dry_run: false, duration"), 15, "dry_run: true,");
+    Fixture f(load(text));
+    f.ingest("i1", "10.1.23.45");
+    CHECK(str(f.only(), "status") == "dry_run");
+    CHECK(str(f.only(), "detail") == "would shut sw-a Gi1/0/2 (ifIndex 2, discovery) [action dry_run]");
+    CHECK(f.snmp.writes.empty());
+  }
+  SECTION("the switch (the default)") {
+    std::string text = kConfig;
+    text.erase(text.find("      dry_run: false\n"), 21);
+    Fixture f(load(text));
+    f.ingest("i1", "10.1.23.45");
+    CHECK(str(f.only(), "detail").find("[switch dry_run]") != std::string::npos);
+    CHECK(f.snmp.writes.empty());
+  }
+  SECTION("the action's default") {
+    std::string text = kConfig;
+    text.replace(text.find("dry_run: false, duration"), 16, "");
+    Fixture f(load(text));
+    f.ingest("i1", "10.1.23.45");
+    CHECK(str(f.only(), "status") == "dry_run");
+  }
+}
+
+TEST_CASE("a flood of 50 internal origins trips the circuit breaker and mails a person once",
+          "[responder][containment]") {
+  Fixture f;
+  for (int i = 1; i <= 50; ++i) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "02:00:00:00:01:%02x", i);
+    const std::string ip = "10.1.40." + std::to_string(i);
+    f.snmp.arp("rtr", ip, mac);
+    f.snmp.port("sw-b", static_cast<std::uint32_t>(100 + i), "Gi9/0/" + std::to_string(i));
+    f.snmp.fdb(i <= 25 ? "sw-b" : "sw-a", 10, mac, static_cast<std::uint32_t>(100 + i));
+    if (i > 25) f.snmp.port("sw-a", static_cast<std::uint32_t>(100 + i), "Gi9/0/" + std::to_string(i));
+    Incident in = internal_incident("flood" + std::to_string(i), f.clock.now(), ip);
+    f.engine.ingest(in, "127.0.0.1");
+  }
+  f.engine.process_containments();
+  // per switch at most 8, overall at most 10
+  CHECK(f.containments("down").size() == 10);
+  CHECK(f.containments("refused").size() == 40);
+  CHECK(f.snmp.writes.size() == 10);
+  int on_b = 0;
+  for (const auto& c : f.containments("down")) on_b += str(c.as_object(), "switch") == "sw-b";
+  CHECK(on_b == 8);
+  auto refused = f.containments("refused");
+  CHECK(str(refused[0].as_object(), "detail").find("circuit breaker") != std::string::npos);
+  auto mails = json::parse(f.engine.outbox_json("", 100)).at("mails").as_array();
+  int breaker_mails = 0;
+  for (const auto& m : mails) breaker_mails += m.at("kind").as_string() == "containment_breaker";
+  CHECK(breaker_mails == 1);
+  // an hour later the breaker lets containment go on again (and the first ones expire)
+  f.clock.advance(seconds(3601));
+  f.snmp.arp("rtr", "10.1.41.1", "02:00:00:00:02:01");
+  f.snmp.port("sw-a", 200, "Gi9/9/1");
+  f.snmp.fdb("sw-a", 10, "02:00:00:00:02:01", 200);
+  f.ingest("late", "10.1.41.1");
+  CHECK(f.containments("down").size() == 1);
+  CHECK(f.containments("released").size() == 10);
+}
+
+TEST_CASE("the timed re-enable survives a restart of the responder", "[responder][containment]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("vtrace-contain-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "state.db").string();
+  auto config = load();
+  FakeSnmp network;
+  TimePoint later = 0;
+  {
+    Fixture f(config, file);
+    f.ingest("i1", "10.1.23.45");
+    REQUIRE(str(f.only(), "status") == "down");
+    network = f.snmp;
+    later = f.clock.now() + seconds(3600);
+  }
+  Fixture g(config, file);  // a new process: a new engine on the same database
+  g.snmp = network;
+  g.clock.set(later - seconds(1));
+  g.engine.process_containments();
+  CHECK(str(g.only(), "status") == "down");
+  CHECK(g.snmp.admin("sw-a", 2) == 2);
+  g.clock.set(later);
+  g.engine.process_containments();
+  auto c = g.only();
+  CHECK(str(c, "status") == "released");
+  CHECK(str(c, "released_by") == "timer");
+  CHECK(g.snmp.admin("sw-a", 2) == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("an operator releases a containment through the API with a reason, audited",
+          "[responder][containment][router]") {
+  Fixture f;
+  f.ingest("i1", "10.1.23.45");
+  Router open(f.engine, "", false);
+  Router guarded(f.engine, "0123456789abcdef0123", true);
+  ApiRequest list{"GET", "/v1/containments", "", "", "", "127.0.0.1"};
+  auto r = open.handle(list);
+  CHECK(r.status == 200);
+  CHECK(r.body.find("\"port\":\"Gi1/0/2\"") != std::string::npos);
+  ApiRequest release{"POST", "/v1/containments/1/release", "", "application/json",
+                     R"({"operator":"alice","reason":"reimaged"})", "192.0.2.9"};
+  CHECK(guarded.handle(release).status == 401);
+  ApiRequest no_reason = release;
+  no_reason.body = R"({"operator":"alice"})";
+  CHECK(open.handle(no_reason).status == 400);
+  release.authorization = "Bearer 0123456789abcdef0123";
+  r = guarded.handle(release);
+  CHECK(r.status == 200);
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+  auto c = f.only();
+  CHECK(str(c, "status") == "released");
+  CHECK(str(c, "released_by") == "api:192.0.2.9 operator=alice");
+  CHECK(str(c, "release_reason") == "reimaged");
+  CHECK(guarded.handle(release).status == 409);  // already released
+  release.target = "/v1/containments/99/release";
+  CHECK(guarded.handle(release).status == 404);
+}
+
+TEST_CASE("a second incident from a contained origin does not contain it twice",
+          "[responder][containment]") {
+  Fixture f;
+  f.ingest("i1", "10.1.23.45");
+  CHECK(f.ingest("i2", "10.1.23.45") == "skipped: already contained: containment 1 (down)");
+  CHECK(f.snmp.writes.size() == 1);
+}
+
+TEST_CASE("the containment configuration is checked with positions", "[responder][containment][config]") {
+  Diagnostics d;
+  const std::string text = R"(containment:
+  switches:
+    - {name: sw-a, address: 192.0.2.2, credential: rw, version: 4, colour: red}
+  static_map:
+    - {ip: 10.1.2.3, switch: sw-z, port: Gi1/0/1}
+    - {mac: zz:00, switch: sw-a, if_index: 3}
+policies:
+  - name: p
+    actions:
+      - {type: disable_port, duration: 5s, to: [a@example.org]}
+)";
+  CHECK_FALSE(parse_responder_config(text, "r.yaml", d));
+  const std::string out = d.render();
+  INFO(out);
+  CHECK(out.find("r.yaml:3:") != std::string::npos);
+  CHECK(out.find("unknown") != std::string::npos);
+  CHECK(out.find("sw-z' is not one of containment.switches") != std::string::npos);
+  CHECK(out.find("is not a MAC") != std::string::npos);
+  CHECK(out.find("5s is out of range") != std::string::npos);
+  CHECK(out.find("'to' applies only to mail actions") != std::string::npos);
+
+  Diagnostics d2;
+  CHECK_FALSE(parse_responder_config("policies:\n  - name: p\n    actions:\n      - type: disable_port\n",
+                                     "r.yaml", d2));
+  CHECK(d2.render().find("disable_port needs the 'containment' section") != std::string::npos);
+}
+
+TEST_CASE("every SNMP credential a device names must be in the secrets file, of the right version",
+          "[responder][containment][config]") {
+  auto config = load();
+  Secrets s;
+  Diagnostics d;
+  CHECK_FALSE(check_secrets(*config, s, d));
+  CHECK(d.render().find("uses credential 'ro'") != std::string::npos);
+  s.snmp_credentials = Fixture::credentials();
+  Diagnostics d2;
+  CHECK(check_secrets(*config, s, d2));
+  s.snmp_credentials["rw"].community.clear();
+  s.snmp_credentials["rw"].user = "labuser";
+  Diagnostics d3;
+  CHECK_FALSE(check_secrets(*config, s, d3));
+  CHECK(d3.render().find("is a v3 user but the device is configured for version 2c") !=
+        std::string::npos);
+}
+
+}  // namespace vtrace::responder

@@ -1,0 +1,403 @@
+#!/usr/bin/python3
+"""Integration test (issue 5): a real vtrace-responder shutting ports on a real SNMP agent,
+snmpsim 0.4.5, set up as in shared/reference/snmp-smtp-lab.md (data files sorted by numeric OID,
+writable ifAdminStatus through the writecache variation module, one alias per device, SNMPv3
+user labuser SHA/AES with the data file name as context).
+
+Checked: discovery (router ARP -> switch Q-BRIDGE FDB with VLANs -> bridge port -> ifIndex ->
+ifName) and the right port shut and read back; the incident-to-verified-down latency; a write
+the agent answers but that does not take (custom 'stuck' variation module) reported as failed;
+configured uplink, MAC-count uplink, LLDP neighbour and protected ports refused with no write;
+an operator release with vtracectl; the timed re-enable after a restart of the responder;
+SNMPv3 authPriv; the static map.
+
+usage: snmp_integration.py --responder PATH --ctl PATH   (run by ctest)
+"""
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import urllib.error, urllib.request
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--responder', required=True)
+ap.add_argument('--ctl', required=True)
+ap.add_argument('--keep', action='store_true')
+args = ap.parse_args()
+
+if not shutil.which('snmpsimd') or not shutil.which('snmpget'):
+    print('SKIP: snmpsim / snmp are not installed (scripts/install-deps)')
+    sys.exit(77)
+
+TMP = tempfile.mkdtemp(prefix='vtrace-snmp-it-')
+os.chmod(TMP, 0o755)   # snmpsimd runs as nobody when we are root
+procs, failures = [], []
+checks = 0
+ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + '/persist', MIBS='')
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+# ---- data files (the lab's generator, extended: VLANs, LLDP, a stuck port) ------------------
+def mac_hex(m): return m.replace(':', '').lower()
+def mac_oid(m): return '.'.join(str(int(b, 16)) for b in m.split(':'))
+
+
+def emit(path, recs):
+    recs.sort(key=lambda r: [int(p) for p in r[0].split('.')])
+    with open(path, 'w') as f:
+        for oid, tag, val in recs:
+            f.write('%s|%s|%s\n' % (oid, tag, val))
+    os.chmod(path, 0o644)
+
+
+IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'
+RW_INT = 'value=%s,vlist=lt:1:wrongvalue:gt:3:wrongvalue'
+# switch: 8 ports; Gi1/0/1 uplink to the router (VLAN 10 and 20); Gi1/0/3 two PCs; Gi1/0/5 a
+# protected printer; Gi1/0/6 an access point (LLDP neighbour); Gi1/0/7 answers SETs but never
+# changes (stuck); Gi1/0/8 a hub with 5 MACs.
+FDB = [('3c:ec:ef:00:00:01', 1, 10), ('3c:ec:ef:00:00:01', 1, 20),
+       ('00:50:56:aa:00:01', 2, 10), ('00:50:56:aa:00:02', 3, 10), ('00:50:56:aa:00:03', 3, 10),
+       ('52:54:00:12:34:56', 4, 10), ('00:1b:21:0a:0b:0c', 5, 20), ('00:1b:21:0a:0b:0d', 6, 10),
+       ('00:1b:21:0a:0b:0e', 7, 10)] + [('02:00:00:00:08:%02x' % i, 8, 20) for i in range(5)]
+ARP = [('192.168.10.1', '3c:ec:ef:00:00:01'), ('192.168.10.11', '00:50:56:aa:00:01'),
+       ('192.168.10.12', '00:50:56:aa:00:02'), ('192.168.10.13', '00:50:56:aa:00:03'),
+       ('192.168.10.20', '52:54:00:12:34:56'), ('192.168.10.30', '00:1b:21:0a:0b:0c'),
+       ('192.168.10.40', '00:1b:21:0a:0b:0d'), ('192.168.10.50', '00:1b:21:0a:0b:0e'),
+       ('192.168.10.60', '02:00:00:00:08:00')]
+
+
+def switch():
+    sw = [('1.3.6.1.2.1.1.1.0', '4', 'LabSim 8-port Gigabit Ethernet Switch, SW 1.0'),
+          ('1.3.6.1.2.1.1.5.0', '4', 'lab-sw1'), ('1.3.6.1.2.1.2.1.0', '2', '8')]
+    for i in range(1, 9):
+        admin = '2:stuck' if i == 7 else '2:writecache'
+        sw += [('%s.1.%d' % (IF, i), '2', str(i)),
+               ('%s.2.%d' % (IF, i), '4', 'GigabitEthernet1/0/%d' % i),
+               ('%s.7.%d' % (IF, i), admin, RW_INT % 1),
+               ('%s.1.%d' % (IFX, i), '4', 'Gi1/0/%d' % i),
+               ('1.3.6.1.2.1.17.1.4.1.2.%d' % i, '2', str(i))]
+    for m, p, vlan in FDB:
+        sw += [('1.3.6.1.2.1.17.7.1.2.2.1.2.%d.%s' % (vlan, mac_oid(m)), '2', str(p)),
+               ('1.3.6.1.2.1.17.7.1.2.2.1.3.%d.%s' % (vlan, mac_oid(m)), '2', '3')]
+    sw += [('1.0.8802.1.1.2.1.4.1.1.9.0.6.1', '4', 'ap-3f-east')]   # lldpRemSysName on port 6
+    return sw
+
+
+def router():
+    rt = [('1.3.6.1.2.1.1.5.0', '4', 'lab-rtr1'), ('%s.1.1' % IF, '2', '1'),
+          ('%s.7.1' % IF, '2:wcrouter', RW_INT % 1), ('%s.1.1' % IFX, '4', 'eth0')]
+    for ip, m in ARP:
+        rt += [('1.3.6.1.2.1.4.22.1.2.1.%s' % ip, '4x', mac_hex(m)),
+               ('1.3.6.1.2.1.4.35.1.4.1.1.4.%s' % ip, '4x', mac_hex(m))]
+    return rt
+
+
+STUCK = '''# snmpsim variation module "stuck": answers a SET with success and the value sent, but keeps
+# returning value= on every GET: a write that silently does not take.
+from snmpsim.mltsplit import split
+
+
+def init(**context):
+    pass
+
+
+def variate(oid, tag, value, **context):
+    if not context['nextFlag'] and not context['exactMatch']:
+        return context['origOid'], tag, context['errorStatus']
+    if context['setFlag']:
+        return oid, tag, context['origValue']
+    settings = dict([split(x, '=') for x in split(value, ',')])
+    return oid, tag, settings.get('value', '1')
+
+
+def shutdown(**context):
+    pass
+'''
+
+for d in ('data', 'variation', 'persist'):
+    os.makedirs(os.path.join(TMP, d))
+    os.chmod(os.path.join(TMP, d), 0o755)
+emit(TMP + '/data/switch.snmprec', switch())
+emit(TMP + '/data/router.snmprec', router())
+with open(TMP + '/variation/stuck.py', 'w') as f:
+    f.write(STUCK)
+os.chmod(TMP + '/variation/stuck.py', 0o644)
+
+SNMP_PORT = free_port(socket.SOCK_DGRAM)
+P = '127.0.0.1:%d' % SNMP_PORT
+
+
+def snmp(cmd, *rest, community='switch'):
+    r = subprocess.run([cmd, '-v2c', '-c', community, '-t', '1', '-r', '1', '-Oqv', P, *rest],
+                       env=ENV, capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def admin(i):
+    return snmp('snmpget', '1.3.6.1.2.1.2.2.1.7.%d' % i)
+
+
+def start_snmpsim():
+    cache = TMP + '/cache'
+    shutil.rmtree(cache, ignore_errors=True)
+    os.makedirs(cache)
+    os.chmod(cache, 0o777)
+    asroot = ['--process-user=nobody', '--process-group=nogroup'] if os.getuid() == 0 else []
+    p = subprocess.Popen(
+        ['snmpsimd', '--data-dir=' + TMP + '/data', '--cache-dir=' + cache,
+         '--variation-modules-dir=' + TMP + '/variation',
+         '--variation-module-options=writecache:', '--variation-module-options=writecache=wcrouter:',
+         '--agent-udpv4-endpoint=' + P,
+         '--v3-user=labuser', '--v3-auth-key=labauthpass', '--v3-auth-proto=SHA',
+         '--v3-priv-key=labprivpass', '--v3-priv-proto=AES',
+         *asroot, '--logging-method=file:' + TMP + '/snmpsimd.log'],
+        stdout=open(TMP + '/snmpsimd.out', 'w'), stderr=subprocess.STDOUT)
+    procs.append(p)
+    for _ in range(150):
+        if snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-sw1"':
+            return p
+        if p.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise SystemExit('snmpsimd did not come up; see %s/snmpsimd.out' % TMP)
+
+
+# ---- the responder ---------------------------------------------------------------------------
+API = free_port()
+URL = 'http://127.0.0.1:%d' % API
+
+
+def write(path, text, mode=0o600):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+write(TMP + '/secrets.yaml', '''snmp_credentials:
+  sw-rw: {community: switch}
+  rtr-ro: {community: router}
+  sw-v3: {user: labuser, auth_protocol: SHA, auth_key: labauthpass, priv_protocol: AES, priv_key: labprivpass}
+''')
+
+
+def config(state, version='2c'):
+    cred = 'sw-v3' if version == '3' else 'sw-rw'
+    return f"""listen: {{address: 127.0.0.1, port: {API}}}
+state_file: {state}
+secrets_file: {TMP}/secrets.yaml
+smtp: {{host: 127.0.0.1, port: 9}}
+containment:
+  protected_hosts: [192.168.10.250]
+  uplink_max_macs: 4
+  snmp_timeout: 500ms
+  breaker: {{max_per_hour: 20, max_per_switch_per_hour: 20}}
+  routers:
+    - {{name: rtr, address: 127.0.0.1, port: {SNMP_PORT}, credential: rtr-ro}}
+  switches:
+    - name: sw1
+      address: 127.0.0.1
+      port: {SNMP_PORT}
+      version: "{version}"
+      credential: {cred}
+      context: switch
+      dry_run: false
+      uplinks: [Gi1/0/1]
+      protected_ports: [Gi1/0/5]
+  static_map:
+    - {{ip: 10.7.7.7, switch: sw1, port: Gi1/0/2}}
+policies:
+  - name: contain-short
+    match: {{zones: [short]}}
+    actions:
+      - {{type: disable_port, dry_run: false, duration: 10s}}
+  - name: contain
+    match: {{zones: [lab]}}
+    actions:
+      - {{type: disable_port, dry_run: false, duration: 4h}}
+"""
+
+
+def start_responder(cfg, name):
+    log = open(os.path.join(TMP, name + '.log'), 'a')
+    p = subprocess.Popen([args.responder, '--config', cfg], stdout=log, stderr=log)
+    procs.append(p)
+    end = time.time() + 10
+    while time.time() < end:
+        try:
+            socket.create_connection(('127.0.0.1', API), 0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit('responder did not listen; see %s/%s.log' % (TMP, name))
+
+
+def http(method, path, body=None):
+    req = urllib.request.Request(URL + path, data=body.encode() if body else None, method=method)
+    if body:
+        req.add_header('Content-Type', 'application/json')
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def incident(id, ip, zone='lab', virus='Worm.Mydoom.M'):
+    return json.dumps({
+        'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'detected_at': '2026-11-28T05:00:36Z',
+        'detector': {'host': 'gw1', 'format': 'clamav-milter'}, 'virus': virus, 'action': 'rejected',
+        'envelope': {'from': 'forged@example.com', 'to': ['a@example.ac.jp']},
+        'message': {'queue_id': '4Q' + id, 'message_id': id + '@pc'},
+        'hops': [{'host': 'gw1', 'queue_id': '4Q' + id, 'received_at': '2026-11-28T05:00:35Z',
+                  'client_ip': ip, 'client_name': 'pc', 'link': 'queue_id'}],
+        'origin': {'ip': ip, 'name': 'pc', 'internal': True, 'zone': zone},
+        'confidence': 'exact', 'candidates': []})
+
+
+def containments():
+    status, body = http('GET', '/v1/containments')
+    return json.loads(body)['containments'] if status == 200 else []
+
+
+def containment_for(incident_id):
+    for c in containments():
+        if c['incident'] == incident_id:
+            return c
+    return None
+
+
+def settle(incident_id, wanted=None, timeout=10):
+    """Polls until the incident's containment left pending/working/writing (or is `wanted`)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        c = containment_for(incident_id)
+        if c and (c['status'] == wanted if wanted else
+                  c['status'] not in ('pending', 'working', 'writing')):
+            return c
+        time.sleep(0.005)
+    return containment_for(incident_id)
+
+
+def ctl(*a):
+    r = subprocess.run([args.ctl, '--url', URL, *a], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+try:
+    start_snmpsim()
+    check(admin(4) == '1' and admin(7) == '1', 'snmpsim answers: ifAdminStatus.4 and .7 are up(1)')
+    state = TMP + '/state.db'
+    write(TMP + '/responder.yaml', config(state), 0o644)
+    resp = start_responder(TMP + '/responder.yaml', 'responder')
+
+    # 1. discovery: 192.168.10.20 -> 52:54:00:12:34:56 -> VLAN 10 bridge port 4 -> Gi1/0/4
+    t0 = time.monotonic()
+    status, body = http('POST', '/v1/incidents', incident('i-pc20', '192.168.10.20'))
+    c = settle('i-pc20', 'down')
+    elapsed = (time.monotonic() - t0) * 1000
+    check(status == 201, 'incident accepted (%d)' % status)
+    check(c and c['status'] == 'down' and c['switch'] == 'sw1' and c['port'] == 'Gi1/0/4'
+          and c['if_index'] == 4 and c['mac'] == '52:54:00:12:34:56',
+          'located through ARP + Q-BRIDGE FDB and shut: %s' % str(c and (c['status'], c['port'], c['detail'])))
+    check(admin(4) == '2', 'the agent reads ifAdminStatus.4 = down(2)')
+    check(admin(3) == '1' and admin(2) == '1', 'no other port was touched')
+    print('incident POST -> port verified down: %.1f ms (target <= 100 ms)' % elapsed, flush=True)
+    check(elapsed < 1000, 'incident to verified-down in well under a second (%.1f ms)' % elapsed)
+
+    # 2. guards: configured uplink, protected port, LLDP neighbour, hub with many MACs
+    for iid, ip, expect in [('i-rtr', '192.168.10.1', 'configured uplink'),
+                            ('i-printer', '192.168.10.30', 'is protected'),
+                            ('i-ap', '192.168.10.40', 'LLDP neighbour (ap-3f-east)'),
+                            ('i-hub', '192.168.10.60', 'carries 5 MACs'),
+                            ('i-unknown', '192.168.10.99', 'no router has 192.168.10.99')]:
+        http('POST', '/v1/incidents', incident(iid, ip))
+        c = settle(iid)
+        check(c and c['status'] in ('refused', 'not_located') and expect in c['detail'],
+              '%s refused: %s' % (ip, c and c['detail']))
+    check(admin(1) == '1' and admin(5) == '1' and admin(6) == '1' and admin(8) == '1',
+          'uplink, protected, LLDP and hub ports are still up')
+    http('POST', '/v1/incidents', incident('i-prot', '192.168.10.250'))
+    status, body = http('GET', '/v1/incidents/i-prot')
+    check('protected host' in body, 'a protected host is refused before any SNMP traffic')
+
+    # 3. a write that silently does not take
+    http('POST', '/v1/incidents', incident('i-stuck', '192.168.10.50'))
+    c = settle('i-stuck')
+    check(c and c['status'] == 'failed' and 'did not take' in c['detail'],
+          'a SET answered but not applied is reported failed: %s' % (c and c['detail']))
+    check(admin(7) == '1', 'the stuck port still reads up(1)')
+
+    # 4. static map entry, and the operator release through vtracectl
+    http('POST', '/v1/incidents', incident('i-static', '10.7.7.7'))
+    c = settle('i-static', 'down')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/2', 'static map entry shut Gi1/0/2')
+    check(admin(2) == '2', 'ifAdminStatus.2 = down(2)')
+    rc, out = ctl('containments')
+    check(rc == 0 and 'Gi1/0/2' in out and 'down' in out, 'vtracectl containments lists it')
+    rc, out = ctl('release', 'c%d' % c['id'])
+    check(rc == 2 and '--reason' in out, 'vtracectl release without --reason is refused')
+    rc, out = ctl('release', 'c%d' % c['id'], '--reason', 'reimaged by helpdesk', '--operator', 'alice')
+    check(rc == 0 and 'released' in out, 'vtracectl release c%d: %s' % (c['id'], out.strip()))
+    check(admin(2) == '1', 'ifAdminStatus.2 is up(1) again')
+    c = containment_for('i-static')
+    check(c['status'] == 'released' and 'operator=alice' in c['released_by']
+          and c['release_reason'] == 'reimaged by helpdesk', 'the release is recorded with who and why')
+
+    # 5. timed re-enable across a restart of the responder
+    http('POST', '/v1/incidents', incident('i-short', '192.168.10.11', zone='short'))
+    c = settle('i-short', 'down')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/2' and admin(2) == '2',
+          'short containment: Gi1/0/2 down for 10s')
+    stop(resp)
+    resp = start_responder(TMP + '/responder.yaml', 'responder')
+    check(containment_for('i-short')['status'] == 'down', 'after a restart the containment is still down')
+    c = settle('i-short', 'released', timeout=25)
+    check(c and c['status'] == 'released' and c['released_by'] == 'timer',
+          'the restarted responder re-enabled it on expiry (%s)' % (c and c['status']))
+    check(admin(2) == '1', 'ifAdminStatus.2 is up(1) after the timer')
+    check(admin(4) == '2', 'the 4h containment is still down')
+
+    # 6. SNMPv3 authPriv (SHA/AES), context 'switch'
+    stop(resp)
+    write(TMP + '/responder-v3.yaml', config(TMP + '/state-v3.db', '3'), 0o644)
+    resp = start_responder(TMP + '/responder-v3.yaml', 'responder-v3')
+    http('POST', '/v1/incidents', incident('i-v3', '192.168.10.12'))
+    c = settle('i-v3')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/3',
+          'SNMPv3 authPriv: Gi1/0/3 shut and verified (%s)' % (c and c['detail']))
+    check(admin(3) == '2', 'ifAdminStatus.3 = down(2) (read over v2c)')
+    status, body = http('GET', '/metrics')
+    check('vtrace_responder_ports_disabled_total 1' in body, 'metrics count the disabled port')
+    stop(resp)
+finally:
+    for p in procs:
+        stop(p)
+    if failures or args.keep:
+        print('scratch directory kept: ' + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+print('%d checks, %d failed' % (checks, len(failures)))
+sys.exit(1 if failures else 0)
