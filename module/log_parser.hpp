@@ -50,6 +50,8 @@ std::size_t address_end(std::string_view text, std::size_t pos);
 // Finds the next-hop queue id in a delivery reply: "queued as X", "id=X",
 // "X Message accepted for delivery", "<X> Message accepted" and the like.
 std::string_view next_hop_queue_id(std::string_view reply);
+// The decimal number at the start of `s` ("1391" of "1391, class=0"); 0 when there is none.
+std::int64_t leading_number(std::string_view s);
 // True for strings that look like a queue id of some MTA (letters, digits, '-' and '.' only).
 bool plausible_queue_id(std::string_view s);
 

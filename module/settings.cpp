@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
 
 namespace vtrace {
@@ -32,25 +33,6 @@ constexpr std::string_view kCustomGroups[] = {
 constexpr Duration kMinute = seconds(60);
 constexpr Duration kHour = seconds(3600);
 constexpr Duration kDay = seconds(86400);
-
-// One key of a mapping together with its value. The key is kept because yaml-cpp marks an
-// implicit empty value (`key:` and nothing after it) at the start of the *next* line; such a
-// problem is reported at the key instead.
-struct Field {
-  YAML::Node key;
-  YAML::Node value;
-};
-
-// The first entry named `name` in `map` (a duplicate is reported by check_keys).
-std::optional<Field> find_field(const YAML::Node& map, std::string_view name) {
-  if (!map.IsMap()) return std::nullopt;
-  for (const auto& entry : map) {
-    if (entry.first.IsScalar() && entry.first.Scalar() == name) {
-      return Field{entry.first, entry.second};
-    }
-  }
-  return std::nullopt;
-}
 
 // Names of sources, zones and formats end up in incidents, metrics and file names.
 bool valid_name(std::string_view s) {
@@ -89,26 +71,16 @@ std::string join(const auto& items) {
   return out;
 }
 
-class SettingsParser {
+class SettingsParser : YamlFieldParser {
  public:
-  explicit SettingsParser(const std::string& path) : reader_(path, found_) {
+  explicit SettingsParser(const std::string& path) : YamlFieldParser(path) {
     settings_.path = path;
   }
 
   // Parses `text`; every problem is added to `out`, ordered by position in the file.
   std::optional<CorrelatorSettings> parse(const std::string& text, Diagnostics& out) {
-    out.add_source(settings_.path, text);
-    if (auto root = reader_.load(text)) parse_root(*root);
-    // The checks run section by section (and key tables before values), but the operator
-    // reads the report against the file, so it is given top to bottom.
-    std::vector<Diagnostic> items = found_.items();
-    std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    for (auto& d : items) {
-      out.error(d.file, d.line, d.column, std::move(d.code), std::move(d.message));
-    }
-    if (!items.empty()) return std::nullopt;
+    if (auto root = load(settings_.path, text, out)) parse_root(*root);
+    if (!report(out)) return std::nullopt;
     return std::move(settings_);
   }
 
@@ -140,29 +112,6 @@ class SettingsParser {
 
   // ---- generic helpers -------------------------------------------------------------------
 
-  // False (and an error at the key) when the value is empty; `expected` says what belongs there.
-  bool has_value(const Field& f, const std::string& what, const std::string& expected,
-                 const std::string& code = "type") {
-    if (!f.value.IsNull()) return true;
-    reader_.error(f.key, code, what + ": expected " + expected + ", but the value is empty");
-    return false;
-  }
-
-  std::optional<std::string> string(const Field& f, const std::string& what) {
-    if (!has_value(f, what, "a string")) return std::nullopt;
-    return reader_.string(f.value, what);
-  }
-
-  // A non-empty string; an empty one is an error rather than a silent "none".
-  std::optional<std::string> nonempty_string(const Field& f, const std::string& what) {
-    auto s = string(f, what);
-    if (s && s->empty()) {
-      reader_.error(f.value, "value", what + ": must not be empty (leave the key out instead)");
-      return std::nullopt;
-    }
-    return s;
-  }
-
   std::optional<std::string> timezone(const Field& f, const std::string& what) {
     auto zone = string(f, what);
     if (!zone) return std::nullopt;
@@ -173,63 +122,6 @@ class SettingsParser {
       return std::nullopt;
     }
     return zone;
-  }
-
-  std::optional<Duration> duration(const Field& f, const std::string& what, Duration min,
-                                   Duration max, const std::string& range_text) {
-    if (!has_value(f, what, "a duration such as 5s, 30m or 1h", "duration")) return std::nullopt;
-    auto d = reader_.duration(f.value, what);
-    if (!d) return std::nullopt;
-    if (*d < min || *d > max) {
-      reader_.error(f.value, "range",
-                    what + ": " + f.value.Scalar() + " is out of range " + range_text);
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  std::optional<std::int64_t> integer(const Field& f, const std::string& what, std::int64_t min,
-                                      std::int64_t max) {
-    if (!has_value(f, what, "a whole number")) return std::nullopt;
-    return reader_.integer(f.value, what, min, max);
-  }
-
-  // The scalar items of a list (a single scalar counts as a one-item list), with their nodes
-  // so each item can be blamed on its own. Nullopt if the value is not a list of scalars.
-  std::optional<std::vector<YAML::Node>> scalar_items(const Field& f, const std::string& what) {
-    std::vector<YAML::Node> items;
-    if (f.value.IsNull()) return items;
-    if (f.value.IsScalar()) {
-      items.push_back(f.value);
-      return items;
-    }
-    if (!f.value.IsSequence()) {
-      reader_.error(f.value, "type", what + ": expected a list");
-      return std::nullopt;
-    }
-    bool ok = true;
-    for (const auto& item : f.value) {
-      if (!item.IsScalar()) {
-        reader_.error(item, "type", what + ": expected a string in the list");
-        ok = false;
-        continue;
-      }
-      items.push_back(item);
-    }
-    if (!ok) return std::nullopt;
-    return items;
-  }
-
-  // The items of a list of mappings; an empty value is an empty list.
-  std::optional<std::vector<YAML::Node>> sequence(const Field& f, const std::string& what) {
-    std::vector<YAML::Node> items;
-    if (f.value.IsNull()) return items;
-    if (!f.value.IsSequence()) {
-      reader_.error(f.value, "type", what + ": expected a list");
-      return std::nullopt;
-    }
-    for (const auto& item : f.value) items.push_back(item);
-    return items;
   }
 
   // A name that must match [A-Za-z0-9_.-]+ and be unique within `seen` (name -> line).
@@ -625,8 +517,6 @@ class SettingsParser {
     }
   }
 
-  Diagnostics found_;  // this file's problems, in the order they were found
-  YamlReader reader_;
   CorrelatorSettings settings_;
   std::map<std::string, int> source_names_;  // name -> line of first definition
   std::map<std::string, int> zone_names_;

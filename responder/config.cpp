@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
 #include "responder/templates.hpp"
 
@@ -68,21 +69,7 @@ constexpr Duration kMinute = seconds(60);
 constexpr Duration kHour = seconds(3600);
 constexpr Duration kDay = seconds(86400);
 
-// One key of a mapping with its value; an implicit empty value is reported at the key.
-struct Field {
-  YAML::Node key;
-  YAML::Node value;
-};
-
-std::optional<Field> find_field(const YAML::Node& map, std::string_view name) {
-  if (!map.IsMap()) return std::nullopt;
-  for (const auto& entry : map) {
-    if (entry.first.IsScalar() && entry.first.Scalar() == name) {
-      return Field{entry.first, entry.second};
-    }
-  }
-  return std::nullopt;
-}
+using Field = YamlField;
 
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
@@ -168,19 +155,13 @@ std::optional<std::string> normalise_mac(std::string_view text) {
 
 namespace {
 
-class ConfigParser {
+class ConfigParser : YamlFieldParser {
  public:
-  explicit ConfigParser(const std::string& path) : reader_(path, found_) { config_.path = path; }
+  explicit ConfigParser(const std::string& path) : YamlFieldParser(path) { config_.path = path; }
 
   std::optional<ResponderConfig> parse(const std::string& text, Diagnostics& out) {
-    out.add_source(config_.path, text);
-    if (auto root = reader_.load(text)) parse_root(*root);
-    std::vector<Diagnostic> items = found_.items();
-    std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    for (auto& d : items) out.error(d.file, d.line, d.column, std::move(d.code), std::move(d.message));
-    if (!items.empty()) return std::nullopt;
+    if (auto root = load(config_.path, text, out)) parse_root(*root);
+    if (!report(out)) return std::nullopt;
     return std::move(config_);
   }
 
@@ -218,87 +199,7 @@ class ConfigParser {
     }
   }
 
-  // ---- generic helpers -------------------------------------------------------------------
-
-  bool has_value(const Field& f, const std::string& what, const std::string& expected,
-                 const std::string& code = "type") {
-    if (!f.value.IsNull()) return true;
-    reader_.error(f.key, code, what + ": expected " + expected + ", but the value is empty");
-    return false;
-  }
-
-  std::optional<std::string> string(const Field& f, const std::string& what) {
-    if (!has_value(f, what, "a string")) return std::nullopt;
-    return reader_.string(f.value, what);
-  }
-
-  std::optional<std::string> nonempty_string(const Field& f, const std::string& what) {
-    auto s = string(f, what);
-    if (s && s->empty()) {
-      reader_.error(f.value, "value", what + ": must not be empty (leave the key out instead)");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<Duration> duration(const Field& f, const std::string& what, Duration min,
-                                   Duration max, const std::string& range_text) {
-    if (!has_value(f, what, "a duration such as 5s, 30m or 1h", "duration")) return std::nullopt;
-    auto d = reader_.duration(f.value, what);
-    if (!d) return std::nullopt;
-    if (*d < min || *d > max) {
-      reader_.error(f.value, "range",
-                    what + ": " + f.value.Scalar() + " is out of range " + range_text);
-      return std::nullopt;
-    }
-    return d;
-  }
-
-  std::optional<std::int64_t> integer(const Field& f, const std::string& what, std::int64_t min,
-                                      std::int64_t max) {
-    if (!has_value(f, what, "a whole number")) return std::nullopt;
-    return reader_.integer(f.value, what, min, max);
-  }
-
-  std::optional<bool> boolean(const Field& f, const std::string& what) {
-    if (!has_value(f, what, "true or false")) return std::nullopt;
-    return reader_.boolean(f.value, what);
-  }
-
-  std::optional<std::vector<YAML::Node>> scalar_items(const Field& f, const std::string& what) {
-    std::vector<YAML::Node> items;
-    if (f.value.IsNull()) return items;
-    if (f.value.IsScalar()) {
-      items.push_back(f.value);
-      return items;
-    }
-    if (!f.value.IsSequence()) {
-      reader_.error(f.value, "type", what + ": expected a list");
-      return std::nullopt;
-    }
-    bool ok = true;
-    for (const auto& item : f.value) {
-      if (!item.IsScalar()) {
-        reader_.error(item, "type", what + ": expected a string in the list");
-        ok = false;
-        continue;
-      }
-      items.push_back(item);
-    }
-    if (!ok) return std::nullopt;
-    return items;
-  }
-
-  std::optional<std::vector<YAML::Node>> sequence(const Field& f, const std::string& what) {
-    std::vector<YAML::Node> items;
-    if (f.value.IsNull()) return items;
-    if (!f.value.IsSequence()) {
-      reader_.error(f.value, "type", what + ": expected a list");
-      return std::nullopt;
-    }
-    for (const auto& item : f.value) items.push_back(item);
-    return items;
-  }
+  // ---- generic helpers: see YamlFieldParser ----------------------------------------------
 
   // A list of mail addresses, each checked by is_safe_address.
   std::vector<std::string> addresses(const Field& f, const std::string& what) {
@@ -992,8 +893,6 @@ class ConfigParser {
     return name;
   }
 
-  Diagnostics found_;
-  YamlReader reader_;
   ResponderConfig config_;
   std::map<std::string, int> policy_names_;
   std::map<std::string, int> device_names_;

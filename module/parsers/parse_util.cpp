@@ -111,6 +111,15 @@ std::string_view field_value(std::string_view text, std::string_view key) {
   return rest.substr(0, end);
 }
 
+std::int64_t leading_number(std::string_view s) {
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9' || v > 1'000'000'000'000LL) break;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 bool plausible_queue_id(std::string_view s) {
   if (s.size() < 5 || s.size() > 40) return false;
   bool has_digit_or_upper = false;

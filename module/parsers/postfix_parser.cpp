@@ -111,14 +111,8 @@ class PostfixParser final : public LogParser {
       if (sender.empty() || sender.front() != '<') return ParseStatus::kMalformed;
       out.sender = strip_brackets(sender);
       out.has_sender = true;
-      if (const auto size = field_value(rest, "size="); !size.empty()) {
-        std::int64_t v = 0;
-        for (char c : size) {
-          if (c < '0' || c > '9') break;
-          v = v * 10 + (c - '0');
-        }
-        out.size = v;
-      }
+      if (const auto size = field_value(rest, "size="); !size.empty())
+        out.size = leading_number(size);
       return ParseStatus::kRecord;
     }
     if (rest == "removed") {

@@ -102,14 +102,8 @@ class SendmailParser final : public LogParser {
     const auto sender = field_value(rest, "from=");
     out.sender = strip_brackets(sender);
     out.has_sender = true;
-    if (const auto size = field_value(rest, "size="); !size.empty()) {
-      std::int64_t v = 0;
-      for (char c : size) {
-        if (c < '0' || c > '9') break;
-        v = v * 10 + (c - '0');
-      }
-      out.size = v;
-    }
+    if (const auto size = field_value(rest, "size="); !size.empty())
+      out.size = leading_number(size);
     out.message_id = strip_brackets(field_value(rest, "msgid="));
     const auto relay = relay_field(rest);
     if (relay.empty()) return ParseStatus::kMalformed;  // every from= line ends with relay=
