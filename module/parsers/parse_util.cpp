@@ -57,6 +57,12 @@ bool split_name_address(std::string_view s, std::string_view& name, std::string_
 // The end (one past '>') of the bracketed address starting at `pos`, honouring quoted local
 // parts: RFC 5321 allows '"x, status=sent (...)"@host', and MTAs log it as given.
 std::size_t address_end(std::string_view text, std::size_t pos) {
+  // The common case, no quote before the closing bracket, goes at memchr speed.
+  const std::size_t close = text.find('>', pos + 1);
+  if (close != std::string_view::npos &&
+      text.substr(pos + 1, close - pos - 1).find('"') == std::string_view::npos) {
+    return close + 1;
+  }
   bool quoted = false;
   for (std::size_t i = pos + 1; i < text.size(); ++i) {
     const char c = text[i];
