@@ -260,6 +260,24 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   pending_.push_back(std::move(p));
 }
 
+bool Correlator::try_early(Pending& p, TimePoint now) {
+  // A chain linked by ids end to end cannot be changed by records still to come, so it need
+  // not wait out clock_skew: containment starts seconds sooner. Only a short grace lets the
+  // companion lines of the detection (postfix's milter-reject after clamav-milter) merge first.
+  // Envelope matches still wait, since a late record could add a candidate.
+  constexpr Duration kGrace = 250'000;
+  if (p.echo || !p.has_id_key || now < p.facts.time + kGrace ||
+      p.early_generation == index_generation_) {
+    return false;
+  }
+  p.early_generation = index_generation_;
+  HopTracer tracer(index_, topology_, settings_.correlation);
+  TraceOutcome outcome = tracer.trace(p.facts);
+  if (outcome.confidence != Confidence::kExact || outcome.waiting) return false;
+  emit(p, std::move(outcome));
+  return true;
+}
+
 bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
   if (p.echo && !p.facts.queue_id.empty() &&
       covered_.count(topology_.source(p.facts.source).name + "|" + p.facts.queue_id) > 0) {
@@ -361,6 +379,10 @@ void Correlator::advance(TimePoint now) {
   for (bool echoes : {false, true}) {
     for (std::size_t i = 0; i < pending_.size();) {
       Pending& p = pending_[i];
+      if (p.echo == echoes && now < p.settle_at && try_early(p, now)) {
+        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
       if (p.echo != echoes || now < p.settle_at || (p.first_try >= 0 && !retry) ||
           !try_emit(p, now, false)) {
         ++i;

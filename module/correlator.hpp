@@ -110,8 +110,9 @@ class Correlator {
     std::string key;
     TimePoint settle_at = 0;
     TimePoint first_try = -1;
-    bool has_id_key = false;  // keyed by queue id or Message-ID
-    bool echo = false;        // a bounce whose refusing next hop is one of our sources
+    bool has_id_key = false;             // keyed by queue id or Message-ID
+    bool echo = false;                   // a bounce whose refusing next hop is one of our sources
+    std::uint64_t early_generation = 0;  // index generation of the last early attempt
     std::string format;
   };
 
@@ -120,6 +121,7 @@ class Correlator {
   void on_detection(SourceIndex source, TimePoint t, std::string_view format,
                     const ParsedRecord& record, std::string_view evidence);
   bool try_emit(Pending& p, TimePoint now, bool final);
+  bool try_early(Pending& p, TimePoint now);
   void emit(Pending& p, TraceOutcome outcome);
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
   void revisit(TimePoint now);

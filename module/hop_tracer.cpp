@@ -164,6 +164,11 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
         !ms.empty()) {
       return next(ms.front(), HopLink::kMessageId);
     }
+    if (const auto& exim_id = r.upstream_exim_id(); !exim_id.empty()) {
+      if (const auto* p = index_.find_by_queue_id(prev, exim_id, r.received_at, skew)) {
+        return next(p, HopLink::kMessageId);
+      }
+    }
     if (config_.envelope_matching && r.has_sender) {
       const Recipients wanted =
           r.recipients.empty() ? rcpts : Recipients(r.recipients.begin(), r.recipients.end());
@@ -190,6 +195,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
 HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Recipients& rcpts,
                                  std::vector<RecordId> visited, int depth, int& budget) const {
   Chain c;
+  Recipients checked_rcpts = rcpts;
   while (true) {
     if (--budget < 0) {
       c.broken = true;
@@ -204,8 +210,10 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
     }
     visited.push_back(r->id);
     if (link == HopLink::kEnvelope) c.fuzzy = true;
+    // A bounce goes to other recipients (the original sender) than the message it returns.
+    if (link == HopLink::kBounce) checked_rcpts.clear();
     // Inside a chain found by envelope, every later record must agree on the recipients.
-    if (c.fuzzy && disjoint(rcpts, *r)) {
+    if (c.fuzzy && disjoint(checked_rcpts, *r)) {
       c.invalid = true;
       return c;
     }

@@ -26,6 +26,26 @@ std::uint64_t mix(std::uint64_t h) {
 
 const std::string kEmpty;
 
+// "E1xXDV8-0006X2-3A@relay2" -> "1xXDV8-0006X2-3A": an exim message id (6-6..11-2..4).
+std::string_view exim_id_in_message_id(std::string_view mid) {
+  if (mid.size() < 16 || mid[0] != 'E') return {};
+  const auto at = mid.find('@');
+  if (at == std::string_view::npos) return {};
+  const std::string_view id = mid.substr(1, at - 1);
+  const auto d1 = id.find('-');
+  const auto d2 = id.find('-', d1 + 1);
+  if (d1 != 6 || d2 == std::string_view::npos || d2 - d1 - 1 < 6 || d2 - d1 - 1 > 11 ||
+      id.size() - d2 - 1 < 2 || id.size() - d2 - 1 > 4) {
+    return {};
+  }
+  for (char c : id) {
+    if (!(c == '-' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+      return {};
+    }
+  }
+  return id;
+}
+
 }  // namespace
 
 TextHash hash_text(std::string_view text) {
@@ -59,6 +79,10 @@ bool MessageRecord::has_recipient(TextHash r) const {
 }
 
 const std::string& MessageRecord::bounce_of() const { return links ? links->bounce_of : kEmpty; }
+
+const std::string& MessageRecord::upstream_exim_id() const {
+  return links ? links->upstream_exim_id : kEmpty;
+}
 
 const std::string& MessageRecord::orig_queue_id() const {
   return links ? links->orig_queue_id : kEmpty;
@@ -197,6 +221,10 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   if (!in.message_id.empty() && r.message_id == 0) {
     r.message_id = hash_text(in.message_id);
     link(Key::kMessageId, source, r.message_id, r.id);
+    if (const auto exim_id = exim_id_in_message_id(in.message_id); !exim_id.empty()) {
+      if (!r.links) r.links = std::make_unique<RecordLinks>();
+      r.links->upstream_exim_id = exim_id;
+    }
   }
   if (in.has_sender && !r.has_sender) {
     r.sender = hash_address(in.sender);

@@ -69,6 +69,9 @@ struct RecordLinks {
   std::optional<IpAddress> orig_client_ip;
   std::string orig_client_name;
   std::string bounce_of;  // this message is a bounce generated for that queue id on this host
+  // Exim writes Message-IDs of its own messages as "E<exim id>@host": that names the message on
+  // the previous hop exactly, even when the previous hop logged no id= for it (bounces).
+  std::string upstream_exim_id;
 };
 
 // Everything one host's log said about one message (one queue id incarnation).
@@ -95,6 +98,7 @@ struct MessageRecord {
   bool has_recipient(TextHash r) const;
   const std::string& bounce_of() const;
   const std::string& orig_queue_id() const;
+  const std::string& upstream_exim_id() const;
 };
 
 struct MailIndexStats {

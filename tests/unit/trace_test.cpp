@@ -520,12 +520,20 @@ TEST_CASE("a content filter discarding an infected message is a detection merged
   Harness h;
   const auto& incidents =
       h.feed({
-               // Gentoo-wiki-derived virtual mail server guide (log-formats.md §6.2), host
-               // renamed to a configured gateway.
-               "Dec 28 14:05:33 gw1 postfix/smtpd[15000]: 7FC7B22DF6: client=pc2.campus.example.ac.jp[10.0.0.2]",
-               "Dec 28 14:05:33 gw1 amavis[7554]: (07554-01) Blocked INFECTED (Eicar-Test-Signature) {DiscardedInternal,Quarantined}, MYNETS LOCAL [10.0.0.2]:41144 [10.0.0.2] <root@test.example.net> -> <testuser@example.com>, quarantine: virus-WYHuLpwdzPVr, Queue-ID: 7FC7B22DF6, mail_id: WYHuLpwdzPVr, Hits: -, size: 407, 166 ms",
-               "Dec 28 14:05:33 gw1 postfix/lmtp[15452]: 7FC7B22DF6: to=<testuser@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.41, delays=0.21/0.02/0.01/0.16, dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, id=07554-01 - INFECTED: Eicar-Test-Signature)",
-           })
+                 // Gentoo-wiki-derived virtual mail server guide (log-formats.md §6.2), host
+                 // renamed to a configured gateway.
+                 "Dec 28 14:05:33 gw1 postfix/smtpd[15000]: 7FC7B22DF6: "
+                 "client=pc2.campus.example.ac.jp[10.0.0.2]",
+                 "Dec 28 14:05:33 gw1 amavis[7554]: (07554-01) Blocked INFECTED "
+                 "(Eicar-Test-Signature) {DiscardedInternal,Quarantined}, MYNETS LOCAL "
+                 "[10.0.0.2]:41144 [10.0.0.2] <root@test.example.net> -> <testuser@example.com>, "
+                 "quarantine: virus-WYHuLpwdzPVr, Queue-ID: 7FC7B22DF6, mail_id: WYHuLpwdzPVr, "
+                 "Hits: -, size: 407, 166 ms",
+                 "Dec 28 14:05:33 gw1 postfix/lmtp[15452]: 7FC7B22DF6: to=<testuser@example.com>, "
+                 "relay=127.0.0.1[127.0.0.1]:10024, delay=0.41, delays=0.21/0.02/0.01/0.16, "
+                 "dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, id=07554-01 - INFECTED: "
+                 "Eicar-Test-Signature)",
+             })
           .finish();
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].virus == "Eicar-Test-Signature");
@@ -534,4 +542,41 @@ TEST_CASE("a content filter discarding an infected message is a detection merged
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.0.0.2");
   CHECK(incidents[0].evidence.size() == 2);
+}
+
+TEST_CASE("an exim relay's bounce is traced exactly through its E<id>@host Message-ID",
+          "[trace][exim]") {
+  // From the end-to-end lab (tests/e2e/repro-exim-bounce): exim logs no id= for the bounce it
+  // generates, but the bounce's Message-ID names it, and R= links it to the worm mail.
+  Harness h;
+  const auto& incidents =
+      h.feed({
+                 "Nov 28 08:09:42 relay3 exim[100]: 2026-11-28 08:09:42 1xXDV8-0006Ws-2b <= "
+                 "it-support@bank.example H=(pcpc3.corp.lab.test) [10.20.1.12] P=esmtp S=941 "
+                 "id=worm3-0@bank.example for bob@partner.example",
+                 "Nov 28 08:09:42 relay3 exim[100]: 2026-11-28 08:09:42 1xXDV8-0006Ws-2b ** "
+                 "bob@partner.example F=<it-support@bank.example> R=smarthost T=remote_smtp "
+                 "H=192.0.2.25 [192.0.2.25]: SMTP error from remote mail server after pipelined "
+                 "end of data: 550 5.7.1 Virus Lab.Test.EICAR detected",
+                 "Nov 28 08:09:42 relay3 exim[100]: 2026-11-28 08:09:42 1xXDV8-0006X2-3A <= <> "
+                 "R=1xXDV8-0006Ws-2b U=Debian-exim P=local S=2465 for it-support@bank.example",
+                 "Nov 28 08:09:43 gw1 postfix/smtpd[25069]: 07623A7A7C8: client=unknown[10.20.0.5]",
+                 "Nov 28 08:09:43 gw1 postfix/cleanup[25072]: 07623A7A7C8: "
+                 "message-id=<E1xXDV8-0006X2-3A@relay3.lab.test>",
+                 "Nov 28 08:09:43 gw1 postfix/cleanup[25072]: 07623A7A7C8: milter-reject: "
+                 "END-OF-MESSAGE from unknown[10.20.0.5]: 5.7.1 Virus Lab.Test.EICAR detected by "
+                 "lab gateway; from=<> to=<it-support@bank.example> proto=ESMTP helo=<relay3>",
+             })
+          .finish();
+  const Incident* bounce = nullptr;
+  for (const auto& in : incidents) {
+    if (in.detector_host == "gw1") bounce = &in;
+  }
+  REQUIRE(bounce != nullptr);
+  CHECK(bounce->confidence == Confidence::kExact);
+  REQUIRE(bounce->hops.size() == 3);
+  CHECK(bounce->hops[1].queue_id == "1xXDV8-0006X2-3A");
+  CHECK(bounce->hops[2].link == HopLink::kBounce);
+  REQUIRE(bounce->origin);
+  CHECK(bounce->origin->ip == "10.20.1.12");
 }
