@@ -227,7 +227,9 @@ class ConfigParser : YamlFieldParser {
   void parse_listen(const Field& f) {
     if (f.value.IsNull()) return;
     const YAML::Node& map = f.value;
-    if (!reader_.check_keys(map, {"address", "port", "body_limit", "timeout"}, "listen")) return;
+    if (!reader_.check_keys(map, {"address", "port", "body_limit", "timeout", "web_root"}, "listen")) {
+      return;
+    }
     ListenConfig& l = config_.listen;
     if (auto k = find_field(map, "address")) {
       if (auto s = nonempty_string(*k, "listen.address")) {
@@ -249,6 +251,9 @@ class ConfigParser : YamlFieldParser {
       if (auto d = duration(*k, "listen.timeout", seconds(1), seconds(600), "[1s, 10m]")) {
         l.timeout = *d;
       }
+    }
+    if (auto k = find_field(map, "web_root")) {
+      if (auto s = nonempty_string(*k, "listen.web_root")) l.web_root = *s;
     }
   }
 

@@ -18,6 +18,7 @@ struct ListenConfig {
   int port = 8025;
   std::int64_t body_limit = 1 << 20;  // bytes
   Duration timeout = seconds(30);     // per request (read + write)
+  std::string web_root = "/usr/share/vtrace/web";  // the operator page's static files
 };
 
 enum class SmtpTls { kNone, kStartTls, kSmtps };

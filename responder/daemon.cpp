@@ -170,6 +170,7 @@ int run_daemon(const std::string& config_path) {
   }
   const ListenConfig listen = loaded->config->listen;
   Router router(*engine, loaded->secrets.api_token, !is_loopback_address(listen.address));
+  router.set_web_root(listen.web_root);
   net::io_context ioc{1};
   std::unique_ptr<HttpServer> server;
   try {

@@ -731,6 +731,9 @@ std::string Engine::list_incidents_json(const std::string& origin, TimePoint sin
                    {"virus", in->virus},
                    {"confidence", to_string(in->confidence)},
                    {"detector", in->detector_host},
+                   {"from", in->envelope_from},
+                   {"subject", in->subject},
+                   {"hops", static_cast<std::int64_t>(in->hops.size())},
                    {"actions", q.integer(2)}};
     if (in->origin) {
       o["origin"] = json::object{{"ip", in->origin->ip},

@@ -109,6 +109,14 @@ class Engine {
                                          const std::string& reason);
   std::string containments_json(const std::string& status, int limit);
 
+  // ---- operator view (engine_web.cpp) ----
+  // Per origin IP seen since `since`: first/last seen, detections, viruses, mails sent about
+  // it, and its latest containment.
+  std::string origins_json(TimePoint since);
+  // The original system's report: detections per virus for internal origins, internal vs
+  // external counts, time from first detection to verified containment per origin.
+  std::string stats_json(TimePoint since);
+
  private:
   struct ActionRun {
     std::string status;

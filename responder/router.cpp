@@ -2,6 +2,7 @@
 #include "responder/router.hpp"
 
 #include <boost/json.hpp>
+#include <fstream>
 #include <sstream>
 
 namespace vtrace::responder {
@@ -73,6 +74,58 @@ std::string escape_label(const std::string& s) {
     out += c;
   }
   return out;
+}
+
+// The operator page's policy: only our own files, no inline script or style, no framing.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
+
+const char* content_type_of(std::string_view name) {
+  auto ends = [&](std::string_view ext) {
+    return name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".ico")) return "image/x-icon";
+  if (ends(".json")) return "application/json";
+  if (ends(".txt")) return "text/plain; charset=utf-8";
+  return nullptr;
+}
+
+// A relative path of plain names: letters, digits, '-', '_', '.', separated by single '/';
+// no empty, '.' or '..' segment and no hidden file. Anything else is refused before the
+// file system is asked.
+bool safe_relative_path(std::string_view path) {
+  if (path.empty() || path.size() > 200) return false;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    const std::string_view seg = path.substr(start, slash - start);
+    if (seg.empty() || seg[0] == '.') return false;
+    for (char c : seg) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.';
+      if (!ok) return false;
+    }
+    start = slash + 1;
+  }
+  return true;
+}
+
+std::optional<TimePoint> parse_since(const std::map<std::string, std::string>& params,
+                                     std::string* problem) {
+  auto it = params.find("since");
+  if (it == params.end() || it->second.empty()) return TimePoint{0};
+  if (auto t = parse_rfc3339(it->second)) return *t;
+  if (auto d = parse_duration(it->second)) return SystemClock().now() - *d;
+  *problem = "since: expected RFC 3339 time or a duration such as 18d";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -149,6 +202,19 @@ ApiResponse Router::route(const ApiRequest& request) {
     return r;
   };
 
+  if (path == "/" || path == "/ui" || path.rfind("/ui/", 0) == 0) {
+    if (!get) return method_not_allowed("GET");
+    if (path == "/" || path == "/ui" || path == "/ui/") return static_file("index.html");
+    return static_file(path.substr(4));
+  }
+  if (path == "/v1/origins") {
+    if (!get) return method_not_allowed("GET");
+    return origins(query);
+  }
+  if (path == "/v1/stats") {
+    if (!get) return method_not_allowed("GET");
+    return stats(query);
+  }
   if (path == "/healthz") {
     if (!get) return method_not_allowed("GET");
     return {200, "text/plain; charset=utf-8", "ok\n", {}};
@@ -221,6 +287,56 @@ ApiResponse Router::route(const ApiRequest& request) {
     return release_containment(request, std::stoll(digits));
   }
   return error(404, "no such resource: " + path.substr(0, 100));
+}
+
+ApiResponse Router::static_file(const std::string& relative) {
+  ApiResponse r;
+  r.headers["Content-Security-Policy"] = kContentSecurityPolicy;
+  r.headers["X-Content-Type-Options"] = "nosniff";
+  r.headers["Referrer-Policy"] = "no-referrer";
+  r.headers["Cache-Control"] = "no-cache";
+  auto refuse = [&](int status, const std::string& message) {
+    ApiResponse e = error(status, message);
+    e.headers = r.headers;
+    return e;
+  };
+  if (!safe_relative_path(relative)) return refuse(404, "no such file");
+  const char* type = content_type_of(relative);
+  if (!type) return refuse(404, "no such file");
+  if (web_root_.empty()) return refuse(404, "the operator page is not configured (listen.web_root)");
+  std::ifstream in(web_root_ + "/" + relative, std::ios::binary);
+  if (!in) return refuse(404, "no such file");
+  std::ostringstream body;
+  body << in.rdbuf();
+  if (in.bad()) return refuse(404, "no such file");
+  r.status = 200;
+  r.content_type = type;
+  r.body = body.str();
+  return r;
+}
+
+ApiResponse Router::origins(const std::string& query) {
+  std::string problem;
+  auto params = parse_query(query, &problem);
+  if (!problem.empty()) return error(400, problem);
+  for (const auto& kv : params) {
+    if (kv.first != "since") return error(400, "unknown query parameter (allowed: since)");
+  }
+  auto since = parse_since(params, &problem);
+  if (!since) return error(400, problem);
+  return ok_json(engine_.origins_json(*since));
+}
+
+ApiResponse Router::stats(const std::string& query) {
+  std::string problem;
+  auto params = parse_query(query, &problem);
+  if (!problem.empty()) return error(400, problem);
+  for (const auto& kv : params) {
+    if (kv.first != "since") return error(400, "unknown query parameter (allowed: since)");
+  }
+  auto since = parse_since(params, &problem);
+  if (!since) return error(400, problem);
+  return ok_json(engine_.stats_json(*since));
 }
 
 ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t id) {

@@ -36,6 +36,9 @@ class Router {
 
   ApiResponse handle(const ApiRequest& request);
 
+  // The directory the operator page (GET / and /ui/*) is served from; empty serves nothing.
+  void set_web_root(std::string directory) { web_root_ = std::move(directory); }
+
   // Counts per status class, for /metrics.
   std::int64_t responses(int status_class) const;
 
@@ -46,10 +49,14 @@ class Router {
   ApiResponse metrics();
   ApiResponse release_containment(const ApiRequest& request, std::int64_t id);
   bool authorized(const ApiRequest& request) const;
+  ApiResponse static_file(const std::string& relative);
+  ApiResponse origins(const std::string& query);
+  ApiResponse stats(const std::string& query);
 
   Engine& engine_;
   std::string token_;
   bool require_token_;
+  std::string web_root_;
   std::array<std::atomic<std::int64_t>, 6> responses_{};
 };
 

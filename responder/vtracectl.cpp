@@ -160,6 +160,12 @@ int main(int argc, char** argv) {
   auto* containments = app.add_subcommand("containments", "list port containments");
   containments->add_option("--status", status,
                            "pending, down, dry_run, refused, not_located, failed, released, ...");
+  auto* report_cmd = app.add_subcommand(
+      "report", "statistics: detections per virus (internal origins), internal vs external, "
+                "time to containment");
+  std::string report_since = "18d";
+  report_cmd->add_option("--since", report_since, "RFC 3339 time or a duration such as 18d")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -195,6 +201,38 @@ int main(int argc, char** argv) {
       std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
                   str(i, "detected_at").c_str(), ip.c_str(), cls.c_str(),
                   str(i, "confidence").c_str(), str(i, "virus").c_str());
+    }
+    return 0;
+  }
+  if (*report_cmd) {
+    Reply r = call("GET", url + "/v1/stats?since=" + escape_query(report_since), token);
+    if (r.status != 200) return report(r);
+    auto doc = json::parse(r.body);
+    std::printf("vtrace report since %s\n\n", str(doc, "since").c_str());
+    std::printf("%-40s %10s %8s\n", "VIRUS (internal origins)", "DETECTIONS", "HOSTS");
+    std::int64_t total = 0;
+    for (const auto& v : doc.at("viruses").as_array()) {
+      std::printf("%-40s %10s %8s\n", str(v, "virus").c_str(), str(v, "detections").c_str(),
+                  str(v, "origins").c_str());
+      total += v.at("detections").as_int64();
+    }
+    std::printf("%-40s %10lld\n\n", "total", static_cast<long long>(total));
+    std::printf("detections from internal origins: %s\n", str(doc, "internal").c_str());
+    std::printf("detections from external origins: %s\n", str(doc, "external").c_str());
+    std::printf("origin not determined:            %s\n\n", str(doc, "unknown").c_str());
+    std::printf("%-16s %-27s %-27s %s\n", "ORIGIN", "FIRST DETECTION", "CONTAINED",
+                "TIME TO CONTAINMENT");
+    for (const auto& t : doc.at("time_to_containment").as_array()) {
+      const auto& secs = t.at("seconds");
+      std::string took = "-";
+      if (secs.is_number()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f s", secs.to_number<double>());
+        took = buf;
+      }
+      const std::string at = t.at("contained_at").is_string() ? str(t, "contained_at") : "not contained";
+      std::printf("%-16s %-27s %-27s %s\n", str(t, "ip").c_str(), str(t, "first_detection").c_str(),
+                  at.c_str(), took.c_str());
     }
     return 0;
   }

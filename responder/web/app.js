@@ -1,0 +1,278 @@
+// vtrace operator page. No framework, no build step, no inline script (the CSP forbids it).
+// Everything that came from a mail or a log (subjects, addresses, virus names, host names,
+// evidence lines) is attacker-controlled: it is only ever put into the page with textContent
+// (through el()/text()), never with innerHTML, insertAdjacentHTML or document.write.
+'use strict';
+
+const TOKEN_KEY = 'vtrace.api_token';
+const POLL_MS = 3000;
+const state = { view: 'incidents', incidents: [], selected: null, pendingRelease: null };
+
+// ---- DOM helpers: text only ---------------------------------------------------------------
+function el(tag, cls, ...children) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    e.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+function text(node, value) { node.textContent = value === null || value === undefined ? '' : String(value); }
+function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+const $ = (id) => document.getElementById(id);
+function when(t) { return t ? String(t).replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–'; }
+function setStatus(s) { text($('status'), s); }
+
+// ---- API ------------------------------------------------------------------------------------
+class NeedToken extends Error {}
+
+async function api(method, path, body) {
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers['Authorization'] = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                cache: 'no-store', credentials: 'same-origin' });
+  if (r.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $('token-form').classList.remove('hidden');
+    throw new NeedToken('a bearer token is required');
+  }
+  let doc = null;
+  try { doc = await r.json(); } catch (e) { doc = null; }
+  if (!r.ok) throw new Error((doc && doc.error) || ('HTTP ' + r.status));
+  return doc;
+}
+
+// ---- views ----------------------------------------------------------------------------------
+function show(view) {
+  state.view = view;
+  for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.view === view);
+  for (const v of ['incidents', 'origins', 'containments']) $('view-' + v).classList.toggle('hidden', v !== view);
+  refresh();
+}
+
+function originClass(o) { return !o ? 'unknown' : (o.internal ? 'internal' : 'external'); }
+
+function matches(i) {
+  const cls = $('f-class').value, zone = $('f-zone').value.trim().toLowerCase();
+  const virus = $('f-virus').value.trim().toLowerCase(), conf = $('f-confidence').value;
+  if (cls && originClass(i.origin) !== cls) return false;
+  if (zone && !(i.origin && String(i.origin.zone || '').toLowerCase().includes(zone))) return false;
+  if (virus && !String(i.virus || '').toLowerCase().includes(virus)) return false;
+  if (conf && i.confidence !== conf) return false;
+  return true;
+}
+
+async function loadIncidents() {
+  const since = $('f-since').value;
+  const doc = await api('GET', '/v1/incidents?limit=1000' + (since ? '&since=' + encodeURIComponent(since) : ''));
+  state.incidents = doc.incidents;
+  renderIncidents();
+}
+
+function renderIncidents() {
+  const body = $('incidents').tBodies[0];
+  clear(body);
+  const rows = state.incidents.filter(matches);  // the API answers newest first
+  for (const i of rows) {
+    const o = i.origin;
+    const cls = originClass(o);
+    const tr = el('tr', i.id === state.selected ? 'selected' : '',
+      el('td', 'mono', when(i.detected_at)),
+      el('td', 'mono', o ? o.ip : '–', o && o.name ? el('div', 'hint', o.name) : null),
+      el('td', null, el('span', 'badge ' + cls, cls), o && o.zone ? ' ' + o.zone : ''),
+      el('td', 'virus', i.virus),
+      el('td', null, el('span', 'badge ' + i.confidence, i.confidence)),
+      el('td', 'mono from', i.from || ''),
+      el('td', 'subject', i.subject || ''));
+    tr.dataset.id = i.id;
+    tr.addEventListener('click', () => openIncident(i.id));
+    body.appendChild(tr);
+  }
+  $('incidents-empty').classList.toggle('hidden', rows.length > 0);
+}
+
+function hopNode(cls, host, lines) {
+  const li = el('li', 'hop ' + cls, el('div', 'hop-host', host));
+  for (const [label, value] of lines) {
+    if (value) li.appendChild(el('div', 'hop-line', label + ': ', el('span', 'mono', value)));
+  }
+  return li;
+}
+
+async function openIncident(id) {
+  state.selected = id;
+  renderIncidents();
+  const doc = await api('GET', '/v1/incidents/' + encodeURIComponent(id));
+  const d = $('detail');
+  clear(d);
+  d.classList.remove('hidden');
+  const inc = doc.incident || {};
+  const o = inc.origin;
+  const msg = inc.message || {};
+  const env = inc.envelope || {};
+  d.appendChild(el('h2', null, 'Incident ', el('span', 'mono', inc.id), ' — ', el('span', 'virus', inc.virus)));
+  const dl = el('dl');
+  const row = (k, v) => { dl.appendChild(el('dt', null, k)); dl.appendChild(el('dd', null, v)); };
+  row('Detected', when(inc.detected_at) + ' by ' + ((inc.detector || {}).host || '?'));
+  row('Action', inc.action);
+  row('Confidence', inc.confidence + (inc.note ? ' — ' + inc.note : ''));
+  row('Origin', o ? o.ip + ' ' + (o.name || '') + ' (' + originClass(o) + (o.zone ? ', zone ' + o.zone : '') + ')' : 'not determined');
+  row('Envelope from', env.from || '');
+  row('Envelope to', (env.to || []).join(', '));
+  row('Subject', msg.subject || '');
+  row('Message-ID', msg.message_id || '');
+  d.appendChild(dl);
+
+  // The hop chain, drawn from the origin PC to the detecting gateway (hops are stored
+  // detector first, origin-side last).
+  d.appendChild(el('h3', null, 'Path'));
+  const chain = el('ol', 'hop-chain');
+  chain.id = 'hop-chain';
+  const hops = (inc.hops || []).slice().reverse();
+  if (hops.length) {
+    const first = hops[0];
+    chain.appendChild(hopNode('origin', first.client_name || first.client_ip,
+      [['address', first.client_ip], ['role', o && o.ip === first.client_ip ? 'origin' : 'sender']]));
+  }
+  for (const h of hops) {
+    chain.appendChild(hopNode('relay', h.host, [['queue id', h.queue_id], ['time', when(h.received_at)],
+      ['client', (h.client_name ? h.client_name + ' ' : '') + '[' + h.client_ip + ']'], ['link', h.link]]));
+  }
+  d.appendChild(chain);
+
+  if ((inc.candidates || []).length) {
+    d.appendChild(el('h3', null, 'Candidates'));
+    const ul = el('ul');
+    for (const c of inc.candidates) ul.appendChild(el('li', 'mono', c.host + ' ' + c.queue_id + ' ' + c.origin_ip + ' ' + (c.origin_name || '')));
+    d.appendChild(ul);
+  }
+  d.appendChild(el('h3', null, 'Evidence'));
+  d.appendChild(el('pre', 'evidence', (inc.evidence || []).join('\n')));
+  d.appendChild(el('h3', null, 'Actions'));
+  const ul = el('ul', 'actions');
+  for (const a of doc.actions || []) ul.appendChild(el('li', null, when(a.at) + ' ' + a.policy + ' ' + a.type + ': ' + a.status + (a.detail ? ' — ' + a.detail : '')));
+  for (const m of doc.mails || []) ul.appendChild(el('li', null, 'mail #' + m.id + ' ' + m.status + ' to ' + (m.to || []).join(', ') + ': ' + m.subject));
+  d.appendChild(ul);
+}
+
+async function loadOrigins() {
+  const doc = await api('GET', '/v1/origins');
+  const body = $('origins').tBodies[0];
+  clear(body);
+  for (const o of doc.origins) {
+    const c = o.containment;
+    const cls = o.internal ? 'internal' : 'external';
+    const tr = el('tr', null,
+      el('td', 'mono', o.ip), el('td', null, o.name), el('td', null, el('span', 'badge ' + cls, cls), o.zone ? ' ' + o.zone : ''),
+      el('td', 'mono', when(o.first_seen)), el('td', 'mono', when(o.last_seen)), el('td', null, o.detections),
+      el('td', 'virus', o.viruses.map((v) => v.name + ' ×' + v.count).join(', ')), el('td', null, o.mails_sent),
+      el('td', null, c ? el('span', 'badge ' + c.status, c.status) : '–', c && c.port ? ' ' + c.switch + ' ' + c.port : ''));
+    tr.dataset.ip = o.ip;
+    body.appendChild(tr);
+  }
+}
+
+async function loadContainments() {
+  const doc = await api('GET', '/v1/containments');
+  const body = $('containments').tBodies[0];
+  clear(body);
+  for (const c of doc.containments) {
+    const button = c.status === 'down' ? el('button', 'release', 'Release') : null;
+    if (button) {
+      button.type = 'button';
+      button.addEventListener('click', () => askRelease(c));
+    }
+    const tr = el('tr', null,
+      el('td', 'mono', 'c' + c.id), el('td', 'mono', c.ip), el('td', null, c.switch),
+      el('td', 'mono port', c.port + (c.if_index ? ' (' + c.if_index + ')' : '')),
+      el('td', 'state', el('span', 'badge ' + c.status, c.status)),
+      el('td', 'mono', when(c.downed_at || c.created_at)), el('td', 'mono', when(c.expires_at)),
+      el('td', null, 'policy ' + c.policy + ', incident ', el('span', 'mono', c.incident),
+         c.release_reason ? el('div', 'hint', 'released: ' + c.release_reason + ' (' + c.released_by + ')') : null),
+      el('td', null, c.detail), el('td', null, button));
+    tr.dataset.id = String(c.id);
+    body.appendChild(tr);
+  }
+}
+
+async function loadStats() {
+  const since = $('s-since').value;
+  const doc = await api('GET', '/v1/stats' + (since ? '?since=' + encodeURIComponent(since) : ''));
+  text($('s-internal'), doc.internal);
+  text($('s-external'), doc.external);
+  text($('s-unknown'), doc.unknown);
+  const vb = $('s-viruses').tBodies[0];
+  clear(vb);
+  for (const v of doc.viruses) vb.appendChild(el('tr', null, el('td', 'virus', v.virus), el('td', null, v.detections), el('td', null, v.origins)));
+  const tb = $('s-ttc').tBodies[0];
+  clear(tb);
+  for (const t of doc.time_to_containment) {
+    tb.appendChild(el('tr', null, el('td', 'mono', t.ip),
+      el('td', null, t.seconds === null ? 'not contained' : t.seconds.toFixed(1) + ' s')));
+  }
+}
+
+// ---- release ----------------------------------------------------------------------------------
+function askRelease(c) {
+  state.pendingRelease = c;
+  text($('release-what'), 'Switch ' + c.switch + ' port ' + c.port + ' (origin ' + c.ip + ', c' + c.id + ')');
+  $('release-reason').value = '';
+  text($('release-error'), '');
+  $('release-dialog').showModal();
+}
+
+async function confirmRelease(ev) {
+  ev.preventDefault();
+  const c = state.pendingRelease;
+  const reason = $('release-reason').value.trim();
+  if (!c || !reason) { text($('release-error'), 'A reason is required.'); return; }
+  try {
+    await api('POST', '/v1/containments/' + c.id + '/release', { reason, operator: $('release-operator').value.trim() });
+    $('release-dialog').close();
+    setStatus('c' + c.id + ' released');
+    await loadContainments();
+  } catch (e) {
+    text($('release-error'), e.message);
+  }
+}
+
+// ---- polling ------------------------------------------------------------------------------------
+let busy = false;
+async function refresh() {
+  if (busy) return;
+  busy = true;
+  try {
+    if (state.view === 'incidents') await loadIncidents();
+    else if (state.view === 'origins') await loadOrigins();
+    else await loadContainments();
+    await loadStats();
+    setStatus('updated ' + new Date().toLocaleTimeString());
+  } catch (e) {
+    setStatus(e instanceof NeedToken ? 'token required' : 'error: ' + e.message);
+  } finally {
+    busy = false;
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => show(b.dataset.view));
+  for (const id of ['f-class', 'f-confidence']) $(id).addEventListener('change', renderIncidents);
+  for (const id of ['f-zone', 'f-virus']) $(id).addEventListener('input', renderIncidents);
+  $('f-since').addEventListener('change', refresh);
+  $('s-since').addEventListener('change', refresh);
+  $('filters').addEventListener('submit', (e) => e.preventDefault());
+  $('release-form').addEventListener('submit', confirmRelease);
+  $('release-cancel').addEventListener('click', () => $('release-dialog').close());
+  $('token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $('token-input').value.trim());
+    $('token-input').value = '';
+    $('token-form').classList.add('hidden');
+    refresh();
+  });
+  refresh();
+  setInterval(refresh, POLL_MS);
+});

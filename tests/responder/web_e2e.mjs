@@ -1,0 +1,127 @@
+// Browser checks of the operator page (issue 8), run by web_e2e.py against a real responder
+// (non-loopback bind, token required) with seeded incidents and a contained port on snmpsim.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const URL = process.env.VTRACE_URL;
+const TOKEN = process.env.VTRACE_TOKEN;
+const ART = process.env.VTRACE_ARTIFACTS;
+let failures = 0;
+function check(cond, what) {
+  console.log((cond ? 'ok    ' : 'FAIL  ') + what);
+  if (!cond) failures++;
+}
+function adminStatus(i) {
+  return execFileSync('snmpget', ['-v2c', '-c', 'switch', '-t', '1', '-r', '1', '-Oqv', process.env.SNMP_ENDPOINT,
+    '1.3.6.1.2.1.2.2.1.7.' + i], { encoding: 'utf8' }).trim();
+}
+
+mkdirSync(ART, { recursive: true });
+// A fresh profile per run (the persistent context's user data dir).
+const browser = await chromium.launchPersistentContext(process.env.VTRACE_PROFILE, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1400, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  const dialogs = [];
+  const cspViolations = [];
+  page.on('dialog', async (d) => { dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  const external = [];
+  page.on('request', (r) => { if (!r.url().startsWith(URL)) external.push(r.url()); });
+
+  const resp = await page.goto(URL + '/', { waitUntil: 'load' });
+  check(resp.status() === 200, 'GET / answers 200');
+  check(/default-src 'self'/.test(resp.headers()['content-security-policy'] || ''), 'the page carries the CSP header');
+
+  // 1. the list renders the incidents, newest first
+  await page.waitForSelector('#incidents tbody tr[data-id="i-ext2"]', { timeout: 10000 });
+  const ids = await page.$$eval('#incidents tbody tr', (rows) => rows.map((r) => r.dataset.id));
+  check(JSON.stringify(ids) === JSON.stringify(['i-hostile', 'i-pc45', 'i-ext2']), 'incidents listed newest first: ' + ids);
+
+  // 2. hostile text is literal text and nothing ran
+  const subject = await page.textContent('#incidents tbody tr[data-id="i-hostile"] td.subject');
+  const from = await page.textContent('#incidents tbody tr[data-id="i-hostile"] td.from');
+  check(subject === '<img src=x onerror=alert(1)>', 'the hostile subject is shown as text: ' + subject);
+  check(from === '"><script>window.__pwned=1</script>@evil.example', 'the hostile address is shown as text');
+  check(await page.$$eval('#incidents img, #incidents script, #detail img, #detail script', (n) => n.length) === 0,
+    'no <img> or <script> element was created from incident text');
+
+  // filters: class and virus
+  await page.selectOption('#f-class', 'internal');
+  check(JSON.stringify(await page.$$eval('#incidents tbody tr', (r) => r.map((x) => x.dataset.id))) === '["i-pc45"]',
+    'the origin class filter leaves the internal incident');
+  await page.selectOption('#f-class', '');
+  await page.fill('#f-virus', 'agent');
+  check(JSON.stringify(await page.$$eval('#incidents tbody tr', (r) => r.map((x) => x.dataset.id))) === '["i-ext2"]',
+    'the virus filter matches case-insensitively');
+  await page.fill('#f-virus', '');
+
+  // 3. the hop chain: PC -> relay -> gateway
+  await page.click('#incidents tbody tr[data-id="i-hostile"]');
+  await page.waitForSelector('#hop-chain .hop');
+  await page.click('#incidents tbody tr[data-id="i-pc45"]');
+  await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-pc45');
+  const hosts = await page.$$eval('#hop-chain .hop .hop-host', (n) => n.map((x) => x.textContent));
+  check(JSON.stringify(hosts) === JSON.stringify(['pc-45', 'relay1', 'gw1']), 'hop chain in order PC -> relay -> gateway: ' + hosts);
+  const relay = await page.textContent('#hop-chain .hop:nth-child(2)');
+  check(relay.includes('QRL1') && relay.includes('next_hop_queue_id') && relay.includes('10.1.23.45'),
+    'the relay hop shows its queue id, link and client');
+  check((await page.textContent('#detail .evidence')).includes('Message infected by Worm.Mydoom.M'), 'evidence lines shown');
+  await page.screenshot({ path: path.join(ART, 'incidents.png'), fullPage: true });
+
+  // hostile detail too
+  await page.click('#incidents tbody tr[data-id="i-hostile"]');
+  await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-hostile');
+  check((await page.textContent('#detail')).includes('<img src=x onerror=alert(1)>'), 'the detail shows the hostile subject as text');
+
+  // 4. origins
+  await page.click('#tab-origins');
+  await page.waitForSelector('#origins tbody tr[data-ip="10.1.23.45"]');
+  const originRow = await page.textContent('#origins tbody tr[data-ip="10.1.23.45"]');
+  check(originRow.includes('down') && originRow.includes('Gi1/0/4'), 'the origin shows its containment state');
+  await page.screenshot({ path: path.join(ART, 'origins.png'), fullPage: true });
+
+  // 5. containments: without the token the release is refused and the port stays down
+  await page.click('#tab-containments');
+  const row = '#containments tbody tr:has(td.port:text-matches("Gi1/0/4"))';
+  await page.waitForSelector(row + ' button.release');
+  await page.screenshot({ path: path.join(ART, 'containments.png'), fullPage: true });
+  await page.click(row + ' button.release');
+  await page.fill('#release-reason', 'e2e: cleaned and reinstalled');
+  await page.fill('#release-operator', 'e2e-operator');
+  await page.click('#release-confirm');
+  await page.waitForSelector('#token-form:not(.hidden)');
+  check(true, 'without the token the release is refused (401) and the page asks for the token');
+  check(adminStatus(4) === '2', 'the port is still down on the switch after the refused release');
+  await page.click('#release-cancel');
+
+  // with the token (kept in sessionStorage) the release goes through
+  await page.fill('#token-input', TOKEN);
+  await page.click('#token-form button[type=submit]');
+  check(await page.evaluate(() => sessionStorage.getItem('vtrace.api_token')) === TOKEN, 'the token is kept in sessionStorage');
+  await page.click(row + ' button.release');
+  await page.fill('#release-reason', 'e2e: cleaned and reinstalled');
+  await page.click('#release-confirm');
+  await page.waitForSelector(row + ' td.state .badge.released', { timeout: 15000 });
+  check(true, 'the page shows the containment released');
+  check(adminStatus(4) === '1', 'the switch reads ifAdminStatus.4 = up(1) after the click');
+  await page.screenshot({ path: path.join(ART, 'containments-released.png'), fullPage: true });
+
+  check(await page.evaluate(() => window.__pwned) === undefined, 'no injected script ran (window.__pwned undefined)');
+  check(dialogs.length === 0, 'no alert/confirm dialog was opened: ' + dialogs.join('; '));
+  check(cspViolations.length === 0, 'no CSP violation reported: ' + cspViolations.join('; '));
+  check(external.length === 0, 'no request left the responder (no CDN): ' + external.join(', '));
+} catch (e) {
+  console.log('FAIL  ' + (e && e.stack || e));
+  failures++;
+} finally {
+  await browser.close();
+}
+process.exit(failures ? 1 : 0);

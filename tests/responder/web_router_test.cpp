@@ -1,0 +1,134 @@
+// The operator page's routes (issue 8): static files with a strict CSP, path traversal refused,
+// /v1/origins and /v1/stats.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "responder/router.hpp"
+#include "support.hpp"
+
+namespace vtrace::responder {
+namespace {
+
+using test::external_incident;
+using test::FakeClock;
+using test::internal_incident;
+
+namespace json = boost::json;
+
+struct WebApi {
+  WebApi()
+      : engine(std::make_shared<ResponderConfig>(), clock, ":memory:"),
+        router(engine, "0123456789abcdef0123456789abcdef", false) {
+    router.set_web_root(std::string(VTRACE_SOURCE_DIR) + "/responder/web");
+  }
+  ApiResponse get(const std::string& target) {
+    return router.handle({"GET", target, "", "", "", "127.0.0.1"});
+  }
+  void post(const Incident& in) {
+    REQUIRE(router.handle({"POST", "/v1/incidents", "", "application/json", to_json(in), "127.0.0.1"})
+                .status == 201);
+  }
+  FakeClock clock;
+  Engine engine;
+  Router router;
+};
+
+}  // namespace
+
+TEST_CASE("the operator page is served at / with a strict content security policy",
+          "[responder][router][web]") {
+  WebApi api;
+  auto r = api.get("/");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body.find("<title>") != std::string::npos);
+  const std::string csp = r.headers["Content-Security-Policy"];
+  CHECK(csp.find("default-src 'self'") != std::string::npos);
+  CHECK(csp.find("script-src 'self'") != std::string::npos);
+  CHECK(csp.find("unsafe-inline") == std::string::npos);
+  CHECK(r.headers["X-Content-Type-Options"] == "nosniff");
+  // The page itself carries no inline script for the policy to block.
+  CHECK(r.body.find("<script>") == std::string::npos);
+  CHECK(r.body.find("onclick=") == std::string::npos);
+}
+
+TEST_CASE("static files get their content types", "[responder][router][web]") {
+  WebApi api;
+  CHECK(api.get("/ui/app.js").content_type == "text/javascript; charset=utf-8");
+  CHECK(api.get("/ui/style.css").content_type == "text/css; charset=utf-8");
+  CHECK(api.get("/ui/index.html").status == 200);
+  CHECK(api.get("/ui/missing.js").status == 404);
+  CHECK(api.router.handle({"POST", "/ui/app.js", "", "", "", "127.0.0.1"}).status == 405);
+}
+
+TEST_CASE("path traversal and odd file names are refused", "[responder][router][web]") {
+  WebApi api;
+  for (const char* target :
+       {"/ui/../router.cpp", "/ui/..%2frouter.cpp", "/ui//etc/passwd", "/ui/./index.html",
+        "/ui/.hidden.js", "/ui/a\\b.js", "/ui/%2e%2e/router.cpp", "/ui/../../CMakeLists.txt",
+        "/ui/index.html%00.js", "/ui/nofileextension"}) {
+    INFO(target);
+    auto r = api.get(target);
+    CHECK(r.status == 404);
+    CHECK(r.body.find("vtrace") == std::string::npos);
+  }
+}
+
+TEST_CASE("without a web root the page is not served", "[responder][router][web]") {
+  WebApi api;
+  api.router.set_web_root("");
+  CHECK(api.get("/").status == 404);
+  CHECK(api.get("/healthz").status == 200);
+}
+
+TEST_CASE("origins list first and last seen, detections, viruses and containment state",
+          "[responder][router][web]") {
+  WebApi api;
+  api.post(internal_incident("o1", make_utc(2026, 11, 28, 5, 0, 0), "10.1.1.1"));
+  api.post(internal_incident("o2", make_utc(2026, 11, 28, 6, 0, 0), "10.1.1.1", "Worm.Bagle.A"));
+  api.post(external_incident("o3", make_utc(2026, 11, 28, 7, 0, 0)));
+  auto r = api.get("/v1/origins");
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  const auto& origins = doc.at("origins").as_array();
+  REQUIRE(origins.size() == 2);
+  CHECK(origins[0].at("ip").as_string() == "198.51.100.7");  // most recent first
+  const auto& pc = origins[1];
+  CHECK(pc.at("ip").as_string() == "10.1.1.1");
+  CHECK(pc.at("detections").as_int64() == 2);
+  CHECK(pc.at("first_seen").as_string() == "2026-11-28T05:00:00.000000Z");
+  CHECK(pc.at("last_seen").as_string() == "2026-11-28T06:00:00.000000Z");
+  CHECK(pc.at("viruses").as_array().size() == 2);
+  CHECK(pc.at("internal").as_bool());
+  CHECK(pc.at("mails_sent").as_int64() == 0);
+  CHECK(pc.at("containment").is_null());
+  CHECK(api.get("/v1/origins?since=2026-11-28T06%3A30%3A00Z").body.find("10.1.1.1") ==
+        std::string::npos);
+  CHECK(api.get("/v1/origins?since=soon").status == 400);
+  CHECK(api.get("/v1/origins?colour=red").status == 400);
+}
+
+TEST_CASE("stats count detections per virus for internal origins and internal vs external",
+          "[responder][router][web]") {
+  WebApi api;
+  api.post(internal_incident("s1", make_utc(2026, 11, 28, 5, 0, 0), "10.1.1.1"));
+  api.post(internal_incident("s2", make_utc(2026, 11, 28, 5, 1, 0), "10.1.1.2"));
+  api.post(internal_incident("s3", make_utc(2026, 11, 28, 5, 2, 0), "10.1.1.2", "Worm.Bagle.A"));
+  api.post(external_incident("s4", make_utc(2026, 11, 28, 5, 3, 0)));
+  auto r = api.get("/v1/stats?since=2026-11-01T00%3A00%3A00Z");
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  CHECK(doc.at("internal").as_int64() == 3);
+  CHECK(doc.at("external").as_int64() == 1);
+  const auto& viruses = doc.at("viruses").as_array();
+  REQUIRE(viruses.size() == 2);
+  CHECK(viruses[0].at("virus").as_string() == "Worm.Mydoom.M");
+  CHECK(viruses[0].at("detections").as_int64() == 2);
+  CHECK(viruses[0].at("origins").as_int64() == 2);
+  const auto& ttc = doc.at("time_to_containment").as_array();
+  REQUIRE(ttc.size() == 2);
+  CHECK(ttc[0].at("seconds").is_null());
+  CHECK(api.get("/v1/stats?since=later").status == 400);
+}
+
+}  // namespace vtrace::responder
