@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""e2e lab mail sender (run in a PC's namespace): sends COUNT mails, one every INTERVAL s, to
+SERVER:25 and prints one JSON line per mail: {"i", "t_start", "t_end", "ok", "reply"}.
+--eicar attaches the EICAR test string (a "worm" mail with the given forged sender).
+
+usage: worm.py --server IP --count N --interval S --sender A --rcpt A --helo H --tag T [--eicar]"""
+import argparse, json, smtplib, sys, time
+from email.message import EmailMessage
+from email.utils import formatdate
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--server', required=True)
+ap.add_argument('--count', type=int, default=1)
+ap.add_argument('--interval', type=float, default=0.3)
+ap.add_argument('--sender', required=True)
+ap.add_argument('--rcpt', required=True)
+ap.add_argument('--helo', required=True)
+ap.add_argument('--tag', required=True)
+ap.add_argument('--eicar', action='store_true')
+ap.add_argument('--timeout', type=float, default=2.0)
+a = ap.parse_args()
+EICAR = (r'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*').encode()
+domain = a.sender.split('@')[-1]
+t_next = time.time()
+for i in range(a.count):
+    delay = t_next - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    t_next += a.interval
+    m = EmailMessage()
+    m['From'] = a.sender
+    m['To'] = a.rcpt
+    m['Subject'] = ('Your invoice %s-%d' if a.eicar else 'Minutes %s-%d') % (a.tag, i)
+    m['Date'] = formatdate(localtime=False)
+    m['Message-ID'] = '<%s-%d@%s>' % (a.tag, i, domain)
+    m.set_content('See the attached document.' if a.eicar else 'Hello, nothing attached.')
+    if a.eicar:
+        m.add_attachment(EICAR, maintype='application', subtype='octet-stream',
+                         filename='invoice.com')
+    t0 = time.time()
+    ok, reply = False, ''
+    try:
+        with smtplib.SMTP(a.server, 25, local_hostname=a.helo, timeout=a.timeout) as s:
+            s.send_message(m, from_addr=a.sender, to_addrs=[a.rcpt])
+            code, text = s.noop()
+            ok, reply = True, 'accepted'
+    except Exception as e:  # noqa: BLE001 - record whatever stopped the mail
+        reply = '%s: %s' % (type(e).__name__, e)
+    print(json.dumps({'i': i, 'message_id': '%s-%d@%s' % (a.tag, i, domain), 't_start': t0,
+                      't_end': time.time(), 'ok': ok, 'reply': reply}), flush=True)
