@@ -4,8 +4,12 @@
 
 #include "module/log_line.hpp"
 #include "module/parser_registry.hpp"
+#include "support/view_checks.hpp"
 
 using namespace vtrace;
+
+using vtrace::testing::check_record_views_inside;
+using vtrace::testing::points_into;
 
 namespace {
 
@@ -17,11 +21,6 @@ ParseStatus parse_amavis(std::string_view message, ParsedRecord& out) {
   line.raw = message;
   out.clear();
   return parser->parse(line, out);
-}
-
-bool points_into(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
 }  // namespace

@@ -6,11 +6,15 @@
 #include "module/log_line.hpp"
 #include "module/parser_registry.hpp"
 #include "module/settings.hpp"
+#include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 // The custom formats here are site formats a user might declare; the lines are constructed to
 // match them (no public sample exists for a site-specific AV).
+
+using vtrace::testing::check_record_views_inside;
+using vtrace::testing::points_into;
 
 namespace {
 
@@ -30,11 +34,6 @@ LogLine line_of(std::string_view program, std::string_view message) {
   line.message = message;
   line.raw = message;
   return line;
-}
-
-bool points_into(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
 const CustomFormatSettings kMyAv =

@@ -6,17 +6,17 @@
 #include <string>
 #include <string_view>
 
+#include "support/view_checks.hpp"
+
 using namespace vtrace;
+
+using vtrace::testing::check_record_views_inside;
+using vtrace::testing::points_into;
 
 namespace {
 
 TimePoint utc(int y, int mo, int d, int h, int mi, int s, std::int64_t us = 0) {
   return make_utc(y, mo, d, h, mi, s, us);
-}
-
-bool points_into(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
 }
 
 void check_views_inside(const LogLine& line, std::string_view text) {
