@@ -128,6 +128,19 @@ std::optional<TimePoint> parse_since(const std::map<std::string, std::string>& p
   return std::nullopt;
 }
 
+// A query whose only allowed parameter is "since" (the reports).
+std::optional<TimePoint> since_only(const std::string& query, std::string* problem) {
+  auto params = parse_query(query, problem);
+  if (!problem->empty()) return std::nullopt;
+  for (const auto& kv : params) {
+    if (kv.first != "since") {
+      *problem = "unknown query parameter (allowed: since)";
+      return std::nullopt;
+    }
+  }
+  return parse_since(params, problem);
+}
+
 }  // namespace
 
 std::optional<std::string> url_decode(std::string_view text) {
@@ -317,24 +330,14 @@ ApiResponse Router::static_file(const std::string& relative) {
 
 ApiResponse Router::origins(const std::string& query) {
   std::string problem;
-  auto params = parse_query(query, &problem);
-  if (!problem.empty()) return error(400, problem);
-  for (const auto& kv : params) {
-    if (kv.first != "since") return error(400, "unknown query parameter (allowed: since)");
-  }
-  auto since = parse_since(params, &problem);
+  const auto since = since_only(query, &problem);
   if (!since) return error(400, problem);
   return ok_json(engine_.origins_json(*since));
 }
 
 ApiResponse Router::stats(const std::string& query) {
   std::string problem;
-  auto params = parse_query(query, &problem);
-  if (!problem.empty()) return error(400, problem);
-  for (const auto& kv : params) {
-    if (kv.first != "since") return error(400, "unknown query parameter (allowed: since)");
-  }
-  auto since = parse_since(params, &problem);
+  const auto since = since_only(query, &problem);
   if (!since) return error(400, problem);
   return ok_json(engine_.stats_json(*since));
 }
