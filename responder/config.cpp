@@ -54,12 +54,13 @@ bool is_safe_address(std::string_view a) {
     if (std::string_view("\"<>(),;:[]\\").find(c) != std::string_view::npos) return false;
   }
   const std::string_view domain = a.substr(at + 1);
-  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+  if (domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
     return false;
   }
   return std::all_of(domain.begin(), domain.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
   });
 }
 
@@ -209,8 +210,9 @@ class ConfigParser : YamlFieldParser {
     for (const auto& item : *items) {
       if (!is_safe_address(item.Scalar())) {
         reader_.error(item, "address",
-                      what + ": '" + printable(item.Scalar()) + "' is not a mail address such as "
-                      "postmaster@example.org");
+                      what + ": '" + printable(item.Scalar()) +
+                          "' is not a mail address such as "
+                          "postmaster@example.org");
         continue;
       }
       out.push_back(item.Scalar());
@@ -227,7 +229,8 @@ class ConfigParser : YamlFieldParser {
   void parse_listen(const Field& f) {
     if (f.value.IsNull()) return;
     const YAML::Node& map = f.value;
-    if (!reader_.check_keys(map, {"address", "port", "body_limit", "timeout", "web_root"}, "listen")) {
+    if (!reader_.check_keys(map, {"address", "port", "body_limit", "timeout", "web_root"},
+                            "listen")) {
       return;
     }
     ListenConfig& l = config_.listen;
@@ -297,8 +300,9 @@ class ConfigParser : YamlFieldParser {
           s.from = *v;
         } else {
           reader_.error(k->value, "address",
-                        "smtp.from: '" + *v + "' is not a mail address such as "
-                        "vtrace@example.org");
+                        "smtp.from: '" + *v +
+                            "' is not a mail address such as "
+                            "vtrace@example.org");
         }
       }
     }
@@ -420,11 +424,11 @@ class ConfigParser : YamlFieldParser {
     c.configured = true;
     if (f.value.IsNull()) return;
     const YAML::Node& map = f.value;
-    if (!reader_.check_keys(map,
-                            {"protected_hosts", "switches", "routers", "static_map",
-                             "uplink_max_macs", "lldp_uplinks", "location_max_age",
-                             "snmp_timeout", "snmp_retries", "breaker"},
-                            "containment")) {
+    if (!reader_.check_keys(
+            map,
+            {"protected_hosts", "switches", "routers", "static_map", "uplink_max_macs",
+             "lldp_uplinks", "location_max_age", "snmp_timeout", "snmp_retries", "breaker"},
+            "containment")) {
       return;
     }
     if (auto k = find_field(map, "protected_hosts")) {
@@ -461,13 +465,14 @@ class ConfigParser : YamlFieldParser {
       }
     }
     if (auto k = find_field(map, "snmp_timeout")) {
-      if (auto d = duration(*k, "containment.snmp_timeout", seconds(1) / 10,
-                            seconds(60), "[100ms, 60s]")) {
+      if (auto d = duration(*k, "containment.snmp_timeout", seconds(1) / 10, seconds(60),
+                            "[100ms, 60s]")) {
         c.snmp_timeout = *d;
       }
     }
     if (auto k = find_field(map, "snmp_retries")) {
-      if (auto n = integer(*k, "containment.snmp_retries", 0, 10)) c.snmp_retries = static_cast<int>(*n);
+      if (auto n = integer(*k, "containment.snmp_retries", 0, 10))
+        c.snmp_retries = static_cast<int>(*n);
     }
     if (auto k = find_field(map, "breaker")) {
       if (!k->value.IsNull() &&
@@ -510,22 +515,23 @@ class ConfigParser : YamlFieldParser {
     for (std::size_t i = 0; i < items->size(); ++i) {
       const YAML::Node& node = (*items)[i];
       std::string label = item_label(what, i);
-      bool ok = is_switch ? reader_.check_keys(node,
-                                               {"name", "address", "port", "version", "credential",
-                                                "context", "dry_run", "protected",
-                                                "protected_ports", "uplinks"},
-                                               label)
-                          : reader_.check_keys(node,
-                                               {"name", "address", "port", "version", "credential",
-                                                "context"},
-                                               label);
+      bool ok =
+          is_switch
+              ? reader_.check_keys(node,
+                                   {"name", "address", "port", "version", "credential", "context",
+                                    "dry_run", "protected", "protected_ports", "uplinks"},
+                                   label)
+              : reader_.check_keys(
+                    node, {"name", "address", "port", "version", "credential", "context"}, label);
       if (!ok) continue;
       SnmpDeviceConfig d;
       if (auto k = find_field(node, "name")) {
         if (auto v = nonempty_string(*k, label + ".name")) {
           if (!valid_name(*v)) {
-            reader_.error(k->value, "value", label + ".name: '" + printable(*v) + "' is not a name");
-          } else if (auto [it, inserted] = device_names_.emplace(*v, line_of(k->value)); !inserted) {
+            reader_.error(k->value, "value",
+                          label + ".name: '" + printable(*v) + "' is not a name");
+          } else if (auto [it, inserted] = device_names_.emplace(*v, line_of(k->value));
+                     !inserted) {
             reader_.error(k->value, "duplicate-name",
                           label + ".name: device '" + *v + "' is already defined at line " +
                               std::to_string(it->second));
@@ -563,14 +569,15 @@ class ConfigParser : YamlFieldParser {
           if (valid_name(*v)) {
             d.credential = *v;
           } else {
-            reader_.error(k->value, "value", label + ".credential: '" + printable(*v) +
-                                                 "' is not a credential name");
+            reader_.error(k->value, "value",
+                          label + ".credential: '" + printable(*v) + "' is not a credential name");
           }
         }
       } else {
         reader_.error(node, "missing-key",
-                      label + ": the key 'credential' is required (a name under "
-                              "snmp_credentials in the secrets file)");
+                      label +
+                          ": the key 'credential' is required (a name under "
+                          "snmp_credentials in the secrets file)");
       }
       if (auto k = find_field(node, "context")) {
         if (auto v = nonempty_string(*k, label + ".context")) d.context = *v;
@@ -582,13 +589,14 @@ class ConfigParser : YamlFieldParser {
         if (auto k = find_field(node, "protected")) {
           if (auto b = boolean(*k, label + ".protected")) d.is_protected = *b;
         }
-        for (auto [key, list] : {std::pair{"protected_ports", &d.protected_ports},
-                                 std::pair{"uplinks", &d.uplinks}}) {
+        for (auto [key, list] :
+             {std::pair{"protected_ports", &d.protected_ports}, std::pair{"uplinks", &d.uplinks}}) {
           if (auto k = find_field(node, key)) {
             if (auto values = scalar_items(*k, label + "." + key)) {
               for (const auto& item : *values) {
                 if (item.Scalar().empty()) {
-                  reader_.error(item, "value", label + "." + key + ": a port name must not be empty");
+                  reader_.error(item, "value",
+                                label + "." + key + ": a port name must not be empty");
                   continue;
                 }
                 list->push_back(item.Scalar());
@@ -619,7 +627,8 @@ class ConfigParser : YamlFieldParser {
           if (auto a = IpAddress::parse(*v)) {
             e.ip = a->to_string();
           } else {
-            reader_.error(ip->value, "address", label + ".ip: '" + printable(*v) + "' is not an IP address");
+            reader_.error(ip->value, "address",
+                          label + ".ip: '" + printable(*v) + "' is not an IP address");
           }
         }
       }
@@ -628,8 +637,9 @@ class ConfigParser : YamlFieldParser {
           if (auto m = normalise_mac(*v)) {
             e.mac = *m;
           } else {
-            reader_.error(mac->value, "value",
-                          label + ".mac: '" + printable(*v) + "' is not a MAC such as 00:50:56:aa:00:01");
+            reader_.error(
+                mac->value, "value",
+                label + ".mac: '" + printable(*v) + "' is not a MAC such as 00:50:56:aa:00:01");
           }
         }
       }
@@ -718,8 +728,8 @@ class ConfigParser : YamlFieldParser {
       if (auto items = scalar_items(*k, what + ".zones")) {
         for (const auto& item : *items) {
           if (!valid_name(item.Scalar())) {
-            reader_.error(item, "value", what + ".zones: '" + item.Scalar() +
-                                             "' is not a zone name");
+            reader_.error(item, "value",
+                          what + ".zones: '" + item.Scalar() + "' is not a zone name");
             continue;
           }
           m.zones.push_back(item.Scalar());
@@ -812,7 +822,8 @@ class ConfigParser : YamlFieldParser {
           type_ok = true;
         }
       }
-      const bool is_mail = action.type != ActionType::kLog && action.type != ActionType::kDisablePort;
+      const bool is_mail =
+          action.type != ActionType::kLog && action.type != ActionType::kDisablePort;
       const bool is_port = action.type == ActionType::kDisablePort;
       // Shutting a port is opt-in twice: per action and per switch (both default to dry-run).
       action.dry_run = is_port;
@@ -845,7 +856,8 @@ class ConfigParser : YamlFieldParser {
         if (auto name = template_name(*k, label + ".template")) action.template_name = *name;
       }
       if (auto k = only_for("digest_template", is_mail, "mail")) {
-        if (auto name = template_name(*k, label + ".digest_template")) action.digest_template = *name;
+        if (auto name = template_name(*k, label + ".digest_template"))
+          action.digest_template = *name;
       }
       if (auto k = only_for("digest_window", is_mail, "mail")) {
         if (auto d = duration(*k, label + ".digest_window", seconds(1), 7 * kDay, "[1s, 7d]")) {
@@ -865,18 +877,21 @@ class ConfigParser : YamlFieldParser {
       }
       if (type_ok && is_port && !config_.containment.configured) {
         reader_.error(type_field->value, "value",
-                      label + ": disable_port needs the 'containment' section (switches, "
-                              "routers, guards)");
+                      label +
+                          ": disable_port needs the 'containment' section (switches, "
+                          "routers, guards)");
       }
       if (type_ok && action.type == ActionType::kMailSender && config_.own_domains.empty()) {
         reader_.error(type_field->value, "value",
-                      label + ": mail_sender needs 'own_domains' (the sender is only notified "
-                              "when its domain is ours)");
+                      label +
+                          ": mail_sender needs 'own_domains' (the sender is only notified "
+                          "when its domain is ours)");
       }
       if (type_ok && action.type == ActionType::kMailAbuse && config_.abuse_contacts.empty()) {
         reader_.error(type_field->value, "value",
-                      label + ": mail_abuse needs 'abuse_contacts' (networks and their abuse "
-                              "addresses)");
+                      label +
+                          ": mail_abuse needs 'abuse_contacts' (networks and their abuse "
+                          "addresses)");
       }
       out.push_back(std::move(action));
     }
@@ -932,10 +947,10 @@ void load_snmp_credentials(YamlReader& reader, const YAML::Node& node, Secrets& 
   for (const auto& entry : node) {
     const std::string name = entry.first.Scalar();
     const std::string what = "secrets.snmp_credentials." + name;
-    if (!reader.check_keys(entry.second,
-                           {"community", "user", "auth_protocol", "auth_key", "priv_protocol",
-                            "priv_key"},
-                           what)) {
+    if (!reader.check_keys(
+            entry.second,
+            {"community", "user", "auth_protocol", "auth_key", "priv_protocol", "priv_key"},
+            what)) {
       continue;
     }
     SnmpCredential c;
@@ -962,8 +977,9 @@ void load_snmp_credentials(YamlReader& reader, const YAML::Node& node, Secrets& 
     }
     if (c.community.empty() == c.user.empty()) {
       reader.error(entry.first, "value",
-                   what + ": give either 'community' (v2c) or 'user' with 'auth_key' and "
-                          "'priv_key' (v3 authPriv)");
+                   what +
+                       ": give either 'community' (v2c) or 'user' with 'auth_key' and "
+                       "'priv_key' (v3 authPriv)");
     } else if (!c.user.empty() && (c.auth_key.size() < 8 || c.priv_key.size() < 8)) {
       reader.error(entry.first, "value",
                    what + ": SNMPv3 needs auth_key and priv_key of at least 8 characters");
@@ -1054,7 +1070,8 @@ bool check_secrets(const ResponderConfig& config, const Secrets& secrets,
       } else if ((d.version == SnmpVersion::kV3) != !it->second.user.empty()) {
         diagnostics.error(file, 0, 0, "secrets",
                           "containment device " + d.name + ": credential '" + d.credential +
-                              "' is " + (it->second.user.empty() ? "a v2c community" : "a v3 user") +
+                              "' is " +
+                              (it->second.user.empty() ? "a v2c community" : "a v3 user") +
                               " but the device is configured for version " +
                               (d.version == SnmpVersion::kV3 ? "3" : "2c"));
         ok = false;

@@ -16,8 +16,8 @@ namespace vtrace::responder {
 struct ListenConfig {
   std::string address = "127.0.0.1";
   int port = 8025;
-  std::int64_t body_limit = 1 << 20;  // bytes
-  Duration timeout = seconds(30);     // per request (read + write)
+  std::int64_t body_limit = 1 << 20;               // bytes
+  Duration timeout = seconds(30);                  // per request (read + write)
   std::string web_root = "/usr/share/vtrace/web";  // the operator page's static files
 };
 
@@ -47,10 +47,10 @@ enum class OriginClass { kAny, kInternal, kExternal };
 
 struct PolicyMatch {
   OriginClass origin = OriginClass::kAny;
-  std::vector<std::string> zones;        // empty = any
-  std::vector<std::string> viruses;      // glob patterns (*, ?), case-insensitive; empty = any
-  std::vector<std::string> confidence;   // exact, fuzzy, ambiguous, unresolved; empty = exact
-  std::vector<std::string> detectors;    // detector host names; empty = any
+  std::vector<std::string> zones;       // empty = any
+  std::vector<std::string> viruses;     // glob patterns (*, ?), case-insensitive; empty = any
+  std::vector<std::string> confidence;  // exact, fuzzy, ambiguous, unresolved; empty = exact
+  std::vector<std::string> detectors;   // detector host names; empty = any
 };
 
 struct Threshold {
@@ -94,42 +94,42 @@ enum class SnmpVersion { kV2c, kV3 };
 // An SNMP agent: an access switch or a router whose ARP table is read.
 struct SnmpDeviceConfig {
   std::string name;
-  std::string address;      // an IP address or host name
+  std::string address;  // an IP address or host name
   int port = 161;
   SnmpVersion version = SnmpVersion::kV2c;
-  std::string credential;   // the key under snmp_credentials in the secrets file
-  std::string context;      // SNMPv3 context name (empty = default)
+  std::string credential;  // the key under snmp_credentials in the secrets file
+  std::string context;     // SNMPv3 context name (empty = default)
   // switches only
-  bool dry_run = true;      // log what would be done, write nothing
-  bool is_protected = false;  // never touch any port of this switch
+  bool dry_run = true;                       // log what would be done, write nothing
+  bool is_protected = false;                 // never touch any port of this switch
   std::vector<std::string> protected_ports;  // ifName
   std::vector<std::string> uplinks;          // ifName
 };
 
 struct StaticPort {
-  std::string ip;           // normalised; empty when matched by MAC
-  std::string mac;          // aa:bb:cc:dd:ee:ff; empty when matched by IP
-  std::string device;       // a configured switch
-  std::string port;         // ifName (empty when if_index is given)
+  std::string ip;      // normalised; empty when matched by MAC
+  std::string mac;     // aa:bb:cc:dd:ee:ff; empty when matched by IP
+  std::string device;  // a configured switch
+  std::string port;    // ifName (empty when if_index is given)
   std::int64_t if_index = 0;
 };
 
 struct BreakerConfig {
-  int max_per_hour = 10;             // ports shut in any rolling hour, all switches together
-  int max_per_switch_per_hour = 5;   // ... on one switch
-  std::vector<std::string> notify;   // mailed when the breaker stops containment
+  int max_per_hour = 10;            // ports shut in any rolling hour, all switches together
+  int max_per_switch_per_hour = 5;  // ... on one switch
+  std::vector<std::string> notify;  // mailed when the breaker stops containment
 };
 
 struct ContainmentConfig {
-  bool configured = false;           // the section is present
-  std::vector<Cidr> protected_hosts;  // mail sources, servers: never contained
+  bool configured = false;                 // the section is present
+  std::vector<Cidr> protected_hosts;       // mail sources, servers: never contained
   std::vector<SnmpDeviceConfig> switches;  // the access switches: the only ones ever written
   std::vector<SnmpDeviceConfig> routers;   // ARP tables for IP -> MAC
   std::vector<StaticPort> static_map;
-  int uplink_max_macs = 4;          // a port with more MACs than this is treated as an uplink
-  bool lldp_uplinks = true;         // a port with an LLDP neighbour is an uplink
+  int uplink_max_macs = 4;   // a port with more MACs than this is treated as an uplink
+  bool lldp_uplinks = true;  // a port with an LLDP neighbour is an uplink
   Duration location_max_age = seconds(300);  // freshness of a cached location
-  Duration snmp_timeout = seconds(1);       // per try
+  Duration snmp_timeout = seconds(1);        // per try
   int snmp_retries = 1;
   BreakerConfig breaker;
 };
@@ -144,7 +144,7 @@ struct ResponderConfig {
   std::vector<AbuseContact> abuse_contacts;
   std::vector<std::string> own_domains;  // lower-case
   ContainmentConfig containment;
-  std::string path;                      // the file it was loaded from
+  std::string path;  // the file it was loaded from
 };
 
 // SNMP credentials by name: a v2c community, or a v3 user with auth and priv keys (authPriv).
@@ -178,8 +178,7 @@ std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagno
 
 // Cross-checks that need both files: a token is required when the API listens beyond loopback,
 // a password when smtp.username is set.
-bool check_secrets(const ResponderConfig& config, const Secrets& secrets,
-                   Diagnostics& diagnostics);
+bool check_secrets(const ResponderConfig& config, const Secrets& secrets, Diagnostics& diagnostics);
 
 // True when `address` is a loopback address (127.0.0.0/8, ::1) or "localhost".
 bool is_loopback_address(const std::string& address);

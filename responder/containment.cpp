@@ -10,7 +10,9 @@ namespace vtrace::responder {
 
 namespace {
 
-Oid suffix(const Oid& oid, const Oid& prefix) { return Oid(oid.begin() + prefix.size(), oid.end()); }
+Oid suffix(const Oid& oid, const Oid& prefix) {
+  return Oid(oid.begin() + prefix.size(), oid.end());
+}
 
 Oid with(Oid base, std::int64_t index) {
   base.push_back(static_cast<std::uint32_t>(index));
@@ -263,7 +265,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     if (!found) {
       where.problem = config.routers.empty() ? ip + " is not in the static map and no routers "
                                                     "are configured for discovery"
-                                              : problem;
+                                             : problem;
       return where;
     }
     mac = *found;
@@ -297,9 +299,9 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
       }
       if (where.port.empty() || where.if_index == 0) {
         where.found = false;
-        where.problem = "switch " + sw->name + " has no port " +
-                        (entry->port.empty() ? "with ifIndex " + std::to_string(entry->if_index)
-                                             : entry->port);
+        where.problem =
+            "switch " + sw->name + " has no port " +
+            (entry->port.empty() ? "with ifIndex " + std::to_string(entry->if_index) : entry->port);
         return where;
       }
       where.macs_on_port = static_cast<int>(view.macs_per_port[where.if_index]);
@@ -335,8 +337,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
         skipped.push_back(sw.name + " " + name + " (configured uplink)");
         continue;
       }
-      candidates.push_back({&sw, idx, view.macs_per_port[idx], name,
-                            view.lldp.count(idx) ? view.lldp[idx] : ""});
+      candidates.push_back(
+          {&sw, idx, view.macs_per_port[idx], name, view.lldp.count(idx) ? view.lldp[idx] : ""});
     }
   }
   if (candidates.empty()) {
@@ -369,8 +371,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   where.lldp_neighbour = best.lldp;
   if (where.port.empty()) {
     where.found = false;
-    where.problem = "switch " + best.sw->name + " has no ifName for ifIndex " +
-                    std::to_string(best.if_index);
+    where.problem =
+        "switch " + best.sw->name + " has no ifName for ifIndex " + std::to_string(best.if_index);
   }
   return where;
 }

@@ -34,15 +34,15 @@ std::string oid_text(const Oid& oid);
 // Where an origin is plugged in, and what was seen on that port.
 struct Location {
   bool found = false;
-  std::string problem;       // why not found (or ambiguous)
-  std::string source;        // "static" or "discovery"
-  std::string device;        // a configured access switch
-  std::string port;          // ifName
+  std::string problem;  // why not found (or ambiguous)
+  std::string source;   // "static" or "discovery"
+  std::string device;   // a configured access switch
+  std::string port;     // ifName
   std::int64_t if_index = 0;
-  std::string mac;           // when known
-  int macs_on_port = -1;     // distinct MACs in the FDB on that port (-1: not read)
+  std::string mac;             // when known
+  int macs_on_port = -1;       // distinct MACs in the FDB on that port (-1: not read)
   std::string lldp_neighbour;  // lldpRemSysName on that port, when any
-  bool inspected = false;    // the FDB/LLDP of the switch was read
+  bool inspected = false;      // the FDB/LLDP of the switch was read
 };
 
 // The port-level guards; returns the reason to refuse, or nullopt when the port may be shut.

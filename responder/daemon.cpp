@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -16,8 +17,6 @@
 #include "responder/router.hpp"
 #include "responder/smtp_sender.hpp"
 #include "responder/snmp_client.hpp"
-
-#include <filesystem>
 
 namespace vtrace::responder {
 
@@ -180,9 +179,9 @@ int run_daemon(const std::string& config_path) {
               << ": " << e.what() << '\n';
     return 1;
   }
-  std::cerr << "vtrace-responder: listening on " << listen.address << ":" << server->port()
-            << ", " << loaded->config->policies.size() << " policies, state "
-            << loaded->config->state_file << '\n';
+  std::cerr << "vtrace-responder: listening on " << listen.address << ":" << server->port() << ", "
+            << loaded->config->policies.size() << " policies, state " << loaded->config->state_file
+            << '\n';
   engine->audit("daemon", "start", config_path);
   MailWorker worker(*engine, loaded->secrets.smtp_password);
 
@@ -192,8 +191,8 @@ int run_daemon(const std::string& config_path) {
   std::unique_ptr<SnmpClient> snmp = make_netsnmp_client(snmp_dir);
   PortLocator locator(*snmp, clock);
   locator.set_credentials(loaded->secrets.snmp_credentials);
-  auto controller = std::make_unique<SnmpPortController>(
-      *snmp, containment_of(loaded->config), loaded->secrets.snmp_credentials);
+  auto controller = std::make_unique<SnmpPortController>(*snmp, containment_of(loaded->config),
+                                                         loaded->secrets.snmp_credentials);
   ContainmentBackend backend;
   backend.locator = &locator;
   backend.controller = controller.get();
@@ -247,16 +246,16 @@ int run_daemon(const std::string& config_path) {
         {
           std::lock_guard io(backend.io);
           locator.set_credentials(next->secrets.snmp_credentials);
-          controller = std::make_unique<SnmpPortController>(
-              *snmp, containment_of(next->config), next->secrets.snmp_credentials);
+          controller = std::make_unique<SnmpPortController>(*snmp, containment_of(next->config),
+                                                            next->secrets.snmp_credentials);
           backend.controller = controller.get();
         }
         engine->set_config(next->config);
         worker.set_password(next->secrets.smtp_password);
         engine->counters().config_reloads++;
         engine->audit("daemon", "reload", config_path);
-        std::cerr << "vtrace-responder: configuration reloaded ("
-                  << next->config->policies.size() << " policies)\n";
+        std::cerr << "vtrace-responder: configuration reloaded (" << next->config->policies.size()
+                  << " policies)\n";
       }
       wait_hup();
     });

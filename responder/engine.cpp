@@ -179,8 +179,7 @@ std::shared_ptr<const ResponderConfig> Engine::config() const {
   return config_;
 }
 
-void Engine::audit(const std::string& actor, const std::string& event,
-                   const std::string& detail) {
+void Engine::audit(const std::string& actor, const std::string& event, const std::string& detail) {
   std::lock_guard lock(mutex_);
   audit_locked(actor, event, detail);
 }
@@ -293,8 +292,8 @@ void Engine::run_policies(const Incident& in, IngestResult& result) {
           .run();
     }
     for (std::size_t i = 0; i < policy.actions.size(); ++i) {
-      auto done = db_.prepare(
-          "SELECT 1 FROM actions WHERE incident_id=? AND policy=? AND action_index=?");
+      auto done =
+          db_.prepare("SELECT 1 FROM actions WHERE incident_id=? AND policy=? AND action_index=?");
       done.bind(1, in.id).bind(2, policy.name).bind(3, static_cast<std::int64_t>(i));
       if (done.step()) continue;  // ran for an earlier revision: never again
       const ActionConfig& action = policy.actions[i];
@@ -400,8 +399,8 @@ Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t ind
       continue;
     }
     std::int64_t count = window.integer(1) + 1;
-    TimePoint first = window.integer(1) == 0 ? in.detected_at
-                                             : std::min(window.integer(2), in.detected_at);
+    TimePoint first =
+        window.integer(1) == 0 ? in.detected_at : std::min(window.integer(2), in.detected_at);
     TimePoint last = std::max(window.integer(3), in.detected_at);
     boost::system::error_code ec;
     json::value viruses = json::parse(window.text(4), ec);
@@ -434,8 +433,8 @@ Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t ind
   RenderedMail mail = render_incident(*tmpl, in, policy.name);
   std::string status;
   const std::int64_t mail_id =
-      queue_mail(std::string(to_string(action.type)), policy.name, in.id, recipients,
-                 mail.subject, mail.body, action.dry_run, action.hold, &status);
+      queue_mail(std::string(to_string(action.type)), policy.name, in.id, recipients, mail.subject,
+                 mail.body, action.dry_run, action.hold, &status);
   db_.prepare(
          "INSERT OR REPLACE INTO windows(key, policy, action_index, kind, origin_ip, origin_name, "
          "zone, internal, recipients, digest_template, digest_window, dry_run, hold, "
@@ -461,10 +460,9 @@ Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t ind
 }
 
 std::int64_t Engine::queue_mail(const std::string& kind, const std::string& policy,
-                                const std::string& incident_id,
-                                const std::vector<std::string>& to, const std::string& subject,
-                                const std::string& body, bool dry_run, bool hold,
-                                std::string* status) {
+                                const std::string& incident_id, const std::vector<std::string>& to,
+                                const std::string& subject, const std::string& body, bool dry_run,
+                                bool hold, std::string* status) {
   const ResponderConfig& config = *config_;
   const TimePoint now = clock_.now();
   std::string outbox_status = "queued";
@@ -572,8 +570,8 @@ bool Engine::flush_window(const std::string& key) {
   auto tmpl = find_template(config_->mail.templates_dir, template_name, nullptr);
   if (!tmpl) tmpl = find_template("", "digest", nullptr);
   RenderedMail mail = render_digest(*tmpl, digest, policy);
-  queue_mail(kind + "_digest", policy, first_id, recipients, mail.subject, mail.body, dry_run,
-             hold, nullptr);
+  queue_mail(kind + "_digest", policy, first_id, recipients, mail.subject, mail.body, dry_run, hold,
+             nullptr);
   counters_.digests_flushed++;
   // Activity went on, so the next window starts where this one ended: a burst that lasts
   // longer than one window yields one digest per window, never a fresh "first" mail.
@@ -646,8 +644,7 @@ int Engine::deliver_due(MailSender& sender, int max) {
     const TimePoint now = clock_.now();
     ++attempts;
     if (result.status == SendStatus::kSent) {
-      db_.prepare(
-             "UPDATE outbox SET status='sent', attempts=?, sent_at=?, last_error=? WHERE id=?")
+      db_.prepare("UPDATE outbox SET status='sent', attempts=?, sent_at=?, last_error=? WHERE id=?")
           .bind(1, attempts)
           .bind(2, now)
           .bind(3, result.detail)
@@ -765,9 +762,9 @@ std::optional<std::string> Engine::incident_json(const std::string& id) {
       "incident_id=? ORDER BY at, policy, action_index");
   a.bind(1, id);
   while (a.step()) {
-    json::object o{{"policy", a.text(0)},    {"index", a.integer(1)},
-                   {"type", a.text(2)},      {"status", a.text(3)},
-                   {"detail", a.text(4)},    {"at", format_rfc3339(a.integer(6))}};
+    json::object o{{"policy", a.text(0)}, {"index", a.integer(1)},
+                   {"type", a.text(2)},   {"status", a.text(3)},
+                   {"detail", a.text(4)}, {"at", format_rfc3339(a.integer(6))}};
     if (!a.is_null(5)) o["mail_id"] = a.integer(5);
     actions.push_back(std::move(o));
   }

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,7 +42,7 @@ struct Counters {
 };
 
 struct ContainmentRelease {
-  int status = 200;     // HTTP-like: 200 released, 404 unknown, 409 not releasable, 502 failed
+  int status = 200;  // HTTP-like: 200 released, 404 unknown, 409 not releasable, 502 failed
   std::string message;
 };
 
@@ -50,8 +50,8 @@ enum class IngestKind { kCreated, kUpdated, kUnchanged };
 
 struct IngestResult {
   IngestKind kind = IngestKind::kUnchanged;
-  int revision = 0;      // the stored revision after the call
-  int actions_run = 0;   // action rows written by this call
+  int revision = 0;     // the stored revision after the call
+  int actions_run = 0;  // action rows written by this call
   int containments_queued = 0;
 };
 
@@ -134,8 +134,7 @@ class Engine {
                           const std::string& subject, const std::string& body, bool dry_run,
                           bool hold, std::string* status);
   bool flush_window(const std::string& key);
-  void audit_locked(const std::string& actor, const std::string& event,
-                    const std::string& detail);
+  void audit_locked(const std::string& actor, const std::string& event, const std::string& detail);
   ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
                               const Incident& incident);
   void recover_containments();

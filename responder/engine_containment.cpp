@@ -39,15 +39,15 @@ void Engine::recover_containments() {
   // A write that was in flight when the process stopped is done again (SET down is idempotent
   // and is verified); a release in flight is retried at once.
   db_.exec("UPDATE containments SET status='pending' WHERE status IN ('working','writing')");
-  db_.prepare("UPDATE containments SET status='release_failed', expires_at=? WHERE "
-              "status='releasing'")
+  db_.prepare(
+         "UPDATE containments SET status='release_failed', expires_at=? WHERE "
+         "status='releasing'")
       .bind(1, clock_.now())
       .run();
 }
 
-void Engine::audit_containment(const std::string& actor, const std::string& event,
-                               std::int64_t id, const std::string& result,
-                               const std::string& detail) {
+void Engine::audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
+                               const std::string& result, const std::string& detail) {
   json::object o{{"containment", id}, {"result", result}, {"why", detail}};
   auto q = db_.prepare(
       "SELECT incident_id, policy, origin_ip, device, port, if_index, mac, dry_run FROM "
@@ -80,7 +80,8 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
     return ActionRun{"refused", why, std::nullopt};
   };
   if (!in.origin) return refuse("no origin: nothing to contain");
-  if (!in.origin->internal) return refuse("the origin is external: only internal hosts are contained");
+  if (!in.origin->internal)
+    return refuse("the origin is external: only internal hosts are contained");
   if (in.confidence == Confidence::kFuzzy && !action.allow_fuzzy) {
     return refuse("the trace is fuzzy and the action does not allow_fuzzy");
   }
@@ -216,9 +217,9 @@ bool Engine::contain_one() {
         if (!already && !c.breaker.notify.empty()) {
           const std::string body =
               "vtrace-responder stopped shutting switch ports: the circuit breaker tripped.\n\n" +
-              detail + "\n\nThe origin that would have been contained next: " + ip +
-              " (incident " + incident + ", policy " + policy + ", " + where.device + " " +
-              where.port + ").\nFurther origins are refused until the rate drops; list them "
+              detail + "\n\nThe origin that would have been contained next: " + ip + " (incident " +
+              incident + ", policy " + policy + ", " + where.device + " " + where.port +
+              ").\nFurther origins are refused until the rate drops; list them "
               "with `vtracectl containments`.\n";
           queue_mail("containment_breaker", policy, incident, c.breaker.notify,
                      "[vtrace] containment circuit breaker tripped", body, false, false, nullptr);

@@ -53,10 +53,12 @@ std::string Engine::origins_json(TimePoint since) {
       "SELECT origin_ip, id, status, device, port, downed_at, expires_at FROM containments "
       "ORDER BY id");
   while (c.step()) {  // the latest row per origin wins
-    json::object o{{"id", c.integer(1)}, {"status", c.text(2)}, {"switch", c.text(3)},
-                   {"port", c.text(4)}};
-    o["downed_at"] = c.is_null(5) ? json::value(nullptr) : json::value(format_rfc3339(c.integer(5)));
-    o["expires_at"] = c.is_null(6) ? json::value(nullptr) : json::value(format_rfc3339(c.integer(6)));
+    json::object o{
+        {"id", c.integer(1)}, {"status", c.text(2)}, {"switch", c.text(3)}, {"port", c.text(4)}};
+    o["downed_at"] =
+        c.is_null(5) ? json::value(nullptr) : json::value(format_rfc3339(c.integer(5)));
+    o["expires_at"] =
+        c.is_null(6) ? json::value(nullptr) : json::value(format_rfc3339(c.integer(6)));
     contained[c.text(0)] = std::move(o);
   }
   json::array items;
@@ -108,9 +110,10 @@ std::string Engine::stats_json(TimePoint since) {
   }
   json::array viruses;
   for (const auto& [v, n] : per_virus) {
-    viruses.push_back(json::object{{"virus", v},
-                                   {"detections", n},
-                                   {"origins", static_cast<std::int64_t>(hosts_per_virus[v].size())}});
+    viruses.push_back(
+        json::object{{"virus", v},
+                     {"detections", n},
+                     {"origins", static_cast<std::int64_t>(hosts_per_virus[v].size())}});
   }
   std::sort(viruses.begin(), viruses.end(), [](const json::value& a, const json::value& b) {
     return a.at("detections").as_int64() > b.at("detections").as_int64();

@@ -107,10 +107,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto message = std::make_shared<http::response<http::string_body>>(std::move(res));
     stream_.expires_after(std::chrono::microseconds(listen_.timeout));
     http::async_write(stream_, *message,
-                      [self = shared_from_this(), message, keep_alive](beast::error_code ec,
-                                                                       std::size_t) {
-                        self->on_write(keep_alive, ec);
-                      });
+                      [self = shared_from_this(), message, keep_alive](
+                          beast::error_code ec, std::size_t) { self->on_write(keep_alive, ec); });
   }
 
   void on_write(bool keep_alive, beast::error_code ec) {

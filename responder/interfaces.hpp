@@ -93,7 +93,7 @@ class SnmpClient {
 // Turns one switch port administratively up or down and verifies it. Implemented over SNMP
 // (SnmpPortController); an HTTP automation back end would implement the same.
 struct PortWrite {
-  bool ok = false;         // true only when the state was read back as requested
+  bool ok = false;  // true only when the state was read back as requested
   std::int64_t if_index = 0;
   std::string detail;
 };

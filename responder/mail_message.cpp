@@ -174,9 +174,8 @@ std::string body_text(std::string_view raw) {
 std::string rfc5322_date(TimePoint t) {
   static constexpr std::array<const char*, 7> kDays = {"Thu", "Fri", "Sat", "Sun",
                                                        "Mon", "Tue", "Wed"};
-  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr",
-                                                          "May", "Jun", "Jul", "Aug",
-                                                          "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::int64_t secs = t / kMicrosPerSecond;
   if (t < 0 && t % kMicrosPerSecond != 0) --secs;
   std::int64_t days = secs / 86400;

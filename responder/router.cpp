@@ -84,7 +84,8 @@ constexpr const char* kContentSecurityPolicy =
 
 const char* content_type_of(std::string_view name) {
   auto ends = [&](std::string_view ext) {
-    return name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
+    return name.size() >= ext.size() &&
+           name.compare(name.size() - ext.size(), ext.size(), ext) == 0;
   };
   if (ends(".html")) return "text/html; charset=utf-8";
   if (ends(".css")) return "text/css; charset=utf-8";
@@ -262,12 +263,14 @@ ApiResponse Router::route(const ApiRequest& request) {
   }
   const std::string outbox_prefix = "/v1/outbox/";
   const std::string release_suffix = "/release";
-  if (path.rfind(outbox_prefix, 0) == 0 && path.size() > outbox_prefix.size() + release_suffix.size() &&
-      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) == 0) {
+  if (path.rfind(outbox_prefix, 0) == 0 &&
+      path.size() > outbox_prefix.size() + release_suffix.size() &&
+      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) ==
+          0) {
     if (!post) return method_not_allowed("POST");
     if (!authorized(request)) return unauthorized();
-    const std::string digits = path.substr(outbox_prefix.size(), path.size() - outbox_prefix.size() -
-                                                                     release_suffix.size());
+    const std::string digits = path.substr(
+        outbox_prefix.size(), path.size() - outbox_prefix.size() - release_suffix.size());
     if (digits.empty() || digits.size() > 18 ||
         digits.find_first_not_of("0123456789") != std::string::npos) {
       return error(400, "not a mail id");
@@ -288,7 +291,8 @@ ApiResponse Router::route(const ApiRequest& request) {
   const std::string containment_prefix = "/v1/containments/";
   if (path.rfind(containment_prefix, 0) == 0 &&
       path.size() > containment_prefix.size() + release_suffix.size() &&
-      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) == 0) {
+      path.compare(path.size() - release_suffix.size(), release_suffix.size(), release_suffix) ==
+          0) {
     if (!post) return method_not_allowed("POST");
     if (!authorized(request)) return unauthorized();
     const std::string digits = path.substr(
@@ -316,7 +320,8 @@ ApiResponse Router::static_file(const std::string& relative) {
   if (!safe_relative_path(relative)) return refuse(404, "no such file");
   const char* type = content_type_of(relative);
   if (!type) return refuse(404, "no such file");
-  if (web_root_.empty()) return refuse(404, "the operator page is not configured (listen.web_root)");
+  if (web_root_.empty())
+    return refuse(404, "the operator page is not configured (listen.web_root)");
   std::ifstream in(web_root_ + "/" + relative, std::ios::binary);
   if (!in) return refuse(404, "no such file");
   std::ostringstream body;
@@ -348,7 +353,8 @@ ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t 
   if (ec || !body.is_object()) {
     return error(400, "the body must be a JSON object with \"reason\" (and \"operator\")");
   }
-  auto text = [&](const char* key, std::size_t max, std::string* out) -> std::optional<std::string> {
+  auto text = [&](const char* key, std::size_t max,
+                  std::string* out) -> std::optional<std::string> {
     const json::value* v = body.get_object().if_contains(key);
     if (!v) return std::nullopt;
     if (!v->is_string()) return std::string(key) + " must be a string";
@@ -375,8 +381,7 @@ ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t 
 }
 
 ApiResponse Router::post_incident(const ApiRequest& request) {
-  if (!request.content_type.empty() &&
-      request.content_type.rfind("application/json", 0) != 0) {
+  if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0) {
     return error(415, "the body must be application/json");
   }
   std::string problem;

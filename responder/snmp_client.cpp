@@ -79,8 +79,7 @@ class NetSnmpClient final : public SnmpClient {
           break;
         }
         Oid got(v->name, v->name + v->name_length);
-        if (got.size() <= prefix.size() ||
-            !std::equal(prefix.begin(), prefix.end(), got.begin())) {
+        if (got.size() <= prefix.size() || !std::equal(prefix.begin(), prefix.end(), got.begin())) {
           done = true;
           break;
         }
@@ -132,7 +131,8 @@ class NetSnmpClient final : public SnmpClient {
     netsnmp_pdu* response = nullptr;
     if (exchange(ss, pdu, &response, &result.error)) {
       if (response->errstat != SNMP_ERR_NOERROR) {
-        result.error = std::string("error-status ") + snmp_errstring(static_cast<int>(response->errstat));
+        result.error =
+            std::string("error-status ") + snmp_errstring(static_cast<int>(response->errstat));
       } else if (!response->variables) {
         result.error = "empty response";
       } else {
@@ -167,7 +167,8 @@ class NetSnmpClient final : public SnmpClient {
       case ASN_COUNTER:
       case ASN_TIMETICKS:
         out.type = SnmpVar::Type::kInteger;
-        out.integer = static_cast<std::int64_t>(static_cast<unsigned long>(*v->val.integer) & 0xffffffffUL);
+        out.integer =
+            static_cast<std::int64_t>(static_cast<unsigned long>(*v->val.integer) & 0xffffffffUL);
         break;
       case ASN_OCTET_STR:
         out.type = SnmpVar::Type::kBytes;
@@ -192,8 +193,8 @@ class NetSnmpClient final : public SnmpClient {
     netsnmp_session s;
     snmp_sess_init(&s);
     const bool v6 = t.address.find(':') != std::string::npos;
-    std::string peer = (v6 ? "udp6:[" + t.address + "]" : "udp:" + t.address) + ":" +
-                       std::to_string(t.port);
+    std::string peer =
+        (v6 ? "udp6:[" + t.address + "]" : "udp:" + t.address) + ":" + std::to_string(t.port);
     s.peername = peer.data();
     s.timeout = static_cast<long>(t.timeout);  // microseconds per try
     s.retries = t.retries;
@@ -215,7 +216,8 @@ class NetSnmpClient final : public SnmpClient {
         s.contextNameLen = context.size();
       }
       const bool md5 = t.credential.auth_protocol == "MD5";
-      s.securityAuthProto = const_cast<oid*>(md5 ? usmHMACMD5AuthProtocol : usmHMACSHA1AuthProtocol);
+      s.securityAuthProto =
+          const_cast<oid*>(md5 ? usmHMACMD5AuthProtocol : usmHMACSHA1AuthProtocol);
       s.securityAuthProtoLen = md5 ? USM_AUTH_PROTO_MD5_LEN : USM_AUTH_PROTO_SHA_LEN;
       s.securityAuthKeyLen = USM_AUTH_KU_LEN;
       std::string auth = t.credential.auth_key;

@@ -218,8 +218,7 @@ std::optional<MailTemplate> find_template(const std::string& dir, const std::str
   return t;
 }
 
-RenderedMail render_incident(const MailTemplate& t, const Incident& in,
-                             const std::string& policy) {
+RenderedMail render_incident(const MailTemplate& t, const Incident& in, const std::string& policy) {
   data d;
   const bool known = in.origin.has_value();
   const std::string ip = known ? in.origin->ip : "";

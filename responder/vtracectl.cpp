@@ -103,8 +103,8 @@ void print_incident(const json::value& doc) {
     std::cout << "  origin:      (not determined)\n";
   }
   std::cout << "  envelope:    from " << str(in.at("envelope"), "from") << "\n";
-  std::cout << "  received:    " << str(doc, "received_at") << " from "
-            << str(doc, "received_from") << "\n";
+  std::cout << "  received:    " << str(doc, "received_at") << " from " << str(doc, "received_from")
+            << "\n";
   std::cout << "  hops:\n";
   for (const auto& h : in.at("hops").as_array()) {
     std::cout << "    " << str(h, "host") << " " << str(h, "queue_id") << " "
@@ -113,9 +113,8 @@ void print_incident(const json::value& doc) {
   }
   std::cout << "  actions:\n";
   for (const auto& a : doc.at("actions").as_array()) {
-    std::cout << "    " << str(a, "at") << " " << str(a, "policy") << "[" << str(a, "index")
-              << "] " << str(a, "type") << ": " << str(a, "status") << " - " << str(a, "detail")
-              << "\n";
+    std::cout << "    " << str(a, "at") << " " << str(a, "policy") << "[" << str(a, "index") << "] "
+              << str(a, "type") << ": " << str(a, "status") << " - " << str(a, "detail") << "\n";
   }
   std::cout << "  mails:\n";
   for (const auto& m : doc.at("mails").as_array()) {
@@ -161,8 +160,9 @@ int main(int argc, char** argv) {
   containments->add_option("--status", status,
                            "pending, down, dry_run, refused, not_located, failed, released, ...");
   auto* report_cmd = app.add_subcommand(
-      "report", "statistics: detections per virus (internal origins), internal vs external, "
-                "time to containment");
+      "report",
+      "statistics: detections per virus (internal origins), internal vs external, "
+      "time to containment");
   std::string report_since = "18d";
   report_cmd->add_option("--since", report_since, "RFC 3339 time or a duration such as 18d")
       ->capture_default_str();
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
     for (const auto& i : doc.at("incidents").as_array()) {
       const auto& o = i.at("origin");
       const std::string ip = o.is_object() ? str(o, "ip") : "-";
-      const std::string cls = !o.is_object()                ? "-"
+      const std::string cls = !o.is_object()                 ? "-"
                               : str(o, "internal") == "true" ? "internal"
                                                              : "external";
       std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
@@ -230,7 +230,8 @@ int main(int argc, char** argv) {
         std::snprintf(buf, sizeof buf, "%.1f s", secs.to_number<double>());
         took = buf;
       }
-      const std::string at = t.at("contained_at").is_string() ? str(t, "contained_at") : "not contained";
+      const std::string at =
+          t.at("contained_at").is_string() ? str(t, "contained_at") : "not contained";
       std::printf("%-16s %-27s %-27s %s\n", str(t, "ip").c_str(), str(t, "first_detection").c_str(),
                   at.c_str(), took.c_str());
     }
@@ -249,7 +250,8 @@ int main(int argc, char** argv) {
     auto doc = json::parse(r.body);
     for (const auto& m : doc.at("mails").as_array()) {
       std::string to;
-      for (const auto& t : m.at("to").as_array()) to += (to.empty() ? "" : ",") + std::string(t.as_string());
+      for (const auto& t : m.at("to").as_array())
+        to += (to.empty() ? "" : ",") + std::string(t.as_string());
       std::printf("#%-6s %-8s %-12s %-30s %s\n", str(m, "id").c_str(), str(m, "status").c_str(),
                   str(m, "kind").c_str(), to.c_str(), str(m, "subject").c_str());
     }
@@ -263,9 +265,10 @@ int main(int argc, char** argv) {
     std::printf("%-6s %-14s %-16s %-12s %-20s %-25s %s\n", "ID", "STATUS", "ORIGIN", "SWITCH",
                 "PORT", "EXPIRES", "DETAIL");
     for (const auto& c : doc.at("containments").as_array()) {
-      const std::string port = str(c, "port") + (str(c, "if_index") != "0" && !str(c, "port").empty()
-                                                     ? " (" + str(c, "if_index") + ")"
-                                                     : "");
+      const std::string port =
+          str(c, "port") + (str(c, "if_index") != "0" && !str(c, "port").empty()
+                                ? " (" + str(c, "if_index") + ")"
+                                : "");
       std::printf("c%-5s %-14s %-16s %-12s %-20s %-25s %s\n", str(c, "id").c_str(),
                   str(c, "status").c_str(), str(c, "ip").c_str(), str(c, "switch").c_str(),
                   port.c_str(), str(c, "expires_at").c_str(), str(c, "detail").c_str());
@@ -283,10 +286,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     json::object body{{"reason", reason}, {"operator", operator_name}};
-    Reply r = call("POST", url + "/v1/containments/" + n + "/release", token, json::serialize(body));
+    Reply r =
+        call("POST", url + "/v1/containments/" + n + "/release", token, json::serialize(body));
     if (r.status != 200) return report(r);
-    std::cout << "containment c" << n << " released: "
-              << str(json::parse(r.body), "message") << "\n";
+    std::cout << "containment c" << n << " released: " << str(json::parse(r.body), "message")
+              << "\n";
     return 0;
   }
   if (*release) {
