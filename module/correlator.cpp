@@ -23,6 +23,12 @@ bool is_isvw_program(std::string_view program) {
          program == "interscan";
 }
 
+// The MTAs' own lines about a verdict (postfix's reply from a content filter, sendmail's and
+// exim's rejects) name less than the scanner's line: no sender, or no virus name.
+bool is_mta_format(std::string_view format) {
+  return format == "postfix" || format == "sendmail" || format == "exim";
+}
+
 bool overlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.empty() || b.empty()) return true;
   for (const auto& x : a) {
@@ -207,7 +213,20 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
       p.facts.client_ip = facts.client_ip;
       p.facts.client_name = facts.client_name;
     }
-    if (p.incident.action == "detected" && !record.action.empty()) {
+    if (!p.facts.has_sender && facts.has_sender) {
+      // Postfix's "250 2.7.0 Ok, discarded, id=... - INFECTED: X" from amavis names no sender;
+      // amavis's own line does.
+      p.facts.sender = facts.sender;
+      p.facts.has_sender = true;
+      p.incident.envelope_from = facts.sender;
+    }
+    if (is_mta_format(p.format) && !is_mta_format(format)) {
+      // The scanner's own line is the detection a reader looks for; which of the two lines
+      // the collector received first must not change what the incident says.
+      p.format = std::string(format);
+      p.incident.detector_format = p.format;
+      if (!record.action.empty()) p.incident.action = record.action;
+    } else if (p.incident.action == "detected" && !record.action.empty()) {
       p.incident.action = record.action;
     }
     if (p.incident.subject.empty()) p.incident.subject = record.subject;
@@ -274,8 +293,37 @@ bool Correlator::try_early(Pending& p, TimePoint now) {
   HopTracer tracer(index_, topology_, settings_.correlation);
   TraceOutcome outcome = tracer.trace(p.facts);
   if (outcome.confidence != Confidence::kExact || outcome.waiting) return false;
+  if (!bounced_original(outcome).empty()) {
+    // A detected bounce waits out clock_skew like an envelope match: the detection of the
+    // message it returns may still be on its way and is the incident that should stand.
+    if (!is_backscatter(outcome)) return false;
+    merge_backscatter(p);
+    return true;
+  }
   emit(p, std::move(outcome));
   return true;
+}
+
+std::string Correlator::bounced_original(const TraceOutcome& outcome) {
+  for (const auto& hop : outcome.hops) {
+    if (hop.link == HopLink::kBounce) return hop.host + "|" + hop.queue_id;
+  }
+  return {};
+}
+
+void Correlator::merge_backscatter(const Pending& p) {
+  ++stats_.backscatter_merged;
+  // Its late companion lines must merge into nothing rather than start it over.
+  emitted_keys_[p.key] = p.facts.time;
+  emitted_order_.emplace_back(p.facts.time, p.key);
+}
+
+bool Correlator::is_backscatter(const TraceOutcome& outcome) const {
+  // A relay returned a virus mail to its forged sender and the gateway caught the bounce too:
+  // the same infected host, the same mail, already an incident. Counting it again would
+  // double every threshold and digest downstream.
+  const std::string original = bounced_original(outcome);
+  return !original.empty() && covered_.count(original) > 0;
 }
 
 bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
@@ -291,6 +339,10 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
     return false;
   }
   if (outcome.waiting) outcome = trace_with_archive(p, std::move(outcome));
+  if (is_backscatter(outcome)) {
+    merge_backscatter(p);
+    return true;
+  }
   if (outcome.hops.empty() && outcome.candidates.empty()) {
     // The detecting host's own MTA never logged this message and the line names no client:
     // nothing corroborates it. A forged syslog line looks exactly like this, so it must not

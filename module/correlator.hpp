@@ -41,6 +41,7 @@ struct CorrelatorStats {
   std::uint64_t detections = 0;
   std::uint64_t detections_merged = 0;       // companion lines of one detection
   std::uint64_t echoes_suppressed = 0;       // a relay's bounce of a detection another host made
+  std::uint64_t backscatter_merged = 0;      // a detected bounce of a message already traced
   std::uint64_t pending_dropped = 0;         // traced early because the pending queue was full
   std::uint64_t uncorroborated = 0;          // detections the detecting host's MTA never logged
   std::uint64_t revisions = 0;               // unresolved incidents traced later and re-sent
@@ -121,6 +122,11 @@ class Correlator {
   void on_detection(SourceIndex source, TimePoint t, std::string_view format,
                     const ParsedRecord& record, std::string_view evidence);
   bool try_emit(Pending& p, TimePoint now, bool final);
+  // The record (source name|queue id) of the original message a bounce in this chain returns;
+  // empty when the chain has no bounce link.
+  static std::string bounced_original(const TraceOutcome& outcome);
+  bool is_backscatter(const TraceOutcome& outcome) const;
+  void merge_backscatter(const Pending& p);
   bool try_early(Pending& p, TimePoint now);
   void emit(Pending& p, TraceOutcome outcome);
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);

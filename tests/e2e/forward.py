@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""e2e lab log forwarder: tails a Postfix maillog_file and/or a clamav-milter LogFile and sends
-each line as RFC 5424 syslog over TCP to the collector, from the address of the network
-namespace it runs in (run under `ip netns exec`). Timestamps are the read time (UTC, µs): the
-files are polled every 10 ms, so this is within ~10 ms of the daemon's write.
+"""e2e lab log forwarder: tails a Postfix maillog_file, a clamav-milter LogFile, an Exim mainlog
+and/or an amavisd-new $LOGFILE and sends each line as RFC 5424 syslog over TCP to the collector,
+from the address of the network namespace it runs in (run under `ip netns exec`). Timestamps are
+the read time (UTC, µs): the files are polled every 10 ms, so this is within ~10 ms of the
+daemon's write. amavisd's lines (`HOST /usr/sbin/amavisd[PID]: ...` in its own log file) are sent
+with the app-name `amavis`, the syslog ident amavisd-new logs under on a Debian site.
 
-usage: forward.py --connect IP:PORT --host NAME [--postfix FILE] [--milter FILE] [--exim FILE]"""
+usage: forward.py --connect IP:PORT --host NAME [--postfix FILE] [--milter FILE] [--exim FILE]
+                  [--amavis FILE]"""
 import argparse, datetime, re, signal, socket, sys, time
 
 ap = argparse.ArgumentParser()
@@ -13,11 +16,13 @@ ap.add_argument('--host', required=True)
 ap.add_argument('--postfix')
 ap.add_argument('--milter')
 ap.add_argument('--exim')
+ap.add_argument('--amavis')
 a = ap.parse_args()
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
 POSTFIX = re.compile(r'^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ ([^\[:\s]+)(?:\[(\d+)\])?: (.*)$')
 MILTER = re.compile(r'^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} -> (.*)$')
+AMAVIS = re.compile(r'^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ \S+\[(\d+)\]: (.*)$')
 
 
 def stamp():
@@ -41,7 +46,8 @@ if sock is None:
     sys.exit('forward.py: cannot connect to %s' % a.connect)
 
 files = []
-for kind, path in (('postfix', a.postfix), ('milter', a.milter), ('exim', a.exim)):
+for kind, path in (('postfix', a.postfix), ('milter', a.milter), ('exim', a.exim),
+                   ('amavis', a.amavis)):
     if path:
         files.append([kind, open(path, 'rb'), b''])
 print('forwarding', flush=True)
@@ -62,6 +68,10 @@ while True:
             elif f[0] == 'exim':
                 if line:
                     out.append(frame('exim', None, line))
+            elif f[0] == 'amavis':
+                m = AMAVIS.match(line)
+                if m:
+                    out.append(frame('amavis', m.group(1), m.group(2)))
             else:
                 m = MILTER.match(line)
                 if m:

@@ -580,3 +580,118 @@ TEST_CASE("an exim relay's bounce is traced exactly through its E<id>@host Messa
   REQUIRE(bounce->origin);
   CHECK(bounce->origin->ip == "10.20.1.12");
 }
+
+TEST_CASE("postfix's discard reply arriving before amavis's line still yields amavis's sender",
+          "[trace]") {
+  // From the end-to-end lab (tests/e2e/repro-amavis-envelope), hosts renamed to configured
+  // ones: postfix logged amavis's 250 reply before amavis's own line reached the collector.
+  Harness h;
+  const auto& incidents =
+      h.feed({
+                 "Nov 28 08:57:49 gw1 postfix/smtpd[32579]: 91175A82860: "
+                 "client=relay1.campus.example.ac.jp[10.1.0.25]",
+                 "Nov 28 08:57:49 gw1 postfix/cleanup[32612]: 91175A82860: "
+                 "message-id=<worm-0@bank.example>",
+                 "Nov 28 08:57:49 gw1 postfix/qmgr[32574]: 91175A82860: "
+                 "from=<it-support@bank.example>, size=1096, nrcpt=1 (queue active)",
+                 "Nov 28 08:57:49 gw1 postfix/smtp[32644]: 91175A82860: to=<bob@partner.example>, "
+                 "relay=127.0.0.1[127.0.0.1]:10024, conn_use=2, delay=0.16, "
+                 "delays=0/0.06/0/0.09, dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, "
+                 "id=32489-04-2 - INFECTED: Lab.Test.EICAR-NDB.UNOFFICIAL)",
+                 "Nov 28 08:57:49 gw1 amavis[32489]: (32489-04-2) Blocked INFECTED "
+                 "(Lab.Test.EICAR-NDB.UNOFFICIAL) {DiscardedOpenRelay,Quarantined}, "
+                 "[10.1.0.25]:47821 <it-support@bank.example> -> <bob@partner.example>, "
+                 "quarantine: virus-hL-hEPCD6VNu, Queue-ID: 91175A82860, Message-ID: "
+                 "<worm-0@bank.example>, mail_id: hL-hEPCD6VNu, Hits: -, size: 1096, 91 ms",
+             })
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].detector_format == "amavis");
+  CHECK(incidents[0].envelope_from == "it-support@bank.example");
+  CHECK(incidents[0].action != "discarded");
+  CHECK(incidents[0].evidence.size() == 2);
+}
+
+namespace {
+
+// From the end-to-end lab in reject mode (tests/e2e/repro-reject-backscatter), hosts renamed
+// to configured ones: gw1 rejects the worm mail, relay1 returns it to the forged sender, and
+// gw1 rejects that bounce too, since it carries the worm.
+const std::vector<std::string> kRejectBackscatter = {
+    "Nov 28 08:58:39 relay1 postfix/smtpd[3599]: 14187A829DD: "
+    "client=pc45.campus.example.ac.jp[10.1.23.45]",
+    "Nov 28 08:58:39 relay1 postfix/cleanup[3604]: 14187A829DD: message-id=<worm-0@bank.example>",
+    "Nov 28 08:58:39 relay1 postfix/qmgr[3413]: 14187A829DD: from=<it-support@bank.example>, "
+    "size=923, nrcpt=1 (queue active)",
+    "Nov 28 08:58:39 gw1 postfix/smtpd[3552]: 19B07A828AE: "
+    "client=relay1.campus.example.ac.jp[10.1.0.25]",
+    "Nov 28 08:58:39 gw1 postfix/cleanup[3612]: 19B07A828AE: message-id=<worm-0@bank.example>",
+    "Nov 28 08:58:39 gw1 clamav-milter[200]: Message 19B07A828AE from <it-support@bank.example> "
+    "to <bob@partner.example> with subject 'Your invoice worm-0' message-id "
+    "'<worm-0@bank.example>' date 'Sat, 28 Nov 2026 08:58:39 -0000' infected by "
+    "Lab.Test.EICAR-NDB.UNOFFICIAL",
+    "Nov 28 08:58:39 gw1 postfix/cleanup[3612]: 19B07A828AE: milter-reject: END-OF-MESSAGE from "
+    "relay1.campus.example.ac.jp[10.1.0.25]: 5.7.1 Virus Lab.Test.EICAR-NDB.UNOFFICIAL detected "
+    "by lab gateway; from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP "
+    "helo=<relay1.campus.example.ac.jp>",
+    "Nov 28 08:58:39 relay1 postfix/smtp[3605]: 14187A829DD: to=<bob@partner.example>, "
+    "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.08, delays=0/0.01/0.01/0.06, dsn=5.7.1, "
+    "status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 Virus "
+    "Lab.Test.EICAR-NDB.UNOFFICIAL detected by lab gateway (in reply to end of DATA command))",
+    "Nov 28 08:58:39 relay1 postfix/cleanup[3602]: 3089CA82592: "
+    "message-id=<20261128085839.3089CA82592@relay.lab.test>",
+    "Nov 28 08:58:39 relay1 postfix/qmgr[3413]: 3089CA82592: from=<>, size=2893, nrcpt=1 (queue "
+    "active)",
+    "Nov 28 08:58:39 relay1 postfix/bounce[3639]: 14187A829DD: sender non-delivery "
+    "notification: 3089CA82592",
+    "Nov 28 08:58:39 gw1 postfix/smtpd[3611]: 36709A82A20: "
+    "client=relay1.campus.example.ac.jp[10.1.0.25]",
+    "Nov 28 08:58:39 gw1 postfix/cleanup[3613]: 36709A82A20: "
+    "message-id=<20261128085839.3089CA82592@relay.lab.test>",
+    "Nov 28 08:58:39 gw1 clamav-milter[200]: Message 36709A82A20 from <> to "
+    "<it-support@bank.example> with subject 'Undelivered Mail Returned to Sender' message-id "
+    "'<20261128085839.3089CA82592@relay.lab.test>' date 'Sat, 28 Nov 2026 08:58:39 +0000 (UTC)' "
+    "infected by Lab.Test.EICAR-NDB.UNOFFICIAL",
+    "Nov 28 08:58:39 gw1 postfix/cleanup[3613]: 36709A82A20: milter-reject: END-OF-MESSAGE from "
+    "relay1.campus.example.ac.jp[10.1.0.25]: 5.7.1 Virus Lab.Test.EICAR-NDB.UNOFFICIAL detected "
+    "by lab gateway; from=<> to=<it-support@bank.example> proto=ESMTP "
+    "helo=<relay1.campus.example.ac.jp>",
+    "Nov 28 08:58:39 relay1 postfix/smtp[3607]: 3089CA82592: to=<it-support@bank.example>, "
+    "relay=gw1.example.ac.jp[192.0.2.25]:25, delay=0.07, delays=0.02/0/0.01/0.04, dsn=5.7.1, "
+    "status=bounced (host gw1.example.ac.jp[192.0.2.25] said: 550 5.7.1 Virus "
+    "Lab.Test.EICAR-NDB.UNOFFICIAL detected by lab gateway (in reply to end of DATA command))",
+};
+
+}  // namespace
+
+TEST_CASE("a gateway rejecting the relay's bounce of a rejected worm mail makes one incident",
+          "[trace]") {
+  Harness h;
+  const auto& incidents = h.feed(kRejectBackscatter).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].queue_id == "19B07A828AE");
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+  CHECK(h.correlator().stats().backscatter_merged == 1);
+}
+
+TEST_CASE("a detected bounce whose original mail was never detected is its own incident",
+          "[trace]") {
+  // Without gw1's detection of the worm mail itself (say, a signature update in between), the
+  // bounce is the only evidence and must still name the PC.
+  std::vector<std::string> lines;
+  for (const auto& line : kRejectBackscatter) {
+    if (line.find("19B07A828AE: milter-reject") == std::string::npos &&
+        line.find("Message 19B07A828AE") == std::string::npos) {
+      lines.push_back(line);
+    }
+  }
+  Harness h;
+  const auto& incidents = h.feed(lines).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].queue_id == "36709A82A20");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+  CHECK(h.correlator().stats().backscatter_merged == 0);
+}
