@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "module/correlator.hpp"
 #include "module/incident_text.hpp"
@@ -39,8 +41,11 @@ class StreamSink final : public vtrace::IncidentSink {
   bool text_;
 };
 
-// Appends each incident to the configured JSON-lines file and syncs it, so an incident is on
-// disk before rsyslog gets the "OK" for the line that completed it.
+// Appends each incident to the configured JSON-lines file before rsyslog gets the "OK" for the
+// line that completed it. Written, not fsynced: the file is then exactly as durable as the
+// outbox and journal it copies (they survive the process, not a power failure; see
+// state_store.hpp), and an fsync per incident would stall the confirmation of every message
+// behind it during a worm burst.
 class JsonLinesFile {
  public:
   explicit JsonLinesFile(const std::string& path) {
@@ -63,7 +68,6 @@ class JsonLinesFile {
       if (n <= 0) break;
       written += static_cast<std::size_t>(n);
     }
-    ::fdatasync(fd_);
   }
 
  private:
@@ -73,28 +77,62 @@ class JsonLinesFile {
 // Every incident goes into the durable outbox (delivered to the responder by the sender
 // thread) and, when configured, into the JSON-lines file. A resend of a known id and revision
 // (after a restart rebuilt the state) is recognised by the outbox and not delivered twice.
+// Between begin_batch() and end_batch() the incidents go into one transaction, opened by the
+// first of them (most batches complete none and cost the database nothing); the sender is
+// woken once it is committed, since it cannot see the rows before.
 class DurableSink final : public vtrace::IncidentSink {
  public:
   DurableSink(vtrace::StateStore& store, JsonLinesFile& file, vtrace::OutboxSender* sender)
       : store_(store), file_(file), sender_(sender) {}
   void deliver(const vtrace::Incident& incident) override {
+    if (batching_ && !store_.in_transaction() && !store_.begin()) {
+      std::cerr << "vtrace-correlator: cannot start a transaction for incident " << incident.id
+                << "\n";
+      failed_ = true;
+      return;
+    }
     switch (store_.enqueue(incident)) {
       case vtrace::StateStore::Enqueued::kUnchanged:
         return;  // already stored before a restart: the journal replay re-traced it
       case vtrace::StateStore::Enqueued::kError:
         std::cerr << "vtrace-correlator: cannot store incident " << incident.id << "\n";
-        break;
+        failed_ = true;
+        return;
       case vtrace::StateStore::Enqueued::kNew:
         break;
     }
     file_.append(vtrace::to_json(incident) + "\n");
-    if (sender_ != nullptr) sender_->notify();
+    stored_ = true;
+    if (!batching_) wake_sender();
+  }
+  void begin_batch() { batching_ = true; }
+  // Commits the batch's incidents. False if one of them, or an incident stored outside a batch
+  // since the last call (by the idle tick), could not be stored: the caller must not confirm
+  // the batch, and exits; the restart traces both again from the journal.
+  bool end_batch() {
+    batching_ = false;
+    bool ok = !std::exchange(failed_, false);
+    if (store_.in_transaction()) {
+      if (ok) {
+        ok = store_.commit();
+      } else {
+        store_.rollback();
+      }
+    }
+    if (ok) wake_sender();
+    return ok;
   }
 
  private:
+  void wake_sender() {
+    if (sender_ != nullptr && std::exchange(stored_, false)) sender_->notify();
+  }
   vtrace::StateStore& store_;
   JsonLinesFile& file_;
   vtrace::OutboxSender* sender_;
+  bool batching_ = false;
+  bool failed_ = false;
+  bool stored_ = false;
 };
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -106,19 +144,25 @@ vtrace::TimePoint wall_now() {
       .count();
 }
 
-void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store) {
+// `last_line_at`: wall time (µs) at which the last input line was handled, 0 before the first;
+// tells a stale feed from a quiet one, and gives the benchmark the exact end of a run.
+void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store,
+                 const vtrace::Journal& journal, vtrace::TimePoint last_line_at) {
   const auto& s = c.stats();
   std::ostringstream o;
-  o << "{\"lines\":" << s.lines << ",\"records\":" << s.records << ",\"untrusted\":" << s.untrusted
+  o << "{\"lines\":" << s.lines << ",\"last_line_at\":" << last_line_at
+    << ",\"records\":" << s.records << ",\"untrusted\":" << s.untrusted
     << ",\"unrecognised\":" << s.unrecognised << ",\"noise\":" << s.ignored
     << ",\"undecodable\":" << c.undecodable() << ",\"detections\":" << s.detections
+    << ",\"merged\":" << s.detections_merged << ",\"echoes_suppressed\":" << s.echoes_suppressed
+    << ",\"backscatter_merged\":" << s.backscatter_merged
     << ",\"uncorroborated\":" << s.uncorroborated << ",\"pending\":" << c.pending()
     << ",\"index_messages\":" << c.index().size()
     << ",\"evicted_by_age\":" << c.index().stats().evicted_by_age
     << ",\"evicted_by_capacity\":" << c.index().stats().evicted_by_capacity
     << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]
     << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
-    << "},\"outbox_depth\":" << store.outbox_depth() << ",\"journal\":" << store.journal_size()
+    << "},\"outbox_depth\":" << store.outbox_depth() << ",\"journal\":" << journal.size()
     << ",\"records_by_format\":{";
   bool first = true;
   for (const auto& [format, n] : s.records_by_format) {
@@ -147,6 +191,22 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     std::cerr << "vtrace-correlator: cannot open state: " << error << "\n";
     return 1;
   }
+  auto journal = vtrace::Journal::open(settings.output.state_dir + "/journal", error);
+  if (!journal) {
+    std::cerr << "vtrace-correlator: cannot open the journal: " << error << "\n";
+    return 1;
+  }
+  const auto imported = store->take_legacy_journal(
+      [&](vtrace::TimePoint t, std::string_view line) { journal->add(t, line); });
+  if (imported > 0) {
+    if (!journal->flush()) {
+      std::cerr << "vtrace-correlator: cannot write the journal in " << journal->directory()
+                << "\n";
+      return 1;
+    }
+    std::cerr << "vtrace-correlator: moved " << imported
+              << " journalled lines from the database to " << journal->directory() << "\n";
+  }
   JsonLinesFile file(settings.output.jsonl_path);
   std::unique_ptr<vtrace::CurlIncidentPoster> poster;
   std::unique_ptr<vtrace::OutboxSender> sender;
@@ -158,6 +218,8 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   DurableSink sink(*store, file, sender.get());
   auto settings_ptr = std::make_unique<vtrace::CorrelatorSettings>(std::move(settings));
   std::unique_ptr<vtrace::Correlator> correlator;
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
   auto rebuild = [&] {
     correlator = std::make_unique<vtrace::Correlator>(*settings_ptr, sink);
     vtrace::ReplayOptions archive_options;
@@ -165,15 +227,17 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     archive_options.reference_time = wall_now();
     correlator->set_archive_loader(vtrace::ArchiveSearcher(archive_options));
     std::uint64_t n = 0;
-    vtrace::RsyslogRecord record;
-    store->for_each_journalled([&](const std::string& line) {
-      record = {};
-      if (vtrace::parse_rsyslog_json(line, record)) {
+    journal->for_each([&](vtrace::TimePoint, std::string_view line) {
+      if (decoder.decode(line, record)) {
         vtrace::ingest_rsyslog_record(*correlator, record);
         ++n;
       }
     });
+    // What the replay completes is stored in one transaction (mostly incidents the outbox
+    // already has: recognised and not sent again).
+    sink.begin_batch();
     correlator->advance(wall_now());
+    if (!sink.end_batch()) std::cerr << "vtrace-correlator: incidents of the replay not stored\n";
     if (n > 0) std::cerr << "vtrace-correlator: rebuilt state from " << n << " journalled lines\n";
   };
   rebuild();
@@ -182,8 +246,8 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
                                      : settings_ptr->output.stats_path;
   vtrace::TimePoint last_stats = wall_now();
   vtrace::TimePoint last_prune = last_stats;
+  vtrace::TimePoint last_line_at = 0;
   std::uint64_t malformed = 0;
-  vtrace::RsyslogRecord record;
   auto housekeeping = [&] {
     const vtrace::TimePoint now = wall_now();
     correlator->advance(now);
@@ -201,48 +265,63 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     }
     if (now - last_prune > vtrace::seconds(30)) {
       last_prune = now;
-      store->prune_journal(now - settings_ptr->correlation.window -
-                           settings_ptr->correlation.pending_timeout);
+      journal->prune(
+          now - settings_ptr->correlation.window - settings_ptr->correlation.pending_timeout, now);
     }
     if (now - last_stats >= settings_ptr->output.stats_interval) {
       last_stats = now;
-      write_stats(stats_path, *correlator, *store);
+      write_stats(stats_path, *correlator, *store, *journal, last_line_at);
     }
     return g_stop == 0;
   };
-  vtrace::run_omprog_loop(
-      STDIN_FILENO, STDOUT_FILENO,
-      [&](std::string_view line) {
-        record = {};
-        if (!vtrace::parse_rsyslog_json(line, record)) {
-          correlator->count_undecodable();
-          if (malformed++ < 10) {
-            std::cerr << "vtrace-correlator: malformed input line ignored: " << line.substr(0, 200)
-                      << "\n";
-          }
-          return;
+  // A batch's lines go into the journal with one write, and the incidents they (or the passing
+  // time) complete into the outbox with one commit; only then does the loop confirm them.
+  auto on_batch = [&](std::span<const std::string_view> lines) {
+    const vtrace::TimePoint arrived = wall_now();
+    for (const std::string_view line : lines) {
+      if (!decoder.decode(line, record)) {
+        correlator->count_undecodable();
+        if (malformed++ < 10) {
+          std::cerr << "vtrace-correlator: malformed input line ignored: " << line.substr(0, 200)
+                    << "\n";
         }
-        const auto before = correlator->relevant_lines();
-        vtrace::ingest_rsyslog_record(*correlator, record);
-        if (correlator->relevant_lines() != before) {
-          const auto t = vtrace::parse_rfc3339(record.timereported).value_or(wall_now());
-          if (!store->journal(t, std::string(line))) {
-            std::cerr << "vtrace-correlator: cannot journal a line\n";
-          }
-        }
-        correlator->advance(wall_now());
-      },
-      housekeeping);
-  correlator->advance(wall_now());
-  write_stats(stats_path, *correlator, *store);
+        continue;
+      }
+      const auto before = correlator->relevant_lines();
+      vtrace::ingest_rsyslog_record(*correlator, record);
+      if (correlator->relevant_lines() != before) {
+        const auto t = vtrace::parse_rfc3339(record.timereported).value_or(arrived);
+        journal->add(std::min(t, arrived), line);
+      }
+    }
+    bool durable = journal->flush();
+    if (durable) {
+      last_line_at = arrived;
+      sink.begin_batch();
+      correlator->advance(arrived);
+      durable = sink.end_batch();
+    }
+    if (!durable) {
+      // Not durable, so not confirmed: exit, and let rsyslog restart us and send the batch
+      // again. The restart rebuilds the correlator from the journal, so what it knows is what
+      // is on disk; lines of the batch that did reach the journal are then ingested twice,
+      // which changes nothing (the same records, the same detection keys).
+      std::cerr << "vtrace-correlator: cannot make a batch of " << lines.size()
+                << " lines durable; exiting without confirming it\n";
+    }
+    return durable;
+  };
+  const auto end = vtrace::run_omprog_loop(STDIN_FILENO, STDOUT_FILENO, on_batch, housekeeping);
+  if (end != vtrace::OmprogEnd::kFailed) correlator->advance(wall_now());
+  write_stats(stats_path, *correlator, *store, *journal, last_line_at);
   if (sender) {
     // Give the sender a moment to deliver what the last lines produced.
-    for (int i = 0; i < 20 && store->outbox_depth() > 0; ++i) {
+    for (int i = 0; end != vtrace::OmprogEnd::kFailed && i < 20 && store->outbox_depth() > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     sender->stop();
   }
-  return 0;
+  return end == vtrace::OmprogEnd::kFailed ? 1 : 0;
 }
 
 }  // namespace

@@ -4,29 +4,169 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <vector>
 
 namespace vtrace {
 
-bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(line, ec);
-  if (ec || !v.is_object()) return false;
-  const auto& o = v.get_object();
-  auto get = [&o](std::string_view key, std::string& into) {
-    if (auto* f = o.if_contains(key); f && f->is_string()) {
-      into = std::string(f->get_string());
-      return true;
+namespace {
+
+// Parse events of one line, kept only where they are string values of the top-level object's
+// known keys. Nested values are walked past; a known key with a non-string value counts as
+// absent, as in a document-tree lookup.
+struct FieldHandler {
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  using error_code = boost::json::error_code;
+  using string_view = boost::json::string_view;
+
+  RsyslogRecord* out = nullptr;
+  std::string* target = nullptr;  // the field the current top-level key names
+  std::string key;                // a key delivered in parts
+  int depth = 0;
+  bool object = false;
+  bool has_time = false;
+  bool has_msg = false;
+
+  void start(RsyslogRecord& record) {
+    out = &record;
+    for (std::string* f : {&record.timereported, &record.hostname, &record.fromhost_ip,
+                           &record.app_name, &record.procid, &record.msg, &record.inputname}) {
+      f->clear();
     }
-    return false;
-  };
-  get("hostname", out.hostname);
-  get("fromhost-ip", out.fromhost_ip);
-  get("app-name", out.app_name);
-  get("procid", out.procid);
-  get("inputname", out.inputname);
-  return get("timereported", out.timereported) && get("msg", out.msg);
+    target = nullptr;
+    key.clear();
+    depth = 0;
+    object = has_time = has_msg = false;
+  }
+  std::string* field(std::string_view k) const {
+    if (k == "msg") return &out->msg;
+    if (k == "timereported") return &out->timereported;
+    if (k == "hostname") return &out->hostname;
+    if (k == "fromhost-ip") return &out->fromhost_ip;
+    if (k == "app-name") return &out->app_name;
+    if (k == "procid") return &out->procid;
+    if (k == "inputname") return &out->inputname;
+    return nullptr;
+  }
+  void presence(bool present) {
+    if (target == &out->timereported) has_time = present;
+    if (target == &out->msg) has_msg = present;
+  }
+  // A value that is not a string, at the top level.
+  void other_value() {
+    if (depth != 1 || target == nullptr) return;
+    target->clear();
+    presence(false);
+    target = nullptr;
+  }
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    if (depth == 0) object = true;
+    other_value();
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_array_begin(error_code&) {
+    other_value();
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    if (depth == 1) key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    if (depth != 1) return true;
+    if (key.empty()) {
+      target = field(std::string_view(s.data(), s.size()));
+    } else {
+      key.append(s.data(), s.size());
+      target = field(key);
+      key.clear();
+    }
+    if (target != nullptr) target->clear();
+    return true;
+  }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    if (depth == 1 && target != nullptr) target->append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    if (depth == 1 && target != nullptr) {
+      target->append(s.data(), s.size());
+      presence(true);
+      target = nullptr;
+    }
+    return true;
+  }
+  bool on_number_part(string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t, string_view, error_code&) {
+    other_value();
+    return true;
+  }
+  bool on_uint64(std::uint64_t, string_view, error_code&) {
+    other_value();
+    return true;
+  }
+  bool on_double(double, string_view, error_code&) {
+    other_value();
+    return true;
+  }
+  bool on_bool(bool, error_code&) {
+    other_value();
+    return true;
+  }
+  bool on_null(error_code&) {
+    other_value();
+    return true;
+  }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+};
+
+}  // namespace
+
+struct RsyslogJsonDecoder::Parser {
+  boost::json::basic_parser<FieldHandler> parser{boost::json::parse_options{}};
+};
+
+RsyslogJsonDecoder::RsyslogJsonDecoder() : parser_(std::make_unique<Parser>()) {}
+RsyslogJsonDecoder::~RsyslogJsonDecoder() = default;
+
+bool RsyslogJsonDecoder::decode(std::string_view line, RsyslogRecord& out) {
+  auto& p = parser_->parser;
+  p.reset();
+  FieldHandler& h = p.handler();
+  h.start(out);
+  boost::json::error_code ec;
+  const std::size_t used = p.write_some(false, line.data(), line.size(), ec);
+  if (ec || !p.done()) return false;
+  for (std::size_t i = used; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+  }
+  return h.object && h.has_time && h.has_msg;
+}
+
+bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out) {
+  RsyslogJsonDecoder decoder;
+  return decoder.decode(line, out);
 }
 
 bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) {
@@ -87,46 +227,67 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
   return true;
 }
 
-void run_omprog_loop(int in_fd, int out_fd, const std::function<void(std::string_view)>& on_line,
-                     const std::function<bool()>& on_idle, int tick_ms) {
-  auto confirm = [out_fd] {
-    const char ok[] = "OK\n";
-    std::size_t written = 0;
-    while (written < 3) {
-      const ssize_t n = ::write(out_fd, ok + written, 3 - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      written += static_cast<std::size_t>(n);
-    }
+namespace {
+
+bool write_all(int fd, const char* data, std::size_t size) {
+  std::size_t written = 0;
+  while (written < size) {
+    const ssize_t n = ::write(fd, data + written, size - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    written += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+OmprogEnd run_omprog_loop(int in_fd, int out_fd,
+                          const std::function<bool(std::span<const std::string_view>)>& on_batch,
+                          const std::function<bool()>& on_idle, int tick_ms) {
+  std::string answers;
+  auto confirm = [&](std::size_t n) {
+    answers.clear();
+    for (std::size_t i = 0; i < n; ++i) answers += "OK\n";
+    write_all(out_fd, answers.data(), answers.size());
   };
-  confirm();  // configuration loaded: ready
+  confirm(1);  // configuration loaded: ready
+  using Clock = std::chrono::steady_clock;
+  const auto tick = std::chrono::milliseconds(tick_ms);
+  auto last_idle = Clock::now();
   std::string buffer;
+  std::vector<std::string_view> lines;
   char chunk[65536];
   while (true) {
     pollfd p{in_fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, tick_ms);
-    if (ready < 0 && errno != EINTR) return;
-    if (ready <= 0) {
-      if (!on_idle()) return;
-      continue;
+    if (ready < 0 && errno != EINTR) return OmprogEnd::kEndOfInput;
+    if (ready <= 0 || Clock::now() - last_idle >= tick) {
+      last_idle = Clock::now();
+      if (!on_idle()) return OmprogEnd::kStopped;
+      if (ready <= 0) continue;
     }
     const ssize_t n = ::read(in_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (!buffer.empty()) {
-        on_line(buffer);
-        confirm();
+        const std::string_view last = buffer;
+        if (!on_batch(std::span(&last, 1))) return OmprogEnd::kFailed;
+        confirm(1);
       }
-      return;
+      return OmprogEnd::kEndOfInput;
     }
     buffer.append(chunk, static_cast<std::size_t>(n));
+    lines.clear();
     std::size_t start = 0;
     for (std::size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
-      on_line(std::string_view(buffer).substr(start, nl - start));
-      confirm();
+      lines.push_back(std::string_view(buffer).substr(start, nl - start));
+    }
+    if (!lines.empty()) {
+      if (!on_batch(lines)) return OmprogEnd::kFailed;
+      confirm(lines.size());
     }
     buffer.erase(0, start);
-    if (!on_idle()) return;
   }
 }
 

@@ -1,26 +1,56 @@
-// SQLite-backed journal and outbox. Prepared statements are made per call: the rates here
-// (accepted mail-log records, incidents) are far below what that costs.
+// The journal's segment files and the SQLite outbox. Every SQL statement is prepared once per
+// connection.
 #include "module/state_store.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
 
 namespace vtrace {
 
 namespace {
 
-class Statement {
+// A new journal segment after this long or this size, so that pruning (a whole segment at a
+// time) keeps the journal close to the window.
+constexpr TimePoint kSegmentSpan = 300'000'000;
+constexpr off_t kSegmentBytes = 64 << 20;
+
+struct Finalize {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, Finalize>;
+
+// One run of a prepared statement: bindings in, rows out, and the statement reset for its
+// next use when this goes out of scope.
+class Run {
  public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+  explicit Run(const StatementPtr& s) : stmt_(s.get()) {}
+  ~Run() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
   bool ok() const { return stmt_ != nullptr; }
-  Statement& bind(int i, std::int64_t v) {
+  Run& bind(int i, std::int64_t v) {
     sqlite3_bind_int64(stmt_, i, v);
     return *this;
   }
-  Statement& bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  // The text must stay valid until the run ends (SQLITE_STATIC: not copied).
+  Run& bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   int step() { return sqlite3_step(stmt_); }
@@ -31,10 +61,14 @@ class Statement {
   }
 
  private:
-  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3_stmt* stmt_;
 };
 
 }  // namespace
+
+struct StateStore::Statements {
+  StatementPtr begin, commit, rollback, enqueue, due, delivered, failed, depth;
+};
 
 std::optional<StateStore> StateStore::open(const std::string& path, std::string& error) {
   sqlite3* db = nullptr;
@@ -45,62 +79,125 @@ std::optional<StateStore> StateStore::open(const std::string& path, std::string&
     return std::nullopt;
   }
   sqlite3_busy_timeout(db, 5000);
-  StateStore store(db);
-  // WAL with synchronous=NORMAL: a committed transaction survives the process being killed
-  // (the OS keeps the WAL pages); only a power failure can lose the last ones.
-  if (!store.exec("PRAGMA journal_mode=WAL") || !store.exec("PRAGMA synchronous=NORMAL") ||
-      !store.exec("CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, t INTEGER NOT "
-                  "NULL, line TEXT NOT NULL)") ||
-      !store.exec("CREATE INDEX IF NOT EXISTS journal_t ON journal(t)") ||
-      !store.exec("CREATE TABLE IF NOT EXISTS outbox (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE "
-                  "NOT NULL, revision INTEGER NOT NULL, json TEXT NOT NULL, delivered_revision "
-                  "INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_attempt "
-                  "INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL)")) {
+  auto fail = [&] {
     error = path + ": " + sqlite3_errmsg(db);
+    sqlite3_close(db);
     return std::nullopt;
+  };
+  auto exec = [db](const char* sql) {
+    return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+  };
+  // WAL with synchronous=NORMAL: a commit is a write() into the WAL, in the OS's page cache when
+  // it returns, so it survives the process; the fsyncs happen only at checkpoints (see the
+  // durability level in state_store.hpp).
+  if (!exec("PRAGMA journal_mode=WAL") || !exec("PRAGMA synchronous=NORMAL") ||
+      !exec("CREATE TABLE IF NOT EXISTS outbox (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE "
+            "NOT NULL, revision INTEGER NOT NULL, json TEXT NOT NULL, delivered_revision "
+            "INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_attempt "
+            "INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL)")) {
+    return fail();
   }
+  auto statements = std::make_unique<Statements>();
+  auto prepare = [db](StatementPtr& into, const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    const bool ok =
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) == SQLITE_OK;
+    into.reset(s);
+    return ok;
+  };
+  // IMMEDIATE takes the write lock at once (waiting for the outbox sender's short updates
+  // through the busy timeout), so no statement of a transaction can fail for a lock later.
+  if (!prepare(statements->begin, "BEGIN IMMEDIATE") || !prepare(statements->commit, "COMMIT") ||
+      !prepare(statements->rollback, "ROLLBACK") ||
+      !prepare(statements->enqueue,
+               "INSERT INTO outbox (id, revision, json, created) VALUES (?, ?, ?, "
+               "strftime('%s','now')) ON CONFLICT(id) DO UPDATE SET revision = "
+               "excluded.revision, json = excluded.json, attempts = 0, next_attempt = 0 WHERE "
+               "excluded.revision > outbox.revision") ||
+      !prepare(statements->due,
+               "SELECT rowid, id, revision, json, attempts FROM outbox WHERE delivered_revision "
+               "< revision AND next_attempt <= ? ORDER BY rowid LIMIT ?") ||
+      !prepare(statements->delivered,
+               "UPDATE outbox SET delivered_revision = max(delivered_revision, ?) WHERE rowid = "
+               "?") ||
+      !prepare(statements->failed,
+               "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE rowid = ?") ||
+      !prepare(statements->depth,
+               "SELECT count(*) FROM outbox WHERE delivered_revision < revision")) {
+    statements.reset();
+    return fail();
+  }
+  StateStore store(db, std::move(statements));
   return store;
 }
 
-StateStore::StateStore(StateStore&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+StateStore::StateStore(sqlite3* db, std::unique_ptr<Statements> statements)
+    : db_(db), statements_(std::move(statements)) {}
+
+StateStore::StateStore(StateStore&& other) noexcept
+    : db_(other.db_), statements_(std::move(other.statements_)) {
+  other.db_ = nullptr;
+}
 
 StateStore::~StateStore() {
-  if (db_ != nullptr) sqlite3_close(db_);
+  if (db_ == nullptr) return;
+  if (in_transaction()) rollback();
+  statements_.reset();
+  sqlite3_close(db_);
 }
 
 bool StateStore::exec(const char* sql) {
   return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
-bool StateStore::journal(TimePoint time, const std::string& line) {
-  Statement s(db_, "INSERT INTO journal (t, line) VALUES (?, ?)");
-  return s.ok() && s.bind(1, time).bind(2, line).step() == SQLITE_DONE;
+bool StateStore::begin() {
+  Run s(statements_->begin);
+  return s.ok() && s.step() == SQLITE_DONE;
 }
 
-void StateStore::for_each_journalled(const std::function<void(const std::string&)>& fn) {
-  Statement s(db_, "SELECT line FROM journal ORDER BY seq");
-  while (s.ok() && s.step() == SQLITE_ROW) fn(s.text(0));
+bool StateStore::commit() {
+  {
+    Run s(statements_->commit);
+    if (s.ok() && s.step() == SQLITE_DONE) return true;
+  }
+  rollback();
+  return false;
 }
 
-void StateStore::prune_journal(TimePoint cutoff) {
-  Statement s(db_, "DELETE FROM journal WHERE t < ?");
-  if (s.ok()) s.bind(1, cutoff).step();
+void StateStore::rollback() {
+  if (in_transaction()) {
+    Run s(statements_->rollback);
+    s.step();
+  }
 }
 
-std::int64_t StateStore::journal_size() {
-  Statement s(db_, "SELECT count(*) FROM journal");
-  return s.ok() && s.step() == SQLITE_ROW ? s.integer(0) : -1;
+bool StateStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+std::int64_t StateStore::take_legacy_journal(
+    const std::function<void(TimePoint, std::string_view)>& fn) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT t, line FROM journal ORDER BY seq", -1, &raw, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return 0;  // no such table: nothing to take over
+  }
+  const StatementPtr select(raw);
+  Run s(select);
+  std::int64_t n = 0;
+  while (s.step() == SQLITE_ROW) {
+    const std::string line = s.text(1);
+    fn(s.integer(0), line);
+    ++n;
+  }
+  exec("DROP TABLE IF EXISTS journal");
+  return n;
 }
 
 StateStore::Enqueued StateStore::enqueue(const Incident& incident) {
-  Statement s(db_,
-              "INSERT INTO outbox (id, revision, json, created) VALUES (?, ?, ?, "
-              "strftime('%s','now')) ON CONFLICT(id) DO UPDATE SET revision = excluded.revision, "
-              "json = excluded.json, attempts = 0, next_attempt = 0 WHERE excluded.revision > "
-              "outbox.revision");
+  const std::string json = to_json(incident);
+  Run s(statements_->enqueue);
   if (!s.ok() ||
-      s.bind(1, incident.id).bind(2, incident.revision).bind(3, to_json(incident)).step() !=
-          SQLITE_DONE) {
+      s.bind(1, incident.id).bind(2, incident.revision).bind(3, json).step() != SQLITE_DONE) {
     return Enqueued::kError;
   }
   return sqlite3_changes(db_) > 0 ? Enqueued::kNew : Enqueued::kUnchanged;
@@ -108,9 +205,7 @@ StateStore::Enqueued StateStore::enqueue(const Incident& incident) {
 
 std::vector<OutboxEntry> StateStore::due(TimePoint now, int limit) {
   std::vector<OutboxEntry> out;
-  Statement s(db_,
-              "SELECT rowid, id, revision, json, attempts FROM outbox WHERE delivered_revision < "
-              "revision AND next_attempt <= ? ORDER BY rowid LIMIT ?");
+  Run s(statements_->due);
   if (!s.ok()) return out;
   s.bind(1, now).bind(2, limit);
   while (s.step() == SQLITE_ROW) {
@@ -121,19 +216,170 @@ std::vector<OutboxEntry> StateStore::due(TimePoint now, int limit) {
 }
 
 void StateStore::mark_delivered(std::int64_t rowid, int revision) {
-  Statement s(db_,
-              "UPDATE outbox SET delivered_revision = max(delivered_revision, ?) WHERE rowid = ?");
+  Run s(statements_->delivered);
   if (s.ok()) s.bind(1, revision).bind(2, rowid).step();
 }
 
 void StateStore::mark_failed(std::int64_t rowid, TimePoint next_attempt) {
-  Statement s(db_, "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE rowid = ?");
+  Run s(statements_->failed);
   if (s.ok()) s.bind(1, next_attempt).bind(2, rowid).step();
 }
 
 std::int64_t StateStore::outbox_depth() {
-  Statement s(db_, "SELECT count(*) FROM outbox WHERE delivered_revision < revision");
+  Run s(statements_->depth);
   return s.ok() && s.step() == SQLITE_ROW ? s.integer(0) : -1;
+}
+
+Journal::Journal(Journal&& other) noexcept
+    : dir_(std::move(other.dir_)),
+      segments_(std::move(other.segments_)),
+      fd_(std::exchange(other.fd_, -1)),
+      opened_at_(other.opened_at_),
+      pending_(std::move(other.pending_)),
+      pending_lines_(other.pending_lines_),
+      pending_newest_(other.pending_newest_),
+      lines_(other.lines_) {}
+
+Journal::~Journal() { close_segment(); }
+
+std::optional<Journal> Journal::open(const std::string& dir, std::string& error) {
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    error = dir + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    error = dir + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  Journal journal(dir);
+  constexpr std::string_view kSuffix = ".journal";
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.size() != 20 + kSuffix.size() || !name.ends_with(kSuffix)) continue;
+    Segment segment;
+    const auto [end, ec] = std::from_chars(name.data(), name.data() + 20, segment.number);
+    if (ec == std::errc() && end == name.data() + 20) journal.segments_.push_back(segment);
+  }
+  ::closedir(d);
+  std::sort(journal.segments_.begin(), journal.segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.number < b.number; });
+  return journal;
+}
+
+std::string Journal::path(std::uint64_t number) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.journal", static_cast<unsigned long long>(number));
+  return dir_ + "/" + name;
+}
+
+void Journal::close_segment() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void Journal::add(TimePoint time, std::string_view line) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, time);
+  pending_.append(digits, end);
+  pending_ += '\t';
+  pending_.append(line);
+  pending_ += '\n';
+  pending_newest_ = pending_lines_ == 0 ? time : std::max(pending_newest_, time);
+  ++pending_lines_;
+}
+
+bool Journal::flush() {
+  if (pending_lines_ == 0) return true;
+  if (fd_ < 0) {
+    // A new segment: the one written before (by this process or by one that died while
+    // writing) is never appended to again, so a torn line can only be a segment's last.
+    Segment segment;
+    segment.number = segments_.empty() ? 1 : segments_.back().number + 1;
+    segment.newest_known = true;
+    fd_ = ::open(path(segment.number).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                 0640);
+    if (fd_ < 0) return false;
+    segments_.push_back(segment);
+    opened_at_ = 0;
+  }
+  std::size_t written = 0;
+  while (written < pending_.size()) {
+    const ssize_t n = ::write(fd_, pending_.data() + written, pending_.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close_segment();
+      return false;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  Segment& current = segments_.back();
+  current.newest = current.lines == 0 ? pending_newest_ : std::max(current.newest, pending_newest_);
+  current.lines += pending_lines_;
+  lines_ += pending_lines_;
+  pending_.clear();
+  pending_lines_ = 0;
+  return true;
+}
+
+void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& fn) {
+  std::int64_t total = 0;
+  std::string data;
+  for (Segment& segment : segments_) {
+    data.clear();
+    const int fd = ::open(path(segment.number).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char chunk[1 << 16];
+    for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) != 0;) {
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      data.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    std::int64_t lines = 0;
+    TimePoint newest = 0;
+    std::string_view rest = data;
+    for (std::size_t nl; (nl = rest.find('\n')) != std::string_view::npos;
+         rest.remove_prefix(nl + 1)) {
+      const std::string_view record = rest.substr(0, nl);
+      const auto tab = record.find('\t');
+      TimePoint t = 0;
+      if (tab == std::string_view::npos ||
+          std::from_chars(record.data(), record.data() + tab, t).ec != std::errc()) {
+        continue;
+      }
+      fn(t, record.substr(tab + 1));
+      newest = lines == 0 ? t : std::max(newest, t);
+      ++lines;
+    }
+    segment.lines = lines;
+    segment.newest = newest;
+    segment.newest_known = true;
+    total += lines;
+  }
+  lines_ = total;
+}
+
+void Journal::prune(TimePoint cutoff, TimePoint now) {
+  if (fd_ >= 0) {
+    if (opened_at_ == 0) opened_at_ = now;
+    struct stat st {};
+    if (segments_.back().lines > 0 && (now - opened_at_ >= kSegmentSpan ||
+                                       (::fstat(fd_, &st) == 0 && st.st_size >= kSegmentBytes))) {
+      close_segment();
+    }
+  }
+  // The open segment stays whatever its age: the next batch is appended to it.
+  const std::size_t closed = fd_ >= 0 ? segments_.size() - 1 : segments_.size();
+  std::size_t gone = 0;
+  while (gone < closed && segments_[gone].newest_known && segments_[gone].newest < cutoff) {
+    ::unlink(path(segments_[gone].number).c_str());
+    lines_ -= segments_[gone].lines;
+    ++gone;
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(gone));
 }
 
 }  // namespace vtrace

@@ -1,12 +1,23 @@
-// StateStore: the correlator's durable state in SQLite (WAL). A journal of the trusted log
-// records inside the correlation window (to rebuild the index and pending detections after a
-// crash), and the outbox of incidents awaiting delivery to the responder.
+// The correlator's durable state. The Journal: the trusted input lines inside the correlation
+// window, appended to plain segment files, replayed at start-up to rebuild the index and the
+// pending detections after a crash. The StateStore: the outbox of incidents awaiting delivery
+// to the responder, in SQLite (WAL).
+//
+// Durability level: a journal line or an incident is durable once written (journal: write()
+// returned; outbox: transaction committed), and then survives the correlator being killed
+// (kill -9, a crash, an OOM kill), not a power failure or kernel crash, which can lose the last
+// ones (never corrupt what was there). That is rsyslog's own level for the omprog action queue
+// the lines come from (a memory queue that only spills to disk under a backlog and at
+// shutdown). An fsync per confirmed message would cost milliseconds each on a virtual disk,
+// a hundredfold more than rsyslog needs to deliver the message.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/incident.hpp"
@@ -33,19 +44,24 @@ class StateStore {
   StateStore& operator=(StateStore&&) = delete;
   ~StateStore();
 
-  // Appends one accepted input line (the raw rsyslog JSON). Committed when this returns: the
-  // caller confirms the line to rsyslog only afterwards.
-  bool journal(TimePoint time, const std::string& line);
-  // Calls `fn` for every journalled line in arrival order.
-  void for_each_journalled(const std::function<void(const std::string&)>& fn);
-  // Forgets journalled lines older than `cutoff`.
-  void prune_journal(TimePoint cutoff);
-  std::int64_t journal_size();
+  // Groups the following writes into one transaction, committed by commit(): the incidents
+  // one batch of input completes are stored with one commit. Without begin() every write
+  // commits on its own.
+  bool begin();
+  // Commits the open transaction; false (the transaction is rolled back) if it could not be
+  // made durable, in which case nothing of it may be confirmed.
+  bool commit();
+  void rollback();
+  bool in_transaction() const;
+
+  // The journal of earlier versions, a table in this database: calls `fn` for each of its lines
+  // in arrival order, then drops the table. Returns the number of lines.
+  std::int64_t take_legacy_journal(const std::function<void(TimePoint, std::string_view)>& fn);
 
   enum class Enqueued { kNew, kUnchanged, kError };
   // Stores an incident for delivery. A resend of the same id and revision changes nothing
   // (kUnchanged); a higher revision replaces the stored one and is delivered again. Committed
-  // on return.
+  // on return, or with the enclosing transaction.
   Enqueued enqueue(const Incident& incident);
   // Up to `limit` undelivered entries due at `now`, oldest first.
   std::vector<OutboxEntry> due(TimePoint now, int limit);
@@ -54,9 +70,60 @@ class StateStore {
   std::int64_t outbox_depth();
 
  private:
-  explicit StateStore(sqlite3* db) : db_(db) {}
+  struct Statements;
+  StateStore(sqlite3* db, std::unique_ptr<Statements> statements);
   bool exec(const char* sql);
   sqlite3* db_ = nullptr;
+  std::unique_ptr<Statements> statements_;
+};
+
+// Segment files <dir>/<20-digit number>.journal, one "<time µs>\t<line>\n" per journalled line.
+// Appending a line is one write() per batch; a new segment starts at every start-up and every
+// few minutes, and a segment goes as a whole once all its lines are older than the window.
+// Only the correlator's main thread uses it.
+class Journal {
+ public:
+  // Opens (creating) the directory; the segments already there are kept for for_each().
+  static std::optional<Journal> open(const std::string& dir, std::string& error);
+  Journal(Journal&& other) noexcept;
+  Journal& operator=(Journal&&) = delete;
+  ~Journal();
+
+  // Queues a line of the current batch, with its time: its log time, or its arrival time if
+  // that is earlier (a host whose clock runs ahead must not keep a segment alive).
+  void add(TimePoint time, std::string_view line);
+  // Writes the queued lines. True once they are in the file (durable as described above);
+  // false if they could not all be written, and then none of them may be confirmed.
+  bool flush();
+  // Calls `fn` for every written line, oldest first. A torn last line (the write the process
+  // died in) is skipped: it was never confirmed, so rsyslog sends it again.
+  void for_each(const std::function<void(TimePoint, std::string_view)>& fn);
+  // Deletes the segments whose lines are all older than `cutoff`, and starts a new segment
+  // when the current one has lines and is a few minutes old (`now`: wall time).
+  void prune(TimePoint cutoff, TimePoint now);
+  // Lines in the journal (counted by for_each, then kept up to date).
+  std::int64_t size() const { return lines_; }
+  const std::string& directory() const { return dir_; }
+
+ private:
+  struct Segment {
+    std::uint64_t number = 0;
+    TimePoint newest = 0;  // the newest line's time; unknown (kept) until for_each() read it
+    bool newest_known = false;
+    std::int64_t lines = 0;
+  };
+  explicit Journal(std::string dir) : dir_(std::move(dir)) {}
+  std::string path(std::uint64_t number) const;
+  void close_segment();
+
+  std::string dir_;
+  std::vector<Segment> segments_;  // oldest first; the open one, if any, is the last
+  int fd_ = -1;
+  TimePoint opened_at_ = 0;
+  std::string pending_;
+  std::int64_t pending_lines_ = 0;
+  TimePoint pending_newest_ = 0;
+  std::int64_t lines_ = 0;
 };
 
 }  // namespace vtrace

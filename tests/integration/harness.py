@@ -374,6 +374,28 @@ def check_gateway_incident(doc, mail, what=""):
 
 
 # ------------------------------------------------------------------------------------------
+# The correlator's journal.
+
+def journal_lines(state_dir):
+    """The correlator's journal (<state_dir>/journal/*.journal, one "<time>\t<rsyslog JSON>"
+    per line, oldest segment first) as decoded JSON objects. A torn last line of a segment
+    (the write a kill -9 interrupted) is left out, as the correlator's replay leaves it out."""
+    directory = os.path.join(state_dir, "journal")
+    out = []
+    if not os.path.isdir(directory):
+        return out
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".journal"):
+            continue
+        with open(os.path.join(directory, name), "rb") as f:
+            data = f.read()
+        for raw in data.split(b"\n")[:-1]:
+            _, _, line = raw.partition(b"\t")
+            out.append(json.loads(line.decode("utf-8")))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
 # The lab.
 
 DEFAULT_YAML = """\

@@ -11,7 +11,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import threading
 import time
 
@@ -127,12 +126,9 @@ def body(lab):
     print(f"  JSON-lines file: {len(jl)} lines, {len({d['id'] for d in jl})} distinct ids")
 
     # every line that was sent reached the correlator's journal at least once
-    db = sqlite3.connect(f"file:{lab.state}/correlator.db?mode=ro", uri=True)
-    journal = db.execute("SELECT line FROM journal").fetchall()
-    db.close()
+    journal = harness.journal_lines(lab.state)
     seen = set()
-    for (line,) in journal:
-        j = json.loads(line)
+    for j in journal:
         seen.add((j["fromhost-ip"], j["msg"].lstrip(" ")))
     sent = set()
     for m in mails:

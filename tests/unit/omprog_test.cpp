@@ -1,10 +1,17 @@
 // The omprog contract and the trust rule for records that arrive over the network.
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "module/omprog_loop.hpp"
+#include "module/state_store.hpp"
 #include "support/correlator_harness.hpp"
 
 namespace {
@@ -74,32 +81,252 @@ TEST_CASE("malformed JSON records are rejected by the decoder, not thrown", "[om
       record));
 }
 
-TEST_CASE("the omprog loop answers OK once at start and once per line, and nothing else",
-          "[omprog]") {
+namespace {
+
+struct LoopRun {
+  std::vector<std::vector<std::string>> batches;
+  std::string answers;
+  vtrace::OmprogEnd end = vtrace::OmprogEnd::kEndOfInput;
+};
+
+// Writes `input` into the loop's stdin (then EOF) and collects what it confirmed.
+// `accept(batch number)` says whether that batch is made durable.
+LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)>& accept) {
   int in[2], out[2];
   REQUIRE(::pipe(in) == 0);
   REQUIRE(::pipe(out) == 0);
-  const std::string input = "line one\nline two\n\nlast line without newline";
   REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
   ::close(in[1]);
-  std::vector<std::string> seen;
-  int idles = 0;
-  vtrace::run_omprog_loop(
-      in[0], out[1], [&](std::string_view line) { seen.emplace_back(line); },
-      [&] {
-        ++idles;
-        return true;
+  LoopRun run;
+  run.end = vtrace::run_omprog_loop(
+      in[0], out[1],
+      [&](std::span<const std::string_view> lines) {
+        run.batches.emplace_back(lines.begin(), lines.end());
+        return accept(run.batches.size());
       },
-      10);
+      [] { return true; }, 10);
   ::close(out[1]);
-  std::string answers;
   char buf[256];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) answers.append(buf, n);
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) run.answers.append(buf, n);
   ::close(in[0]);
   ::close(out[0]);
-  REQUIRE(seen.size() == 4);
+  return run;
+}
+
+std::size_t lines_in(const LoopRun& run) {
+  std::size_t n = 0;
+  for (const auto& b : run.batches) n += b.size();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the omprog loop answers OK once at start and once per line, and nothing else",
+          "[omprog]") {
+  const auto run =
+      run_loop("line one\nline two\n\nlast line without newline", [](std::size_t) { return true; });
+  REQUIRE(lines_in(run) == 4);
+  std::vector<std::string> seen;
+  for (const auto& b : run.batches) seen.insert(seen.end(), b.begin(), b.end());
   CHECK(seen[0] == "line one");
   CHECK(seen[2].empty());
   CHECK(seen[3] == "last line without newline");
-  CHECK(answers == "OK\nOK\nOK\nOK\nOK\n");
+  CHECK(run.answers == "OK\nOK\nOK\nOK\nOK\n");
+  CHECK(run.end == vtrace::OmprogEnd::kEndOfInput);
+}
+
+TEST_CASE("lines that arrive together are handed over as one batch before any is confirmed",
+          "[omprog]") {
+  const auto run = run_loop("a\nb\nc\n", [](std::size_t) { return true; });
+  REQUIRE(run.batches.size() == 1);
+  CHECK(run.batches[0] == std::vector<std::string>{"a", "b", "c"});
+  CHECK(run.answers == "OK\nOK\nOK\nOK\n");
+}
+
+TEST_CASE("a batch that cannot be made durable is not confirmed and ends the loop", "[omprog]") {
+  const auto run = run_loop("a\nb\n", [](std::size_t) { return false; });
+  CHECK(run.end == vtrace::OmprogEnd::kFailed);
+  CHECK(run.answers == "OK\n");  // the start-up OK only
+}
+
+TEST_CASE("the decoder reads each line's own fields, whatever the previous line held", "[omprog]") {
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
+  REQUIRE(decoder.decode(
+      R"({"timereported":"2026-11-28T05:00:06Z", "hostname":"gw1", "fromhost-ip":"192.0.2.25", "app-name":"postfix\/smtpd", "procid":"77", "msg":" say \"hi\" \u3053\\n", "inputname":"imtcp"})",
+      record));
+  CHECK(record.app_name == "postfix/smtpd");
+  CHECK(record.msg == " say \"hi\" \u3053\\n");
+  CHECK(record.inputname == "imtcp");
+  REQUIRE(decoder.decode(R"({"msg":"second","timereported":"2026-11-28T05:00:07Z"})", record));
+  CHECK(record.msg == "second");
+  CHECK(record.hostname.empty());
+  CHECK(record.fromhost_ip.empty());
+  CHECK(record.inputname.empty());
+}
+
+TEST_CASE("the decoder takes only string values of the top-level object", "[omprog]") {
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
+  REQUIRE(decoder.decode(
+      R"({"timereported":"t","msg":"m","x":{"hostname":"nested"},"procid":12,"hostname":["h"]})",
+      record));
+  CHECK(record.hostname.empty());
+  CHECK(record.procid.empty());
+  CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":{"text":"m"}})", record));
+  CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":null})", record));
+}
+
+TEST_CASE("the decoder rejects what is not one JSON object, and recovers for the next line",
+          "[omprog]") {
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
+  CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":"m"} trailing)", record));
+  CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":"m")", record));
+  CHECK_FALSE(decoder.decode("[\"timereported\",\"msg\"]", record));
+  CHECK_FALSE(decoder.decode("{\"timereported\":\"t\",\"msg\":\"bad \xff byte\"}", record));
+  CHECK_FALSE(decoder.decode("", record));
+  REQUIRE(decoder.decode("{\"timereported\":\"t\",\"msg\":\"ok\"} \r", record));
+  CHECK(record.msg == "ok");
+}
+
+namespace {
+
+// A fresh directory under /tmp, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name = "/tmp/vtrace-state-test-XXXXXX";
+    REQUIRE(::mkdtemp(name.data()) != nullptr);
+    path_ = name;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+using Lines = std::vector<std::pair<vtrace::TimePoint, std::string>>;
+
+Lines read_all(vtrace::Journal& journal) {
+  Lines out;
+  journal.for_each(
+      [&](vtrace::TimePoint t, std::string_view line) { out.emplace_back(t, std::string(line)); });
+  return out;
+}
+
+vtrace::Incident incident(const std::string& id) {
+  vtrace::Incident in;
+  in.id = id;
+  in.detector_host = "gw1";
+  in.virus = "Worm.A";
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("journalled lines come back in order after a restart, without a torn last line",
+          "[omprog][state]") {
+  TempDir dir;
+  std::string error;
+  {
+    auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+    REQUIRE(journal);
+    journal->add(1, R"({"msg":"one"})");
+    journal->add(2, R"({"msg":"two"})");
+    REQUIRE(journal->flush());
+    journal->add(3, R"({"msg":"three"})");
+    REQUIRE(journal->flush());
+    CHECK(journal->size() == 3);
+  }
+  // A process killed in the middle of a write leaves a line without its newline.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/journal")) {
+    std::ofstream(entry.path(), std::ios::app) << "4\t{\"msg\":\"to";
+  }
+  auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+  REQUIRE(journal);
+  CHECK(read_all(*journal) ==
+        Lines{{1, R"({"msg":"one"})"}, {2, R"({"msg":"two"})"}, {3, R"({"msg":"three"})"}});
+  CHECK(journal->size() == 3);
+  // Appending after the restart goes to a new segment, never after the torn line.
+  journal->add(5, R"({"msg":"five"})");
+  REQUIRE(journal->flush());
+  const auto lines = read_all(*journal);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines.back().second == R"({"msg":"five"})");
+  CHECK(journal->size() == 4);
+}
+
+TEST_CASE("pruning deletes the segments whose lines are all older than the cutoff",
+          "[omprog][state]") {
+  TempDir dir;
+  std::string error;
+  auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+  REQUIRE(journal);
+  const vtrace::TimePoint minute = vtrace::seconds(60);
+  const vtrace::TimePoint start = 1000 * minute;
+  vtrace::TimePoint now = start;
+  // Three segments: a prune more than five minutes after a segment was opened closes it.
+  for (int segment = 0; segment < 3; ++segment) {
+    journal->add(now, "a");
+    journal->add(now + 1, "b");
+    REQUIRE(journal->flush());
+    journal->prune(0, now);
+    now += 6 * minute;
+    journal->prune(0, now);
+  }
+  CHECK(journal->size() == 6);
+  journal->prune(start + 2, now);
+  CHECK(journal->size() == 4);
+  CHECK(read_all(*journal).front().first == start + 6 * minute);
+  journal->prune(now, now);
+  CHECK(journal->size() == 0);
+  CHECK(read_all(*journal).empty());
+}
+
+TEST_CASE("the journal table of earlier versions is handed over once and dropped",
+          "[omprog][state]") {
+  TempDir dir;
+  const std::string path = dir.path() + "/correlator.db";
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "CREATE TABLE journal (seq INTEGER PRIMARY KEY, t INTEGER NOT NULL, line "
+                         "TEXT NOT NULL); INSERT INTO journal (t, line) VALUES (7, 'old one'), (8, "
+                         "'old two');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::string error;
+  auto store = vtrace::StateStore::open(path, error);
+  REQUIRE(store);
+  Lines taken;
+  CHECK(store->take_legacy_journal([&](vtrace::TimePoint t, std::string_view line) {
+    taken.emplace_back(t, std::string(line));
+  }) == 2);
+  CHECK(taken == Lines{{7, "old one"}, {8, "old two"}});
+  CHECK(store->take_legacy_journal([](vtrace::TimePoint, std::string_view) {}) == 0);
+}
+
+TEST_CASE("incidents of a rolled back batch are not in the outbox, those of a committed one are",
+          "[omprog][state]") {
+  TempDir dir;
+  std::string error;
+  auto store = vtrace::StateStore::open(dir.path() + "/correlator.db", error);
+  REQUIRE(store);
+  REQUIRE(store->begin());
+  CHECK(store->enqueue(incident("a")) == vtrace::StateStore::Enqueued::kNew);
+  store->rollback();
+  CHECK_FALSE(store->in_transaction());
+  CHECK(store->outbox_depth() == 0);
+  REQUIRE(store->begin());
+  CHECK(store->enqueue(incident("a")) == vtrace::StateStore::Enqueued::kNew);
+  CHECK(store->enqueue(incident("b")) == vtrace::StateStore::Enqueued::kNew);
+  REQUIRE(store->commit());
+  auto other = vtrace::StateStore::open(dir.path() + "/correlator.db", error);
+  REQUIRE(other);
+  CHECK(other->outbox_depth() == 2);
+  CHECK(store->enqueue(incident("a")) == vtrace::StateStore::Enqueued::kUnchanged);
 }
