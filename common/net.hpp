@@ -27,6 +27,7 @@ class IpAddress {
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 
  private:
+  static std::optional<IpAddress> parse_dotted_quad(std::string_view text);
   std::array<std::uint8_t, 16> bytes_{};
 };
 

@@ -15,7 +15,7 @@ constexpr int kTraceBudget = 512;
 
 // True iff the record names recipients and none of them is among `wanted`.
 bool disjoint(const std::vector<TextHash>& wanted, const MessageRecord& r) {
-  if (wanted.empty() || r.recipients.empty()) return false;
+  if (wanted.empty() || r.recipients().empty()) return false;
   for (TextHash x : wanted) {
     if (r.has_recipient(x)) return false;
   }
@@ -53,7 +53,7 @@ Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
   Hop hop;
   hop.host = topology_.source(r.source).name;
   hop.queue_id = std::string(r.queue_id());
-  hop.received_at = r.received_at;
+  hop.received_at = r.received_at();
   if (r.has_client) {
     hop.client_ip = r.client_ip.to_string();
     hop.client_name = index_.client_name(r.client_ip);
@@ -71,8 +71,8 @@ std::vector<const MessageRecord*> HopTracer::envelope_candidates(
     if (r->id == exclude) continue;
     if (disjoint(rcpts, *r)) continue;
     Duration distance = -1;
-    if (use_delivery_time && !r->deliveries.empty()) {
-      for (const auto& d : r->deliveries) {
+    if (use_delivery_time && !r->deliveries().empty()) {
+      for (const Delivery d : r->deliveries()) {
         const bool wanted =
             rcpts.empty() || std::find(rcpts.begin(), rcpts.end(), d.recipient) != rcpts.end();
         const Duration delta = std::llabs(d.time - t);
@@ -80,11 +80,11 @@ std::vector<const MessageRecord*> HopTracer::envelope_candidates(
       }
     } else if (use_delivery_time) {
       // No delivery line: the message must have been on the host around `t`.
-      if (r->received_at <= t + skew && r->last_seen >= t - skew) {
-        distance = std::llabs(r->last_seen - t);
+      if (r->received_at() <= t + skew && r->last_seen() >= t - skew) {
+        distance = std::llabs(r->last_seen() - t);
       }
     } else {
-      const Duration delta = std::llabs(r->received_at - t);
+      const Duration delta = std::llabs(r->received_at() - t);
       if (delta <= skew) distance = delta;
     }
     if (distance >= 0) found.emplace_back(distance, r);
@@ -113,7 +113,7 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
   };
   const std::string queue_id(r.queue_id());
   if (!r.bounce_of().empty()) {
-    if (const auto* p = index_.find_by_queue_id(host, r.bounce_of(), r.first_seen, skew)) {
+    if (const auto* p = index_.find_by_queue_id(host, r.bounce_of(), r.first_seen(), skew)) {
       return next(p, HopLink::kBounce);
     }
     s.note = "the message " + r.bounce_of() + " that " + host_name + " bounced is not in its index";
@@ -127,11 +127,11 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
     client_name = index_.client_name(r.client_ip);
   }
   if (!r.orig_queue_id().empty()) {
-    const auto* p = index_.find_by_queue_id(host, r.orig_queue_id(), r.received_at, skew);
+    const auto* p = index_.find_by_queue_id(host, r.orig_queue_id(), r.received_at(), skew);
     if (p != nullptr && p->id != r.id) return next(p, HopLink::kOrigQueueId);
-    if (r.links->orig_client_ip) {
-      client = r.links->orig_client_ip;
-      client_name = r.links->orig_client_name;
+    if (r.links()->orig_client_ip) {
+      client = r.links()->orig_client_ip;
+      client_name = r.links()->orig_client_name;
     }
   }
   if (!r.received && !client) {
@@ -143,12 +143,14 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
   const auto client_source = client ? topology_.by_address(*client) : std::nullopt;
   if (!client || client->is_loopback() || client_source == host) {
     // Handed over on the host itself: a content filter re-injecting, or a local submission.
-    if (const auto* p = index_.find_by_next_queue_id(host, queue_id, r.received_at, skew);
+    if (const auto* p = index_.find_by_next_queue_id(host, queue_id, r.received_at(), skew);
         p != nullptr && p->id != r.id) {
       return next(p, HopLink::kNextHopQueueId);
     }
-    for (const auto* p : index_.find_by_message_id(host, r.message_id, r.received_at, skew)) {
-      if (p->id != r.id && p->received_at < r.received_at) return next(p, HopLink::kMessageId);
+    for (const auto* p : index_.find_by_message_id(host, r.message_id, r.received_at(), skew)) {
+      if (p->id != r.id && p->received_at() < r.received_at()) {
+        return next(p, HopLink::kMessageId);
+      }
     }
     s.kind = Step::Kind::kOrigin;
     s.note = "submitted on " + host_name + " itself (no network client)";
@@ -157,22 +159,22 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
   if (client_source) {
     const SourceIndex prev = *client_source;
     const std::string& prev_name = topology_.source(prev).name;
-    if (const auto* p = index_.find_by_next_queue_id(prev, queue_id, r.received_at, skew)) {
+    if (const auto* p = index_.find_by_next_queue_id(prev, queue_id, r.received_at(), skew)) {
       return next(p, HopLink::kNextHopQueueId);
     }
-    if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at, skew);
+    if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at(), skew);
         !ms.empty()) {
       return next(ms.front(), HopLink::kMessageId);
     }
     if (const auto& exim_id = r.upstream_exim_id(); !exim_id.empty()) {
-      if (const auto* p = index_.find_by_queue_id(prev, exim_id, r.received_at, skew)) {
+      if (const auto* p = index_.find_by_queue_id(prev, exim_id, r.received_at(), skew)) {
         return next(p, HopLink::kMessageId);
       }
     }
     if (config_.envelope_matching && r.has_sender) {
       const Recipients wanted =
-          r.recipients.empty() ? rcpts : Recipients(r.recipients.begin(), r.recipients.end());
-      auto cands = envelope_candidates(prev, r.sender, wanted, r.received_at, true, 0);
+          r.recipients().empty() ? rcpts : Recipients(r.recipients().begin(), r.recipients().end());
+      auto cands = envelope_candidates(prev, r.sender, wanted, r.received_at(), true, 0);
       if (!cands.empty()) {
         s.kind = Step::Kind::kNext;
         s.next = std::move(cands);
@@ -349,17 +351,17 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
   } else if (det.client_ip) {
     direct.id = 0;
     direct.source = det.source;
-    direct.queue_id_size =
-        static_cast<std::uint8_t>(std::min(det.queue_id.size(), sizeof direct.queue_id_text));
-    std::copy_n(det.queue_id.data(), direct.queue_id_size, direct.queue_id_text);
+    direct.set_queue_id(det.queue_id);
     direct.received = true;
-    direct.received_at = det.time;
+    direct.start_at(det.time);
     direct.client_ip = *det.client_ip;
     direct.has_client = true;
     direct.message_id = det.message_id.empty() ? 0 : hash_text(det.message_id);
     direct.sender = hash_address(det.sender);
     direct.has_sender = det.has_sender;
-    for (TextHash r : rcpts) direct.recipients.push_back(r);
+    for (TextHash r : rcpts) {
+      if (!direct.has_recipient(r)) direct.add_recipient(r);
+    }
     chain = walk(&direct, HopLink::kDirect, rcpts, {}, 0, budget);
   } else if (det.queue_id.empty() && det.message_id.empty() && config_.envelope_matching &&
              det.has_sender) {

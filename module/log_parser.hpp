@@ -42,6 +42,28 @@ bool split_name_address(std::string_view s, std::string_view& name, std::string_
 // <bracketed address>, and returns the value: a whole address list when it starts with '<',
 // else up to the next ", ". Empty if absent.
 std::string_view field_value(std::string_view text, std::string_view key);
+// One "key=value" item of a ", "-separated field list, as postfix and sendmail log them.
+struct Field {
+  std::string_view key;    // without '='; empty for an item that is not "key=value"
+  std::string_view value;  // an address list when it starts with '<', else up to ", "
+  std::size_t at = 0;      // where the item starts in the scanned text
+  std::size_t value_at = 0;
+};
+// Walks the items of a field list once, front to back, where field_value would search the
+// text once per key. Addresses are taken whole, as field_value takes them: a "key=" inside
+// one is not a field.
+class FieldScanner {
+ public:
+  explicit FieldScanner(std::string_view text) : text_(text) {}
+  // The next item, or false at the end of the text.
+  bool next(Field& field);
+  // Continues at `pos`, which must be the start of an item or of a ", " before one.
+  void skip_to(std::size_t pos) { pos_ = pos; }
+
+ private:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
 // The position of `key` as field_value finds it, or npos.
 std::size_t find_key(std::string_view text, std::string_view key);
 // One past the '>' closing the bracketed address that starts at text[pos] == '<', honouring

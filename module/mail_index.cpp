@@ -14,6 +14,8 @@ constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
 constexpr std::size_t kMaxRecipients = 64;
 constexpr std::size_t kMaxDeliveries = 64;
 constexpr std::size_t kMaxNames = 1'000'000;
+// Longer "queue ids" are not ids of any MTA; cut, they still match themselves.
+constexpr std::size_t kMaxQueueId = 64;
 
 std::uint64_t mix(std::uint64_t h) {
   h ^= h >> 33;
@@ -46,22 +48,59 @@ std::string_view exim_id_in_message_id(std::string_view mid) {
   return id;
 }
 
+static_assert(static_cast<int>(DeliveryStatus::kRejected) < 8, "PackedDelivery keeps 3 bits");
+
+// Eight bytes at a time, then murmur's finalizer: one multiply per word instead of one per
+// byte. `fold` maps each word first (identity, or ASCII lower-casing).
+template <typename Fold>
+TextHash hash_words(std::string_view text, Fold fold) {
+  std::uint64_t h = kFnvOffset ^ (text.size() * kFnvPrime);
+  const char* p = text.data();
+  std::size_t n = text.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = (h ^ fold(w)) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  }
+  if (n > 0) {
+    // The tail as one word, read with overlapping loads rather than byte by byte (the length
+    // is already in the hash, so overlap cannot make two texts alike).
+    std::uint64_t w;
+    if (text.size() >= 8) {
+      std::memcpy(&w, text.data() + text.size() - 8, 8);
+    } else if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      w = (static_cast<std::uint64_t>(a) << 32) | b;
+    } else {
+      w = static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[n / 2]) << 8 |
+          static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+    }
+    h = (h ^ fold(w)) * 0x9e3779b97f4a7c15ULL;
+  }
+  h = mix(h);
+  return h == 0 ? 1 : h;
+}
+
+// 'A'..'Z' to 'a'..'z' in all eight bytes of a word at once; other bytes stay as they are.
+std::uint64_t lower_ascii(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::uint64_t low7 = w & (0x7f * kOnes);
+  const std::uint64_t at_least_a = low7 + (0x80 - 'A') * kOnes;
+  const std::uint64_t above_z = low7 + (0x80 - 'Z' - 1) * kOnes;
+  const std::uint64_t upper = at_least_a & ~above_z & ~w & (0x80 * kOnes);
+  return w | (upper >> 2);
+}
+
 }  // namespace
 
 TextHash hash_text(std::string_view text) {
-  std::uint64_t h = kFnvOffset;
-  for (unsigned char c : text) h = (h ^ c) * kFnvPrime;
-  return h == 0 ? 1 : h;
+  return hash_words(text, [](std::uint64_t w) { return w; });
 }
 
-TextHash hash_address(std::string_view address) {
-  std::uint64_t h = kFnvOffset;
-  for (unsigned char c : address) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-    h = (h ^ c) * kFnvPrime;
-  }
-  return h == 0 ? 1 : h;
-}
+TextHash hash_address(std::string_view address) { return hash_words(address, lower_ascii); }
 
 std::string normalise_address(std::string_view address) {
   std::string out(address);
@@ -71,21 +110,143 @@ std::string normalise_address(std::string_view address) {
   return out;
 }
 
+std::size_t RecordExtra::heap_bytes() const {
+  std::size_t n =
+      recipients.capacity() * sizeof(TextHash) + deliveries.capacity() * sizeof(PackedDelivery);
+  if (links) {
+    n += sizeof(RecordLinks);
+    for (const std::string* text :
+         {&links->orig_queue_id, &links->orig_client_name, &links->bounce_of,
+          &links->upstream_exim_id, &links->long_queue_id}) {
+      if (text->capacity() > 15) n += text->capacity() + 1;  // beyond the small-string buffer
+    }
+  }
+  return n;
+}
+
+RecordExtra& MessageRecord::extra_facts() {
+  if (!extra) extra = std::make_unique<RecordExtra>();
+  return *extra;
+}
+
+RecordLinks& MessageRecord::links_facts() {
+  RecordExtra& e = extra_facts();
+  if (!e.links) e.links = std::make_unique<RecordLinks>();
+  return *e.links;
+}
+
+std::string_view MessageRecord::queue_id() const {
+  if (queue_id_size_ > sizeof queue_id_text_) return links()->long_queue_id;
+  return {queue_id_text_, queue_id_size_};
+}
+
+void MessageRecord::set_queue_id(std::string_view queue_id) {
+  queue_id = queue_id.substr(0, kMaxQueueId);
+  queue_id_size_ = static_cast<std::uint8_t>(queue_id.size());
+  if (queue_id.size() > sizeof queue_id_text_) {
+    links_facts().long_queue_id.assign(queue_id);
+  } else {
+    std::copy(queue_id.begin(), queue_id.end(), queue_id_text_);
+  }
+}
+
+void MessageRecord::set_offset_time(std::uint32_t& offset, TimePoint RecordLinks::*spilled,
+                                    TimePoint t) {
+  const TimePoint delta = t - first_seen_;
+  if (delta >= 0 && delta < kSpilled) {
+    offset = static_cast<std::uint32_t>(delta);
+  } else {
+    links_facts().*spilled = t;
+    offset = kSpilled;
+  }
+}
+
+void MessageRecord::start_at(TimePoint t) {
+  first_seen_ = t;
+  last_offset_ = received_offset_ = 0;
+}
+
+void MessageRecord::saw(TimePoint t) {
+  const TimePoint last = std::max(last_seen(), t);
+  if (t < first_seen_) {
+    // An earlier line after a later one (files merged out of order): the offsets move.
+    const TimePoint received = received_at();
+    const bool inline_delivery = delivery_count_ == 1 && !(extra && !extra->deliveries.empty());
+    const Delivery d = inline_delivery ? this->inline_delivery() : Delivery{};
+    first_seen_ = t;
+    set_offset_time(received_offset_, &RecordLinks::received_at, received);
+    if (inline_delivery && !set_inline_delivery(d)) extra_facts().deliveries.emplace_back(d);
+  }
+  set_offset_time(last_offset_, &RecordLinks::last_seen, last);
+}
+
+void MessageRecord::set_received_at(TimePoint t) {
+  set_offset_time(received_offset_, &RecordLinks::received_at, t);
+}
+
+std::span<const TextHash> MessageRecord::recipients() const {
+  if (recipient_count_ > 1) return extra->recipients;
+  return {&recipient_, recipient_count_};
+}
+
 bool MessageRecord::has_recipient(TextHash r) const {
-  for (TextHash x : recipients) {
+  for (TextHash x : recipients()) {
     if (x == r) return true;
   }
   return false;
 }
 
-const std::string& MessageRecord::bounce_of() const { return links ? links->bounce_of : kEmpty; }
+void MessageRecord::add_recipient(TextHash r) {
+  if (recipient_count_ == 0) {
+    recipient_ = r;
+  } else {
+    auto& all = extra_facts().recipients;
+    if (all.empty()) all.push_back(recipient_);
+    all.push_back(r);
+  }
+  ++recipient_count_;
+}
+
+Delivery MessageRecord::inline_delivery() const {
+  return {recipient_count_ > 1 ? extra->recipients[delivery_recipient_] : recipient_,
+          delivery_next_queue_id_, first_seen_ + delivery_offset_, delivery_status_};
+}
+
+bool MessageRecord::set_inline_delivery(const Delivery& d) {
+  const TimePoint delta = d.time - first_seen_;
+  if (delta < 0 || delta >= kSpilled) return false;
+  const auto rcpts = recipients();
+  const auto at = std::find(rcpts.begin(), rcpts.end(), d.recipient);
+  if (at == rcpts.end()) return false;
+  delivery_recipient_ = static_cast<std::uint8_t>(at - rcpts.begin());
+  delivery_next_queue_id_ = d.next_queue_id;
+  delivery_offset_ = static_cast<std::uint32_t>(delta);
+  delivery_status_ = d.status;
+  return true;
+}
+
+void MessageRecord::add_delivery(const Delivery& d) {
+  const bool spilled = extra && !extra->deliveries.empty();
+  if (delivery_count_ == 0 && !spilled && set_inline_delivery(d)) {
+    delivery_count_ = 1;
+    return;
+  }
+  auto& all = extra_facts().deliveries;
+  if (all.empty() && delivery_count_ == 1) all.emplace_back(inline_delivery());
+  all.emplace_back(d);
+  ++delivery_count_;
+}
+
+const std::string& MessageRecord::bounce_of() const {
+  return links() ? links()->bounce_of : kEmpty;
+}
 
 const std::string& MessageRecord::upstream_exim_id() const {
-  return links ? links->upstream_exim_id : kEmpty;
+  return links() ? links()->upstream_exim_id : kEmpty;
 }
 
 const std::string& MessageRecord::orig_queue_id() const {
-  return links ? links->orig_queue_id : kEmpty;
+  return links() ? links()->orig_queue_id : kEmpty;
 }
 
 MailIndex::MailIndex(std::size_t max_messages, Duration window)
@@ -98,21 +259,32 @@ std::uint64_t MailIndex::key_hash(Key key, SourceIndex source, TextHash value) {
 
 void MailIndex::link(Key key, SourceIndex source, TextHash value, RecordId id) {
   if (value == 0) return;
-  if ((table_used_ + 1) * 2 > table_.size()) {
-    // Count what the live records need; dead entries (evicted records) are dropped.
+  if ((table_used_ + 1) * 5 > table_.size() * 4) {
+    // Count what the live records need; dead entries (evicted records) are dropped. The table
+    // is a large part of the index's memory and linear probing stays short up to a load of
+    // 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). A rebuild rehashes
+    // every live record, so the room after one pays for it: with the window full, 0.6 entries
+    // per live entry come (and as many die) before the next.
     std::size_t live = 1;
-    for (const auto& r : records_) live += 3 + r.deliveries.size();
-    std::size_t capacity = 1024;
-    while (capacity * 2 < live * 5) capacity *= 2;  // load at most 0.4 after a rebuild
-    rebuild_table(capacity);
+    for (const auto& r : records_) live += entries_of(r);
+    rebuild_table(std::max<std::size_t>(1024, live * 2));
   }
   const std::uint64_t h = key_hash(key, source, value);
-  const std::size_t mask = table_.size() - 1;
-  std::size_t pos = h & mask;
-  while (table_[pos].tag != 0) pos = (pos + 1) & mask;
+  std::size_t pos = home_slot(h);
+  while (table_[pos].tag != 0) pos = pos + 1 == table_.size() ? 0 : pos + 1;
   table_[pos].tag = static_cast<std::uint32_t>(h >> 32) | 1;
   table_[pos].id = static_cast<std::uint32_t>(id);
   ++table_used_;
+}
+
+std::size_t MailIndex::entries_of(const MessageRecord& r) {
+  std::size_t n = 1 + (r.message_id != 0) + r.has_sender;
+  TextHash previous = 0;
+  for (const Delivery d : r.deliveries()) {
+    n += d.next_queue_id != previous && d.next_queue_id != 0;
+    previous = d.next_queue_id;
+  }
+  return n;
 }
 
 void MailIndex::link_record(const MessageRecord& r) {
@@ -120,14 +292,14 @@ void MailIndex::link_record(const MessageRecord& r) {
   link(Key::kMessageId, r.source, r.message_id, r.id);
   if (r.has_sender) link(Key::kSender, r.source, r.sender, r.id);
   TextHash previous = 0;
-  for (const auto& d : r.deliveries) {
+  for (const Delivery d : r.deliveries()) {
     if (d.next_queue_id != previous) link(Key::kNextQueueId, r.source, d.next_queue_id, r.id);
     previous = d.next_queue_id;
   }
 }
 
 void MailIndex::rebuild_table(std::size_t capacity) {
-  table_.assign(capacity, Slot{});
+  table_ = std::vector<Slot>(capacity);  // not assign(): a smaller table frees memory
   table_used_ = 0;
   ++stats_.table_rebuilds;
   for (const auto& r : records_) link_record(r);
@@ -138,15 +310,34 @@ void MailIndex::lookup(Key key, SourceIndex source, TextHash value, Fn&& fn) con
   if (value == 0 || records_.empty()) return;
   const std::uint64_t h = key_hash(key, source, value);
   const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32) | 1;
-  const std::size_t mask = table_.size() - 1;
   const RecordId newest = records_.back().id;
-  for (std::size_t pos = h & mask; table_[pos].tag != 0; pos = (pos + 1) & mask) {
+  for (std::size_t pos = home_slot(h); table_[pos].tag != 0;
+       pos = pos + 1 == table_.size() ? 0 : pos + 1) {
     if (table_[pos].tag != tag) continue;
     RecordId id = (newest & ~0xffffffffULL) | table_[pos].id;
     if (id > newest) id -= 0x100000000ULL;
     const MessageRecord* r = get(id);
     if (r != nullptr && r->source == source) fn(r);
   }
+}
+
+MailIndexMemory MailIndex::memory() const {
+  MailIndexMemory m;
+  // std::deque allocates whole blocks of 512 bytes' worth of records, plus a block map.
+  const std::size_t per_block = std::max<std::size_t>(1, 512 / sizeof(MessageRecord));
+  const std::size_t blocks = records_.size() / per_block + 1;
+  m.records = blocks * (per_block * sizeof(MessageRecord) + sizeof(void*));
+  for (const auto& r : records_) {
+    if (r.extra) m.extras += sizeof(RecordExtra) + r.extra->heap_bytes();
+  }
+  m.table = table_.capacity() * sizeof(Slot);
+  // An unordered_map node holds the key, the value, a next pointer and the cached hash.
+  m.names = names_.bucket_count() * sizeof(void*) +
+            names_.size() * (sizeof(IpAddress) + sizeof(std::string) + 2 * sizeof(void*));
+  for (const auto& [address, name] : names_) {
+    if (name.capacity() > 15) m.names += name.capacity() + 1;
+  }
+  return m;
 }
 
 const MessageRecord* MailIndex::get(RecordId id) const {
@@ -173,9 +364,8 @@ MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, 
   MessageRecord& r = records_.emplace_back();
   r.id = next_id_++;
   r.source = source;
-  r.first_seen = r.last_seen = r.received_at = t;
-  r.queue_id_size = static_cast<std::uint8_t>(std::min(queue_id.size(), sizeof r.queue_id_text));
-  std::memcpy(r.queue_id_text, queue_id.data(), r.queue_id_size);
+  r.start_at(t);
+  r.set_queue_id(queue_id);
   link(Key::kQueueId, source, hash_text(r.queue_id()), r.id);
   ++stats_.records_created;
   return r;
@@ -183,8 +373,7 @@ MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, 
 
 MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRecord& in) {
   if (in.queue_id.empty()) return nullptr;
-  const std::string_view queue_id =
-      in.queue_id.substr(0, std::min(in.queue_id.size(), sizeof MessageRecord::queue_id_text));
+  const std::string_view queue_id = in.queue_id.substr(0, kMaxQueueId);
   // Find the current incarnation of this queue id. Postfix reuses short ids (they derive from
   // inode numbers): a new receive line, or a line after the old one was removed, or a long
   // silence, starts a new message.
@@ -195,7 +384,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
       if (c->queue_id() == queue_id && (latest == nullptr || c->id > latest->id)) latest = c;
     });
     if (latest != nullptr) {
-      const bool stale = t - latest->last_seen > window_;
+      const bool stale = t - latest->last_seen() > window_;
       const bool restarted = in.kind == RecordKind::kReceive && latest->received;
       const bool reborn = latest->done && in.kind != RecordKind::kDone;
       if (!stale && !restarted && !reborn) record = const_cast<MessageRecord*>(latest);
@@ -203,8 +392,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   }
   if (record == nullptr) record = &create(source, queue_id, t);
   MessageRecord& r = *record;
-  r.last_seen = std::max(r.last_seen, t);
-  if (t < r.first_seen) r.first_seen = t;
+  r.saw(t);
 
   if (!in.client_ip.empty() && (in.kind == RecordKind::kReceive || !r.has_client)) {
     // A reject/hold line names the client too; it only fills a gap.
@@ -216,14 +404,13 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   }
   if (in.kind == RecordKind::kReceive) {
     r.received = true;
-    r.received_at = t;
+    r.set_received_at(t);
   }
   if (!in.message_id.empty() && r.message_id == 0) {
     r.message_id = hash_text(in.message_id);
     link(Key::kMessageId, source, r.message_id, r.id);
     if (const auto exim_id = exim_id_in_message_id(in.message_id); !exim_id.empty()) {
-      if (!r.links) r.links = std::make_unique<RecordLinks>();
-      r.links->upstream_exim_id = exim_id;
+      r.links_facts().upstream_exim_id = exim_id;
     }
   }
   if (in.has_sender && !r.has_sender) {
@@ -231,20 +418,22 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     r.has_sender = true;
     link(Key::kSender, source, r.sender, r.id);
   }
-  for (auto rcpt : in.recipients) {
-    const TextHash h = hash_address(rcpt);
-    if (r.recipients.size() < kMaxRecipients && !r.has_recipient(h)) r.recipients.push_back(h);
+  // A delivery line names one recipient: its hash serves both loops below.
+  const TextHash first_recipient = in.recipients.empty() ? 0 : hash_address(in.recipients[0]);
+  for (std::size_t i = 0; i < in.recipients.size(); ++i) {
+    const TextHash h = i == 0 ? first_recipient : hash_address(in.recipients[i]);
+    if (r.recipients().size() < kMaxRecipients && !r.has_recipient(h)) r.add_recipient(h);
   }
   if (in.kind == RecordKind::kReceive && !in.orig_queue_id.empty()) {
-    if (!r.links) r.links = std::make_unique<RecordLinks>();
+    RecordLinks& links = r.links_facts();
     if (in.action == "bounce-of") {
       // exim: "<= <> R=ID" is a bounce generated on this host for message ID.
-      r.links->bounce_of = in.orig_queue_id;
+      links.bounce_of = in.orig_queue_id;
     } else {
-      r.links->orig_queue_id = in.orig_queue_id;
+      links.orig_queue_id = in.orig_queue_id;
       if (!in.orig_client_ip.empty()) {
-        r.links->orig_client_ip = IpAddress::parse(in.orig_client_ip);
-        r.links->orig_client_name = in.orig_client_name;
+        links.orig_client_ip = IpAddress::parse(in.orig_client_ip);
+        links.orig_client_name = in.orig_client_name;
       }
     }
   }
@@ -252,10 +441,11 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
       (in.kind == RecordKind::kDetection && in.status != DeliveryStatus::kUnknown)) {
     const TextHash next = in.next_queue_id.empty() ? 0 : hash_text(in.next_queue_id);
     bool linked = next == 0;
-    for (const auto& d : r.deliveries) linked = linked || d.next_queue_id == next;
-    for (auto rcpt : in.recipients) {
-      if (r.deliveries.size() >= kMaxDeliveries) break;
-      r.deliveries.push_back({hash_address(rcpt), next, t, in.status});
+    for (const Delivery d : r.deliveries()) linked = linked || d.next_queue_id == next;
+    for (std::size_t i = 0; i < in.recipients.size(); ++i) {
+      if (r.deliveries().size() >= kMaxDeliveries) break;
+      const TextHash h = i == 0 ? first_recipient : hash_address(in.recipients[i]);
+      r.add_delivery({h, next, t, in.status});
     }
     if (!linked) link(Key::kNextQueueId, source, next, r.id);
   }
@@ -265,10 +455,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     ParsedRecord bounce;
     bounce.queue_id = in.bounce_queue_id;
     MessageRecord* b = apply(source, t, bounce);
-    if (b != nullptr && b->bounce_of().empty()) {
-      if (!b->links) b->links = std::make_unique<RecordLinks>();
-      b->links->bounce_of = r.queue_id();
-    }
+    if (b != nullptr && b->bounce_of().empty()) b->links_facts().bounce_of = r.queue_id();
     return &r;
   }
   if (in.kind == RecordKind::kDone) r.done = true;
@@ -281,7 +468,7 @@ void MailIndex::evict(TimePoint now) {
     ++stats_.evicted_by_capacity;
   }
   // Creation order is close to time order; stop at the first record still inside the window.
-  while (!records_.empty() && records_.front().last_seen < now - window_) {
+  while (!records_.empty() && records_.front().last_seen() < now - window_) {
     records_.pop_front();
     ++stats_.evicted_by_age;
   }
@@ -291,12 +478,12 @@ const MessageRecord* MailIndex::find_by_queue_id(SourceIndex source, std::string
                                                  TimePoint t, Duration slack) const {
   const MessageRecord* best = nullptr;
   lookup(Key::kQueueId, source, hash_text(queue_id), [&](const MessageRecord* r) {
-    if (r->queue_id() == queue_id && r->first_seen <= t + slack &&
-        (best == nullptr || r->first_seen > best->first_seen)) {
+    if (r->queue_id() == queue_id && r->first_seen() <= t + slack &&
+        (best == nullptr || r->first_seen() > best->first_seen())) {
       best = r;
     }
   });
-  if (best != nullptr && t - best->last_seen > window_) best = nullptr;
+  if (best != nullptr && t - best->last_seen() > window_) best = nullptr;
   return best;
 }
 
@@ -307,7 +494,7 @@ const MessageRecord* MailIndex::find_by_next_queue_id(SourceIndex source,
   const MessageRecord* best = nullptr;
   TimePoint best_time = 0;
   lookup(Key::kNextQueueId, source, wanted, [&](const MessageRecord* r) {
-    for (const auto& d : r->deliveries) {
+    for (const Delivery d : r->deliveries()) {
       if (d.next_queue_id != wanted || d.time > t + slack || t - d.time > window_) continue;
       if (best == nullptr || d.time > best_time) {
         best = r;
@@ -323,12 +510,13 @@ std::vector<const MessageRecord*> MailIndex::find_by_message_id(SourceIndex sour
                                                                 Duration slack) const {
   std::vector<const MessageRecord*> out;
   lookup(Key::kMessageId, source, message_id, [&](const MessageRecord* r) {
-    if (r->message_id == message_id && r->first_seen <= t + slack && t - r->last_seen <= window_) {
+    if (r->message_id == message_id && r->first_seen() <= t + slack &&
+        t - r->last_seen() <= window_) {
       out.push_back(r);
     }
   });
   std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
-    return a->first_seen != b->first_seen ? a->first_seen > b->first_seen : a->id > b->id;
+    return a->first_seen() != b->first_seen() ? a->first_seen() > b->first_seen() : a->id > b->id;
   });
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

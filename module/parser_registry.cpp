@@ -1,6 +1,8 @@
 // The registry: one line per built-in format.
 #include "module/parser_registry.hpp"
 
+#include <algorithm>
+
 #include "module/settings.hpp"
 
 namespace vtrace {
@@ -17,15 +19,29 @@ ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_f
 }
 
 const std::vector<const LogParser*>& ParserRegistry::parsers_for(std::string_view program) {
-  auto it = by_program_.find(program);
-  if (it != by_program_.end()) return it->second;
-  // Bounded: a flood of distinct program names must not grow the cache without limit.
-  if (by_program_.size() > 4096) by_program_.clear();
-  std::vector<const LogParser*> matching;
-  for (const auto& p : parsers_) {
-    if (p->accepts_program(program)) matching.push_back(p.get());
+  for (const auto* entry : recent_) {
+    if (entry != nullptr && entry->first.size() == program.size() &&
+        std::equal(program.begin(), program.end(), entry->first.begin())) {
+      return entry->second;
+    }
   }
-  return by_program_.emplace(std::string(program), std::move(matching)).first->second;
+  auto it = by_program_.find(program);
+  if (it == by_program_.end()) {
+    // Bounded: a flood of distinct program names must not grow the cache without limit.
+    if (by_program_.size() > 4096) {
+      by_program_.clear();
+      recent_.fill(nullptr);
+    }
+    std::vector<const LogParser*> matching;
+    for (const auto& p : parsers_) {
+      if (p->accepts_program(program)) matching.push_back(p.get());
+    }
+    it = by_program_.emplace(std::string(program), std::move(matching)).first;
+  }
+  // Map nodes stay put until the map is cleared, so the pointers stay valid.
+  recent_[recent_next_] = &*it;
+  recent_next_ = (recent_next_ + 1) % kRecent;
+  return it->second;
 }
 
 }  // namespace vtrace

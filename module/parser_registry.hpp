@@ -1,6 +1,7 @@
 // The single place where log formats are registered, and the dispatch by program name.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,8 +40,14 @@ class ParserRegistry {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::vector<const LogParser*>, TextHash, std::equal_to<>>
-      by_program_;
+  using ByProgram =
+      std::unordered_map<std::string, std::vector<const LogParser*>, TextHash, std::equal_to<>>;
+  ByProgram by_program_;
+  // A mail host's lines cycle through a handful of program names (postfix/smtpd,
+  // postfix/cleanup, ...): the most recent ones are found by a short scan, without hashing.
+  static constexpr std::size_t kRecent = 8;
+  std::array<const ByProgram::value_type*, kRecent> recent_{};
+  std::size_t recent_next_ = 0;
 };
 
 }  // namespace vtrace

@@ -1,10 +1,13 @@
 // File reading (zlib handles plain and gzip alike), format sniffing and the k-way time merge.
 #include "module/replay.hpp"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -37,16 +40,33 @@ class FileReader {
       : input_(std::move(input)), source_(source), decoder_(year, zone, reference), zone_(zone) {}
 
   ~FileReader() {
-    if (file_ != nullptr) gzclose(file_);
+    if (file_ != nullptr) {
+      gzclose(file_);
+    } else if (fd_ >= 0) {
+      ::close(fd_);
+    }
   }
 
   bool open(std::string& error) {
-    file_ = gzopen(input_.path.c_str(), "rb");
-    if (file_ == nullptr) {
+    fd_ = ::open(input_.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
       error = input_.path + ": " + std::strerror(errno);
       return false;
     }
-    gzbuffer(file_, 1 << 17);
+    // Plain files are read straight into the line buffer: zlib's transparent mode would copy
+    // every byte once more. Gzip data, and input that cannot be peeked at (a pipe), go
+    // through zlib.
+    unsigned char magic[2] = {};
+    const bool plain =
+        ::pread(fd_, magic, sizeof magic, 0) == 2 && !(magic[0] == 0x1f && magic[1] == 0x8b);
+    if (!plain) {
+      file_ = gzdopen(fd_, "rb");
+      if (file_ == nullptr) {
+        error = input_.path + ": " + std::strerror(errno);
+        return false;
+      }
+      gzbuffer(file_, 1 << 17);
+    }
     buffer_.resize(1 << 18);  // grows for longer lines
     return true;
   }
@@ -139,8 +159,10 @@ class FileReader {
       len_ -= pos_;
       pos_ = 0;
       if (len_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const int n =
-          gzread(file_, buffer_.data() + len_, static_cast<unsigned>(buffer_.size() - len_));
+      const std::size_t room = buffer_.size() - len_;
+      const long n = file_ != nullptr
+                         ? gzread(file_, buffer_.data() + len_, static_cast<unsigned>(room))
+                         : read_some(buffer_.data() + len_, room);
       if (n <= 0) {
         eof_ = true;
       } else {
@@ -151,11 +173,19 @@ class FileReader {
     }
   }
 
+  long read_some(char* into, std::size_t room) {
+    while (true) {
+      const ssize_t n = ::read(fd_, into, room);
+      if (n >= 0 || errno != EINTR) return static_cast<long>(n);
+    }
+  }
+
   ReplayInput input_;
   std::optional<SourceIndex> source_;
   SyslogEnvelopeDecoder decoder_;
   LocalTimeResolver zone_;
-  gzFile file_ = nullptr;
+  int fd_ = -1;
+  gzFile file_ = nullptr;  // gzip input only; owns fd_ when set
   std::vector<char> buffer_;
   std::size_t pos_ = 0;
   std::size_t len_ = 0;
@@ -323,6 +353,12 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
   out << "index: " << correlator.index().size() << " messages held, " << is.records_created
       << " created, " << is.evicted_by_age << " evicted by age, " << is.evicted_by_capacity
       << " by capacity\n";
+  const auto memory = correlator.index().memory();
+  const std::size_t held = correlator.index().size();
+  out << "index memory: " << memory.total() << " bytes";
+  if (held > 0) out << " = " << memory.total() / held << " B per message held";
+  out << " (records " << memory.records << ", overflow " << memory.extras << ", lookup table "
+      << memory.table << ", client names " << memory.names << ")\n";
 }
 
 }  // namespace vtrace

@@ -29,19 +29,30 @@ class SyslogEnvelopeDecoder {
 
  private:
   bool decode_bsd_time(std::string_view& rest, TimePoint& out);
+  // The whole seconds of a BSD timestamp; `end` is where they end in `rest`.
+  bool decode_bsd_second(std::string_view rest, TimePoint& out, std::size_t& end);
   int year_for(int month);
-  std::optional<TimePoint> rfc3339(std::string_view text);
+  // The RFC 3339 timestamp at the front of `rest`; `end` is the space after it (or the end).
+  std::optional<TimePoint> rfc3339(std::string_view rest, std::size_t& end);
   int fixed_year_;
   int reference_year_;
   int reference_month_;
   int last_month_ = 0;
   int rollover_years_ = 0;
   LocalTimeResolver zone_;
-  // Consecutive lines mostly share the second and the zone: their parse is reused.
+  // Consecutive lines mostly share the second (and the zone): their parse is reused.
   char cached_second_[19] = {};
-  std::string cached_zone_;
+  char cached_zone_[8] = {};
+  std::size_t cached_zone_size_ = 0;
   TimePoint cached_base_ = 0;
   bool cache_valid_ = false;
+  // The same for BSD timestamps: "Nov 28 05:40:01" and the byte after it.
+  char cached_bsd_[16] = {};
+  TimePoint cached_bsd_base_ = 0;
+  bool bsd_cache_valid_ = false;
+  // The program of the last line ("postfix/smtpd"), which the next line often repeats.
+  char recent_program_[32] = {};
+  std::size_t recent_program_size_ = 0;
 };
 
 }  // namespace vtrace

@@ -33,22 +33,25 @@ int number(std::string_view s) {
 }  // namespace
 
 bool IsvwAssembler::looks_like_isvw(std::string_view line) {
+  // Called for every log line: the first byte picks the one or two keys worth comparing
+  // (kKeys: Date, Method, From, To, File, Action, Virus).
   if (line.size() < 5) return false;
-  switch (line[0]) {  // cheap rejection of every other log line
+  switch (line[0]) {
     case 'D':
+      return line.starts_with(kKeys[0]);
     case 'M':
+      return line.starts_with(kKeys[1]);
     case 'F':
+      return line.starts_with(kKeys[2]) || line.starts_with(kKeys[4]);
     case 'T':
+      return line.starts_with(kKeys[3]);
     case 'A':
+      return line.starts_with(kKeys[5]);
     case 'V':
-      break;
+      return line.starts_with(kKeys[6]);
     default:
       return false;
   }
-  for (auto key : kKeys) {
-    if (starts_with(line, key)) return true;
-  }
-  return false;
 }
 
 void IsvwAssembler::reset() {

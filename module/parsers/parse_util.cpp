@@ -1,4 +1,7 @@
 // Small scanning helpers shared by the format parsers; no allocation, no regex.
+#include <array>
+#include <cstring>
+
 #include "module/log_parser.hpp"
 
 namespace vtrace {
@@ -14,6 +17,43 @@ std::string_view trim(std::string_view s) {
 bool is_id_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
          c == '.' || c == '_';
+}
+// Characters of a field name ("orig_queue_id", "X-Virus"), as a table: one load per byte.
+constexpr auto kKeyChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+  }
+  return table;
+}();
+
+// string_view::rfind compares the needle at every position from the back; this jumps between
+// occurrences of its first byte (memrchr) and compares only there.
+std::size_t last_occurrence(std::string_view hay, std::string_view needle) {
+  if (needle.empty() || needle.size() > hay.size()) return std::string_view::npos;
+  std::size_t starts = hay.size() - needle.size() + 1;  // candidate starts: [0, starts)
+  while (starts > 0) {
+    const void* hit = ::memrchr(hay.data(), needle.front(), starts);
+    if (hit == nullptr) break;
+    const auto pos = static_cast<std::size_t>(static_cast<const char*>(hit) - hay.data());
+    if (hay.substr(pos, needle.size()) == needle) return pos;
+    starts = pos;
+  }
+  return std::string_view::npos;
+}
+
+// The position of the next ", " at or after `from`, or text.size().
+std::size_t next_separator(std::string_view text, std::size_t from) {
+  const char* const end = text.data() + text.size();
+  const char* p = text.data() + from;
+  while (p < end) {
+    p = static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
+    if (p == nullptr) break;
+    if (p + 1 < end && p[1] == ' ') return static_cast<std::size_t>(p - text.data());
+    ++p;
+  }
+  return text.size();
 }
 }  // namespace
 
@@ -117,6 +157,37 @@ std::string_view field_value(std::string_view text, std::string_view key) {
   return rest.substr(0, end);
 }
 
+bool FieldScanner::next(Field& field) {
+  while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == ',')) ++pos_;
+  if (pos_ >= text_.size()) return false;
+  field.at = pos_;
+  std::size_t i = pos_;
+  while (i < text_.size() && kKeyChars[static_cast<unsigned char>(text_[i])]) ++i;
+  if (i > pos_ && i < text_.size() && text_[i] == '=') {
+    field.key = text_.substr(pos_, i - pos_);
+    ++i;
+  } else {
+    field.key = {};
+    i = pos_;
+  }
+  field.value_at = i;
+  std::size_t end;
+  if (i < text_.size() && text_[i] == '<') {
+    end = address_end(text_, i);
+    while (end + 1 < text_.size() && text_[end] == ',' && text_[end + 1] == '<') {
+      end = address_end(text_, end + 1);
+    }
+  } else {
+    end = next_separator(text_, i);
+  }
+  field.value = text_.substr(i, end - i);
+  // An item that stops short of ", " (an address followed by a comment) ends at the next
+  // separator, so the next item starts on a key.
+  pos_ = end;
+  if (pos_ < text_.size() && text_[pos_] != ',') pos_ = next_separator(text_, pos_);
+  return true;
+}
+
 std::int64_t leading_number(std::string_view s) {
   std::int64_t v = 0;
   for (char c : s) {
@@ -138,7 +209,7 @@ bool plausible_queue_id(std::string_view s) {
 
 std::string_view next_hop_queue_id(std::string_view reply) {
   // postfix: "... queued as 153053D" (also behind amavis's "from MTA(...): 250 ...")
-  if (auto pos = reply.rfind("queued as "); pos != std::string_view::npos) {
+  if (auto pos = last_occurrence(reply, "queued as "); pos != std::string_view::npos) {
     std::string_view rest = reply.substr(pos + 10);
     std::size_t end = 0;
     while (end < rest.size() && is_id_char(rest[end])) ++end;
@@ -203,6 +274,25 @@ std::string_view name_token(std::string_view s) {
   return token;
 }
 
+// True iff `stem` occurs in `text`. memchr jumps between occurrences of stem[anchor], a byte
+// chosen for being rare, where string_view::find would stop at every occurrence of the first.
+bool contains(std::string_view text, std::string_view stem, std::size_t anchor) {
+  if (text.size() < stem.size()) return false;
+  const char* const end = text.data() + text.size();
+  const char* p = text.data() + anchor;
+  while (p < end) {
+    p = static_cast<const char*>(std::memchr(p, stem[anchor], static_cast<std::size_t>(end - p)));
+    if (p == nullptr) return false;
+    const char* start = p - anchor;
+    if (static_cast<std::size_t>(end - start) >= stem.size() &&
+        std::memcmp(start, stem.data(), stem.size()) == 0) {
+      return true;
+    }
+    ++p;
+  }
+  return false;
+}
+
 bool looks_like_virus_name(std::string_view t) {
   if (t.size() < 3 || t.size() > 200) return false;
   static constexpr std::string_view kWords[] = {"detected", "found", "by", "in",      "the",
@@ -217,11 +307,16 @@ bool looks_like_virus_name(std::string_view t) {
 
 std::string_view virus_in_reply(std::string_view text) {
   // Most replies are spam or policy rejects: a case-sensitive scan for the few stems every
-  // verdict contains rules them out before the case-insensitive search.
-  static constexpr std::string_view kStems[] = {"irus",  "IRUS",   "nfect",
-                                                "NFECT", "alware", "ALWARE"};
+  // verdict contains rules them out before the case-insensitive search. Each is found by a
+  // byte of it that is rare in mail text ('u', 'f', 'w').
+  struct Stem {
+    std::string_view text;
+    std::size_t anchor;
+  };
+  static constexpr Stem kStems[] = {{"irus", 2},  {"IRUS", 2},   {"nfect", 1},
+                                    {"NFECT", 1}, {"alware", 2}, {"ALWARE", 2}};
   bool maybe = false;
-  for (auto stem : kStems) maybe = maybe || text.find(stem) != std::string_view::npos;
+  for (const auto& stem : kStems) maybe = maybe || contains(text, stem.text, stem.anchor);
   if (!maybe) return {};
   struct After {
     std::string_view marker;

@@ -14,8 +14,6 @@ std::string_view daemon_of(std::string_view program) {
   return slash == std::string_view::npos ? std::string_view{} : program.substr(slash + 1);
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // "NAME[ADDR]:PORT" or "NAME[ADDR]" at the front of `s`.
 void client_of(std::string_view s, ParsedRecord& out) {
   const auto end = s.find(", ");
@@ -26,20 +24,25 @@ void client_of(std::string_view s, ParsedRecord& out) {
   }
 }
 
-// The reply in "status=sent (TEXT)": everything inside the outermost parentheses.
-std::string_view reply_text(std::string_view message) {
-  const auto status = find_key(message, "status=");
-  if (status == std::string_view::npos) return {};
-  const auto pos = message.find(" (", status);
+// The reply in "status=sent (TEXT)": everything inside the outermost parentheses. `status`
+// runs from the status word to the end of the line.
+std::string_view reply_text(std::string_view status) {
+  const auto pos = status.find(" (");
   if (pos == std::string_view::npos) return {};
-  std::string_view text = message.substr(pos + 2);
+  std::string_view text = status.substr(pos + 2);
   if (!text.empty() && text.back() == ')') text.remove_suffix(1);
   return text;
 }
 
-// "... from NAME[ADDR]: CODE TEXT; from=<S> to=<R> proto=..." (milter-reject, reject,
-// proxy-reject): fills client, sender, recipient; returns the reply text.
-std::string_view reject_details(std::string_view rest, ParsedRecord& out) {
+// The reply text of "... from NAME[ADDR]: CODE TEXT; from=<S> to=<R> proto=...": it ends at
+// the first "; from=<", and what follows (addresses, HELO) is attacker text, read field by
+// field.
+std::string_view reject_text(std::string_view rest) {
+  return rest.substr(0, rest.find("; from=<"));
+}
+
+// The facts of a reject line (milter-reject, reject, proxy-reject): client, sender, recipient.
+void reject_details(std::string_view rest, ParsedRecord& out) {
   if (const auto from = rest.find(" from "); from != std::string_view::npos) {
     std::string_view client = rest.substr(from + 6);
     client = client.substr(0, client.find(": "));
@@ -49,11 +52,7 @@ std::string_view reject_details(std::string_view rest, ParsedRecord& out) {
       out.client_ip = address;
     }
   }
-  // The reply text ends at the first "; from=<": what follows (addresses, HELO) is attacker
-  // text and is read field by field.
-  const auto semi = rest.find("; from=<");
-  std::string_view text = rest.substr(0, semi);
-  if (semi != std::string_view::npos) {
+  if (const auto semi = rest.find("; from=<"); semi != std::string_view::npos) {
     std::string_view tail = rest.substr(semi + 2);
     const auto sender = field_value(tail, "from=");
     out.sender = strip_brackets(sender);
@@ -62,7 +61,6 @@ std::string_view reject_details(std::string_view rest, ParsedRecord& out) {
       out.recipients.push_back(strip_brackets(to.substr(0, address_end(to, 0))));
     }
   }
-  return text;
 }
 
 class PostfixParser final : public LogParser {
@@ -72,12 +70,11 @@ class PostfixParser final : public LogParser {
   bool accepts_program(std::string_view program) const override {
     // rsyslog's app-name of an RFC 3164 line stops at '/': "postfix/smtpd" may arrive as
     // "postfix". The lines are recognised by content either way.
-    return starts_with(program, "postfix") &&
+    return program.starts_with("postfix") &&
            (program.find('/') != std::string_view::npos || program == "postfix");
   }
 
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const std::string_view daemon = daemon_of(line.program);
     std::string_view msg = line.message;
     std::size_t i = 0;
     while (i < msg.size() && is_qid_char(msg[i])) ++i;
@@ -89,37 +86,48 @@ class PostfixParser final : public LogParser {
     if (rest.empty()) return ParseStatus::kMalformed;
     out.queue_id = qid;
 
-    if (starts_with(rest, "client=")) {
+    if (rest.starts_with("client=")) {
       out.kind = RecordKind::kReceive;
       client_of(rest.substr(7), out);
       if (out.client_ip.empty()) return ParseStatus::kMalformed;
-      out.orig_queue_id = field_value(rest, "orig_queue_id=");
-      if (const auto orig = field_value(rest, "orig_client="); !orig.empty()) {
-        split_name_address(orig, out.orig_client_name, out.orig_client_ip);
+      // After a content filter: "orig_queue_id=ID, orig_client=NAME[ADDR]:PORT".
+      std::string_view orig_client;
+      FieldScanner fields(rest);
+      for (Field f; fields.next(f);) {
+        if (f.key == "orig_queue_id" && out.orig_queue_id.empty()) out.orig_queue_id = f.value;
+        if (f.key == "orig_client" && orig_client.empty()) orig_client = f.value;
+      }
+      if (!orig_client.empty()) {
+        split_name_address(orig_client, out.orig_client_name, out.orig_client_ip);
       }
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "message-id=")) {
+    if (rest.starts_with("message-id=")) {
       out.kind = RecordKind::kAttribute;
       out.message_id = strip_brackets(rest.substr(11));
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "to=")) return parse_delivery(rest, out);
-    if (starts_with(rest, "from=")) {
+    if (rest.starts_with("to=")) return parse_delivery(rest, out);
+    if (rest.starts_with("from=")) {
       out.kind = RecordKind::kAttribute;
-      const auto sender = field_value(rest, "from=");
+      std::string_view sender, size;
+      FieldScanner fields(rest);
+      for (Field f; fields.next(f);) {
+        if (f.key == "from" && sender.empty()) sender = f.value;
+        if (f.key == "size" && size.empty()) size = f.value;
+      }
       if (sender.empty() || sender.front() != '<') return ParseStatus::kMalformed;
       out.sender = strip_brackets(sender);
       out.has_sender = true;
-      if (const auto size = field_value(rest, "size="); !size.empty())
-        out.size = leading_number(size);
+      if (!size.empty()) out.size = leading_number(size);
       return ParseStatus::kRecord;
     }
     if (rest == "removed") {
       out.kind = RecordKind::kDone;
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "uid=") && (daemon == "pickup" || daemon.empty())) {
+    if (rest.starts_with("uid=") &&
+        (daemon_of(line.program) == "pickup" || daemon_of(line.program).empty())) {
       // Local submission: a receive without an SMTP client.
       out.kind = RecordKind::kReceive;
       const auto sender = field_value(rest, "from=");
@@ -127,19 +135,19 @@ class PostfixParser final : public LogParser {
       out.has_sender = !sender.empty();
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "sender non-delivery notification: ") ||
-        starts_with(rest, "sender delivery status notification: ") ||
-        starts_with(rest, "postmaster non-delivery notification: ") ||
-        starts_with(rest, "sender delay notification: ")) {
+    if (rest.starts_with("sender non-delivery notification: ") ||
+        rest.starts_with("sender delivery status notification: ") ||
+        rest.starts_with("postmaster non-delivery notification: ") ||
+        rest.starts_with("sender delay notification: ")) {
       out.kind = RecordKind::kBounce;
       out.bounce_queue_id = rest.substr(rest.find(": ") + 2);
       if (!plausible_queue_id(out.bounce_queue_id)) return ParseStatus::kMalformed;
       return ParseStatus::kRecord;
     }
-    if (starts_with(rest, "milter-reject: ") || starts_with(rest, "milter-hold: ") ||
-        starts_with(rest, "milter-discard: ") || starts_with(rest, "reject: ") ||
-        starts_with(rest, "proxy-reject: ") || starts_with(rest, "hold: ") ||
-        starts_with(rest, "discard: ")) {
+    if (rest.starts_with("milter-reject: ") || rest.starts_with("milter-hold: ") ||
+        rest.starts_with("milter-discard: ") || rest.starts_with("reject: ") ||
+        rest.starts_with("proxy-reject: ") || rest.starts_with("hold: ") ||
+        rest.starts_with("discard: ")) {
       return parse_reject(rest, qid, out);
     }
     return ParseStatus::kIgnored;
@@ -148,17 +156,40 @@ class PostfixParser final : public LogParser {
  private:
   static ParseStatus parse_delivery(std::string_view rest, ParsedRecord& out) {
     out.kind = RecordKind::kDelivery;
-    const auto to = field_value(rest, "to=");
+    // "to=<R>, [orig_to=<R>, ]relay=..., delay=..., delays=..., dsn=..., status=WORD (REPLY)":
+    // the status is the last field, and its reply is free text to the end of the line.
+    std::string_view to, relay, status;
+    FieldScanner fields(rest);
+    for (Field f; fields.next(f);) {
+      if (f.key == "to" && to.empty()) {
+        to = f.value;
+      } else if (f.key == "relay" && relay.empty()) {
+        relay = f.value;
+        // Between relay= and status= postfix writes only its own numbers (conn_use, delay,
+        // delays, dsn), no attacker text that could hide a field: go straight to the status.
+        if (const auto at = rest.find(", status=", f.value_at); at != std::string_view::npos) {
+          fields.skip_to(at);
+        }
+      } else if (f.key == "status") {
+        if (!f.value.empty()) status = rest.substr(f.value_at);
+        break;
+      }
+    }
     if (to.empty()) return ParseStatus::kMalformed;
     out.recipients.push_back(strip_brackets(to));
-    if (const auto relay = field_value(rest, "relay="); !relay.empty()) {
+    if (!relay.empty()) {
       split_name_address(relay, out.relay_name, out.relay_ip);
       if (out.relay_ip.empty()) out.relay_name = relay;
     }
-    const auto status = field_value(rest, "status=");
     if (status.empty()) return ParseStatus::kMalformed;
-    const std::string_view word = status.substr(0, status.find(' '));
-    const std::string_view reply = reply_text(rest);
+    std::size_t word_end = 0;
+    while (
+        word_end < status.size() && status[word_end] != ' ' &&
+        !(status[word_end] == ',' && word_end + 1 < status.size() && status[word_end + 1] == ' ')) {
+      ++word_end;
+    }
+    const std::string_view word = status.substr(0, word_end);
+    const std::string_view reply = reply_text(status);
     if (word == "sent") {
       out.status = DeliveryStatus::kSent;
       // A content filter that accepted the message only to discard it as infected: amavis
@@ -195,19 +226,16 @@ class PostfixParser final : public LogParser {
     const auto colon = rest.find(": ");
     if (colon == std::string_view::npos) return ParseStatus::kMalformed;
     const std::string_view verb = rest.substr(0, colon);
-    const std::string_view text = reject_details(rest.substr(colon + 2), out);
-    const std::string_view virus = virus_in_reply(text);
+    const std::string_view details = rest.substr(colon + 2);
+    const std::string_view virus = virus_in_reply(reject_text(details));
+    // Most rejects are spam and policy rejects: their details are only read for a quarantine
+    // hold, which keeps the client as facts about the message.
+    const bool hold = verb == "milter-hold" || verb == "hold";
+    if (virus.empty() && (!hold || qid.empty())) return ParseStatus::kIgnored;
+    reject_details(details, out);
     if (virus.empty()) {
-      if (verb == "milter-hold" || verb == "hold") {
-        // A quarantine hold names the client: keep it as facts about the message.
-        if (qid.empty()) return ParseStatus::kIgnored;
-        out.kind = RecordKind::kAttribute;
-        return ParseStatus::kRecord;
-      }
-      out.recipients.clear();
-      out.client_ip = out.client_name = out.sender = {};
-      out.has_sender = false;
-      return ParseStatus::kIgnored;
+      out.kind = RecordKind::kAttribute;
+      return ParseStatus::kRecord;
     }
     out.queue_id = qid;
     out.kind = RecordKind::kDetection;

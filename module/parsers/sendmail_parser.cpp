@@ -4,8 +4,6 @@
 namespace vtrace {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 bool is_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
@@ -36,16 +34,13 @@ void relay_of(std::string_view relay, std::string_view& name, std::string_view& 
   }
 }
 
-// The value of "relay=" up to the next ", " (host names never contain ", ").
-std::string_view relay_field(std::string_view rest) { return field_value(rest, "relay="); }
-
 class SendmailParser final : public LogParser {
  public:
   std::string_view name() const override { return "sendmail"; }
 
   bool accepts_program(std::string_view program) const override {
-    return starts_with(program, "sendmail") || starts_with(program, "sm-mta") ||
-           starts_with(program, "sm-msp") || program == "sm-acceptingconnections";
+    return program.starts_with("sendmail") || program.starts_with("sm-mta") ||
+           program.starts_with("sm-msp") || program == "sm-acceptingconnections";
   }
 
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
@@ -53,15 +48,15 @@ class SendmailParser final : public LogParser {
     const std::string_view qid = leading_qid(rest);
     if (qid.empty()) return ParseStatus::kIgnored;
     out.queue_id = qid;
-    if (starts_with(rest, "from=")) return parse_from(rest, out);
-    if (starts_with(rest, "to=")) return parse_to(rest, out);
+    if (rest.starts_with("from=")) return parse_from(rest, out);
+    if (rest.starts_with("to=")) return parse_to(rest, out);
     // "QID: NEWQID: DSN: User unknown" - a bounce generated for QID.
     {
       std::string_view after = rest;
       const std::string_view new_qid = leading_qid(after);
       if (!new_qid.empty()) {
-        if (starts_with(after, "DSN:") || starts_with(after, "return to sender:") ||
-            starts_with(after, "sender notify:") || starts_with(after, "postmaster notify:")) {
+        if (after.starts_with("DSN:") || after.starts_with("return to sender:") ||
+            after.starts_with("sender notify:") || after.starts_with("postmaster notify:")) {
           out.kind = RecordKind::kBounce;
           out.bounce_queue_id = new_qid;
           return ParseStatus::kRecord;
@@ -69,8 +64,8 @@ class SendmailParser final : public LogParser {
         return ParseStatus::kIgnored;
       }
     }
-    if (starts_with(rest, "Milter add: header: X-Virus-Status: Infected") ||
-        starts_with(rest, "Milter change: header X-Virus-Status: from Clean to Infected")) {
+    if (rest.starts_with("Milter add: header: X-Virus-Status: Infected") ||
+        rest.starts_with("Milter change: header X-Virus-Status: from Clean to Infected")) {
       const auto virus = virus_in_reply(rest);
       if (virus.empty()) return ParseStatus::kIgnored;
       out.kind = RecordKind::kDetection;
@@ -78,34 +73,54 @@ class SendmailParser final : public LogParser {
       out.action = "tagged";
       return ParseStatus::kRecord;
     }
-    if (const auto reject = field_value(rest, "reject=");
-        !reject.empty() && (starts_with(rest, "Milter") || starts_with(rest, "ruleset="))) {
-      const auto virus = virus_in_reply(reject);
-      if (virus.empty()) return ParseStatus::kIgnored;
-      out.kind = RecordKind::kDetection;
-      out.virus = virus;
-      out.action = "rejected";
-      if (const auto relay = relay_field(rest); !relay.empty()) {
-        relay_of(relay, out.client_name, out.client_ip);
-      }
-      if (const auto arg = field_value(rest, "arg1="); starts_with(rest, "ruleset=check_rcpt")) {
-        out.recipients.push_back(strip_brackets(arg));
-      }
-      return ParseStatus::kRecord;
+    if (!rest.starts_with("Milter") && !rest.starts_with("ruleset=")) {
+      return ParseStatus::kIgnored;
     }
-    return ParseStatus::kIgnored;
+    // "ruleset=check_rcpt, arg1=<R>, relay=NAME [ADDR], reject=550 ..." and milter rejects.
+    std::string_view reject, relay, arg;
+    FieldScanner fields(rest);
+    for (Field f; fields.next(f);) {
+      if (f.key == "reject" && reject.empty()) reject = f.value;
+      if (f.key == "relay" && relay.empty()) relay = f.value;
+      if (f.key == "arg1" && arg.empty()) arg = f.value;
+    }
+    const auto virus = virus_in_reply(reject);
+    if (virus.empty()) return ParseStatus::kIgnored;
+    out.kind = RecordKind::kDetection;
+    out.virus = virus;
+    out.action = "rejected";
+    if (!relay.empty()) relay_of(relay, out.client_name, out.client_ip);
+    if (rest.starts_with("ruleset=check_rcpt")) out.recipients.push_back(strip_brackets(arg));
+    return ParseStatus::kRecord;
   }
 
  private:
   static ParseStatus parse_from(std::string_view rest, ParsedRecord& out) {
     out.kind = RecordKind::kReceive;
-    const auto sender = field_value(rest, "from=");
+    // "from=<S>, size=N, class=0, nrcpts=1, msgid=<M>, proto=ESMTP, daemon=MTA, relay=..."
+    std::string_view sender, size, msgid, relay;
+    FieldScanner fields(rest);
+    for (Field f; fields.next(f);) {
+      if (f.key.empty()) continue;
+      switch (f.key.front()) {
+        case 'f':
+          if (f.key == "from" && sender.empty()) sender = f.value;
+          break;
+        case 's':
+          if (f.key == "size" && size.empty()) size = f.value;
+          break;
+        case 'm':
+          if (f.key == "msgid" && msgid.empty()) msgid = f.value;
+          break;
+        case 'r':
+          if (f.key == "relay" && relay.empty()) relay = f.value;
+          break;
+      }
+    }
     out.sender = strip_brackets(sender);
     out.has_sender = true;
-    if (const auto size = field_value(rest, "size="); !size.empty())
-      out.size = leading_number(size);
-    out.message_id = strip_brackets(field_value(rest, "msgid="));
-    const auto relay = relay_field(rest);
+    if (!size.empty()) out.size = leading_number(size);
+    out.message_id = strip_brackets(msgid);
     if (relay.empty()) return ParseStatus::kMalformed;  // every from= line ends with relay=
     relay_of(relay, out.client_name, out.client_ip);
     return ParseStatus::kRecord;
@@ -113,22 +128,30 @@ class SendmailParser final : public LogParser {
 
   static ParseStatus parse_to(std::string_view rest, ParsedRecord& out) {
     out.kind = RecordKind::kDelivery;
-    // "to=" lists every recipient of the transaction: up to ", delay=" or ", ctladdr=".
-    std::string_view list = rest.substr(3);
-    std::size_t end = std::string_view::npos;
-    for (std::string_view key : {"ctladdr=", "delay=", "xdelay=", "mailer="}) {
-      end = std::min(end, find_key(list, key));
+    // "to=" lists every recipient of the transaction: up to ", delay=" or ", ctladdr=". The
+    // status is the last field: "stat=Sent (REPLY)", free text to the end of the line.
+    std::size_t list_end = std::string_view::npos;
+    std::string_view relay;
+    std::size_t stat_at = std::string_view::npos;
+    FieldScanner fields(rest);
+    for (Field f; fields.next(f);) {
+      if (list_end == std::string_view::npos &&
+          (f.key == "ctladdr" || f.key == "delay" || f.key == "xdelay" || f.key == "mailer")) {
+        list_end = f.at;
+      } else if (f.key == "relay" && relay.empty()) {
+        relay = f.value;
+      } else if (f.key == "stat") {
+        stat_at = f.value_at;
+        break;
+      }
     }
-    if (end == std::string_view::npos || end < 2) return ParseStatus::kMalformed;
-    split_addresses(list.substr(0, end - 2), out.recipients);
+    if (list_end == std::string_view::npos || list_end < 5) return ParseStatus::kMalformed;
+    split_addresses(rest.substr(3, list_end - 5), out.recipients);
     if (out.recipients.empty()) return ParseStatus::kMalformed;
-    if (const auto relay = relay_field(rest); !relay.empty()) {
-      relay_of(relay, out.relay_name, out.relay_ip);
-    }
-    const auto stat_pos = find_key(rest, "stat=");
-    if (stat_pos == std::string_view::npos) return ParseStatus::kMalformed;
-    std::string_view stat = rest.substr(stat_pos + 5);
-    if (starts_with(stat, "Sent")) {
+    if (!relay.empty()) relay_of(relay, out.relay_name, out.relay_ip);
+    if (stat_at == std::string_view::npos) return ParseStatus::kMalformed;
+    std::string_view stat = rest.substr(stat_at);
+    if (stat.starts_with("Sent")) {
       out.status = DeliveryStatus::kSent;
       if (const auto open = stat.find('('); open != std::string_view::npos) {
         std::string_view reply = stat.substr(open + 1);
@@ -137,7 +160,7 @@ class SendmailParser final : public LogParser {
       }
       return ParseStatus::kRecord;
     }
-    if (starts_with(stat, "Deferred")) {
+    if (stat.starts_with("Deferred")) {
       out.status = DeliveryStatus::kDeferred;
       return ParseStatus::kRecord;
     }

@@ -1,6 +1,9 @@
 // Syslog envelope decoding. Every form we meet in mail logs, without regex or allocation.
 #include "module/syslog_envelope.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -22,20 +25,56 @@ void skip_spaces(std::string_view& s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
 }
 
+// Envelope tokens are short (host names, tags): a plain loop beats a memchr call, and a
+// word-at-a-time scan too (measured).
 std::string_view next_token(std::string_view& s) {
   skip_spaces(s);
-  const auto end = s.find(' ');
+  std::size_t end = 0;
+  while (end < s.size() && s[end] != ' ') ++end;
   std::string_view token = s.substr(0, end);
-  s.remove_prefix(end == std::string_view::npos ? s.size() : end);
+  s.remove_prefix(end);
   return token;
+}
+
+bool all_digits(const char* p, int n) {
+  bool digits = true;
+  for (int k = 0; k < n; ++k) digits = digits && is_digit(p[k]);
+  return digits;
+}
+
+// Equality of two 16..24-byte prefixes, as three overlapping 8-byte words.
+bool same_bytes(const char* a, const char* b, std::size_t n) {
+  std::uint64_t x[3], y[3];
+  std::memcpy(&x[0], a, 8);
+  std::memcpy(&y[0], b, 8);
+  std::memcpy(&x[1], a + 8, 8);
+  std::memcpy(&y[1], b + 8, 8);
+  std::memcpy(&x[2], a + n - 8, 8);
+  std::memcpy(&y[2], b + n - 8, 8);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
 }
 
 // Splits "prog[pid]:" / "prog:" / "prog[pid]" from the front of `rest`. Returns false when
 // the text does not look like a syslog tag.
-bool split_tag(std::string_view& rest, LogLine& line) {
+// The bytes that end a syslog tag's program name, as a table: one load per byte.
+constexpr auto kTagEnd = [] {
+  std::array<bool, 256> table{};
+  table['['] = table[':'] = table[' '] = true;
+  return table;
+}();
+
+// `recent`: the program of an earlier line, which many lines repeat; compared whole, it saves
+// the scan. `repeated` tells whether it was the program of this line too.
+bool split_tag(std::string_view& rest, LogLine& line, std::string_view recent, bool& repeated) {
   skip_spaces(rest);
   std::size_t i = 0;
-  while (i < rest.size() && rest[i] != '[' && rest[i] != ':' && rest[i] != ' ') ++i;
+  repeated = !recent.empty() && rest.size() > recent.size() && rest.starts_with(recent) &&
+             kTagEnd[static_cast<unsigned char>(rest[recent.size()])];
+  if (repeated) {
+    i = recent.size();
+  } else {
+    while (i < rest.size() && !kTagEnd[static_cast<unsigned char>(rest[i])]) ++i;
+  }
   if (i == 0 || i == rest.size()) return false;
   line.program = rest.substr(0, i);
   if (rest[i] == '[') {
@@ -85,9 +124,44 @@ bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& o
   // "Nov 28 05:40:01" / "Nov  3 11:35:30" / "Jan 1 01:23:45" (unpadded, seen from some
   // forwarders), optionally with a ".123456" fraction.
   if (rest.size() < 14) return false;
+  std::size_t pos;
+  if (bsd_cache_valid_ && rest.size() >= 16 && same_bytes(rest.data(), cached_bsd_, 16)) {
+    // Same bytes as the last parsed timestamp (and the byte after it): same time, and the
+    // same month, so the year inference has nothing to update either.
+    out = cached_bsd_base_;
+    pos = 15;
+  } else {
+    if (!decode_bsd_second(rest, out, pos)) return false;
+    if (pos == 15 && rest.size() >= 16) {
+      std::memcpy(cached_bsd_, rest.data(), 16);
+      cached_bsd_base_ = out;
+      bsd_cache_valid_ = true;
+    }
+  }
+  if (pos < rest.size() && rest[pos] == '.') {
+    std::int64_t micros = 0;
+    int n = 0;
+    ++pos;
+    while (pos < rest.size() && is_digit(rest[pos])) {
+      if (n < 6) {
+        micros = micros * 10 + (rest[pos] - '0');
+        ++n;
+      }
+      ++pos;
+    }
+    while (n > 0 && n++ < 6) micros *= 10;
+    out += micros;
+  }
+  rest.remove_prefix(pos);
+  return true;
+}
+
+bool SyslogEnvelopeDecoder::decode_bsd_second(std::string_view rest, TimePoint& out,
+                                              std::size_t& end) {
   int month = 0;
-  for (int m = 0; m < 12; ++m) {
-    if (rest.substr(0, 3) == kMonths[m]) month = m + 1;
+  for (int m = 0; m < 12 && month == 0; ++m) {
+    const std::string_view name = kMonths[m];
+    if (rest[0] == name[0] && rest[1] == name[1] && rest[2] == name[2]) month = m + 1;
   }
   if (month == 0 || rest[3] != ' ') return false;
   int day;
@@ -110,53 +184,65 @@ bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& o
       second > 60) {
     return false;
   }
-  std::size_t pos = clock + 8;
-  std::int64_t micros = 0;
-  if (pos < rest.size() && rest[pos] == '.') {
-    int n = 0;
-    ++pos;
-    while (pos < rest.size() && is_digit(rest[pos])) {
-      if (n < 6) {
-        micros = micros * 10 + (rest[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    while (n > 0 && n++ < 6) micros *= 10;
-  }
-  out = zone_.to_utc(year_for(month), month, day, hour, minute, second, micros);
-  rest.remove_prefix(pos);
+  end = clock + 8;
+  out = zone_.to_utc(year_for(month), month, day, hour, minute, second);
   return true;
 }
 
-std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view text) {
-  // "YYYY-MM-DDTHH:MM:SS" + [".ffffff"] + zone
-  if (text.size() < 20) return parse_rfc3339(text);
+std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, std::size_t& end) {
+  // "YYYY-MM-DDTHH:MM:SS" + [".ffffff"] + zone, up to the next space.
+  // REQUIRES: rest.size() >= 19.
+  auto token = [&rest, &end](std::size_t from) {
+    end = from;
+    while (end < rest.size() && rest[end] != ' ') ++end;
+    return rest.substr(0, end);
+  };
   std::size_t pos = 19;
+  if (pos == rest.size() || rest[pos] == ' ') return parse_rfc3339(token(pos));
   std::int64_t micros = 0;
-  int digits_seen = 0;
-  if (text[pos] == '.' || text[pos] == ',') {
-    for (++pos; pos < text.size() && is_digit(text[pos]); ++pos) {
+  if (rest[pos] == '.' || rest[pos] == ',') {
+    ++pos;
+    int digits_seen = 0;
+    if (pos + 6 < rest.size() && all_digits(rest.data() + pos, 6) && !is_digit(rest[pos + 6])) {
+      // rsyslog's microseconds: the common case, without the general loop.
+      for (int k = 0; k < 6; ++k) micros = micros * 10 + (rest[pos + k] - '0');
+      pos += 6;
+      digits_seen = 6;
+      // The second and the zone of the line before, then the space: no scan for the end.
+      const std::size_t zone_end = pos + cached_zone_size_;
+      if (cache_valid_ && zone_end < rest.size() && rest[zone_end] == ' ' &&
+          same_bytes(cached_second_, rest.data(), 19) &&
+          std::equal(rest.begin() + pos, rest.begin() + zone_end, cached_zone_)) {
+        end = zone_end;
+        return cached_base_ + micros;
+      }
+    }
+    for (; pos < rest.size() && is_digit(rest[pos]); ++pos) {
       if (digits_seen < 6) {
-        micros = micros * 10 + (text[pos] - '0');
+        micros = micros * 10 + (rest[pos] - '0');
         ++digits_seen;
       }
     }
-    if (digits_seen == 0) return parse_rfc3339(text);
+    if (digits_seen == 0) return parse_rfc3339(token(pos));
     while (digits_seen++ < 6) micros *= 10;
   }
+  const std::string_view text = token(pos);
   const std::string_view zone = text.substr(pos);
-  if (cache_valid_ && std::memcmp(cached_second_, text.data(), 19) == 0 && zone == cached_zone_) {
+  if (cache_valid_ && zone.size() == cached_zone_size_ &&
+      same_bytes(cached_second_, text.data(), 19) &&
+      std::equal(zone.begin(), zone.end(), cached_zone_)) {
     return cached_base_ + micros;
   }
   std::string whole(text.substr(0, 19));
   whole += zone;
   const auto base = parse_rfc3339(whole);
   if (!base) return std::nullopt;
+  // A zone longer than any real one ("+09:00") is parsed every time rather than cached.
+  cache_valid_ = zone.size() <= sizeof cached_zone_;
   std::memcpy(cached_second_, text.data(), 19);
-  cached_zone_.assign(zone);
+  cached_zone_size_ = std::min(zone.size(), sizeof cached_zone_);
+  std::memcpy(cached_zone_, zone.data(), cached_zone_size_);
   cached_base_ = *base;
-  cache_valid_ = true;
   return cached_base_ + micros;
 }
 
@@ -178,9 +264,9 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
     rfc5424 = true;
   }
   if (rest.size() >= 19 && is_digit(rest[0]) && rest[4] == '-' && rest[10] == 'T') {
-    const auto end = rest.find(' ');
-    if (end == std::string_view::npos) return false;
-    auto t = rfc3339(rest.substr(0, end));
+    std::size_t end;
+    auto t = rfc3339(rest, end);
+    if (end == rest.size()) return false;
     if (!t) return false;
     line.time = *t;
     rest.remove_prefix(end);
@@ -216,7 +302,12 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
     line.message = rest;
     return !line.program.empty();
   }
-  if (!split_tag(rest, line)) return false;
+  bool repeated = false;
+  if (!split_tag(rest, line, {recent_program_, recent_program_size_}, repeated)) return false;
+  if (!repeated && line.program.size() <= sizeof recent_program_) {
+    recent_program_size_ = line.program.size();
+    std::memcpy(recent_program_, line.program.data(), recent_program_size_);
+  }
   line.message = rest;
   return true;
 }

@@ -52,7 +52,7 @@ TEST_CASE("index finds the message whose delivery named the next hop's queue id"
   const auto* found = index.find_by_next_queue_id(3, "G1BBBB", seconds(12), seconds(5));
   REQUIRE(found);
   CHECK(found->queue_id() == "R1AAAA");
-  CHECK(found->deliveries.begin()->recipient == vtrace::hash_address("kato@example.ac.jp"));
+  CHECK((*found->deliveries().begin()).recipient == vtrace::hash_address("kato@example.ac.jp"));
   // A delivery that happened after the next hop received the message cannot be its source.
   CHECK(index.find_by_next_queue_id(3, "G1BBBB", seconds(0), seconds(5)) == nullptr);
 }
@@ -108,4 +108,66 @@ TEST_CASE("index lookups stay right across table rebuilds and evictions", "[inde
   const auto* by_next = index.find_by_next_queue_id(0, "N119990", seconds(199), seconds(5));
   REQUIRE(by_next);
   CHECK(by_next->queue_id() == "Q119990");
+}
+
+TEST_CASE("index keeps every recipient, delivery and time of a message that outgrows its record",
+          "[index]") {
+  MailIndex index(1000, seconds(7 * 86400));
+  const std::string qid = "1rBvYQ-00000000XjD-1mQS";  // exim 4.97: longer than the record holds
+  index.apply(0, seconds(100), receive(qid, "10.0.0.1"));
+  ParsedRecord first = delivery(qid, "");
+  first.status = vtrace::DeliveryStatus::kDeferred;
+  index.apply(0, seconds(101), first);
+  ParsedRecord second = delivery(qid, "NEXT00001");
+  second.recipients = {"Kato@Example.ac.jp", "sato@example.ac.jp"};
+  // Retried five hours later: beyond a 32-bit microsecond offset from the first line.
+  index.apply(0, seconds(100 + 5 * 3600), second);
+  const auto* r = index.find_by_queue_id(0, qid, seconds(100), 0);
+  REQUIRE(r);
+  CHECK(r->queue_id() == qid);
+  CHECK(r->recipients().size() == 2);
+  CHECK(r->has_recipient(vtrace::hash_address("sato@example.ac.jp")));
+  CHECK(r->received_at() == seconds(100));
+  CHECK(r->last_seen() == seconds(100 + 5 * 3600));
+  std::vector<vtrace::Delivery> deliveries;
+  for (const vtrace::Delivery d : r->deliveries()) deliveries.push_back(d);
+  REQUIRE(deliveries.size() == 3);
+  CHECK(deliveries[0].status == vtrace::DeliveryStatus::kDeferred);
+  CHECK(deliveries[0].time == seconds(101));
+  CHECK(deliveries[2].recipient == vtrace::hash_address("sato@example.ac.jp"));
+  CHECK(deliveries[2].time == seconds(100 + 5 * 3600));
+  CHECK(index.find_by_next_queue_id(0, "NEXT00001", seconds(100 + 5 * 3600), seconds(5)) == r);
+}
+
+TEST_CASE("index keeps a message's times when an earlier line arrives after a later one",
+          "[index]") {
+  MailIndex index(1000, seconds(1800));
+  index.apply(0, seconds(200), receive("LATE00001", "10.0.0.1"));
+  index.apply(0, seconds(201), delivery("LATE00001", "NEXT00002"));
+  ParsedRecord attribute;
+  attribute.kind = RecordKind::kAttribute;
+  attribute.queue_id = "LATE00001";
+  attribute.message_id = "early@example.ac.jp";
+  index.apply(0, seconds(190), attribute);
+  const auto* r = index.find_by_queue_id(0, "LATE00001", seconds(200), 0);
+  REQUIRE(r);
+  CHECK(r->first_seen() == seconds(190));
+  CHECK(r->received_at() == seconds(200));
+  CHECK(r->last_seen() == seconds(201));
+  CHECK((*r->deliveries().begin()).time == seconds(201));
+}
+
+TEST_CASE("index counts its own memory, records and lookup table alike", "[index]") {
+  MailIndex index(100000, seconds(1800));
+  const auto empty = index.memory();
+  for (int i = 0; i < 1000; ++i) {
+    const std::string qid = "Q" + std::to_string(100000 + i);
+    index.apply(0, seconds(1), receive(qid, "10.0.0.1"));
+    index.apply(0, seconds(2), delivery(qid, "N" + std::to_string(100000 + i)));
+  }
+  const auto full = index.memory();
+  CHECK(full.records >= 1000 * sizeof(vtrace::MessageRecord));
+  CHECK(full.table > empty.table);
+  CHECK(full.extras == 0);  // one recipient, one delivery: nothing outgrew a record
+  CHECK(full.total() == full.records + full.extras + full.table + full.names);
 }

@@ -702,6 +702,23 @@ TEST_CASE("a recipient address cannot forge the status of a postfix delivery", "
   CHECK(r.recipients[0] == "\"x, status=bounced (Virus Evil.Fake detected)\"@cyberlab.fhnw.ch");
 }
 
+TEST_CASE("a delivery with orig_to and conn_use fields keeps its recipient, relay and status",
+          "[postfix]") {
+  ParsedRecord r;
+  REQUIRE(parse("Nov 28 05:40:01 relay1 postfix/smtp[2323]: 4BF5E1A2B3: to=<kato@example.ac.jp>, "
+                "orig_to=<k.kato@example.ac.jp>, relay=gw1.example.ac.jp[192.0.2.25]:25, "
+                "conn_use=2, delay=0.31, delays=0.01/0/0.1/0.2, dsn=2.0.0, status=sent (250 2.0.0 "
+                "Ok: queued as 9C2D11F0A4)",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kDelivery);
+  REQUIRE(r.recipients.size() == 1);
+  CHECK(r.recipients[0] == "kato@example.ac.jp");
+  CHECK(r.relay_name == "gw1.example.ac.jp");
+  CHECK(r.relay_ip == "192.0.2.25");
+  CHECK(r.status == DeliveryStatus::kSent);
+  CHECK(r.next_queue_id == "9C2D11F0A4");
+}
+
 TEST_CASE("a quoted recipient holding '>' and a status cannot end the address early", "[postfix]") {
   // As above, with a '>' inside the quotes so that a naive scan ends the address there.
   ParsedRecord r;
