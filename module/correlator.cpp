@@ -102,12 +102,7 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         break;
     }
   }
-  if (last_parsers_ == nullptr || line.program != last_program_) {
-    last_program_.assign(line.program);
-    last_parsers_ = &registry_.parsers_for(line.program);
-  }
-  const auto& parsers = *last_parsers_;
-  for (const LogParser* parser : parsers) {
+  for (const LogParser* parser : registry_.parsers_for(line.program)) {
     scratch_.clear();
     switch (parser->parse(line, scratch_)) {
       case ParseStatus::kNotMine:
@@ -142,7 +137,16 @@ void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view for
   }
   ++stats_.records;
   ++relevant_lines_;
-  count(stats_.records_by_format, format);
+  // Formats are parsers' names (stable storage) and come in runs: one lookup per run.
+  if (format.data() != last_format_.data() || format.size() != last_format_.size()) {
+    last_format_ = format;
+    auto it = stats_.records_by_format.find(format);
+    if (it == stats_.records_by_format.end()) {
+      it = stats_.records_by_format.emplace(std::string(format), 0).first;
+    }
+    last_format_count_ = &it->second;
+  }
+  ++*last_format_count_;
   watermark_ = std::max(watermark_, t);
   index_.apply(source, t, record);
   ++index_generation_;
@@ -297,7 +301,7 @@ bool Correlator::try_early(Pending& p, TimePoint now) {
     // A detected bounce waits out clock_skew like an envelope match: the detection of the
     // message it returns may still be on its way and is the incident that should stand.
     if (!is_backscatter(outcome)) return false;
-    merge_backscatter(p);
+    merge_backscatter(p, outcome);
     return true;
   }
   emit(p, std::move(outcome));
@@ -311,11 +315,21 @@ std::string Correlator::bounced_original(const TraceOutcome& outcome) {
   return {};
 }
 
-void Correlator::merge_backscatter(const Pending& p) {
+void Correlator::merge_backscatter(const Pending& p, const TraceOutcome& outcome) {
   ++stats_.backscatter_merged;
-  // Its late companion lines must merge into nothing rather than start it over.
+  // Its late companion lines must merge into nothing rather than start it over, and the relay's
+  // own "bounced ... Virus" line about the bounce is an echo of it.
   emitted_keys_[p.key] = p.facts.time;
   emitted_order_.emplace_back(p.facts.time, p.key);
+  cover(outcome, p.facts.time);
+}
+
+void Correlator::cover(const TraceOutcome& outcome, TimePoint t) {
+  for (const auto& [source, queue_id] : outcome.records) {
+    std::string k = topology_.source(source).name + "|" + queue_id;
+    covered_[k] = t;
+    covered_order_.emplace_back(t, std::move(k));
+  }
 }
 
 bool Correlator::is_backscatter(const TraceOutcome& outcome) const {
@@ -340,7 +354,7 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
   }
   if (outcome.waiting) outcome = trace_with_archive(p, std::move(outcome));
   if (is_backscatter(outcome)) {
-    merge_backscatter(p);
+    merge_backscatter(p, outcome);
     return true;
   }
   if (outcome.hops.empty() && outcome.candidates.empty()) {
@@ -408,11 +422,7 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   ++stats_.incidents[static_cast<std::size_t>(in.confidence)];
   emitted_keys_[p.key] = p.facts.time;
   emitted_order_.emplace_back(p.facts.time, p.key);
-  for (const auto& [source, queue_id] : outcome.records) {
-    std::string k = topology_.source(source).name + "|" + queue_id;
-    covered_[k] = p.facts.time;
-    covered_order_.emplace_back(p.facts.time, std::move(k));
-  }
+  cover(outcome, p.facts.time);
   sink_.deliver(in);
   if (in.confidence == Confidence::kUnresolved && p.incident.revision == 1 &&
       revisits_.size() < static_cast<std::size_t>(settings_.correlation.max_pending)) {

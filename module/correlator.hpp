@@ -126,7 +126,9 @@ class Correlator {
   // empty when the chain has no bounce link.
   static std::string bounced_original(const TraceOutcome& outcome);
   bool is_backscatter(const TraceOutcome& outcome) const;
-  void merge_backscatter(const Pending& p);
+  void merge_backscatter(const Pending& p, const TraceOutcome& outcome);
+  // Records the (source, queue id) of every record the trace went through, for relay echoes.
+  void cover(const TraceOutcome& outcome, TimePoint t);
   bool try_early(Pending& p, TimePoint now);
   void emit(Pending& p, TraceOutcome outcome);
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
@@ -156,11 +158,11 @@ class Correlator {
   std::deque<std::pair<TimePoint, std::string>> repeat_order_;
   std::vector<std::string> uncorroborated_samples_;
   ParsedRecord scratch_;
-  // The last hostname and program seen: consecutive lines mostly repeat them.
+  // The last hostname seen: consecutive lines mostly repeat it.
   std::string last_hostname_;
   std::optional<SourceIndex> last_hostname_source_;
-  std::string last_program_;
-  const std::vector<const LogParser*>* last_parsers_ = nullptr;
+  std::string_view last_format_;  // a parser's name, or "isvw"
+  std::uint64_t* last_format_count_ = nullptr;
   CorrelatorStats stats_;
   std::uint64_t undecodable_ = 0;
   std::uint64_t relevant_lines_ = 0;

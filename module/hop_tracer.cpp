@@ -340,8 +340,12 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
       link = HopLink::kMessageId;
     }
   }
-  // A record made only of antivirus lines is no evidence that the MTA handled the message.
-  if (first != nullptr && !first->received && !first->has_client) first = nullptr;
+  // A record made only of antivirus lines is no evidence that the MTA handled the message. A
+  // bounce the MTA generated itself has no receive line, but its link to the bounced message is
+  // the MTA's own word.
+  if (first != nullptr && !first->received && !first->has_client && first->bounce_of().empty()) {
+    first = nullptr;
+  }
   Recipients rcpts;
   for (const auto& r : det.recipients) rcpts.push_back(hash_address(r));
   Chain chain;

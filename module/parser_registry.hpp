@@ -29,8 +29,8 @@ class ParserRegistry {
  public:
   // Built-in formats first, then the site's custom formats in declaration order.
   explicit ParserRegistry(const std::vector<CustomFormatSettings>& custom_formats = {});
-  // The parsers to try for `program`, in order. The reference stays valid for the registry's
-  // lifetime.
+  // The parsers to try for `program`, in order. The reference stays valid until the next call
+  // (a flood of distinct names clears the cache).
   const std::vector<const LogParser*>& parsers_for(std::string_view program);
   const std::vector<std::unique_ptr<LogParser>>& all() const { return parsers_; }
 

@@ -340,7 +340,8 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
       << " unrecognised-program=" << s.unrecognised << " noise=" << s.ignored;
   for (const auto& [format, n] : s.malformed_by_format) out << " malformed-" << format << "=" << n;
   out << "\ndetections: " << s.detections << " lines, " << s.detections_merged
-      << " merged as companions, " << s.echoes_suppressed << " relay echoes suppressed\n";
+      << " merged as companions, " << s.echoes_suppressed << " relay echoes suppressed, "
+      << s.backscatter_merged << " bounces of reported mails merged\n";
   if (s.uncorroborated > 0) {
     out << "uncorroborated detections (no record of the message on the detecting host; not "
            "reported as incidents): "

@@ -674,6 +674,10 @@ TEST_CASE("a gateway rejecting the relay's bounce of a rejected worm mail makes 
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.23.45");
   CHECK(h.correlator().stats().backscatter_merged == 1);
+  // relay1's "bounced ... Virus" lines about the worm mail and about its bounce are echoes, not
+  // unexplained detections.
+  CHECK(h.correlator().stats().echoes_suppressed == 2);
+  CHECK(h.correlator().stats().uncorroborated == 0);
 }
 
 TEST_CASE("a detected bounce whose original mail was never detected is its own incident",
