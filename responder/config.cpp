@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
+#include "responder/http_backend.hpp"
 #include "responder/templates.hpp"
 
 namespace vtrace::responder {
@@ -35,6 +37,22 @@ std::string_view to_string(ActionType t) {
       return "disable_port";
   }
   return "log";
+}
+
+std::string_view to_string(PortBackend b) {
+  switch (b) {
+    case PortBackend::kSnmp:
+      return "snmp";
+    case PortBackend::kWebhook:
+      return "webhook";
+    case PortBackend::kAwx:
+      return "awx";
+  }
+  return "snmp";
+}
+
+PortBackend backend_of(const ContainmentConfig& config, const SnmpDeviceConfig& device) {
+  return device.backend.value_or(config.backend);
 }
 
 bool is_loopback_address(const std::string& address) {
@@ -427,10 +445,17 @@ class ConfigParser : YamlFieldParser {
     if (!reader_.check_keys(
             map,
             {"protected_hosts", "switches", "routers", "static_map", "uplink_max_macs",
-             "lldp_uplinks", "location_max_age", "snmp_timeout", "snmp_retries", "breaker"},
+             "lldp_uplinks", "location_max_age", "snmp_timeout", "snmp_retries", "breaker",
+             "backend", "webhook", "awx", "table_max_age", "table_refresh"},
             "containment")) {
       return;
     }
+    std::optional<Field> backend_field = find_field(map, "backend");
+    if (backend_field) {
+      if (auto b = port_backend(*backend_field, "containment.backend")) c.backend = *b;
+    }
+    if (auto k = find_field(map, "webhook")) parse_webhook(*k);
+    if (auto k = find_field(map, "awx")) parse_awx(*k);
     if (auto k = find_field(map, "protected_hosts")) {
       if (auto values = scalar_items(*k, "containment.protected_hosts")) {
         for (const auto& item : *values) {
@@ -462,6 +487,16 @@ class ConfigParser : YamlFieldParser {
     if (auto k = find_field(map, "location_max_age")) {
       if (auto d = duration(*k, "containment.location_max_age", seconds(0), kDay, "[0s, 1d]")) {
         c.location_max_age = *d;
+      }
+    }
+    if (auto k = find_field(map, "table_max_age")) {
+      if (auto d = duration(*k, "containment.table_max_age", seconds(0), kHour, "[0s, 1h]")) {
+        c.table_max_age = *d;
+      }
+    }
+    if (auto k = find_field(map, "table_refresh")) {
+      if (auto d = duration(*k, "containment.table_refresh", seconds(0), kHour, "[0s, 1h]")) {
+        c.table_refresh = *d;
       }
     }
     if (auto k = find_field(map, "snmp_timeout")) {
@@ -506,6 +541,294 @@ class ConfigParser : YamlFieldParser {
                           "switches are ever written)");
       }
     }
+    check_backends(backend_field);
+  }
+
+  // Every back end in use must be configured; the error points at where it is chosen.
+  void check_backends(const std::optional<Field>& global) {
+    const ContainmentConfig& c = config_.containment;
+    auto require = [&](PortBackend b, const YAML::Node& where, const std::string& what) {
+      if (b == PortBackend::kWebhook && !c.webhook.configured) {
+        reader_.error(where, "missing-key",
+                      what + ": backend webhook needs the 'containment.webhook' section");
+      } else if (b == PortBackend::kAwx && !c.awx.configured) {
+        reader_.error(where, "missing-key",
+                      what + ": backend awx needs the 'containment.awx' section");
+      }
+    };
+    if (global) require(c.backend, global->value, "containment.backend");
+    for (std::size_t i = 0; i < c.switches.size(); ++i) {
+      if (c.switches[i].backend) {
+        require(*c.switches[i].backend, backend_nodes_[i],
+                item_label("containment.switches", i) + ".backend");
+      }
+    }
+  }
+
+  std::optional<PortBackend> port_backend(const Field& f, const std::string& what) {
+    if (!has_value(f, what, "snmp, webhook or awx")) return std::nullopt;
+    auto c = reader_.choice(f.value, what, {"snmp", "webhook", "awx"});
+    if (!c) return std::nullopt;
+    return *c == "webhook" ? PortBackend::kWebhook
+           : *c == "awx"   ? PortBackend::kAwx
+                           : PortBackend::kSnmp;
+  }
+
+  // A URL template: known placeholders, and a valid http(s) URL once rendered.
+  std::optional<std::string> url_template(const Field& f, const std::string& what) {
+    auto v = nonempty_string(f, what);
+    if (!v) return std::nullopt;
+    std::string problem;
+    auto t = RequestTemplate::compile(*v, RequestTemplate::Encoding::kUrl, &problem);
+    if (t && parse_url(t->render(sample_template_values()), &problem)) return v;
+    reader_.error(f.value, "value", what + ": " + problem);
+    return std::nullopt;
+  }
+
+  // timeout, attempts, retry_initial, credential, ca_file: shared by webhook and awx.
+  void parse_http_endpoint(const YAML::Node& map, const std::string& what, HttpEndpointConfig& h) {
+    if (auto k = find_field(map, "credential")) {
+      if (auto v = nonempty_string(*k, what + ".credential")) {
+        if (valid_name(*v)) {
+          h.credential = *v;
+        } else {
+          reader_.error(k->value, "value",
+                        what + ".credential: '" + printable(*v) + "' is not a credential name");
+        }
+      }
+    }
+    if (auto k = find_field(map, "timeout")) {
+      if (auto d = duration(*k, what + ".timeout", seconds(1) / 10, seconds(300), "[100ms, 5m]")) {
+        h.timeout = *d;
+      }
+    }
+    if (auto k = find_field(map, "attempts")) {
+      if (auto n = integer(*k, what + ".attempts", 1, 20)) h.attempts = static_cast<int>(*n);
+    }
+    if (auto k = find_field(map, "retry_initial")) {
+      if (auto d =
+              duration(*k, what + ".retry_initial", seconds(1) / 100, seconds(300), "[10ms, 5m]")) {
+        h.retry_initial = *d;
+      }
+    }
+    if (auto k = find_field(map, "ca_file")) {
+      if (auto v = nonempty_string(*k, what + ".ca_file")) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(*v, ec)) {
+          h.ca_file = *v;
+        } else {
+          reader_.error(k->value, "io", what + ".ca_file: '" + printable(*v) + "' is not a file");
+        }
+      }
+    }
+  }
+
+  void parse_verify(const Field& f, const std::string& what, VerifyConfig& v, bool awx) {
+    const char* methods = awx ? "snmp or job" : "status_url or snmp";
+    if (!has_value(f, what, std::string("a mapping with 'method' (") + methods + ")")) return;
+    if (!reader_.check_keys(
+            f.value, {"method", "url", "field", "down", "up", "attempts", "interval"}, what)) {
+      return;
+    }
+    auto method = find_field(f.value, "method");
+    if (!method) {
+      reader_.error(f.key, "missing-key",
+                    what + ": the key 'method' is required (" + methods + ")");
+    } else if (has_value(*method, what + ".method", methods)) {
+      auto c = awx ? reader_.choice(method->value, what + ".method", {"snmp", "job"})
+                   : reader_.choice(method->value, what + ".method", {"status_url", "snmp"});
+      if (c) {
+        v.method = *c == "status_url" ? VerifyMethod::kStatusUrl
+                   : *c == "job"      ? VerifyMethod::kJob
+                                      : VerifyMethod::kSnmp;
+      }
+    }
+    const bool status_url = v.method == VerifyMethod::kStatusUrl;
+    for (const char* key : {"url", "field", "down", "up"}) {
+      auto k = find_field(f.value, key);
+      if (k && !status_url) {
+        reader_.error(k->key, "value", what + ": '" + key + "' applies only to method status_url");
+      }
+    }
+    if (status_url) {
+      if (auto k = find_field(f.value, "url")) {
+        if (auto u = url_template(*k, what + ".url")) v.url = *u;
+      } else {
+        reader_.error(f.key, "missing-key",
+                      what + ": method status_url needs 'url' (where the port state is read)");
+      }
+      if (auto k = find_field(f.value, "field")) {
+        if (auto p = nonempty_string(*k, what + ".field")) {
+          if (p->front() != '/') {
+            reader_.error(k->value, "value",
+                          what + ".field: '" + printable(*p) +
+                              "' is not a JSON pointer such as /admin_status or /port/state");
+          } else {
+            v.field = *p;
+          }
+        }
+      }
+      for (auto [key, out] : {std::pair{"down", &v.down}, std::pair{"up", &v.up}}) {
+        if (auto k = find_field(f.value, key)) {
+          if (auto s = nonempty_string(*k, what + "." + key)) *out = *s;
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "attempts")) {
+      if (auto n = integer(*k, what + ".attempts", 1, 100)) v.attempts = static_cast<int>(*n);
+    }
+    if (auto k = find_field(f.value, "interval")) {
+      if (auto d = duration(*k, what + ".interval", seconds(1) / 100, seconds(300), "[10ms, 5m]")) {
+        v.interval = *d;
+      }
+    }
+  }
+
+  void parse_webhook(const Field& f) {
+    const std::string what = "containment.webhook";
+    if (!has_value(f, what, "a mapping with url, body and verify")) return;
+    if (!reader_.check_keys(f.value,
+                            {"url", "method", "body", "auth", "signature_header", "credential",
+                             "timeout", "attempts", "retry_initial", "ca_file", "verify"},
+                            what)) {
+      return;
+    }
+    WebhookConfig& w = config_.containment.webhook;
+    w.configured = true;
+    w.verify.method = VerifyMethod::kStatusUrl;
+    if (auto k = find_field(f.value, "url")) {
+      if (auto u = url_template(*k, what + ".url")) w.url = *u;
+    } else {
+      reader_.error(f.key, "missing-key", what + ": the key 'url' is required");
+    }
+    if (auto k = find_field(f.value, "method")) {
+      if (has_value(*k, what + ".method", "POST, PUT or PATCH")) {
+        if (auto c = reader_.choice(k->value, what + ".method", {"POST", "PUT", "PATCH"})) {
+          w.method = *c;
+        }
+      }
+    }
+    if (auto k = find_field(f.value, "body")) {
+      if (auto b = nonempty_string(*k, what + ".body")) {
+        std::string problem;
+        auto t = RequestTemplate::compile(*b, RequestTemplate::Encoding::kJson, &problem);
+        if (t) {
+          boost::system::error_code ec;
+          boost::json::parse(t->render(sample_template_values()), ec);
+          if (ec) {
+            problem = "not JSON once rendered (" + ec.message() +
+                      "); write placeholders bare, e.g. {\"port\": {{port}}}: they are "
+                      "rendered as JSON values, quotes included";
+            t.reset();
+          }
+        }
+        if (t) {
+          w.body = *b;
+        } else {
+          reader_.error(k->value, "value", what + ".body: " + problem);
+        }
+      }
+    } else {
+      reader_.error(f.key, "missing-key", what + ": the key 'body' is required (a JSON template)");
+    }
+    auto auth = find_field(f.value, "auth");
+    if (auth && has_value(*auth, what + ".auth", "none, bearer or hmac")) {
+      if (auto c = reader_.choice(auth->value, what + ".auth", {"none", "bearer", "hmac"})) {
+        w.auth = *c == "bearer" ? HttpAuth::kBearer
+                 : *c == "hmac" ? HttpAuth::kHmac
+                                : HttpAuth::kNone;
+      }
+    }
+    if (auto k = find_field(f.value, "signature_header")) {
+      if (auto v = nonempty_string(*k, what + ".signature_header")) {
+        if (valid_name(*v) && v->find('.') == std::string::npos) {
+          w.signature_header = *v;
+        } else {
+          reader_.error(k->value, "value",
+                        what + ".signature_header: '" + printable(*v) + "' is not a header name");
+        }
+      }
+    }
+    parse_http_endpoint(f.value, what, w.http);
+    if (w.auth != HttpAuth::kNone && w.http.credential.empty() &&
+        !find_field(f.value, "credential")) {
+      reader_.error(auth->value, "missing-key",
+                    what + ": auth " + (w.auth == HttpAuth::kBearer ? "bearer" : "hmac") +
+                        " needs 'credential' (a name under http_credentials in the secrets "
+                        "file)");
+    }
+    if (auto k = find_field(f.value, "verify")) {
+      parse_verify(*k, what + ".verify", w.verify, false);
+    } else {
+      reader_.error(f.key, "missing-key",
+                    what +
+                        ": the key 'verify' is required (status_url or snmp): a write that is "
+                        "not verified is never reported as done");
+    }
+  }
+
+  void parse_awx(const Field& f) {
+    const std::string what = "containment.awx";
+    if (!has_value(f, what, "a mapping with url, job_template and credential")) return;
+    if (!reader_.check_keys(
+            f.value,
+            {"url", "job_template", "release_job_template", "credential", "timeout", "attempts",
+             "retry_initial", "ca_file", "poll_interval", "job_timeout", "verify"},
+            what)) {
+      return;
+    }
+    AwxConfig& a = config_.containment.awx;
+    a.configured = true;
+    a.verify.method = VerifyMethod::kSnmp;
+    if (auto k = find_field(f.value, "url")) {
+      if (auto v = nonempty_string(*k, what + ".url")) {
+        std::string problem;
+        if (v->find("{{") != std::string::npos) {
+          reader_.error(k->value, "value",
+                        what +
+                            ".url: the controller's base URL takes no "
+                            "placeholders");
+        } else if (auto u = parse_url(*v, &problem); !u) {
+          reader_.error(k->value, "value", what + ".url: " + problem);
+        } else if (u->target.find('?') != std::string::npos) {
+          reader_.error(k->value, "value", what + ".url: the base URL takes no query");
+        } else {
+          a.url = *v;
+        }
+      }
+    } else {
+      reader_.error(f.key, "missing-key", what + ": the key 'url' is required");
+    }
+    if (auto k = find_field(f.value, "job_template")) {
+      if (auto n = integer(*k, what + ".job_template", 1, 2147483647)) a.job_template = *n;
+    } else {
+      reader_.error(f.key, "missing-key",
+                    what + ": the key 'job_template' is required (its numeric id)");
+    }
+    if (auto k = find_field(f.value, "release_job_template")) {
+      if (auto n = integer(*k, what + ".release_job_template", 1, 2147483647)) {
+        a.release_job_template = *n;
+      }
+    }
+    parse_http_endpoint(f.value, what, a.http);
+    if (!find_field(f.value, "credential")) {
+      reader_.error(f.key, "missing-key",
+                    what +
+                        ": the key 'credential' is required (a name under "
+                        "http_credentials with a token)");
+    }
+    if (auto k = find_field(f.value, "poll_interval")) {
+      if (auto d =
+              duration(*k, what + ".poll_interval", seconds(1) / 100, seconds(60), "[10ms, 1m]")) {
+        a.poll_interval = *d;
+      }
+    }
+    if (auto k = find_field(f.value, "job_timeout")) {
+      if (auto d = duration(*k, what + ".job_timeout", seconds(1), kHour, "[1s, 1h]")) {
+        a.job_timeout = *d;
+      }
+    }
+    if (auto k = find_field(f.value, "verify")) parse_verify(*k, what + ".verify", a.verify, true);
   }
 
   void parse_devices(const Field& f, const std::string& what, bool is_switch) {
@@ -519,7 +842,8 @@ class ConfigParser : YamlFieldParser {
           is_switch
               ? reader_.check_keys(node,
                                    {"name", "address", "port", "version", "credential", "context",
-                                    "dry_run", "protected", "protected_ports", "uplinks"},
+                                    "dry_run", "protected", "protected_ports", "uplinks", "backend",
+                                    "fdb_vlans", "vlan_context"},
                                    label)
               : reader_.check_keys(
                     node, {"name", "address", "port", "version", "credential", "context"}, label);
@@ -583,8 +907,43 @@ class ConfigParser : YamlFieldParser {
         if (auto v = nonempty_string(*k, label + ".context")) d.context = *v;
       }
       if (is_switch) {
+        if (auto k = find_field(node, "backend")) {
+          d.backend = port_backend(*k, label + ".backend");
+          backend_nodes_.push_back(k->value);
+        } else {
+          backend_nodes_.push_back(node);
+        }
         if (auto k = find_field(node, "dry_run")) {
           if (auto b = boolean(*k, label + ".dry_run")) d.dry_run = *b;
+        }
+        if (auto k = find_field(node, "fdb_vlans")) {
+          if (auto values = scalar_items(*k, label + ".fdb_vlans")) {
+            for (const auto& item : *values) {
+              int vlan = 0;
+              const std::string& text = item.Scalar();
+              const bool digits = !text.empty() && text.size() <= 4 &&
+                                  text.find_first_not_of("0123456789") == std::string::npos;
+              if (digits) vlan = std::stoi(text);
+              if (vlan < 1 || vlan > 4094) {
+                reader_.error(
+                    item, "value",
+                    label + ".fdb_vlans: '" + printable(text) + "' is not a VLAN id (1-4094)");
+                continue;
+              }
+              d.fdb_vlans.push_back(vlan);
+            }
+          }
+        }
+        if (auto k = find_field(node, "vlan_context")) {
+          if (auto v = nonempty_string(*k, label + ".vlan_context")) {
+            if (v->find("{vlan}") == std::string::npos) {
+              reader_.error(k->value, "value",
+                            label + ".vlan_context: '" + printable(*v) +
+                                "' must contain {vlan} (e.g. vlan-{vlan})");
+            } else {
+              d.vlan_context = *v;
+            }
+          }
         }
         if (auto k = find_field(node, "protected")) {
           if (auto b = boolean(*k, label + ".protected")) d.is_protected = *b;
@@ -917,6 +1276,7 @@ class ConfigParser : YamlFieldParser {
   std::map<std::string, int> policy_names_;
   std::map<std::string, int> device_names_;
   std::vector<YAML::Node> static_nodes_;
+  std::vector<YAML::Node> backend_nodes_;  // per switch: its `backend` value, else the item
 };
 
 }  // namespace
@@ -988,6 +1348,46 @@ void load_snmp_credentials(YamlReader& reader, const YAML::Node& node, Secrets& 
   }
 }
 
+// http_credentials: NAME: {token: X} and/or {hmac_key: X}.
+void load_http_credentials(YamlReader& reader, const YAML::Node& node, Secrets& secrets) {
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    reader.error(node, "type", "secrets.http_credentials: expected a mapping of names");
+    return;
+  }
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    const std::string what = "secrets.http_credentials." + name;
+    if (!reader.check_keys(entry.second, {"token", "hmac_key"}, what)) continue;
+    HttpCredential c;
+    for (const auto& kv : entry.second) {
+      const std::string key = kv.first.Scalar();
+      auto value = reader.string(kv.second, what + "." + key);
+      if (!value) continue;
+      for (char ch : *value) {
+        const auto u = static_cast<unsigned char>(ch);
+        // A token goes into a header line: CR/LF or other controls would split it.
+        if (u < 0x20 || u == 0x7f) {
+          reader.error(kv.second, "value", what + "." + key + ": control characters");
+          break;
+        }
+      }
+      if (key == "token") c.token = *value;
+      if (key == "hmac_key") {
+        if (value->size() < 16) {
+          reader.error(kv.second, "value",
+                       what + ".hmac_key: too short (use at least 16 characters)");
+        }
+        c.hmac_key = *value;
+      }
+    }
+    if (c.token.empty() && c.hmac_key.empty()) {
+      reader.error(entry.first, "value", what + ": give 'token' (bearer) or 'hmac_key'");
+    }
+    secrets.http_credentials[name] = c;
+  }
+}
+
 }  // namespace
 
 std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagnostics) {
@@ -1013,12 +1413,17 @@ std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagno
   if (auto root = reader.load(*text)) {
     if (root->IsNull()) {
       // An empty secrets file holds no secrets; check_secrets says whether that is enough.
-    } else if (reader.check_keys(*root, {"api_token", "smtp_password", "snmp_credentials"},
-                                 "secrets")) {
+    } else if (reader.check_keys(
+                   *root, {"api_token", "smtp_password", "snmp_credentials", "http_credentials"},
+                   "secrets")) {
       for (const auto& entry : *root) {
         const std::string key = entry.first.Scalar();
         if (key == "snmp_credentials") {
           load_snmp_credentials(reader, entry.second, secrets);
+          continue;
+        }
+        if (key == "http_credentials") {
+          load_http_credentials(reader, entry.second, secrets);
           continue;
         }
         auto value = reader.string(entry.second, "secrets." + key);
@@ -1078,6 +1483,27 @@ bool check_secrets(const ResponderConfig& config, const Secrets& secrets,
       }
     }
   }
+  const ContainmentConfig& c = config.containment;
+  auto need = [&](const std::string& what, const std::string& name, bool token, bool hmac) {
+    auto it = secrets.http_credentials.find(name);
+    const std::string kind = token ? "token (bearer)" : "hmac_key";
+    if (it == secrets.http_credentials.end()) {
+      diagnostics.error(file, 0, 0, "secrets",
+                        what + " uses credential '" + name +
+                            "', which is not under http_credentials in the secrets file");
+      ok = false;
+    } else if ((token && it->second.token.empty()) || (hmac && it->second.hmac_key.empty())) {
+      diagnostics.error(file, 0, 0, "secrets", what + ": credential '" + name + "' has no " + kind);
+      ok = false;
+    }
+  };
+  if (c.webhook.configured && c.webhook.auth != HttpAuth::kNone) {
+    need("containment.webhook", c.webhook.http.credential, c.webhook.auth == HttpAuth::kBearer,
+         c.webhook.auth == HttpAuth::kHmac);
+  } else if (c.webhook.configured && !c.webhook.http.credential.empty()) {
+    need("containment.webhook", c.webhook.http.credential, false, false);
+  }
+  if (c.awx.configured) need("containment.awx", c.awx.http.credential, true, false);
   return ok;
 }
 

@@ -91,6 +91,11 @@ struct AbuseContact {
 
 enum class SnmpVersion { kV2c, kV3 };
 
+// How a switch's port is written: SNMP SET (the default), a generic webhook, or an AWX job.
+// Location always reads the switch over SNMP (the uplink guards need its forwarding table).
+enum class PortBackend { kSnmp, kWebhook, kAwx };
+std::string_view to_string(PortBackend b);
+
 // An SNMP agent: an access switch or a router whose ARP table is read.
 struct SnmpDeviceConfig {
   std::string name;
@@ -104,6 +109,10 @@ struct SnmpDeviceConfig {
   bool is_protected = false;                 // never touch any port of this switch
   std::vector<std::string> protected_ports;  // ifName
   std::vector<std::string> uplinks;          // ifName
+  std::optional<PortBackend> backend;        // unset: containment.backend
+  // BRIDGE-MIB indexed per VLAN (Cisco): walk these VLANs' instances instead of Q-BRIDGE.
+  std::vector<int> fdb_vlans;
+  std::string vlan_context = "vlan-{vlan}";  // v3: the context of one VLAN's instance
 };
 
 struct StaticPort {
@@ -120,6 +129,56 @@ struct BreakerConfig {
   std::vector<std::string> notify;  // mailed when the breaker stops containment
 };
 
+// How an HTTP back end proves that a write took: a status URL whose JSON field reads the
+// requested state, SNMP ifAdminStatus read back from the switch, or (AWX only, when the site's
+// playbook reads the port back itself and fails otherwise) the job's own status.
+enum class VerifyMethod { kStatusUrl, kSnmp, kJob };
+
+struct VerifyConfig {
+  VerifyMethod method = VerifyMethod::kSnmp;
+  std::string url;                      // status_url: a URL template (values percent-encoded)
+  std::string field = "/admin_status";  // status_url: a JSON pointer into the answer
+  std::string down = "down";            // the field's text when the port is down ...
+  std::string up = "up";                // ... and when it is up
+  int attempts = 5;                     // reads before the write is declared not verified
+  Duration interval = seconds(1);       // between reads
+};
+
+// What every HTTP back end shares.
+struct HttpEndpointConfig {
+  std::string credential;  // the key under http_credentials in the secrets file
+  Duration timeout = seconds(10);
+  int attempts = 3;  // tries on a 5xx, a timeout or a connection error; a 4xx is never retried
+  Duration retry_initial = seconds(1);  // doubles per attempt
+  std::string ca_file;                  // https with a private CA; empty = the system store
+};
+
+enum class HttpAuth { kNone, kBearer, kHmac };
+
+// A generic webhook: METHOD url with a JSON body rendered from `body`, then verification.
+struct WebhookConfig {
+  bool configured = false;
+  std::string url;  // template: {{switch}}, {{port}}, ... percent-encoded
+  std::string method = "POST";
+  std::string body;  // template: every {{name}} becomes a JSON value (strings quoted, escaped)
+  HttpAuth auth = HttpAuth::kNone;
+  std::string signature_header = "X-Vtrace-Signature";  // hmac: "sha256=<hex>" of the body
+  HttpEndpointConfig http;
+  VerifyConfig verify;  // status_url or snmp
+};
+
+// AWX / Ansible controller: launch a job template with extra_vars, poll the job.
+struct AwxConfig {
+  bool configured = false;
+  std::string url;  // the controller's base URL, https://awx.example.org
+  std::int64_t job_template = 0;
+  std::int64_t release_job_template = 0;  // 0: job_template, with action "up"
+  Duration poll_interval = seconds(2);
+  Duration job_timeout = seconds(600);
+  HttpEndpointConfig http;
+  VerifyConfig verify;  // snmp or job
+};
+
 struct ContainmentConfig {
   bool configured = false;                 // the section is present
   std::vector<Cidr> protected_hosts;       // mail sources, servers: never contained
@@ -129,10 +188,18 @@ struct ContainmentConfig {
   int uplink_max_macs = 4;   // a port with more MACs than this is treated as an uplink
   bool lldp_uplinks = true;  // a port with an LLDP neighbour is an uplink
   Duration location_max_age = seconds(300);  // freshness of a cached location
+  Duration table_max_age = seconds(60);      // ARP/FDB walks reused this long (0: never)
+  Duration table_refresh = 0;                // re-walk in the background this often (0: off)
   Duration snmp_timeout = seconds(1);        // per try
   int snmp_retries = 1;
   BreakerConfig breaker;
+  PortBackend backend = PortBackend::kSnmp;  // for switches without their own `backend`
+  WebhookConfig webhook;
+  AwxConfig awx;
 };
+
+// The back end that writes `device`'s ports.
+PortBackend backend_of(const ContainmentConfig& config, const SnmpDeviceConfig& device);
 
 struct ResponderConfig {
   ListenConfig listen;
@@ -157,10 +224,17 @@ struct SnmpCredential {
   std::string priv_key;
 };
 
+// HTTP automation credentials by name: a bearer token, an HMAC-SHA256 key, or both.
+struct HttpCredential {
+  std::string token;
+  std::string hmac_key;
+};
+
 struct Secrets {
   std::string api_token;
   std::string smtp_password;
   std::map<std::string, SnmpCredential> snmp_credentials;
+  std::map<std::string, HttpCredential> http_credentials;
 };
 
 // Loads and validates the file; on any problem returns nullopt with every problem recorded in

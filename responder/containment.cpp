@@ -54,6 +54,20 @@ const SnmpDeviceConfig* find_switch(const ContainmentConfig& config, const std::
 
 }  // namespace
 
+SnmpTarget vlan_target(const SnmpTarget& base, const SnmpDeviceConfig& device, int vlan) {
+  SnmpTarget t = base;
+  const std::string number = std::to_string(vlan);
+  if (t.version == SnmpVersion::kV2c) {
+    t.credential.community += "@" + number;
+  } else {
+    std::string context = device.vlan_context;
+    const auto at = context.find("{vlan}");
+    if (at != std::string::npos) context.replace(at, 6, number);
+    t.context = context;
+  }
+  return t;
+}
+
 std::string oid_text(const Oid& oid) {
   std::string out;
   for (auto n : oid) out += (out.empty() ? "" : ".") + std::to_string(n);
@@ -115,6 +129,8 @@ void PortLocator::set_credentials(std::map<std::string, SnmpCredential> credenti
   std::lock_guard lock(mutex_);
   targets_.set({}, std::move(credentials));
   cache_.clear();
+  views_.clear();
+  tables_.clear();
 }
 
 void PortLocator::forget(const std::string& ip) {
@@ -130,13 +146,90 @@ Location PortLocator::locate(const ContainmentConfig& config, const std::string&
       return it->second.second;
     }
   }
-  Location where = locate_uncached(config, ip);
+  bool used_cache = false;
+  Location where = locate_uncached(config, ip, false, &used_cache);
+  if (!where.found && used_cache) where = locate_uncached(config, ip, true, &used_cache);
   std::lock_guard lock(mutex_);
   if (where.found) cache_[ip] = {clock_.now(), where};
   return where;
 }
 
-SwitchView PortLocator::read_switch(const ContainmentConfig& config,
+SwitchView PortLocator::read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device,
+                                    bool fresh, bool* from_cache) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = views_.find(device.name);
+    if (!fresh && it != views_.end() && clock_.now() - it->second.at <= config.table_max_age) {
+      if (from_cache) *from_cache = true;
+      return it->second.view;
+    }
+  }
+  SwitchView view = walk_switch(config, device);
+  std::lock_guard lock(mutex_);
+  if (view.ok) {
+    views_[device.name] = {clock_.now(), view};
+  } else {
+    views_.erase(device.name);
+  }
+  return view;
+}
+
+SnmpResult PortLocator::table(const ContainmentConfig& config, const SnmpDeviceConfig& device,
+                              const Oid& prefix, bool fresh, bool* used_cache) {
+  const auto key = std::make_pair(device.name, prefix);
+  SnmpTarget target;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tables_.find(key);
+    if (!fresh && it != tables_.end() && clock_.now() - it->second.at <= config.table_max_age) {
+      *used_cache = true;
+      return it->second.result;
+    }
+    target = targets_.target(config, device);
+  }
+  SnmpResult r = snmp_.walk(target, prefix);
+  std::lock_guard lock(mutex_);
+  if (r.ok) {
+    tables_[key] = {clock_.now(), r};
+  } else {
+    tables_.erase(key);
+  }
+  return r;
+}
+
+int PortLocator::refresh(const ContainmentConfig& config) {
+  if (config.table_refresh <= 0) return 0;
+  int walked = 0;
+  auto due = [&](TimePoint at) { return clock_.now() - at >= config.table_refresh; };
+  for (const auto& router : config.routers) {
+    for (const Oid* t : {&oids::kIpNetToPhysicalPhysAddress, &oids::kIpNetToMediaPhysAddress}) {
+      bool stale = true;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = tables_.find({router.name, *t});
+        stale = it == tables_.end() || due(it->second.at);
+      }
+      if (!stale) continue;
+      bool ignored = false;
+      table(config, router, *t, true, &ignored);
+      ++walked;
+    }
+  }
+  for (const auto& sw : config.switches) {
+    bool stale = true;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = views_.find(sw.name);
+      stale = it == views_.end() || due(it->second.at);
+    }
+    if (!stale) continue;
+    read_switch(config, sw, true);
+    ++walked;
+  }
+  return walked;
+}
+
+SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
                                     const SnmpDeviceConfig& device) {
   SwitchView view;
   SnmpTarget target;
@@ -144,7 +237,21 @@ SwitchView PortLocator::read_switch(const ContainmentConfig& config,
     std::lock_guard lock(mutex_);
     target = targets_.target(config, device);
   }
-  SnmpResult names = snmp_.walk(target, oids::kIfName);
+  // The switch's columns in one walk: on a cold start they are the bulk of the time from
+  // incident to shut port. An agent that fails the combined request (one column it does not
+  // like) is asked column by column, as before.
+  std::vector<Oid> columns = {oids::kIfName, oids::kDot1dBasePortIfIndex};
+  const bool qbridge = device.fdb_vlans.empty();
+  if (qbridge) columns.push_back(oids::kDot1qTpFdbPort);
+  if (config.lldp_uplinks) columns.push_back(oids::kLldpRemSysName);
+  std::vector<SnmpResult> walked = snmp_.walk_columns(target, columns);
+  const bool refused = std::any_of(walked.begin(), walked.end(), [](const SnmpResult& r) {
+    return !r.ok && r.error.rfind("timeout", 0) != 0;
+  });
+  if (refused) {
+    for (std::size_t i = 0; i < columns.size(); ++i) walked[i] = snmp_.walk(target, columns[i]);
+  }
+  const SnmpResult& names = walked[0];
   if (!names.ok) {
     view.error = device.name + ": ifName: " + names.error;
     return view;
@@ -154,7 +261,7 @@ SwitchView PortLocator::read_switch(const ContainmentConfig& config,
     if (idx.size() == 1 && v.type == SnmpVar::Type::kBytes) view.if_names[idx[0]] = v.bytes;
   }
   std::map<std::int64_t, std::int64_t> base_to_if;
-  SnmpResult base = snmp_.walk(target, oids::kDot1dBasePortIfIndex);
+  const SnmpResult& base = walked[1];
   if (base.ok) {
     for (const auto& v : base.vars) {
       Oid idx = suffix(v.oid, oids::kDot1dBasePortIfIndex);
@@ -165,10 +272,42 @@ SwitchView PortLocator::read_switch(const ContainmentConfig& config,
     auto it = base_to_if.find(bp);
     return it == base_to_if.end() ? bp : it->second;
   };
-  // Q-BRIDGE (per VLAN: fdbId.mac) first; the plain BRIDGE table when it is empty.
+  // Q-BRIDGE (per VLAN: fdbId.mac) first; the plain BRIDGE table when it is empty. A switch
+  // with fdb_vlans keeps one BRIDGE-MIB instance per VLAN (Cisco's community@vlan, or an
+  // SNMPv3 context per VLAN): each is walked with its own bridge-port numbering.
   std::set<std::pair<std::int64_t, std::string>> seen;
-  SnmpResult q = snmp_.walk(target, oids::kDot1qTpFdbPort);
-  bool any = false;
+  if (!device.fdb_vlans.empty()) {
+    for (const int vlan : device.fdb_vlans) {
+      const SnmpTarget instance = vlan_target(target, device, vlan);
+      const std::string where = device.name + " VLAN " + std::to_string(vlan);
+      std::vector<SnmpResult> tables =
+          snmp_.walk_columns(instance, {oids::kDot1dBasePortIfIndex, oids::kDot1dTpFdbPort});
+      const SnmpResult& ports = tables[0];
+      const SnmpResult& fdb = tables[1];
+      if (!ports.ok || !fdb.ok) {
+        view.error =
+            where + ": " +
+            (ports.ok ? "dot1dTpFdbPort: " + fdb.error : "dot1dBasePortIfIndex: " + ports.error);
+        return view;
+      }
+      std::map<std::int64_t, std::int64_t> vlan_ports;
+      for (const auto& v : ports.vars) {
+        Oid idx = suffix(v.oid, oids::kDot1dBasePortIfIndex);
+        if (idx.size() == 1 && v.type == SnmpVar::Type::kInteger) vlan_ports[idx[0]] = v.integer;
+      }
+      for (const auto& v : fdb.vars) {
+        Oid idx = suffix(v.oid, oids::kDot1dTpFdbPort);
+        if (idx.size() != 6 || v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
+        auto it = vlan_ports.find(v.integer);
+        // A bridge port this VLAN's instance cannot map is not guessed from another's numbering.
+        if (it == vlan_ports.end()) continue;
+        seen.insert({it->second, mac_text(&idx[0])});
+      }
+    }
+  }
+  SnmpResult q;
+  if (qbridge) q = walked[2];
+  bool any = !qbridge;
   if (q.ok) {
     for (const auto& v : q.vars) {
       Oid idx = suffix(v.oid, oids::kDot1qTpFdbPort);
@@ -194,7 +333,7 @@ SwitchView PortLocator::read_switch(const ContainmentConfig& config,
     view.mac_ports[mac].push_back(ifindex);
   }
   if (config.lldp_uplinks) {
-    SnmpResult l = snmp_.walk(target, oids::kLldpRemSysName);
+    const SnmpResult& l = walked.back();
     if (l.ok) {
       for (const auto& v : l.vars) {
         Oid idx = suffix(v.oid, oids::kLldpRemSysName);  // timeMark.localPortNum.index
@@ -210,7 +349,8 @@ SwitchView PortLocator::read_switch(const ContainmentConfig& config,
 }
 
 std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
-                                               const std::string& ip, std::string* problem) {
+                                               const std::string& ip, bool fresh, bool* used_cache,
+                                               std::string* problem) {
   auto address = IpAddress::parse(ip);
   if (!address) {
     *problem = "not an IP address";
@@ -219,14 +359,9 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
   const std::vector<std::uint32_t> tail = address_index(*address);
   std::vector<std::string> errors;
   for (const auto& router : config.routers) {
-    SnmpTarget target;
-    {
-      std::lock_guard lock(mutex_);
-      target = targets_.target(config, router);
-    }
     // IP-MIB ipNetToPhysicalTable: ifIndex.type.len.address; then RFC 1213 ifIndex.a.b.c.d.
     for (const Oid* table : {&oids::kIpNetToPhysicalPhysAddress, &oids::kIpNetToMediaPhysAddress}) {
-      SnmpResult r = snmp_.walk(target, *table);
+      SnmpResult r = this->table(config, router, *table, fresh, used_cache);
       if (!r.ok) {
         errors.push_back(router.name + ": " + r.error);
         break;
@@ -251,7 +386,8 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
   return std::nullopt;
 }
 
-Location PortLocator::locate_uncached(const ContainmentConfig& config, const std::string& ip) {
+Location PortLocator::locate_uncached(const ContainmentConfig& config, const std::string& ip,
+                                      bool fresh, bool* used_cache) {
   Location where;
   // 1. The static map by IP.
   const StaticPort* entry = nullptr;
@@ -261,7 +397,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   std::string mac;
   if (!entry) {
     std::string problem;
-    auto found = mac_of(config, ip, &problem);
+    auto found = mac_of(config, ip, fresh, used_cache, &problem);
     if (!found) {
       where.problem = config.routers.empty() ? ip + " is not in the static map and no routers "
                                                     "are configured for discovery"
@@ -283,7 +419,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
       where.problem = "static map names an unknown switch " + entry->device;
       return where;
     }
-    SwitchView view = read_switch(config, *sw);
+    SwitchView view = read_switch(config, *sw, fresh, used_cache);
     where.found = true;
     where.port = entry->port;
     where.if_index = entry->if_index;
@@ -324,7 +460,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   std::vector<std::string> skipped;
   std::vector<std::string> errors;
   for (const auto& sw : config.switches) {
-    SwitchView view = read_switch(config, sw);
+    SwitchView view = read_switch(config, sw, fresh, used_cache);
     if (!view.ok) {
       errors.push_back(view.error);
       continue;
@@ -377,64 +513,97 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   return where;
 }
 
-// ---- controller ----------------------------------------------------------------------------
+// ---- port reader and SNMP controller ---------------------------------------------------------
 
-SnmpPortController::SnmpPortController(SnmpClient& snmp,
-                                       std::shared_ptr<const ContainmentConfig> config,
-                                       std::map<std::string, SnmpCredential> credentials)
+SnmpPortReader::SnmpPortReader(SnmpClient& snmp, std::shared_ptr<const ContainmentConfig> config,
+                               std::map<std::string, SnmpCredential> credentials)
     : snmp_(snmp), config_(std::move(config)) {
   targets_.set(*config_, std::move(credentials));
 }
 
-PortWrite SnmpPortController::set_admin_status(const SnmpDeviceConfig& device,
-                                               const std::string& port, std::int64_t if_index,
-                                               bool up) {
-  PortWrite out;
-  const SnmpTarget target = targets_.target(*config_, device);
-  // ifIndex can renumber (a reload, a module swap): resolve the name right before the write.
-  SnmpResult names = snmp_.walk(target, oids::kIfName);
+SnmpTarget SnmpPortReader::target(const SnmpDeviceConfig& device) const {
+  return targets_.target(*config_, device);
+}
+
+std::int64_t SnmpPortReader::resolve(const SnmpDeviceConfig& device, const std::string& port,
+                                     std::int64_t hint, std::string* problem) {
+  const SnmpTarget t = target(device);
+  // ifIndex can renumber (a reload, a module swap): the name is what identifies the port.
+  if (hint > 0) {
+    SnmpResult name = snmp_.get(t, with(oids::kIfName, hint));
+    if (name.ok && !name.vars.empty() && name.vars[0].type == SnmpVar::Type::kBytes &&
+        name.vars[0].bytes == port) {
+      return hint;
+    }
+  }
+  SnmpResult names = snmp_.walk(t, oids::kIfName);
   if (!names.ok) {
-    out.detail = "cannot read ifName on " + device.name + ": " + names.error;
-    return out;
+    *problem = "cannot read ifName on " + device.name + ": " + names.error;
+    return 0;
   }
   std::int64_t resolved = 0;
   for (const auto& v : names.vars) {
     Oid idx = suffix(v.oid, oids::kIfName);
     if (idx.size() == 1 && v.type == SnmpVar::Type::kBytes && v.bytes == port) resolved = idx[0];
   }
+  if (resolved == 0) *problem = device.name + " has no port named " + port;
+  return resolved;
+}
+
+std::optional<std::int64_t> SnmpPortReader::admin_status(const SnmpDeviceConfig& device,
+                                                         std::int64_t if_index,
+                                                         std::string* problem) {
+  SnmpResult back = snmp_.get(target(device), with(oids::kIfAdminStatus, if_index));
+  if (!back.ok || back.vars.empty() || back.vars[0].type != SnmpVar::Type::kInteger) {
+    *problem = "the read-back of ifAdminStatus." + std::to_string(if_index) + " on " + device.name +
+               " failed: " + (back.ok ? "not an INTEGER" : back.error);
+    return std::nullopt;
+  }
+  return back.vars[0].integer;
+}
+
+SnmpPortController::SnmpPortController(SnmpClient& snmp,
+                                       std::shared_ptr<const ContainmentConfig> config,
+                                       std::map<std::string, SnmpCredential> credentials)
+    : snmp_(snmp), reader_(snmp, std::move(config), std::move(credentials)) {}
+
+PortWrite SnmpPortController::set_admin_status(const PortRequest& request) {
+  PortWrite out;
+  const SnmpDeviceConfig& device = *request.device;
+  std::string problem;
+  const std::int64_t resolved = reader_.resolve(device, request.port, request.if_index, &problem);
   if (resolved == 0) {
-    out.detail = device.name + " has no port named " + port;
+    out.detail = problem;
     return out;
   }
   out.if_index = resolved;
   std::string note;
-  if (if_index != 0 && if_index != resolved) {
-    note = " (ifIndex was " + std::to_string(if_index) + ", now " + std::to_string(resolved) + ")";
+  if (request.if_index != 0 && request.if_index != resolved) {
+    note = " (ifIndex was " + std::to_string(request.if_index) + ", now " +
+           std::to_string(resolved) + ")";
   }
-  const std::int64_t want = up ? 1 : 2;
+  const std::int64_t want = request.up ? 1 : 2;
   const Oid admin = with(oids::kIfAdminStatus, resolved);
-  SnmpResult set = snmp_.set_integer(target, admin, want);
+  SnmpResult set = snmp_.set_integer(reader_.target(device), admin, want);
   if (!set.ok) {
     out.detail = "SET ifAdminStatus." + std::to_string(resolved) + "=" + std::to_string(want) +
                  " on " + device.name + " failed: " + set.error + note;
     return out;
   }
-  SnmpResult back = snmp_.get(target, admin);
-  if (!back.ok || back.vars.empty() || back.vars[0].type != SnmpVar::Type::kInteger) {
-    out.detail = "SET accepted but the read-back of ifAdminStatus." + std::to_string(resolved) +
-                 " on " + device.name + " failed: " + (back.ok ? "not an INTEGER" : back.error) +
-                 note;
+  auto back = reader_.admin_status(device, resolved, &problem);
+  if (!back) {
+    out.detail = "SET accepted but " + problem + note;
     return out;
   }
-  if (back.vars[0].integer != want) {
+  if (*back != want) {
     out.detail = "SET accepted but ifAdminStatus." + std::to_string(resolved) + " on " +
-                 device.name + " reads " + std::to_string(back.vars[0].integer) + ", not " +
-                 std::to_string(want) + ": the write did not take" + note;
+                 device.name + " reads " + std::to_string(*back) + ", not " + std::to_string(want) +
+                 ": the write did not take" + note;
     return out;
   }
   out.ok = true;
-  out.detail = device.name + " " + port + " (ifIndex " + std::to_string(resolved) + ") is " +
-               (up ? "up" : "down") + ", verified" + note;
+  out.detail = device.name + " " + request.port + " (ifIndex " + std::to_string(resolved) +
+               ") is " + (request.up ? "up" : "down") + ", verified" + note;
   return out;
 }
 

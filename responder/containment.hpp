@@ -31,6 +31,10 @@ inline const Oid kLldpRemSysName = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9};
 
 std::string oid_text(const Oid& oid);
 
+// The agent instance holding one VLAN's BRIDGE-MIB: community "<community>@<vlan>" for v2c,
+// the context device.vlan_context with {vlan} replaced for v3.
+SnmpTarget vlan_target(const SnmpTarget& base, const SnmpDeviceConfig& device, int vlan);
+
 // Where an origin is plugged in, and what was seen on that port.
 struct Location {
   bool found = false;
@@ -69,25 +73,75 @@ class SnmpTargets {
 };
 
 // Locates origins and caches the answers for location_max_age. Thread-safe.
+//
+// The walked tables (each router's ARP/ND table, each switch's view) are kept for
+// table_max_age and reused by later locations: a worm outbreak locates many hosts on the same
+// switches within minutes. A location that fails or is ambiguous on reused tables is done again
+// on freshly walked ones, so a new host or a moved one is never missed for a stale table.
 class PortLocator {
  public:
   PortLocator(SnmpClient& snmp, const Clock& clock) : snmp_(snmp), clock_(clock) {}
 
+  // New credentials (a reload) also drop every cached location and table.
   void set_credentials(std::map<std::string, SnmpCredential> credentials);
   Location locate(const ContainmentConfig& config, const std::string& ip);
-  SwitchView read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device);
+  // A switch's view: the cached one when younger than table_max_age and `fresh` is false.
+  SwitchView read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device,
+                         bool fresh = true, bool* from_cache = nullptr);
   void forget(const std::string& ip);
+  // Re-walks every router's ARP table and every switch whose cached copy is older than
+  // table_refresh (when it is set), so the first location after a quiet spell finds warm
+  // tables. Returns the number of devices walked.
+  int refresh(const ContainmentConfig& config);
 
  private:
-  Location locate_uncached(const ContainmentConfig& config, const std::string& ip);
+  Location locate_uncached(const ContainmentConfig& config, const std::string& ip, bool fresh,
+                           bool* used_cache);
   std::optional<std::string> mac_of(const ContainmentConfig& config, const std::string& ip,
-                                    std::string* problem);
+                                    bool fresh, bool* used_cache, std::string* problem);
+  SwitchView walk_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device);
+  // One table of one device, reused for table_max_age unless `fresh`.
+  SnmpResult table(const ContainmentConfig& config, const SnmpDeviceConfig& device,
+                   const Oid& prefix, bool fresh, bool* used_cache);
+
+  struct CachedView {
+    TimePoint at = 0;
+    SwitchView view;
+  };
+  struct CachedTable {
+    TimePoint at = 0;
+    SnmpResult result;
+  };
 
   SnmpClient& snmp_;
   const Clock& clock_;
   std::mutex mutex_;
   SnmpTargets targets_;
   std::map<std::string, std::pair<TimePoint, Location>> cache_;
+  std::map<std::string, CachedView> views_;                    // by switch name
+  std::map<std::pair<std::string, Oid>, CachedTable> tables_;  // by router name and table
+};
+
+// Reads a switch port by name: the ifIndex (re-resolved from the ifName) and ifAdminStatus.
+// Used before every SNMP write and to verify what an HTTP back end did.
+class SnmpPortReader {
+ public:
+  SnmpPortReader(SnmpClient& snmp, std::shared_ptr<const ContainmentConfig> config,
+                 std::map<std::string, SnmpCredential> credentials);
+  SnmpTarget target(const SnmpDeviceConfig& device) const;
+  // The ifIndex whose ifName is `port`: the hint is checked with one GET of ifName.<hint>; only
+  // when it no longer names the port is the whole ifName column walked. 0 with `problem` set
+  // when the switch has no such port or cannot be read.
+  std::int64_t resolve(const SnmpDeviceConfig& device, const std::string& port, std::int64_t hint,
+                       std::string* problem);
+  // ifAdminStatus.<if_index>; nullopt with `problem` set when it cannot be read.
+  std::optional<std::int64_t> admin_status(const SnmpDeviceConfig& device, std::int64_t if_index,
+                                           std::string* problem);
+
+ private:
+  SnmpClient& snmp_;
+  std::shared_ptr<const ContainmentConfig> config_;
+  SnmpTargets targets_;
 };
 
 // SET ifAdminStatus.<ifIndex> (re-resolved from the ifName right before), then GET it back.
@@ -95,13 +149,11 @@ class SnmpPortController final : public PortController {
  public:
   SnmpPortController(SnmpClient& snmp, std::shared_ptr<const ContainmentConfig> config,
                      std::map<std::string, SnmpCredential> credentials);
-  PortWrite set_admin_status(const SnmpDeviceConfig& device, const std::string& port,
-                             std::int64_t if_index, bool up) override;
+  PortWrite set_admin_status(const PortRequest& request) override;
 
  private:
   SnmpClient& snmp_;
-  std::shared_ptr<const ContainmentConfig> config_;
-  SnmpTargets targets_;
+  SnmpPortReader reader_;
 };
 
 // What the engine's containment worker uses: a locator and a controller, swapped together on

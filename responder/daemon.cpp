@@ -13,6 +13,8 @@
 
 #include "responder/config.hpp"
 #include "responder/engine.hpp"
+#include "responder/http_backend.hpp"
+#include "responder/http_client.hpp"
 #include "responder/http_server.hpp"
 #include "responder/router.hpp"
 #include "responder/smtp_sender.hpp"
@@ -139,6 +141,26 @@ std::shared_ptr<const ContainmentConfig> containment_of(std::shared_ptr<const Re
   return std::shared_ptr<const ContainmentConfig>(c, &c->containment);
 }
 
+// The port writers of one configuration: SNMP, webhook and AWX, and the dispatch between them
+// by each switch's back end. Rebuilt as a whole on a reload.
+struct PortControllers {
+  PortControllers(SnmpClient& snmp, HttpClient& http, Sleeper& sleeper, const Clock& clock,
+                  const Loaded& loaded)
+      : reader(snmp, containment_of(loaded.config), loaded.secrets.snmp_credentials),
+        snmp_writer(snmp, containment_of(loaded.config), loaded.secrets.snmp_credentials),
+        webhook(http, sleeper, clock, containment_of(loaded.config),
+                loaded.secrets.http_credentials, &reader),
+        awx(http, sleeper, clock, containment_of(loaded.config), loaded.secrets.http_credentials,
+            &reader),
+        dispatch(containment_of(loaded.config), &snmp_writer, &webhook, &awx) {}
+
+  SnmpPortReader reader;
+  SnmpPortController snmp_writer;
+  WebhookPortController webhook;
+  AwxPortController awx;
+  BackendPortController dispatch;
+};
+
 }  // namespace
 
 int check_config(const std::string& config_path) {
@@ -191,11 +213,12 @@ int run_daemon(const std::string& config_path) {
   std::unique_ptr<SnmpClient> snmp = make_netsnmp_client(snmp_dir);
   PortLocator locator(*snmp, clock);
   locator.set_credentials(loaded->secrets.snmp_credentials);
-  auto controller = std::make_unique<SnmpPortController>(*snmp, containment_of(loaded->config),
-                                                         loaded->secrets.snmp_credentials);
+  std::unique_ptr<HttpClient> http = make_beast_http_client();
+  ThreadSleeper sleeper;
+  auto controllers = std::make_unique<PortControllers>(*snmp, *http, sleeper, clock, *loaded);
   ContainmentBackend backend;
   backend.locator = &locator;
-  backend.controller = controller.get();
+  backend.controller = &controllers->dispatch;
   ContainmentWorker containment_worker(*engine);
   engine->set_containment_backend(&backend, [&containment_worker] { containment_worker.wake(); });
 
@@ -246,9 +269,8 @@ int run_daemon(const std::string& config_path) {
         {
           std::lock_guard io(backend.io);
           locator.set_credentials(next->secrets.snmp_credentials);
-          controller = std::make_unique<SnmpPortController>(*snmp, containment_of(next->config),
-                                                            next->secrets.snmp_credentials);
-          backend.controller = controller.get();
+          controllers = std::make_unique<PortControllers>(*snmp, *http, sleeper, clock, *next);
+          backend.controller = &controllers->dispatch;
         }
         engine->set_config(next->config);
         worker.set_password(next->secrets.smtp_password);

@@ -42,7 +42,7 @@ struct Counters {
 };
 
 struct ContainmentRelease {
-  int status = 200;  // HTTP-like: 200 released, 404 unknown, 409 not releasable, 502 failed
+  int status = 200;  // HTTP-like: 200 cancelled, 202 requested, 404 unknown, 409 not releasable
   std::string message;
 };
 
@@ -104,9 +104,11 @@ class Engine {
   // Works through queued containments (locate, guards, breaker, write, verify) and re-enables
   // expired ones. Network I/O happens without the engine lock. Returns rows handled.
   int process_containments();
-  // An operator re-enables a port now.
-  ContainmentRelease release_containment(std::int64_t id, const std::string& actor,
-                                         const std::string& reason);
+  // An operator asks for a port to be re-enabled: a pending containment is cancelled at once
+  // (200); a shut one becomes release_requested (202) and the containment worker writes it,
+  // keeping `actor` and `reason`; a failed write is retried a minute later.
+  ContainmentRelease request_release(std::int64_t id, const std::string& actor,
+                                     const std::string& reason);
   std::string containments_json(const std::string& status, int limit);
 
   // ---- operator view (engine_web.cpp) ----
@@ -138,10 +140,13 @@ class Engine {
   ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
                               const Incident& incident);
   void recover_containments();
+  // When idle: re-walk the tables table_refresh asks for (no network I/O under the lock).
+  void refresh_tables();
   bool contain_one();
   bool release_one_expired();
-  PortWrite write_port(const std::string& device, const std::string& port, std::int64_t if_index,
-                       bool up);
+  bool release_one_requested();
+  // Writes through the back end; `request.device` is filled in from the current configuration.
+  PortWrite write_port(PortRequest request, const std::string& device);
   void audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
                          const std::string& result, const std::string& detail);
 

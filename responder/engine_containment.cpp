@@ -6,6 +6,9 @@
 // Row states: pending -> working -> (not_located | refused | dry_run | writing)
 //             writing -> (down | failed);  pending -> cancelled (operator)
 //             down -> releasing -> (released | release_failed -> retried a minute later)
+//             down | release_failed -> release_requested (operator) -> releasing -> ...
+// An operator's release is only recorded by the API call; the worker does the write, so a slow
+// switch or automation never holds the HTTP server.
 #include <boost/json.hpp>
 
 #include "common/net.hpp"
@@ -99,7 +102,8 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   const std::string address = ip->to_string();
   auto active = db_.prepare(
       "SELECT id, status FROM containments WHERE origin_ip=? AND status IN "
-      "('pending','working','writing','down','releasing','release_failed') LIMIT 1");
+      "('pending','working','writing','down','release_requested','releasing','release_failed') "
+      "LIMIT 1");
   active.bind(1, address);
   if (active.step()) {
     return {"skipped",
@@ -124,8 +128,7 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   return {"queued", "containment " + std::to_string(id) + " for " + address, std::nullopt};
 }
 
-PortWrite Engine::write_port(const std::string& device, const std::string& port,
-                             std::int64_t if_index, bool up) {
+PortWrite Engine::write_port(PortRequest request, const std::string& device) {
   auto cfg = config();
   PortWrite out;
   const SnmpDeviceConfig* sw = find_switch(cfg->containment, device);
@@ -142,8 +145,9 @@ PortWrite Engine::write_port(const std::string& device, const std::string& port,
     out.detail = "no containment back end";
     return out;
   }
+  request.device = sw;
   std::lock_guard io(backend->io);
-  return backend->controller->set_admin_status(*sw, port, if_index, up);
+  return backend->controller->set_admin_status(request);
 }
 
 bool Engine::contain_one() {
@@ -254,7 +258,8 @@ bool Engine::contain_one() {
     tx.commit();
   }
   if (!write) return true;
-  PortWrite w = write_port(where.device, where.port, where.if_index, false);
+  PortWrite w = write_port(
+      {nullptr, where.port, where.if_index, false, id, incident, ip, where.mac}, where.device);
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   const TimePoint now = clock_.now();
@@ -284,29 +289,29 @@ bool Engine::contain_one() {
 
 bool Engine::release_one_expired() {
   std::int64_t id = 0;
-  std::string device, port;
-  std::int64_t if_index = 0;
+  std::string device;
+  PortRequest request;
   {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
-        "SELECT id, device, port, if_index FROM containments WHERE status IN "
-        "('down','release_failed') AND expires_at<=? ORDER BY expires_at, id LIMIT 1");
+        "SELECT id, device, port, if_index, incident_id, origin_ip, mac FROM containments WHERE "
+        "status IN ('down','release_failed') AND expires_at<=? ORDER BY expires_at, id LIMIT 1");
     q.bind(1, clock_.now());
     if (!q.step()) return false;
     id = q.integer(0);
     device = q.text(1);
-    port = q.text(2);
-    if_index = q.integer(3);
+    request = {nullptr, q.text(2), q.integer(3), true, id, q.text(4), q.text(5), q.text(6)};
     q.reset();
     db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
-  PortWrite w = write_port(device, port, if_index, true);
+  PortWrite w = write_port(request, device);
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
   if (w.ok) {
     db_.prepare(
-           "UPDATE containments SET status='released', released_at=?, released_by='timer', "
-           "release_reason='expired', detail=? WHERE id=?")
+           "UPDATE containments SET status='released', released_at=?, released_by=CASE WHEN "
+           "released_by='' THEN 'timer' ELSE released_by END, release_reason=CASE WHEN "
+           "release_reason='' THEN 'expired' ELSE release_reason END, detail=? WHERE id=?")
         .bind(1, now)
         .bind(2, w.detail)
         .bind(3, id)
@@ -327,24 +332,37 @@ bool Engine::release_one_expired() {
 
 int Engine::process_containments() {
   int handled = 0;
+  // An operator waiting for a port comes first.
+  while (handled < 100 && release_one_requested()) ++handled;
   while (handled < 1000 && contain_one()) ++handled;
   while (handled < 2000 && release_one_expired()) ++handled;
+  if (handled == 0) refresh_tables();
   return handled;
 }
 
-ContainmentRelease Engine::release_containment(std::int64_t id, const std::string& actor,
-                                               const std::string& reason) {
-  std::string device, port;
-  std::int64_t if_index = 0;
+void Engine::refresh_tables() {
+  ContainmentBackend* backend = nullptr;
+  std::shared_ptr<const ResponderConfig> cfg;
   {
     std::lock_guard lock(mutex_);
-    auto q = db_.prepare("SELECT status, device, port, if_index FROM containments WHERE id=?");
+    backend = backend_;
+    cfg = config_;
+  }
+  if (!backend || !backend->locator || cfg->containment.table_refresh <= 0) return;
+  std::lock_guard io(backend->io);
+  backend->locator->refresh(cfg->containment);
+}
+
+ContainmentRelease Engine::request_release(std::int64_t id, const std::string& actor,
+                                           const std::string& reason) {
+  std::function<void()> wake;
+  ContainmentRelease out;
+  {
+    std::lock_guard lock(mutex_);
+    auto q = db_.prepare("SELECT status FROM containments WHERE id=?");
     q.bind(1, id);
     if (!q.step()) return {404, "no containment " + std::to_string(id)};
     const std::string status = q.text(0);
-    device = q.text(1);
-    port = q.text(2);
-    if_index = q.integer(3);
     q.reset();
     if (status == "pending") {
       db_.prepare(
@@ -358,29 +376,59 @@ ContainmentRelease Engine::release_containment(std::int64_t id, const std::strin
       audit_containment(actor, "containment.cancelled", id, "cancelled", reason);
       return {200, "cancelled before any write"};
     }
+    if (status == "release_requested" || status == "releasing") {
+      return {202, "containment " + std::to_string(id) + " is already being released"};
+    }
     if (status != "down" && status != "release_failed") {
       return {409, "containment " + std::to_string(id) + " is " + status +
                        (status == "dry_run" ? ": the port was never shut" : "")};
     }
-    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
-    audit_containment(actor, "containment.release_requested", id, "releasing", reason);
+    db_.prepare(
+           "UPDATE containments SET status='release_requested', released_by=?, "
+           "release_reason=? WHERE id=?")
+        .bind(1, actor)
+        .bind(2, reason)
+        .bind(3, id)
+        .run();
+    audit_containment(actor, "containment.release_requested", id, "release_requested", reason);
+    wake = wake_;
+    out = {202, "release of containment " + std::to_string(id) +
+                    " requested; the containment worker re-enables the port"};
   }
-  PortWrite w = write_port(device, port, if_index, true);
+  if (wake) wake();
+  return out;
+}
+
+bool Engine::release_one_requested() {
+  std::int64_t id = 0;
+  std::string device, actor, reason;
+  PortRequest request;
+  {
+    std::lock_guard lock(mutex_);
+    auto q = db_.prepare(
+        "SELECT id, device, port, if_index, incident_id, origin_ip, mac, released_by, "
+        "release_reason FROM containments WHERE status='release_requested' ORDER BY id LIMIT 1");
+    if (!q.step()) return false;
+    id = q.integer(0);
+    device = q.text(1);
+    request = {nullptr, q.text(2), q.integer(3), true, id, q.text(4), q.text(5), q.text(6)};
+    actor = q.text(7);
+    reason = q.text(8);
+    q.reset();
+    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+  }
+  PortWrite w = write_port(request, device);
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
   if (w.ok) {
-    db_.prepare(
-           "UPDATE containments SET status='released', released_at=?, released_by=?, "
-           "release_reason=?, detail=? WHERE id=?")
+    db_.prepare("UPDATE containments SET status='released', released_at=?, detail=? WHERE id=?")
         .bind(1, now)
-        .bind(2, actor)
-        .bind(3, reason)
-        .bind(4, w.detail)
-        .bind(5, id)
+        .bind(2, w.detail)
+        .bind(3, id)
         .run();
     counters_.ports_enabled++;
     audit_containment(actor, "containment.released", id, "released", reason + "; " + w.detail);
-    return {200, w.detail};
+    return true;
   }
   db_.prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
       .bind(1, now + kReleaseRetry)
@@ -388,7 +436,7 @@ ContainmentRelease Engine::release_containment(std::int64_t id, const std::strin
       .bind(3, id)
       .run();
   audit_containment(actor, "containment.release_failed", id, "release_failed", w.detail);
-  return {502, w.detail};
+  return true;
 }
 
 std::string Engine::containments_json(const std::string& status, int limit) {

@@ -1,10 +1,12 @@
-// The edges of the responder core: the clock and the mail transport, behind interfaces so the
-// core is deterministic under test (a FakeClock, a recording MailSender).
+// The edges of the responder core: the clock, the mail transport, SNMP, HTTP and waiting, behind
+// interfaces so the core is deterministic under test (a FakeClock, a recording MailSender, an
+// in-memory SNMP agent, a scripted HTTP server, a sleeper that advances the fake clock).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/time.hpp"
@@ -84,14 +86,36 @@ class SnmpClient {
   virtual ~SnmpClient() = default;
   // Every varbind under `prefix`, in agent order. ok=false on a transport or protocol error.
   virtual SnmpResult walk(const SnmpTarget& target, const Oid& prefix) = 0;
+  // Several columns walked together, one result per prefix, in order. An agent answers them
+  // in one GETBULK per page; this default walks them one by one.
+  virtual std::vector<SnmpResult> walk_columns(const SnmpTarget& target,
+                                               const std::vector<Oid>& prefixes) {
+    std::vector<SnmpResult> out;
+    for (const auto& prefix : prefixes) out.push_back(walk(target, prefix));
+    return out;
+  }
   // One object; ok=false also when the agent answers with an exception (noSuchInstance...).
   virtual SnmpResult get(const SnmpTarget& target, const Oid& oid) = 0;
   // SET oid = INTEGER value; ok=false on any error-status or exception varbind.
   virtual SnmpResult set_integer(const SnmpTarget& target, const Oid& oid, std::int64_t value) = 0;
 };
 
-// Turns one switch port administratively up or down and verifies it. Implemented over SNMP
-// (SnmpPortController); an HTTP automation back end would implement the same.
+// What a port write is about: the port, and the containment it serves (so an automation back
+// end can name the incident in its job). The incident id and the MAC are the only values that
+// came from outside; back ends hand them on only JSON-encoded or percent-encoded.
+struct PortRequest {
+  const SnmpDeviceConfig* device = nullptr;  // never null when a controller is called
+  std::string port;                          // ifName
+  std::int64_t if_index = 0;                 // a hint, re-resolved from the name before writing
+  bool up = false;
+  std::int64_t containment_id = 0;
+  std::string incident_id;
+  std::string origin_ip;
+  std::string mac;
+};
+
+// Turns one switch port administratively up or down and verifies it: over SNMP
+// (SnmpPortController) or through HTTP automation (WebhookPortController, AwxPortController).
 struct PortWrite {
   bool ok = false;  // true only when the state was read back as requested
   std::int64_t if_index = 0;
@@ -101,9 +125,40 @@ struct PortWrite {
 class PortController {
  public:
   virtual ~PortController() = default;
-  // `port` is the ifName; `if_index` a hint that is re-resolved from the name before writing.
-  virtual PortWrite set_admin_status(const SnmpDeviceConfig& device, const std::string& port,
-                                     std::int64_t if_index, bool up) = 0;
+  virtual PortWrite set_admin_status(const PortRequest& request) = 0;
+};
+
+// Waiting between retries and polls, behind an interface so unit tests advance a fake clock
+// instead of sleeping.
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual void sleep_for(Duration d) = 0;
+};
+
+// ---- HTTP, for the automation back ends ----------------------------------------------------
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // http:// or https://, already percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  Duration timeout = seconds(10);  // the whole exchange: connect, TLS, write, read
+  std::string ca_file;             // https: a private CA; empty = the system store
+};
+
+struct HttpResponse {
+  bool transport_ok = false;  // false: no HTTP answer (DNS, connect, TLS, timeout)
+  int status = 0;
+  std::string body;
+  std::string error;  // the transport error when !transport_ok
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // One exchange; never throws. Bodies above a few MiB are a transport error.
+  virtual HttpResponse send(const HttpRequest& request) = 0;
 };
 
 }  // namespace vtrace::responder

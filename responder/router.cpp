@@ -371,11 +371,11 @@ ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t 
   if (reason.empty()) return error(400, "a non-empty \"reason\" is required");
   const std::string actor =
       "api:" + request.peer + (operator_name.empty() ? "" : " operator=" + operator_name);
-  ContainmentRelease r = engine_.release_containment(id, actor, reason);
+  ContainmentRelease r = engine_.request_release(id, actor, reason);
   json::object out{{"id", id}, {"message", r.message}};
-  if (r.status == 200) {
-    out["status"] = "released";
-    return ok_json(json::serialize(out));
+  if (r.status == 200 || r.status == 202) {
+    out["status"] = r.status == 200 ? "cancelled" : "release_requested";
+    return ok_json(json::serialize(out), r.status);
   }
   return error(r.status, r.message);
 }

@@ -1,10 +1,14 @@
 // SnmpClient over libnetsnmp: snmp_sess_init / snmp_sess_open / snmp_sess_synch_response.
-// Numeric OIDs only (no MIB files are loaded). A session per request keeps the code simple;
-// a v3 open costs one engine-ID probe.
+// Numeric OIDs only (no MIB files are loaded). Sessions are kept open per target and reused:
+// opening one costs a socket and, for v3, an engine-ID probe, on the path from incident to
+// shut port. A session that timed out is closed, so the next request probes afresh (an agent
+// that restarted has a new engine boot count).
 #include "responder/snmp_client.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 // clang-format off
@@ -17,6 +21,10 @@ namespace vtrace::responder {
 namespace {
 
 constexpr std::size_t kMaxWalk = 200'000;
+constexpr std::size_t kMaxSessions = 256;
+constexpr long kFirstRepetitions = 10;
+constexpr long kMaxRepetitions = 50;
+constexpr long kMaxVarbinds = 60;  // per GETBULK answer, all columns together
 
 std::once_flag init_once;
 
@@ -48,59 +56,94 @@ class NetSnmpClient final : public SnmpClient {
  public:
   explicit NetSnmpClient(std::string dir) : dir_(std::move(dir)) { init_library(dir_); }
 
+  ~NetSnmpClient() override {
+    for (auto& [key, ss] : sessions_) snmp_sess_close(ss);
+  }
+
   SnmpResult walk(const SnmpTarget& target, const Oid& prefix) override {
-    SnmpResult result;
+    return walk_columns(target, {prefix}).front();
+  }
+
+  // Every column advances in the same GETBULK: k columns of a small table cost one round trip
+  // instead of k. A column leaves the request once it has walked past its prefix.
+  std::vector<SnmpResult> walk_columns(const SnmpTarget& target,
+                                       const std::vector<Oid>& prefixes) override {
+    std::lock_guard lock(mutex_);
+    std::vector<SnmpResult> results(prefixes.size());
     std::string error;
-    void* ss = open(target, &error);
+    void* ss = session(target, &error);
     if (!ss) {
-      result.error = error;
-      return result;
+      for (auto& r : results) r.error = error;
+      return results;
     }
-    Oid current = prefix;
-    bool done = false;
-    while (!done) {
+    std::vector<Oid> current = prefixes;
+    std::vector<bool> done(prefixes.size(), false);
+    // Start small and grow: most tables walked here (one switch's ports, its FDB, one
+    // router's ARP entries) fit in a page or two, and an agent computes every repetition asked
+    // for, including those past the end of the table.
+    long repetitions = kFirstRepetitions;
+    std::string failure;
+    for (;;) {
+      std::vector<std::size_t> active;
+      for (std::size_t i = 0; i < prefixes.size(); ++i) {
+        if (!done[i]) active.push_back(i);
+      }
+      if (active.empty()) break;
+      const long width = static_cast<long>(active.size());
       netsnmp_pdu* pdu = snmp_pdu_create(SNMP_MSG_GETBULK);
       pdu->non_repeaters = 0;
-      pdu->max_repetitions = 30;
-      std::vector<oid> name(current.begin(), current.end());
-      snmp_add_null_var(pdu, name.data(), name.size());
+      pdu->max_repetitions = std::max(1L, std::min(repetitions, kMaxVarbinds / width));
+      repetitions = std::min(repetitions * 2, kMaxRepetitions);
+      for (std::size_t i : active) {
+        std::vector<oid> name(current[i].begin(), current[i].end());
+        snmp_add_null_var(pdu, name.data(), name.size());
+      }
       netsnmp_pdu* response = nullptr;
-      if (!exchange(ss, pdu, &response, &result.error)) break;
+      if (!exchange(ss, pdu, &response, &failure)) break;
       if (response->errstat != SNMP_ERR_NOERROR) {
-        result.error = snmp_errstring(static_cast<int>(response->errstat));
+        failure = snmp_errstring(static_cast<int>(response->errstat));
         snmp_free_pdu(response);
         break;
       }
-      if (!response->variables) done = true;
-      for (netsnmp_variable_list* v = response->variables; v && !done; v = v->next_variable) {
+      if (!response->variables) {
+        for (std::size_t i : active) done[i] = true;
+      }
+      // The answer holds the rows in order: repetition r of active column j at r*width + j.
+      std::size_t position = 0;
+      for (netsnmp_variable_list* v = response->variables; v; v = v->next_variable) {
+        const std::size_t i = active[position++ % active.size()];
+        if (done[i]) continue;
+        const Oid& prefix = prefixes[i];
         if (v->type == SNMP_ENDOFMIBVIEW || v->type == SNMP_NOSUCHOBJECT ||
             v->type == SNMP_NOSUCHINSTANCE) {
-          done = true;
-          break;
+          done[i] = true;
+          continue;
         }
         Oid got(v->name, v->name + v->name_length);
         if (got.size() <= prefix.size() || !std::equal(prefix.begin(), prefix.end(), got.begin())) {
-          done = true;
-          break;
+          done[i] = true;
+          continue;
         }
-        if (!(current < got)) {  // an agent that does not advance would loop forever
-          result.error = "the agent returned a non-increasing OID";
-          done = true;
-          break;
+        if (!(current[i] < got)) {  // an agent that does not advance would loop forever
+          results[i].error = "the agent returned a non-increasing OID";
+          done[i] = true;
+          continue;
         }
-        result.vars.push_back(convert(v));
-        current = std::move(got);
-        if (result.vars.size() >= kMaxWalk) {
-          result.error = "table too large";
-          done = true;
+        results[i].vars.push_back(convert(v));
+        current[i] = std::move(got);
+        if (results[i].vars.size() >= kMaxWalk) {
+          results[i].error = "table too large";
+          done[i] = true;
         }
       }
       snmp_free_pdu(response);
-      if (!result.error.empty()) break;
     }
-    snmp_sess_close(ss);
-    result.ok = result.error.empty();
-    return result;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!failure.empty() && results[i].error.empty()) results[i].error = failure;
+      results[i].ok = results[i].error.empty();
+    }
+    if (!failure.empty()) drop_after_timeout(target, failure);
+    return results;
   }
 
   SnmpResult get(const SnmpTarget& target, const Oid& object) override {
@@ -113,9 +156,10 @@ class NetSnmpClient final : public SnmpClient {
 
  private:
   SnmpResult single(const SnmpTarget& target, int command, const Oid& object, std::int64_t value) {
+    std::lock_guard lock(mutex_);
     SnmpResult result;
     std::string error;
-    void* ss = open(target, &error);
+    void* ss = session(target, &error);
     if (!ss) {
       result.error = error;
       return result;
@@ -151,8 +195,41 @@ class NetSnmpClient final : public SnmpClient {
       }
       snmp_free_pdu(response);
     }
-    snmp_sess_close(ss);
+    if (!result.ok) drop_after_timeout(target, result.error);
     return result;
+  }
+
+  // Everything that makes two targets different sessions.
+  static std::string key_of(const SnmpTarget& t) {
+    const auto& c = t.credential;
+    std::string key;
+    for (const std::string* part : {&t.address, &c.community, &c.user, &c.auth_protocol,
+                                    &c.auth_key, &c.priv_protocol, &c.priv_key, &t.context}) {
+      key += std::to_string(part->size()) + ":" + *part;
+    }
+    return key + "|" + std::to_string(t.port) + "|" +
+           std::to_string(t.version == SnmpVersion::kV3) + "|" + std::to_string(t.timeout) + "|" +
+           std::to_string(t.retries);
+  }
+
+  void* session(const SnmpTarget& target, std::string* error) {
+    const std::string key = key_of(target);
+    if (auto it = sessions_.find(key); it != sessions_.end()) return it->second;
+    if (sessions_.size() >= kMaxSessions) {
+      for (auto& [k, ss] : sessions_) snmp_sess_close(ss);
+      sessions_.clear();
+    }
+    void* ss = open(target, error);
+    if (ss) sessions_[key] = ss;
+    return ss;
+  }
+
+  void drop_after_timeout(const SnmpTarget& target, const std::string& error) {
+    if (error.rfind("timeout", 0) != 0) return;
+    if (auto it = sessions_.find(key_of(target)); it != sessions_.end()) {
+      snmp_sess_close(it->second);
+      sessions_.erase(it);
+    }
   }
 
   static SnmpVar convert(const netsnmp_variable_list* v) {
@@ -250,6 +327,8 @@ class NetSnmpClient final : public SnmpClient {
   }
 
   std::string dir_;
+  std::mutex mutex_;
+  std::map<std::string, void*> sessions_;  // by key_of(target)
 };
 
 }  // namespace

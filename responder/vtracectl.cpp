@@ -2,10 +2,13 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "responder/config.hpp"
 
@@ -156,6 +159,12 @@ int main(int argc, char** argv) {
   std::string operator_name = user ? user : "";
   release->add_option("--reason", reason, "why the port is re-enabled (required for cID)");
   release->add_option("--operator", operator_name, "who re-enables it (default: $USER)");
+  int wait_seconds = 120;
+  release
+      ->add_option("--wait", wait_seconds,
+                   "seconds to wait for the port to be re-enabled and verified (0: do not "
+                   "wait)")
+      ->capture_default_str();
   auto* containments = app.add_subcommand("containments", "list port containments");
   containments->add_option("--status", status,
                            "pending, down, dry_run, refused, not_located, failed, released, ...");
@@ -288,10 +297,40 @@ int main(int argc, char** argv) {
     json::object body{{"reason", reason}, {"operator", operator_name}};
     Reply r =
         call("POST", url + "/v1/containments/" + n + "/release", token, json::serialize(body));
-    if (r.status != 200) return report(r);
-    std::cout << "containment c" << n << " released: " << str(json::parse(r.body), "message")
-              << "\n";
-    return 0;
+    if (r.status == 200) {
+      std::cout << "containment c" << n << " cancelled: " << str(json::parse(r.body), "message")
+                << "\n";
+      return 0;
+    }
+    if (r.status != 202) return report(r);
+    // The responder's containment worker writes the port; follow the containment until the
+    // write is verified or has failed.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(std::max(wait_seconds, 0));
+    for (;;) {
+      Reply list = call("GET", url + "/v1/containments", token);
+      if (list.status != 200) return report(list);
+      const json::value doc = json::parse(list.body);
+      for (const auto& c : doc.at("containments").as_array()) {
+        if (str(c, "id") != n) continue;
+        const std::string state = str(c, "status");
+        if (state == "released") {
+          std::cout << "containment c" << n << " released: " << str(c, "detail") << "\n";
+          return 0;
+        }
+        if (state == "release_failed") {
+          std::cerr << "vtracectl: containment c" << n << " release failed (retried every "
+                    << "minute): " << str(c, "detail") << "\n";
+          return 1;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::cout << "containment c" << n << " release requested; still in progress (see "
+                  << "'vtracectl containments')\n";
+        return wait_seconds > 0 ? 3 : 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
   if (*release) {
     Reply r = call("POST", url + "/v1/outbox/" + escape_query(id) + "/release", token);

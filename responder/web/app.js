@@ -230,9 +230,10 @@ async function confirmRelease(ev) {
   const reason = $('release-reason').value.trim();
   if (!c || !reason) { text($('release-error'), 'A reason is required.'); return; }
   try {
-    await api('POST', '/v1/containments/' + c.id + '/release', { reason, operator: $('release-operator').value.trim() });
+    const r = await api('POST', '/v1/containments/' + c.id + '/release', { reason, operator: $('release-operator').value.trim() });
     $('release-dialog').close();
-    setStatus('c' + c.id + ' released');
+    // 202: the responder re-enables the port in the background; the list shows when it is done.
+    setStatus('c' + c.id + (r && r.status === 'cancelled' ? ' cancelled' : ' release requested'));
     await loadContainments();
   } catch (e) {
     text($('release-error'), e.message);

@@ -1,13 +1,14 @@
 // Containment (issue 5): guards, the circuit breaker, location preference, verify-after-write,
 // persistence of the re-enable timer across a restart, the release API and the configuration.
 // The network is an in-memory SNMP agent; time is a FakeClock.
+#include "responder/containment.hpp"
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
 
-#include "responder/containment.hpp"
 #include "responder/engine.hpp"
 #include "responder/router.hpp"
 #include "support.hpp"
@@ -23,22 +24,42 @@ using test::internal_incident;
 class FakeSnmp final : public SnmpClient {
  public:
   std::map<std::string, std::map<Oid, SnmpVar>> mib;
-  std::set<std::pair<std::string, Oid>> stuck;   // SET answers ok, value never changes
-  std::set<std::string> down;                    // devices that time out
-  std::vector<std::string> writes;               // "device oid=value"
+  std::set<std::pair<std::string, Oid>> stuck;  // SET answers ok, value never changes
+  std::set<std::string> down;                   // devices that time out
+  std::vector<std::string> writes;              // "device oid=value"
   std::vector<SnmpTarget> targets;
+
+  // A per-VLAN BRIDGE-MIB instance is its own agent: "sw@10" for community@10 or a context
+  // vlan-10.
+  static std::string instance(const SnmpTarget& t) {
+    const auto at = t.credential.community.find('@');
+    if (at != std::string::npos) return t.name + t.credential.community.substr(at);
+    if (t.context.rfind("vlan-", 0) == 0) return t.name + "@" + t.context.substr(5);
+    return t.name;
+  }
 
   SnmpResult walk(const SnmpTarget& t, const Oid& prefix) override {
     targets.push_back(t);
     SnmpResult r;
     if (down.count(t.name)) return {false, "timeout (no response)", {}};
     r.ok = true;
-    for (const auto& [oid, v] : mib[t.name]) {
+    for (const auto& [oid, v] : mib[instance(t)]) {
       if (oid.size() > prefix.size() && std::equal(prefix.begin(), prefix.end(), oid.begin())) {
         r.vars.push_back(v);
       }
     }
     return r;
+  }
+  // An agent that answers a GETBULK of several columns with an error-status.
+  bool refuse_combined = false;
+  int combined = 0;
+  std::vector<SnmpResult> walk_columns(const SnmpTarget& t,
+                                       const std::vector<Oid>& prefixes) override {
+    ++combined;
+    if (refuse_combined && prefixes.size() > 1) {
+      return std::vector<SnmpResult>(prefixes.size(), SnmpResult{false, "genErr", {}});
+    }
+    return SnmpClient::walk_columns(t, prefixes);
   }
   SnmpResult get(const SnmpTarget& t, const Oid& oid) override {
     if (down.count(t.name)) return {false, "timeout (no response)", {}};
@@ -69,7 +90,8 @@ class FakeSnmp final : public SnmpClient {
   }
   static std::vector<std::uint32_t> mac_parts(const std::string& mac) {
     std::vector<std::uint32_t> out;
-    for (std::size_t i = 0; i < 17; i += 3) out.push_back(std::stoul(mac.substr(i, 2), nullptr, 16));
+    for (std::size_t i = 0; i < 17; i += 3)
+      out.push_back(std::stoul(mac.substr(i, 2), nullptr, 16));
     return out;
   }
   void port(const std::string& sw, std::uint32_t idx, const std::string& name, int admin = 1) {
@@ -162,8 +184,7 @@ void build_network(FakeSnmp& s) {
 }
 
 struct Fixture {
-  explicit Fixture(std::shared_ptr<const ResponderConfig> c = load(),
-                   std::string file = ":memory:")
+  explicit Fixture(std::shared_ptr<const ResponderConfig> c = load(), std::string file = ":memory:")
       : config(std::move(c)),
         engine(config, clock, file),
         locator(snmp, clock),
@@ -199,7 +220,8 @@ struct Fixture {
     auto doc = json::parse(*engine.incident_json(id));
     for (const auto& a : doc.at("actions").as_array()) {
       if (a.at("type").as_string() == "disable_port") {
-        return std::string(a.at("status").as_string()) + ": " + std::string(a.at("detail").as_string());
+        return std::string(a.at("status").as_string()) + ": " +
+               std::string(a.at("detail").as_string());
       }
     }
     return "no disable_port action";
@@ -225,8 +247,9 @@ std::string str(const json::object& o, const char* key) {
 
 }  // namespace
 
-TEST_CASE("an exact internal origin is located through ARP and the FDB and its port is shut and verified",
-          "[responder][containment]") {
+TEST_CASE(
+    "an exact internal origin is located through ARP and the FDB and its port is shut and verified",
+    "[responder][containment]") {
   Fixture f;
   CHECK(f.ingest("i1", "10.1.23.45").rfind("queued: containment 1", 0) == 0);
   CHECK(f.wakes == 1);
@@ -256,12 +279,134 @@ TEST_CASE("the port where the MAC is seen with the fewest MACs wins and uplinks 
   CHECK(where.port == "Gi1/0/2");
   CHECK(where.macs_on_port == 1);
   CHECK(where.source == "discovery");
-  // Same MAC count on two edge ports of different switches: ambiguous, never a guess.
+  // Same MAC count on two edge ports of different switches: ambiguous, never a guess (once
+  // the walked tables are older than table_max_age and so are read again).
   f.snmp.fdb("sw-b", 10, "00:50:56:aa:00:01", 6);
   f.locator.forget("10.1.23.45");
+  f.clock.advance(f.config->containment.table_max_age + 1);
   where = f.locator.locate(f.config->containment, "10.1.23.45");
+  INFO(where.device << " " << where.port << " " << where.macs_on_port << " " << where.problem);
   CHECK_FALSE(where.found);
   CHECK(where.problem.find("ambiguous") != std::string::npos);
+}
+
+TEST_CASE("walked ARP and FDB tables are reused within table_max_age and a miss walks them again",
+          "[responder][containment]") {
+  Fixture f;
+  REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").found);
+  const std::size_t first = f.snmp.targets.size();
+  CHECK(first > 0);
+  // A second origin on the same switches: no walk at all.
+  Location second = f.locator.locate(f.config->containment, "10.1.23.46");
+  CHECK(second.port == "Gi1/0/3");
+  CHECK(f.snmp.targets.size() == first);
+  // A host the cached tables do not know yet: the tables are walked again and it is found.
+  f.snmp.arp("rtr", "10.1.23.70", "00:50:56:aa:00:70");
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:70", 7);
+  Location fresh = f.locator.locate(f.config->containment, "10.1.23.70");
+  CHECK(fresh.found);
+  CHECK(fresh.port == "Gi1/0/7");
+  CHECK(f.snmp.targets.size() > first);
+  // Past table_max_age every table is walked again.
+  const std::size_t before = f.snmp.targets.size();
+  f.clock.advance(f.config->containment.table_max_age + 1);
+  f.locator.forget("10.1.23.46");
+  CHECK(f.locator.locate(f.config->containment, "10.1.23.46").found);
+  CHECK(f.snmp.targets.size() > before);
+}
+
+TEST_CASE("a switch's columns are walked together, and one by one when the agent refuses that",
+          "[responder][containment]") {
+  Fixture f;
+  f.snmp.refuse_combined = true;
+  Location where = f.locator.locate(f.config->containment, "10.1.23.45");
+  CHECK(where.found);
+  CHECK(where.port == "Gi1/0/2");
+  CHECK(where.lldp_neighbour.empty());
+  CHECK(f.snmp.combined == 3);  // one combined walk per switch, each refused
+  f.clock.advance(f.config->containment.table_max_age + 1);
+  f.snmp.refuse_combined = false;
+  f.locator.forget("10.1.23.48");
+  Location ap = f.locator.locate(f.config->containment, "10.1.23.48");
+  CHECK(ap.lldp_neighbour == "ap-3f-east");
+}
+
+TEST_CASE("table_refresh re-walks the tables in the background only when they are due",
+          "[responder][containment]") {
+  std::string text = kConfig;
+  text.replace(text.find("  uplink_max_macs: 4"), 0, "  table_refresh: 30s\n");
+  Fixture f(load(text));
+  CHECK(f.locator.refresh(f.config->containment) == 5);  // 2 ARP tables, 3 switches
+  CHECK(f.locator.refresh(f.config->containment) == 0);
+  const std::size_t warm = f.snmp.targets.size();
+  f.ingest("i1", "10.1.23.45");
+  CHECK(str(f.only(), "status") == "down");
+  CHECK(f.snmp.targets.size() == warm);  // located on warm tables, ifIndex checked by a GET
+  f.clock.advance(seconds(31));
+  CHECK(f.locator.refresh(f.config->containment) == 5);
+}
+
+TEST_CASE(
+    "a switch with fdb_vlans is read per VLAN through community@vlan, each with its own bridge "
+    "ports",
+    "[responder][containment]") {
+  std::string text = kConfig;
+  text.replace(text.find("  static_map:"), 0,
+               "    - {name: sw-v, address: 192.0.2.5, credential: rw, dry_run: false, "
+               "fdb_vlans: [10, 20]}\n");
+  Fixture f(load(text));
+  for (std::uint32_t i = 1; i <= 8; ++i) f.snmp.port("sw-v", i, "Te1/0/" + std::to_string(i));
+  // VLAN 10's instance numbers bridge port 2 as ifIndex 5; VLAN 20's as ifIndex 7.
+  f.snmp.integer("sw-v@10", FakeSnmp::cat(oids::kDot1dBasePortIfIndex, {2}), 5);
+  f.snmp.integer("sw-v@20", FakeSnmp::cat(oids::kDot1dBasePortIfIndex, {2}), 7);
+  auto bridge_fdb = [&](const std::string& instance, const std::string& mac, std::uint32_t bp) {
+    Oid o = oids::kDot1dTpFdbPort;
+    for (auto b : FakeSnmp::mac_parts(mac)) o.push_back(b);
+    f.snmp.integer(instance, o, bp);
+  };
+  bridge_fdb("sw-v@10", "00:50:56:bb:00:10", 2);
+  bridge_fdb("sw-v@20", "00:50:56:bb:00:20", 2);
+  bridge_fdb("sw-v@20", "00:50:56:bb:00:21", 9);  // a bridge port VLAN 20 does not map
+  f.snmp.arp("rtr", "10.1.60.10", "00:50:56:bb:00:10");
+  f.snmp.arp("rtr", "10.1.60.20", "00:50:56:bb:00:20");
+  f.snmp.arp("rtr", "10.1.60.21", "00:50:56:bb:00:21");
+  Location a = f.locator.locate(f.config->containment, "10.1.60.10");
+  CHECK(a.found);
+  CHECK(a.device == "sw-v");
+  CHECK(a.port == "Te1/0/5");
+  Location b = f.locator.locate(f.config->containment, "10.1.60.20");
+  CHECK(b.port == "Te1/0/7");
+  CHECK_FALSE(f.locator.locate(f.config->containment, "10.1.60.21").found);
+  std::set<std::string> communities;
+  for (const auto& t : f.snmp.targets) {
+    if (t.name == "sw-v") communities.insert(t.credential.community);
+  }
+  CHECK(communities == std::set<std::string>{"private-rw", "private-rw@10", "private-rw@20"});
+  SnmpDeviceConfig v3;
+  v3.vlan_context = "ctx-{vlan}-bridge";
+  SnmpTarget base;
+  base.version = SnmpVersion::kV3;
+  base.context = "switch";
+  CHECK(vlan_target(base, v3, 20).context == "ctx-20-bridge");
+  CHECK(vlan_target(base, v3, 20).credential.community.empty());
+}
+
+TEST_CASE("fdb_vlans and vlan_context are checked", "[responder][containment][config]") {
+  Diagnostics d;
+  CHECK_FALSE(parse_responder_config(R"(containment:
+  switches:
+    - {name: sw-a, address: 192.0.2.2, credential: rw, fdb_vlans: [10, 4095, x], vlan_context: vlan}
+policies:
+  - {name: p, actions: [{type: log}]}
+)",
+                                     "r.yaml", d));
+  const std::string out = d.render();
+  INFO(out);
+  CHECK(out.find("r.yaml:3:72: error[value]: containment.switches[0].fdb_vlans: '4095' is not a "
+                 "VLAN id (1-4094)") != std::string::npos);
+  CHECK(out.find("'x' is not a VLAN id") != std::string::npos);
+  CHECK(out.find("containment.switches[0].vlan_context: 'vlan' must contain {vlan}") !=
+        std::string::npos);
 }
 
 TEST_CASE("a static map entry is used before discovery and its port is checked like any other",
@@ -278,8 +423,10 @@ TEST_CASE("a static map entry is used before discovery and its port is checked l
   CHECK(f.snmp.admin("sw-b", 5) == 2);
 }
 
-TEST_CASE("locations are cached for location_max_age and the ifIndex is re-resolved from the name before writing",
-          "[responder][containment]") {
+TEST_CASE(
+    "locations are cached for location_max_age and the ifIndex is re-resolved from the name before "
+    "writing",
+    "[responder][containment]") {
   Fixture f;
   REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").if_index == 2);
   // The switch renumbers its ports: Gi1/0/2 is now ifIndex 102.
@@ -324,7 +471,9 @@ TEST_CASE("uplinks, LLDP neighbours, protected ports and protected switches are 
     f.ingest("i1", "10.1.23.46");
     CHECK(str(f.only(), "status") == "refused");
     INFO(str(f.only(), "detail"));
-    CHECK(str(f.only(), "detail").find("MACs (more than uplink_max_macs 4): treated as an uplink") != std::string::npos);
+    CHECK(
+        str(f.only(), "detail").find("MACs (more than uplink_max_macs 4): treated as an uplink") !=
+        std::string::npos);
   }
   SECTION("a port with an LLDP neighbour") {
     f.ingest("i1", "10.1.23.48");
@@ -383,7 +532,8 @@ TEST_CASE("dry run per action and per switch writes nothing and says what it wou
     Fixture f(load(text));
     f.ingest("i1", "10.1.23.45");
     CHECK(str(f.only(), "status") == "dry_run");
-    CHECK(str(f.only(), "detail") == "would shut sw-a Gi1/0/2 (ifIndex 2, discovery) [action dry_run]");
+    CHECK(str(f.only(), "detail") ==
+          "would shut sw-a Gi1/0/2 (ifIndex 2, discovery) [action dry_run]");
     CHECK(f.snmp.writes.empty());
   }
   SECTION("the switch (the default)") {
@@ -413,7 +563,8 @@ TEST_CASE("a flood of 50 internal origins trips the circuit breaker and mails a 
     f.snmp.arp("rtr", ip, mac);
     f.snmp.port("sw-b", static_cast<std::uint32_t>(100 + i), "Gi9/0/" + std::to_string(i));
     f.snmp.fdb(i <= 25 ? "sw-b" : "sw-a", 10, mac, static_cast<std::uint32_t>(100 + i));
-    if (i > 25) f.snmp.port("sw-a", static_cast<std::uint32_t>(100 + i), "Gi9/0/" + std::to_string(i));
+    if (i > 25)
+      f.snmp.port("sw-a", static_cast<std::uint32_t>(100 + i), "Gi9/0/" + std::to_string(i));
     Incident in = internal_incident("flood" + std::to_string(i), f.clock.now(), ip);
     f.engine.ingest(in, "127.0.0.1");
   }
@@ -442,8 +593,8 @@ TEST_CASE("a flood of 50 internal origins trips the circuit breaker and mails a 
 }
 
 TEST_CASE("the timed re-enable survives a restart of the responder", "[responder][containment]") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("vtrace-contain-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vtrace-contain-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string file = (dir / "state.db").string();
@@ -482,15 +633,26 @@ TEST_CASE("an operator releases a containment through the API with a reason, aud
   auto r = open.handle(list);
   CHECK(r.status == 200);
   CHECK(r.body.find("\"port\":\"Gi1/0/2\"") != std::string::npos);
-  ApiRequest release{"POST", "/v1/containments/1/release", "", "application/json",
-                     R"({"operator":"alice","reason":"reimaged"})", "192.0.2.9"};
+  ApiRequest release{"POST",
+                     "/v1/containments/1/release",
+                     "",
+                     "application/json",
+                     R"({"operator":"alice","reason":"reimaged"})",
+                     "192.0.2.9"};
   CHECK(guarded.handle(release).status == 401);
   ApiRequest no_reason = release;
   no_reason.body = R"({"operator":"alice"})";
   CHECK(open.handle(no_reason).status == 400);
   release.authorization = "Bearer 0123456789abcdef0123";
+  // The API only records the request; the containment worker writes the port.
   r = guarded.handle(release);
-  CHECK(r.status == 200);
+  CHECK(r.status == 202);
+  CHECK(r.body.find("\"status\":\"release_requested\"") != std::string::npos);
+  CHECK(f.snmp.admin("sw-a", 2) == 2);
+  CHECK(str(f.only(), "status") == "release_requested");
+  CHECK(f.wakes == 2);
+  CHECK(guarded.handle(release).status == 202);  // asked again while it is in progress
+  f.engine.process_containments();
   CHECK(f.snmp.admin("sw-a", 2) == 1);
   auto c = f.only();
   CHECK(str(c, "status") == "released");
@@ -501,6 +663,37 @@ TEST_CASE("an operator releases a containment through the API with a reason, aud
   CHECK(guarded.handle(release).status == 404);
 }
 
+TEST_CASE("a release the switch refuses is retried a minute later and keeps the operator's name",
+          "[responder][containment]") {
+  Fixture f;
+  f.ingest("i1", "10.1.23.45");
+  f.snmp.stuck.insert({"sw-a", FakeSnmp::cat(oids::kIfAdminStatus, {2})});
+  CHECK(f.engine.request_release(1, "api:127.0.0.1 operator=bob", "cleaned").status == 202);
+  f.engine.process_containments();
+  CHECK(str(f.only(), "status") == "release_failed");
+  f.snmp.stuck.clear();
+  f.clock.advance(seconds(59));
+  f.engine.process_containments();
+  CHECK(str(f.only(), "status") == "release_failed");
+  f.clock.advance(seconds(1));
+  f.engine.process_containments();
+  auto c = f.only();
+  CHECK(str(c, "status") == "released");
+  CHECK(str(c, "released_by") == "api:127.0.0.1 operator=bob");
+  CHECK(str(c, "release_reason") == "cleaned");
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+}
+
+TEST_CASE("a pending containment is cancelled at once by a release", "[responder][containment]") {
+  Fixture f;
+  Incident in = internal_incident("i1", f.clock.now(), "10.1.23.45");
+  f.engine.ingest(in, "127.0.0.1");
+  CHECK(f.engine.request_release(1, "operator", "false alarm").status == 200);
+  f.engine.process_containments();
+  CHECK(str(f.only(), "status") == "cancelled");
+  CHECK(f.snmp.writes.empty());
+}
+
 TEST_CASE("a second incident from a contained origin does not contain it twice",
           "[responder][containment]") {
   Fixture f;
@@ -509,7 +702,8 @@ TEST_CASE("a second incident from a contained origin does not contain it twice",
   CHECK(f.snmp.writes.size() == 1);
 }
 
-TEST_CASE("the containment configuration is checked with positions", "[responder][containment][config]") {
+TEST_CASE("the containment configuration is checked with positions",
+          "[responder][containment][config]") {
   Diagnostics d;
   const std::string text = R"(containment:
   switches:
@@ -533,8 +727,8 @@ policies:
   CHECK(out.find("'to' applies only to mail actions") != std::string::npos);
 
   Diagnostics d2;
-  CHECK_FALSE(parse_responder_config("policies:\n  - name: p\n    actions:\n      - type: disable_port\n",
-                                     "r.yaml", d2));
+  CHECK_FALSE(parse_responder_config(
+      "policies:\n  - name: p\n    actions:\n      - type: disable_port\n", "r.yaml", d2));
   CHECK(d2.render().find("disable_port needs the 'containment' section") != std::string::npos);
 }
 

@@ -1,0 +1,589 @@
+// The webhook and AWX port controllers, their request templates, and the retry policy.
+#include "responder/http_backend.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+namespace vtrace::responder {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr Duration kMaxBackoff = seconds(300);
+constexpr const char* kUserAgent = "vtrace-responder/0.1";
+
+bool is_2xx(const HttpResponse& r) { return r.transport_ok && r.status >= 200 && r.status < 300; }
+
+bool retryable(const HttpResponse& r) { return !r.transport_ok || r.status >= 500; }
+
+// A server's answer quoted in a containment detail: one line, printable ASCII, bounded.
+std::string excerpt(std::string_view body) {
+  std::string out;
+  for (char c : body) {
+    if (out.size() >= 200) {
+      out += "...";
+      break;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u >= 0x7f) ? ' ' : c;
+  }
+  return out;
+}
+
+std::string outcome(const HttpResponse& r) {
+  if (!r.transport_ok) return r.error;
+  std::string text = std::to_string(r.status);
+  if (!is_2xx(r) && !r.body.empty()) text += " " + excerpt(r.body);
+  return text;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+std::string percent_encode(std::string_view text) {
+  static const char* const kHex = "0123456789ABCDEF";
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+// A JSON scalar as the text an operator would write in the configuration.
+std::string scalar_text(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
+  if (v.is_null()) return "null";
+  return json::serialize(v);
+}
+
+std::optional<json::value> parse_json(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+std::string action_of(const PortRequest& r) { return r.up ? "up" : "down"; }
+
+}  // namespace
+
+// ---- URLs ----------------------------------------------------------------------------------
+
+std::optional<Url> parse_url(std::string_view text, std::string* problem) {
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '#') {
+      *problem = "a URL must not contain spaces, control characters, non-ASCII or '#'";
+      return std::nullopt;
+    }
+  }
+  Url url;
+  std::string_view rest;
+  if (text.starts_with("https://")) {
+    url.https = true;
+    rest = text.substr(8);
+  } else if (text.starts_with("http://")) {
+    rest = text.substr(7);
+  } else {
+    *problem = "the URL must start with http:// or https://";
+    return std::nullopt;
+  }
+  const std::size_t end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, end);
+  std::string_view target = end == std::string_view::npos ? "" : rest.substr(end);
+  if (authority.find('@') != std::string_view::npos) {
+    *problem = "user information in a URL is not supported (put credentials in the secrets file)";
+    return std::nullopt;
+  }
+  std::string_view port_text;
+  if (authority.starts_with("[")) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      *problem = "an IPv6 host must be closed with ']'";
+      return std::nullopt;
+    }
+    url.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') {
+        *problem = "unexpected text after the IPv6 host";
+        return std::nullopt;
+      }
+      port_text = after.substr(1);
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    url.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  const bool host_ok =
+      !url.host.empty() && std::all_of(url.host.begin(), url.host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == ':';
+      });
+  if (!host_ok) {
+    *problem = "the URL has no valid host";
+    return std::nullopt;
+  }
+  url.port = url.https ? 443 : 80;
+  if (!port_text.empty() || authority.ends_with(":")) {
+    int port = 0;
+    for (char c : port_text) {
+      if (c < '0' || c > '9' || port > 65535) {
+        port = -1;
+        break;
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) {
+      *problem = "the URL's port must be a number from 1 to 65535";
+      return std::nullopt;
+    }
+    url.port = port;
+  }
+  url.target = target.empty()            ? "/"
+               : target.starts_with("?") ? "/" + std::string(target)
+                                         : std::string(target);
+  return url;
+}
+
+// ---- templates -----------------------------------------------------------------------------
+
+const std::vector<std::string>& template_variables() {
+  static const std::vector<std::string> names = {"action",   "switch",    "switch_address",
+                                                 "port",     "if_index",  "containment",
+                                                 "incident", "origin_ip", "mac"};
+  return names;
+}
+
+std::optional<RequestTemplate> RequestTemplate::compile(std::string_view source, Encoding encoding,
+                                                        std::string* problem) {
+  RequestTemplate t;
+  t.encoding_ = encoding;
+  std::size_t pos = 0;
+  while (pos < source.size()) {
+    const std::size_t open = source.find("{{", pos);
+    if (open == std::string_view::npos) {
+      t.parts_.push_back({false, std::string(source.substr(pos))});
+      break;
+    }
+    if (open > pos) t.parts_.push_back({false, std::string(source.substr(pos, open - pos))});
+    const std::size_t close = source.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      *problem = "'{{' at offset " + std::to_string(open) + " is never closed with '}}'";
+      return std::nullopt;
+    }
+    std::string_view name = source.substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    const auto& known = template_variables();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      *problem = "unknown placeholder {{" + std::string(name) + "}} (known: " + list + ")";
+      return std::nullopt;
+    }
+    t.parts_.push_back({true, std::string(name)});
+    pos = close + 2;
+  }
+  return t;
+}
+
+std::string RequestTemplate::render(const TemplateValues& values) const {
+  std::string out;
+  for (const auto& part : parts_) {
+    if (!part.variable) {
+      out += part.text;
+      continue;
+    }
+    auto it = values.find(part.text);
+    const TemplateValue value = it == values.end() ? TemplateValue(std::string()) : it->second;
+    if (const auto* n = std::get_if<std::int64_t>(&value)) {
+      out += std::to_string(*n);
+    } else if (encoding_ == Encoding::kJson) {
+      out += json::serialize(json::string(std::get<std::string>(value)));
+    } else {
+      out += percent_encode(std::get<std::string>(value));
+    }
+  }
+  return out;
+}
+
+TemplateValues sample_template_values() {
+  return {{"action", std::string("down")},
+          {"switch", std::string("sw-sample")},
+          {"switch_address", std::string("192.0.2.1")},
+          {"port", std::string("Gi1/0/1")},
+          {"if_index", std::int64_t{1}},
+          {"containment", std::int64_t{1}},
+          {"incident", std::string("gw1-4Q\"sample\\incident")},
+          {"origin_ip", std::string("192.0.2.10")},
+          {"mac", std::string("00:00:5e:00:53:01")}};
+}
+
+TemplateValues template_values(const PortRequest& r) {
+  return {{"action", action_of(r)},
+          {"switch", r.device->name},
+          {"switch_address", r.device->address},
+          {"port", r.port},
+          {"if_index", r.if_index},
+          {"containment", r.containment_id},
+          {"incident", r.incident_id},
+          {"origin_ip", r.origin_ip},
+          {"mac", r.mac}};
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+// ---- retry ---------------------------------------------------------------------------------
+
+HttpResponse send_with_retry(HttpClient& client, Sleeper& sleeper, const HttpRequest& request,
+                             const HttpEndpointConfig& http, std::vector<std::string>* log) {
+  Duration wait = http.retry_initial;
+  HttpResponse r;
+  for (int attempt = 1; attempt <= http.attempts; ++attempt) {
+    r = client.send(request);
+    log->push_back(request.method + " " + request.url + " -> " + outcome(r) + " (attempt " +
+                   std::to_string(attempt) + "/" + std::to_string(http.attempts) + ")");
+    if (!retryable(r) || attempt == http.attempts) break;
+    sleeper.sleep_for(wait);
+    wait = std::min(wait * 2, kMaxBackoff);
+  }
+  return r;
+}
+
+bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig& verify,
+                    const PortRequest& request, std::int64_t* if_index, std::string* problem) {
+  const std::int64_t want = request.up ? 1 : 2;
+  for (int attempt = 1; attempt <= verify.attempts; ++attempt) {
+    if (attempt > 1) sleeper.sleep_for(verify.interval);
+    std::string why;
+    const std::int64_t index =
+        reader.resolve(*request.device, request.port, request.if_index, &why);
+    if (index == 0) {
+      *problem = why;
+      continue;
+    }
+    *if_index = index;
+    auto status = reader.admin_status(*request.device, index, &why);
+    if (!status) {
+      *problem = why;
+      continue;
+    }
+    if (*status == want) return true;
+    *problem = "ifAdminStatus." + std::to_string(index) + " on " + request.device->name +
+               " still reads " + std::to_string(*status) + ", not " + std::to_string(want) +
+               " after " + std::to_string(attempt) + " reads";
+  }
+  return false;
+}
+
+// ---- webhook -------------------------------------------------------------------------------
+
+WebhookPortController::WebhookPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
+                                             std::shared_ptr<const ContainmentConfig> config,
+                                             std::map<std::string, HttpCredential> credentials,
+                                             SnmpPortReader* snmp_reader)
+    : http_(http),
+      sleeper_(sleeper),
+      clock_(clock),
+      config_(std::move(config)),
+      snmp_reader_(snmp_reader) {
+  const WebhookConfig& w = config_->webhook;
+  if (auto it = credentials.find(w.http.credential); it != credentials.end()) {
+    credential_ = it->second;
+  }
+  // The configuration loader compiled these already; a failure here leaves them unset and
+  // every write then fails with a message instead of sending a half-rendered request.
+  std::string problem;
+  url_ = RequestTemplate::compile(w.url, RequestTemplate::Encoding::kUrl, &problem);
+  body_ = RequestTemplate::compile(w.body, RequestTemplate::Encoding::kJson, &problem);
+  status_url_ = RequestTemplate::compile(w.verify.url, RequestTemplate::Encoding::kUrl, &problem);
+}
+
+void WebhookPortController::authorise(HttpRequest& request) const {
+  const WebhookConfig& w = config_->webhook;
+  if (w.auth == HttpAuth::kBearer) {
+    request.headers.emplace_back("Authorization", "Bearer " + credential_.token);
+  } else if (w.auth == HttpAuth::kHmac) {
+    request.headers.emplace_back(w.signature_header,
+                                 "sha256=" + hmac_sha256_hex(credential_.hmac_key, request.body));
+  }
+}
+
+PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
+  PortWrite out;
+  out.if_index = request.if_index;
+  const WebhookConfig& w = config_->webhook;
+  if (!w.configured || !url_ || !body_ || !status_url_) {
+    out.detail = "containment.webhook is not configured";
+    return out;
+  }
+  const TemplateValues values = template_values(request);
+  HttpRequest call;
+  call.method = w.method;
+  call.url = url_->render(values);
+  call.body = body_->render(values);
+  call.timeout = w.http.timeout;
+  call.ca_file = w.http.ca_file;
+  call.headers = {{"Content-Type", "application/json"},
+                  {"Accept", "application/json"},
+                  {"User-Agent", kUserAgent},
+                  // The same key for the retries of this write, a new one for a write the engine
+                  // tries again later (the receiver must not answer that from its cache).
+                  {"Idempotency-Key", "vtrace-c" + std::to_string(request.containment_id) + "-" +
+                                          action_of(request) + "-" + std::to_string(clock_.now())}};
+  authorise(call);
+  std::vector<std::string> log;
+  HttpResponse r = send_with_retry(http_, sleeper_, call, w.http, &log);
+  if (!is_2xx(r)) {
+    out.detail = "webhook failed: " + join(log) +
+                 (r.transport_ok && r.status < 500 ? " (a 4xx is not retried)" : "");
+    return out;
+  }
+  const std::string want = request.up ? w.verify.up : w.verify.down;
+  if (w.verify.method == VerifyMethod::kSnmp) {
+    std::string problem;
+    if (!snmp_reader_ ||
+        !verify_by_snmp(*snmp_reader_, sleeper_, w.verify, request, &out.if_index, &problem)) {
+      out.detail = "webhook accepted the write but it is not verified: " +
+                   (snmp_reader_ ? problem : "no SNMP reader") + "; " + join(log);
+      return out;
+    }
+    out.ok = true;
+    out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
+                 ", verified by SNMP read-back of ifAdminStatus." + std::to_string(out.if_index) +
+                 "; " + join(log);
+    return out;
+  }
+  HttpRequest status;
+  status.method = "GET";
+  status.url = status_url_->render(values);
+  status.timeout = w.http.timeout;
+  status.ca_file = w.http.ca_file;
+  status.headers = {{"Accept", "application/json"}, {"User-Agent", kUserAgent}};
+  authorise(status);
+  std::string seen = "no answer";
+  for (int attempt = 1; attempt <= w.verify.attempts; ++attempt) {
+    if (attempt > 1) sleeper_.sleep_for(w.verify.interval);
+    HttpResponse s = http_.send(status);
+    if (!is_2xx(s)) {
+      seen = "GET " + status.url + " -> " + outcome(s);
+      continue;
+    }
+    auto doc = parse_json(s.body);
+    if (!doc) {
+      seen = "GET " + status.url + " answered something that is not JSON";
+      continue;
+    }
+    std::error_code ec;
+    const json::value* field = doc->find_pointer(w.verify.field, ec);
+    if (!field) {
+      seen = "GET " + status.url + " has no field " + w.verify.field;
+      continue;
+    }
+    const std::string text = scalar_text(*field);
+    if (text == want) {
+      out.ok = true;
+      out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
+                   ", verified: " + status.url + " " + w.verify.field + " = \"" + excerpt(text) +
+                   "\"; " + join(log);
+      return out;
+    }
+    seen = status.url + " " + w.verify.field + " = \"" + excerpt(text) + "\", not \"" + want +
+           "\" after " + std::to_string(attempt) + " reads";
+  }
+  out.detail = "webhook accepted the write but it is not verified: " + seen + "; " + join(log);
+  return out;
+}
+
+// ---- AWX -----------------------------------------------------------------------------------
+
+AwxPortController::AwxPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
+                                     std::shared_ptr<const ContainmentConfig> config,
+                                     std::map<std::string, HttpCredential> credentials,
+                                     SnmpPortReader* snmp_reader)
+    : http_(http),
+      sleeper_(sleeper),
+      clock_(clock),
+      config_(std::move(config)),
+      snmp_reader_(snmp_reader) {
+  if (auto it = credentials.find(config_->awx.http.credential); it != credentials.end()) {
+    credential_ = it->second;
+  }
+}
+
+HttpRequest AwxPortController::request(const std::string& method, const std::string& path) const {
+  const AwxConfig& a = config_->awx;
+  std::string base = a.url;
+  while (base.ends_with("/")) base.pop_back();
+  HttpRequest r;
+  r.method = method;
+  r.url = base + path;
+  r.timeout = a.http.timeout;
+  r.ca_file = a.http.ca_file;
+  r.headers = {{"Accept", "application/json"},
+               {"User-Agent", kUserAgent},
+               {"Authorization", "Bearer " + credential_.token}};
+  if (method == "POST") r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+void AwxPortController::cancel(std::int64_t job, std::vector<std::string>* log) {
+  HttpRequest r = request("POST", "/api/v2/jobs/" + std::to_string(job) + "/cancel/");
+  HttpResponse answer = http_.send(r);
+  log->push_back("cancel job " + std::to_string(job) + " -> " + outcome(answer));
+}
+
+PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
+  PortWrite out;
+  out.if_index = request.if_index;
+  const AwxConfig& a = config_->awx;
+  if (!a.configured) {
+    out.detail = "containment.awx is not configured";
+    return out;
+  }
+  const std::int64_t job_template =
+      request.up && a.release_job_template != 0 ? a.release_job_template : a.job_template;
+  json::object vars{{"action", action_of(request)},
+                    {"switch", request.device->name},
+                    {"switch_address", request.device->address},
+                    {"port", request.port},
+                    {"if_index", request.if_index},
+                    {"containment_id", request.containment_id},
+                    {"incident_id", request.incident_id},
+                    {"origin_ip", request.origin_ip},
+                    {"mac", request.mac}};
+  HttpRequest launch =
+      this->request("POST", "/api/v2/job_templates/" + std::to_string(job_template) + "/launch/");
+  launch.body = json::serialize(json::object{{"extra_vars", vars}});
+  std::vector<std::string> log;
+  HttpResponse r = send_with_retry(http_, sleeper_, launch, a.http, &log);
+  if (!is_2xx(r)) {
+    out.detail = "AWX launch failed: " + join(log) +
+                 (r.transport_ok && r.status < 500 ? " (a 4xx is not retried)" : "");
+    return out;
+  }
+  auto doc = parse_json(r.body);
+  std::int64_t job = 0;
+  if (doc && doc->is_object()) {
+    for (const char* key : {"job", "id"}) {
+      const json::value* v = doc->get_object().if_contains(key);
+      if (v && v->is_int64()) {
+        job = v->get_int64();
+        break;
+      }
+    }
+  }
+  if (job <= 0) {
+    out.detail = "AWX launch answered without a job id: " + excerpt(r.body) + "; " + join(log);
+    return out;
+  }
+  const std::string job_text = "AWX job " + std::to_string(job);
+  // AWX drops extra_vars unless the template prompts for them, and still launches the job:
+  // that job does not know which port to touch.
+  if (const json::value* ignored = doc->get_object().if_contains("ignored_fields");
+      ignored && ignored->is_object() && ignored->get_object().contains("extra_vars")) {
+    cancel(job, &log);
+    out.detail = job_text + ": AWX ignored extra_vars (turn on 'Prompt on launch' for variables " +
+                 "on job template " + std::to_string(job_template) + "); " + join(log);
+    return out;
+  }
+  const TimePoint deadline = clock_.now() + a.job_timeout;
+  const std::string path = "/api/v2/jobs/" + std::to_string(job) + "/";
+  std::string status = "unknown";
+  for (;;) {
+    HttpResponse poll = http_.send(this->request("GET", path));
+    if (poll.transport_ok && poll.status >= 400 && poll.status < 500) {
+      out.detail = job_text + ": polling " + path + " answered " + outcome(poll) + "; " + join(log);
+      return out;
+    }
+    if (is_2xx(poll)) {
+      auto state = parse_json(poll.body);
+      const json::value* s =
+          state && state->is_object() ? state->get_object().if_contains("status") : nullptr;
+      if (s && s->is_string()) status = std::string(s->get_string());
+      if (status == "successful" || status == "failed" || status == "error" ||
+          status == "canceled") {
+        break;
+      }
+    }
+    if (clock_.now() >= deadline) {
+      cancel(job, &log);
+      out.detail = job_text + " still " + excerpt(status) + " after job_timeout (" +
+                   std::to_string(a.job_timeout / seconds(1)) + " s); " + join(log);
+      return out;
+    }
+    sleeper_.sleep_for(a.poll_interval);
+  }
+  log.push_back(job_text + " " + status);
+  if (status != "successful") {
+    out.detail =
+        job_text + " ended " + status + ": the port was not changed as asked; " + join(log);
+    return out;
+  }
+  if (a.verify.method == VerifyMethod::kJob) {
+    out.ok = true;
+    out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
+                 ", verified by the job (verify: job); " + join(log);
+    return out;
+  }
+  std::string problem;
+  if (!snmp_reader_ ||
+      !verify_by_snmp(*snmp_reader_, sleeper_, a.verify, request, &out.if_index, &problem)) {
+    out.detail = job_text + " successful but the write is not verified: " +
+                 (snmp_reader_ ? problem : "no SNMP reader") + "; " + join(log);
+    return out;
+  }
+  out.ok = true;
+  out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
+               ", verified by SNMP read-back of ifAdminStatus." + std::to_string(out.if_index) +
+               "; " + join(log);
+  return out;
+}
+
+// ---- dispatch ------------------------------------------------------------------------------
+
+PortWrite BackendPortController::set_admin_status(const PortRequest& request) {
+  const PortBackend backend = backend_of(*config_, *request.device);
+  PortController* c = backend == PortBackend::kWebhook ? webhook_
+                      : backend == PortBackend::kAwx   ? awx_
+                                                       : snmp_;
+  if (!c) {
+    PortWrite out;
+    out.if_index = request.if_index;
+    out.detail = "the " + std::string(to_string(backend)) + " back end is not available";
+    return out;
+  }
+  return c->set_admin_status(request);
+}
+
+}  // namespace vtrace::responder

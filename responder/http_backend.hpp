@@ -1,0 +1,150 @@
+// HTTP automation back ends for containment: a generic webhook and AWX / Ansible controller job
+// templates. They write a port through someone else's automation and then verify the result
+// themselves; a write that cannot be verified is a failure, never a success.
+//
+// Everything here talks to the network only through HttpClient (and SnmpPortReader for SNMP
+// read-back) and waits only through Sleeper, so it is tested deterministically; the Beast
+// client lives in http_client.cpp.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "responder/config.hpp"
+#include "responder/containment.hpp"
+#include "responder/interfaces.hpp"
+
+namespace vtrace::responder {
+
+// ---- URLs ----------------------------------------------------------------------------------
+
+struct Url {
+  bool https = false;
+  std::string host;  // without brackets for IPv6
+  int port = 0;
+  std::string target;  // path and query, at least "/"
+};
+
+// http:// or https://, a host, an optional port, a path. No user info, no fragment, no spaces
+// or control characters. Nullopt with `problem` set otherwise.
+std::optional<Url> parse_url(std::string_view text, std::string* problem);
+
+// ---- request templates ---------------------------------------------------------------------
+
+using TemplateValue = std::variant<std::string, std::int64_t>;
+using TemplateValues = std::map<std::string, TemplateValue>;
+
+// The names a request template may use.
+const std::vector<std::string>& template_variables();
+
+// A text with {{name}} placeholders and nothing else (no sections, no partials). Rendering
+// encodes every value for where it goes: as a JSON value (strings quoted and escaped, numbers
+// bare) in a body, percent-encoded in a URL. So an incident id or a MAC can never change the
+// shape of the request, whatever it contains.
+class RequestTemplate {
+ public:
+  enum class Encoding { kJson, kUrl };
+
+  // Nullopt with `problem` set on an unknown name or an unclosed {{.
+  static std::optional<RequestTemplate> compile(std::string_view source, Encoding encoding,
+                                                std::string* problem);
+  std::string render(const TemplateValues& values) const;
+
+ private:
+  struct Part {
+    bool variable = false;
+    std::string text;  // literal text, or the variable name
+  };
+  Encoding encoding_ = Encoding::kJson;
+  std::vector<Part> parts_;
+};
+
+// Values used to check templates when the configuration is loaded.
+TemplateValues sample_template_values();
+// The values of one port write.
+TemplateValues template_values(const PortRequest& request);
+
+// Hex HMAC-SHA256 of `data` under `key`.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+// ---- the controllers -----------------------------------------------------------------------
+
+// Sends `request` until it gets an answer that is not worth retrying: a 2xx or 4xx (or another
+// non-5xx status) ends it; a 5xx, a timeout or a connection error is retried up to
+// `http.attempts` times, waiting retry_initial, then twice as long each time (at most 5 min).
+// `log` receives one line per attempt.
+HttpResponse send_with_retry(HttpClient& client, Sleeper& sleeper, const HttpRequest& request,
+                             const HttpEndpointConfig& http, std::vector<std::string>* log);
+
+// The webhook: METHOD url, JSON body from the template, bearer token or HMAC signature, then
+// the verification step (status URL field or SNMP read-back).
+class WebhookPortController final : public PortController {
+ public:
+  WebhookPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
+                        std::shared_ptr<const ContainmentConfig> config,
+                        std::map<std::string, HttpCredential> credentials,
+                        SnmpPortReader* snmp_reader);
+  PortWrite set_admin_status(const PortRequest& request) override;
+
+ private:
+  void authorise(HttpRequest& request) const;
+
+  HttpClient& http_;
+  Sleeper& sleeper_;
+  const Clock& clock_;
+  std::shared_ptr<const ContainmentConfig> config_;
+  HttpCredential credential_;
+  SnmpPortReader* snmp_reader_;
+  std::optional<RequestTemplate> url_, body_, status_url_;
+};
+
+// AWX: POST {url}/api/v2/job_templates/{id}/launch/ with extra_vars, then poll
+// {url}/api/v2/jobs/{job}/ until it ends or job_timeout passes; then verify (SNMP read-back, or
+// the job's own status when the site says its playbook verifies).
+class AwxPortController final : public PortController {
+ public:
+  AwxPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
+                    std::shared_ptr<const ContainmentConfig> config,
+                    std::map<std::string, HttpCredential> credentials, SnmpPortReader* snmp_reader);
+  PortWrite set_admin_status(const PortRequest& request) override;
+
+ private:
+  HttpRequest request(const std::string& method, const std::string& path) const;
+  void cancel(std::int64_t job, std::vector<std::string>* log);
+
+  HttpClient& http_;
+  Sleeper& sleeper_;
+  const Clock& clock_;
+  std::shared_ptr<const ContainmentConfig> config_;
+  HttpCredential credential_;
+  SnmpPortReader* snmp_reader_;
+};
+
+// Reads ifAdminStatus until it is what was asked for (verify.attempts reads, verify.interval
+// apart). True when it is; else `problem` says what was read.
+bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig& verify,
+                    const PortRequest& request, std::int64_t* if_index, std::string* problem);
+
+// Picks the controller for each switch by its back end (containment.backend or the switch's
+// own `backend`). A back end that is not wired answers a failure.
+class BackendPortController final : public PortController {
+ public:
+  BackendPortController(std::shared_ptr<const ContainmentConfig> config, PortController* snmp,
+                        PortController* webhook, PortController* awx)
+      : config_(std::move(config)), snmp_(snmp), webhook_(webhook), awx_(awx) {}
+  PortWrite set_admin_status(const PortRequest& request) override;
+
+ private:
+  std::shared_ptr<const ContainmentConfig> config_;
+  PortController* snmp_;
+  PortController* webhook_;
+  PortController* awx_;
+};
+
+}  // namespace vtrace::responder
