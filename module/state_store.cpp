@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -234,6 +235,9 @@ Journal::Journal(Journal&& other) noexcept
     : dir_(std::move(other.dir_)),
       segments_(std::move(other.segments_)),
       fd_(std::exchange(other.fd_, -1)),
+      map_(std::exchange(other.map_, nullptr)),
+      capacity_(other.capacity_),
+      used_(other.used_),
       opened_at_(other.opened_at_),
       pending_(std::move(other.pending_)),
       pending_lines_(other.pending_lines_),
@@ -274,8 +278,62 @@ std::string Journal::path(std::uint64_t number) const {
 }
 
 void Journal::close_segment() {
+  if (map_ != nullptr) {
+    ::munmap(map_, capacity_);
+    map_ = nullptr;
+    // The allocated tail is given back; a segment of a process that died keeps its zeros,
+    // which for_each() stops at.
+    if (::ftruncate(fd_, static_cast<off_t>(used_)) != 0) {
+      // Harmless: the zeros stay until the segment is pruned.
+    }
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  capacity_ = used_ = 0;
+}
+
+bool Journal::open_segment(std::size_t at_least) {
+  // A new segment: the one written before (by this process or by one that died while
+  // writing) is never appended to again, so a torn line can only be a segment's last.
+  Segment segment;
+  segment.number = segments_.empty() ? 1 : segments_.back().number + 1;
+  segment.newest_known = true;
+  fd_ =
+      ::open(path(segment.number).c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) return false;
+  segments_.push_back(segment);
+  opened_at_ = 0;
+  used_ = 0;
+  const std::size_t capacity = std::max<std::size_t>(kSegmentBytes, at_least);
+  // Allocating the blocks first means a full disk fails here, not later as a SIGBUS on a page
+  // of the mapping.
+  if (::posix_fallocate(fd_, 0, static_cast<off_t>(capacity)) == 0) {
+    void* map = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (map != MAP_FAILED) {
+      map_ = static_cast<char*>(map);
+      capacity_ = capacity;
+      return true;
+    }
+    if (::ftruncate(fd_, 0) != 0) return false;
+  }
+  return true;
+}
+
+bool Journal::write_pending() {
+  if (map_ != nullptr) {
+    std::memcpy(map_ + used_, pending_.data(), pending_.size());
+    used_ += pending_.size();
+    return true;
+  }
+  std::size_t written = 0;
+  while (written < pending_.size()) {
+    const ssize_t n = ::write(fd_, pending_.data() + written, pending_.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    written += static_cast<std::size_t>(n);
+  }
+  used_ += written;
+  return true;
 }
 
 void Journal::add(TimePoint time, std::string_view line) {
@@ -291,27 +349,11 @@ void Journal::add(TimePoint time, std::string_view line) {
 
 bool Journal::flush() {
   if (pending_lines_ == 0) return true;
-  if (fd_ < 0) {
-    // A new segment: the one written before (by this process or by one that died while
-    // writing) is never appended to again, so a torn line can only be a segment's last.
-    Segment segment;
-    segment.number = segments_.empty() ? 1 : segments_.back().number + 1;
-    segment.newest_known = true;
-    fd_ = ::open(path(segment.number).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-                 0640);
-    if (fd_ < 0) return false;
-    segments_.push_back(segment);
-    opened_at_ = 0;
-  }
-  std::size_t written = 0;
-  while (written < pending_.size()) {
-    const ssize_t n = ::write(fd_, pending_.data() + written, pending_.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close_segment();
-      return false;
-    }
-    written += static_cast<std::size_t>(n);
+  if (fd_ >= 0 && map_ != nullptr && used_ + pending_.size() > capacity_) close_segment();
+  if (fd_ < 0 && !open_segment(pending_.size())) return false;
+  if (!write_pending()) {
+    close_segment();
+    return false;
   }
   Segment& current = segments_.back();
   current.newest = current.lines == 0 ? pending_newest_ : std::max(current.newest, pending_newest_);
@@ -335,7 +377,10 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
         if (errno == EINTR) continue;
         break;
       }
-      data.append(chunk, static_cast<std::size_t>(n));
+      // The allocated, never written tail of a segment whose process died.
+      const auto* zero = static_cast<const char*>(std::memchr(chunk, '\0', n));
+      data.append(chunk, zero != nullptr ? zero - chunk : static_cast<std::size_t>(n));
+      if (zero != nullptr) break;
     }
     ::close(fd);
     std::int64_t lines = 0;
@@ -365,9 +410,8 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
 void Journal::prune(TimePoint cutoff, TimePoint now) {
   if (fd_ >= 0) {
     if (opened_at_ == 0) opened_at_ = now;
-    struct stat st {};
-    if (segments_.back().lines > 0 && (now - opened_at_ >= kSegmentSpan ||
-                                       (::fstat(fd_, &st) == 0 && st.st_size >= kSegmentBytes))) {
+    if (segments_.back().lines > 0 &&
+        (now - opened_at_ >= kSegmentSpan || used_ >= static_cast<std::size_t>(kSegmentBytes))) {
       close_segment();
     }
   }

@@ -116,9 +116,18 @@ class Journal {
   std::string path(std::uint64_t number) const;
   void close_segment();
 
+  bool open_segment(std::size_t at_least);
+  bool write_pending();
+
   std::string dir_;
   std::vector<Segment> segments_;  // oldest first; the open one, if any, is the last
   int fd_ = -1;
+  // The open segment's blocks are allocated up front and mapped: a batch is then copied into
+  // the page cache without a system call, as durable against the process dying as a write().
+  // Without the mapping (a file system that cannot allocate ahead) batches are written.
+  char* map_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::size_t used_ = 0;
   TimePoint opened_at_ = 0;
   std::string pending_;
   std::int64_t pending_lines_ = 0;

@@ -388,7 +388,8 @@ def journal_lines(state_dir):
         if not name.endswith(".journal"):
             continue
         with open(os.path.join(directory, name), "rb") as f:
-            data = f.read()
+            # A segment is allocated ahead; one whose process was killed keeps its zero tail.
+            data = f.read().split(b"\0", 1)[0]
         for raw in data.split(b"\n")[:-1]:
             _, _, line = raw.partition(b"\t")
             out.append(json.loads(line.decode("utf-8")))

@@ -29,6 +29,7 @@ MAILS = 600
 VIRUSES = 12
 CHUNK = 150
 KILLS = 8
+BURST = 30 * CHUNK  # lines written while a kill lands
 
 
 def frame_to_json(frame: bytes, fromhost_ip: str) -> str:
@@ -129,20 +130,21 @@ def body(_lab):
         sent = 0        # lines written to the current process
         confirmed = 0   # lines confirmed, over all processes: rsyslog resends from here
         kills_mid_batch = 0
-        kill_at = sorted(rng.sample(range(CHUNK, len(lines) - 20 * CHUNK), KILLS))
+        kill_at = sorted(rng.sample(range(CHUNK, len(lines) - BURST), KILLS))
         correlator = Correlator(binary, config)
         check(correlator.started.wait(15), "the correlator answers its start-up OK")
         base = 0
         while True:
             if kill_at and sent >= kill_at[0]:
                 kill_at.pop(0)
-                # Twenty writes' worth, written by a thread while this one kills the correlator
-                # in the middle of handling them (64 KiB reads: batches of ~190 lines).
+                # A burst written by a thread while this one kills the correlator in the middle
+                # of handling it (64 KiB reads: batches of ~190 lines; a few microseconds a
+                # line, so the kill comes within a millisecond or two).
                 writer = threading.Thread(target=correlator.write,
-                                          args=(lines[sent:sent + 20 * CHUNK], ), daemon=True)
+                                          args=(lines[sent:sent + BURST], ), daemon=True)
                 writer.start()
-                sent = min(len(lines), sent + 20 * CHUNK)
-                time.sleep(rng.uniform(0.001, 0.004))
+                sent = min(len(lines), sent + BURST)
+                time.sleep(rng.uniform(0.0002, 0.0015))
                 before_kill = correlator.confirmed()
                 correlator.kill()
                 writer.join(timeout=5)

@@ -1,5 +1,6 @@
 // The omprog contract and the trust rule for records that arrive over the network.
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -256,6 +257,32 @@ TEST_CASE("journalled lines come back in order after a restart, without a torn l
   REQUIRE(lines.size() == 4);
   CHECK(lines.back().second == R"({"msg":"five"})");
   CHECK(journal->size() == 4);
+}
+
+TEST_CASE("lines a killed process had journalled come back, without the segment's unwritten tail",
+          "[omprog][state]") {
+  TempDir dir;
+  std::string error;
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Dies the way kill -9 leaves it: no destructor closes or trims the mapped segment.
+    auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+    if (!journal) ::_exit(1);
+    journal->add(1, R"({"msg":"one"})");
+    journal->add(2, R"({"msg":"two"})");
+    ::_exit(journal->flush() ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+  REQUIRE(journal);
+  CHECK(read_all(*journal) == Lines{{1, R"({"msg":"one"})"}, {2, R"({"msg":"two"})"}});
+  journal->add(3, R"({"msg":"three"})");
+  REQUIRE(journal->flush());
+  CHECK(read_all(*journal).size() == 3);
 }
 
 TEST_CASE("pruning deletes the segments whose lines are all older than the cutoff",
