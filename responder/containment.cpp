@@ -91,8 +91,9 @@ std::optional<std::string> port_refusal(const ContainmentConfig& config, const L
            std::to_string(config.uplink_max_macs) + "): treated as an uplink";
   }
   if (config.lldp_uplinks && !where.lldp_neighbour.empty()) {
-    return "port " + where.port + " on " + sw->name + " has an LLDP neighbour (" +
-           where.lldp_neighbour + "): treated as an uplink";
+    return "port " + where.port + " on " + sw->name +
+           " has a neighbour announced by LLDP or CDP (" + where.lldp_neighbour +
+           "): treated as an uplink";
   }
   if (!where.inspected) {
     return "the forwarding table of " + sw->name +
@@ -243,7 +244,11 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   std::vector<Oid> columns = {oids::kIfName, oids::kDot1dBasePortIfIndex};
   const bool qbridge = device.fdb_vlans.empty();
   if (qbridge) columns.push_back(oids::kDot1qTpFdbPort);
-  if (config.lldp_uplinks) columns.push_back(oids::kLldpRemSysName);
+  const std::size_t lldp_column = columns.size();
+  if (config.lldp_uplinks) {
+    columns.push_back(oids::kLldpRemSysName);
+    columns.push_back(oids::kCdpCacheDeviceId);
+  }
   std::vector<SnmpResult> walked = snmp_.walk_columns(target, columns);
   const bool refused = std::any_of(walked.begin(), walked.end(), [](const SnmpResult& r) {
     return !r.ok && r.error.rfind("timeout", 0) != 0;
@@ -333,14 +338,24 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
     view.mac_ports[mac].push_back(ifindex);
   }
   if (config.lldp_uplinks) {
-    const SnmpResult& l = walked.back();
-    if (l.ok) {
+    auto neighbour = [](const SnmpVar& v) {
+      std::string name = v.type == SnmpVar::Type::kBytes ? v.bytes : "";
+      return name.empty() ? std::string("?") : name;
+    };
+    if (const SnmpResult& l = walked[lldp_column]; l.ok) {
       for (const auto& v : l.vars) {
         Oid idx = suffix(v.oid, oids::kLldpRemSysName);  // timeMark.localPortNum.index
         if (idx.size() != 3) continue;
-        std::string name = v.type == SnmpVar::Type::kBytes ? v.bytes : "?";
-        if (name.empty()) name = "?";
-        view.lldp[if_of_bridge_port(idx[1])] = name;
+        view.lldp[if_of_bridge_port(idx[1])] = neighbour(v);
+      }
+    }
+    // A switch that speaks only CDP (older Cisco, some phones and access points) names its
+    // neighbours there; an agent without the MIB answers with nothing, which changes nothing.
+    if (const SnmpResult& c = walked[lldp_column + 1]; c.ok) {
+      for (const auto& v : c.vars) {
+        Oid idx = suffix(v.oid, oids::kCdpCacheDeviceId);  // ifIndex.deviceIndex
+        if (idx.size() != 2) continue;
+        view.lldp.emplace(static_cast<std::int64_t>(idx[0]), neighbour(v) + " via CDP");
       }
     }
   }

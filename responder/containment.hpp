@@ -27,6 +27,8 @@ inline const Oid kDot1qTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2};
 inline const Oid kDot1dTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2};
 inline const Oid kDot1dBasePortIfIndex = {1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2};
 inline const Oid kLldpRemSysName = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9};
+// CISCO-CDP-MIB cdpCacheDeviceId, indexed by ifIndex.deviceIndex (Cisco and many others).
+inline const Oid kCdpCacheDeviceId = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 6};
 }  // namespace oids
 
 std::string oid_text(const Oid& oid);
@@ -45,7 +47,7 @@ struct Location {
   std::int64_t if_index = 0;
   std::string mac;             // when known
   int macs_on_port = -1;       // distinct MACs in the FDB on that port (-1: not read)
-  std::string lldp_neighbour;  // lldpRemSysName on that port, when any
+  std::string lldp_neighbour;  // lldpRemSysName or cdpCacheDeviceId on that port, when any
   bool inspected = false;      // the FDB/LLDP of the switch was read
 };
 

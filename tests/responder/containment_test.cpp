@@ -112,8 +112,20 @@ class FakeSnmp final : public SnmpClient {
     for (auto b : mac_parts(mac)) raw += static_cast<char>(b);
     bytes(rtr, o, raw);
   }
+  // IP-MIB ipNetToPhysicalPhysAddress for an IPv6 neighbour: ifIndex.ipv6(2).16.address.
+  void nd(const std::string& rtr, const std::string& ip, const std::string& mac) {
+    Oid o = cat(oids::kIpNetToPhysicalPhysAddress, {1, 2, 16});
+    const auto address = IpAddress::parse(ip)->bytes();
+    for (auto b : address) o.push_back(b);
+    std::string raw;
+    for (auto b : mac_parts(mac)) raw += static_cast<char>(b);
+    bytes(rtr, o, raw);
+  }
   void lldp(const std::string& sw, std::uint32_t local_port, const std::string& name) {
     bytes(sw, cat(oids::kLldpRemSysName, {0, local_port, 1}), name);
+  }
+  void cdp(const std::string& sw, std::uint32_t if_index, const std::string& name) {
+    bytes(sw, cat(oids::kCdpCacheDeviceId, {if_index, 1}), name);
   }
   std::int64_t admin(const std::string& sw, std::uint32_t idx) {
     return mib[sw][cat(oids::kIfAdminStatus, {idx})].integer;
@@ -290,6 +302,23 @@ TEST_CASE("the port where the MAC is seen with the fewest MACs wins and uplinks 
   CHECK(where.problem.find("ambiguous") != std::string::npos);
 }
 
+TEST_CASE("an IPv6 origin is located through the router's neighbour table",
+          "[responder][containment]") {
+  Fixture f;
+  // The PC of Gi1/0/2 with its IPv6 address; an IPv4 entry ending in the same bytes must not
+  // be taken for it.
+  f.snmp.nd("rtr", "2001:db8:100::1:2d", "00:50:56:aa:00:01");
+  Location where = f.locator.locate(f.config->containment, "2001:db8:100::1:2d");
+  INFO(where.problem);
+  REQUIRE(where.found);
+  CHECK(where.device == "sw-a");
+  CHECK(where.port == "Gi1/0/2");
+  CHECK(where.mac == "00:50:56:aa:00:01");
+  where = f.locator.locate(f.config->containment, "2001:db8:100::1:2e");
+  CHECK_FALSE(where.found);
+  CHECK(where.problem.find("no router has 2001:db8:100::1:2e") != std::string::npos);
+}
+
 TEST_CASE("walked ARP and FDB tables are reused within table_max_age and a miss walks them again",
           "[responder][containment]") {
   Fixture f;
@@ -463,7 +492,7 @@ TEST_CASE("a fuzzy trace is contained when the action allows it", "[responder][c
   CHECK(str(f.only(), "status") == "down");
 }
 
-TEST_CASE("uplinks, LLDP neighbours, protected ports and protected switches are refused",
+TEST_CASE("uplinks, LLDP and CDP neighbours, protected ports and protected switches are refused",
           "[responder][containment]") {
   Fixture f;
   SECTION("a port with more MACs than uplink_max_macs") {
@@ -478,7 +507,16 @@ TEST_CASE("uplinks, LLDP neighbours, protected ports and protected switches are 
   SECTION("a port with an LLDP neighbour") {
     f.ingest("i1", "10.1.23.48");
     CHECK(str(f.only(), "status") == "refused");
-    CHECK(str(f.only(), "detail").find("LLDP neighbour (ap-3f-east)") != std::string::npos);
+    CHECK(str(f.only(), "detail").find("neighbour announced by LLDP or CDP (ap-3f-east)") !=
+          std::string::npos);
+  }
+  SECTION("a port with a neighbour announced only by CDP") {
+    f.snmp.cdp("sw-a", 3, "SEP001122334455");
+    f.ingest("i1", "10.1.23.46");
+    CHECK(str(f.only(), "status") == "refused");
+    CHECK(str(f.only(), "detail").find("(SEP001122334455 via CDP): treated as an uplink") !=
+          std::string::npos);
+    CHECK(f.snmp.admin("sw-a", 3) == 1);
   }
   SECTION("a protected port") {
     f.ingest("i1", "10.1.23.49");

@@ -9,7 +9,7 @@ ifName) and the right port shut and read back; the incident-to-verified-down lat
 tables (the first incident after a start) and on warm ones (a second host on the same switch
 within table_max_age, and with table_refresh); a write
 the agent answers but that does not take (custom 'stuck' variation module) reported as failed;
-configured uplink, MAC-count uplink, LLDP neighbour and protected ports refused with no write;
+configured uplink, MAC-count uplink, LLDP and CDP neighbour and protected ports refused with no write;
 an operator release with vtracectl; the timed re-enable after a restart of the responder;
 SNMPv3 authPriv; the static map; the webhook back end through the daemon (port located over
 SNMP, written through automation_server.py, verified by its status URL).
@@ -79,16 +79,17 @@ IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'
 RW_INT = 'value=%s,vlist=lt:1:wrongvalue:gt:3:wrongvalue'
 # switch: 8 ports; Gi1/0/1 uplink to the router (VLAN 10 and 20); Gi1/0/3 two PCs; Gi1/0/5 a
 # protected printer; Gi1/0/6 an access point (LLDP neighbour); Gi1/0/7 answers SETs but never
-# changes (stuck); Gi1/0/8 a hub with 5 MACs.
+# changes (stuck); Gi1/0/8 a hub with 5 MACs; Gi1/0/9 a switch seen only by CDP.
 FDB = [('3c:ec:ef:00:00:01', 1, 10), ('3c:ec:ef:00:00:01', 1, 20),
        ('00:50:56:aa:00:01', 2, 10), ('00:50:56:aa:00:02', 3, 10), ('00:50:56:aa:00:03', 3, 10),
        ('52:54:00:12:34:56', 4, 10), ('00:1b:21:0a:0b:0c', 5, 20), ('00:1b:21:0a:0b:0d', 6, 10),
-       ('00:1b:21:0a:0b:0e', 7, 10)] + [('02:00:00:00:08:%02x' % i, 8, 20) for i in range(5)]
+       ('00:1b:21:0a:0b:0e', 7, 10), ('00:1b:21:0a:0b:0f', 9, 10)] + \
+    [('02:00:00:00:08:%02x' % i, 8, 20) for i in range(5)]
 ARP = [('192.168.10.1', '3c:ec:ef:00:00:01'), ('192.168.10.11', '00:50:56:aa:00:01'),
        ('192.168.10.12', '00:50:56:aa:00:02'), ('192.168.10.13', '00:50:56:aa:00:03'),
        ('192.168.10.20', '52:54:00:12:34:56'), ('192.168.10.30', '00:1b:21:0a:0b:0c'),
        ('192.168.10.40', '00:1b:21:0a:0b:0d'), ('192.168.10.50', '00:1b:21:0a:0b:0e'),
-       ('192.168.10.60', '02:00:00:00:08:00'),
+       ('192.168.10.60', '02:00:00:00:08:00'), ('192.168.10.70', '00:1b:21:0a:0b:0f'),
        ('192.168.20.10', '00:50:56:cc:00:10'), ('192.168.20.20', '00:50:56:cc:00:20')]
 
 # swv: a switch with one BRIDGE-MIB instance per VLAN (community swv@10, swv@20), each with
@@ -110,8 +111,8 @@ def vlan_switch(vlan=None):
 
 def switch():
     sw = [('1.3.6.1.2.1.1.1.0', '4', 'LabSim 8-port Gigabit Ethernet Switch, SW 1.0'),
-          ('1.3.6.1.2.1.1.5.0', '4', 'lab-sw1'), ('1.3.6.1.2.1.2.1.0', '2', '8')]
-    for i in range(1, 9):
+          ('1.3.6.1.2.1.1.5.0', '4', 'lab-sw1'), ('1.3.6.1.2.1.2.1.0', '2', '9')]
+    for i in range(1, 10):
         admin = '2:stuck' if i == 7 else '2:writecache'
         sw += [('%s.1.%d' % (IF, i), '2', str(i)),
                ('%s.2.%d' % (IF, i), '4', 'GigabitEthernet1/0/%d' % i),
@@ -122,6 +123,7 @@ def switch():
         sw += [('1.3.6.1.2.1.17.7.1.2.2.1.2.%d.%s' % (vlan, mac_oid(m)), '2', str(p)),
                ('1.3.6.1.2.1.17.7.1.2.2.1.3.%d.%s' % (vlan, mac_oid(m)), '2', '3')]
     sw += [('1.0.8802.1.1.2.1.4.1.1.9.0.6.1', '4', 'ap-3f-east')]   # lldpRemSysName on port 6
+    sw += [('1.3.6.1.4.1.9.9.23.1.2.1.1.6.9.1', '4', 'sw-2f-core')]  # cdpCacheDeviceId, port 9
     return sw
 
 
@@ -376,15 +378,16 @@ try:
     # 2. guards: configured uplink, protected port, LLDP neighbour, hub with many MACs
     for iid, ip, expect in [('i-rtr', '192.168.10.1', 'configured uplink'),
                             ('i-printer', '192.168.10.30', 'is protected'),
-                            ('i-ap', '192.168.10.40', 'LLDP neighbour (ap-3f-east)'),
+                            ('i-ap', '192.168.10.40', 'by LLDP or CDP (ap-3f-east)'),
+                            ('i-cdp', '192.168.10.70', '(sw-2f-core via CDP)'),
                             ('i-hub', '192.168.10.60', 'carries 5 MACs'),
                             ('i-unknown', '192.168.10.99', 'no router has 192.168.10.99')]:
         http('POST', '/v1/incidents', incident(iid, ip))
         c = settle(iid)
         check(c and c['status'] in ('refused', 'not_located') and expect in c['detail'],
               '%s refused: %s' % (ip, c and c['detail']))
-    check(admin(1) == '1' and admin(5) == '1' and admin(6) == '1' and admin(8) == '1',
-          'uplink, protected, LLDP and hub ports are still up')
+    check(admin(1) == '1' and admin(5) == '1' and admin(6) == '1' and admin(8) == '1'
+          and admin(9) == '1', 'uplink, protected, LLDP, CDP and hub ports are still up')
     http('POST', '/v1/incidents', incident('i-prot', '192.168.10.250'))
     status, body = http('GET', '/v1/incidents/i-prot')
     check('protected host' in body, 'a protected host is refused before any SNMP traffic')
