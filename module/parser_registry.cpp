@@ -15,6 +15,7 @@ ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_f
   parsers_.push_back(make_amavis_parser());
   parsers_.push_back(make_rspamd_parser());
   parsers_.push_back(make_clamsmtp_parser());
+  parsers_.push_back(make_mimedefang_parser());
   for (const auto& format : custom_formats) parsers_.push_back(make_custom_parser(format));
 }
 

@@ -21,6 +21,7 @@ std::unique_ptr<LogParser> make_clamav_milter_parser();
 std::unique_ptr<LogParser> make_amavis_parser();
 std::unique_ptr<LogParser> make_rspamd_parser();
 std::unique_ptr<LogParser> make_clamsmtp_parser();
+std::unique_ptr<LogParser> make_mimedefang_parser();
 // REQUIRES: `format` was validated by the settings loader (its pattern compiles).
 std::unique_ptr<LogParser> make_custom_parser(const CustomFormatSettings& format);
 

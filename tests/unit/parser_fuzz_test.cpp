@@ -42,6 +42,9 @@ class Rng {
 // Real lines of every format (origins as cited in the parser tests; log-formats.md sections).
 const std::vector<std::string>& curated_seeds() {
   static const std::vector<std::string> seeds = {
+      // mimedefang: md_graphdefang_log's layout (Mail::MIMEDefang; log-formats.md §11)
+      "Nov 28 05:41:03 gw2 mimedefang.pl[23120]: 2ASH4fX9012345: MDLOG,2ASH4fX9012345,virus,"
+      "Win.Worm.Mydoom-1,document.zip,<billing@mail.example.org>,<kato@example.ac.jp>,Re: doc",
       // postfix: §3.2(a) MailRoute, §3.2(b) FHNW, §3.2(c) i-MSCP, §3.2(d) vps411, §3.2(f)
       "2018-11-21T15:18:44+0000 007.lax postfix-inbound/smtpd[7519]: 430R6r67h7zTgyH: "
       "client=007.lax.mailroute.net[127.0.0.1], orig_queue_id=430R6q29CSzTgvf, "
@@ -354,10 +357,10 @@ struct Checker {
 };
 
 // Program names under which the parsers see a bare message.
-constexpr std::array<std::string_view, 11> kPrograms = {
+constexpr std::array<std::string_view, 12> kPrograms = {
     "postfix/smtpd",  "postfix/cleanup", "postfix/smtp", "postfix/pickup",
     "postfix/bounce", "sendmail",        "exim",         "clamav-milter",
-    "amavis",         "rspamd",          "clamsmtpd"};
+    "amavis",         "rspamd",          "clamsmtpd",    "mimedefang.pl"};
 
 // One input through everything: the syslog decoder and the parsers for its program, the exim
 // main-log decoder and the exim parser, every parser on the bare text, the ISVW assembler.
