@@ -25,17 +25,6 @@ namespace {
 
 constexpr auto npos = std::string_view::npos;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 class MimedefangParser final : public LogParser {
  public:
   std::string_view name() const override { return "mimedefang"; }
@@ -53,7 +42,7 @@ class MimedefangParser final : public LogParser {
 
  private:
   static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
-    std::string_view s = trim(line.message);
+    std::string_view s = line.message;
     const auto mdlog = s.find("MDLOG,");
     if (mdlog == npos) return ParseStatus::kIgnored;
     // Only "QID: " may stand in front of it.
@@ -81,7 +70,7 @@ class MimedefangParser final : public LogParser {
     out.has_sender = !fields[4].empty();
     out.recipients.clear();
     if (const std::string_view r = strip_brackets(fields[5]);
-        !r.empty() && !starts_with(r, "rcpts=")) {
+        !r.empty() && !r.starts_with("rcpts=")) {
       out.recipients.push_back(r);
     }
     out.subject = fields[6];
