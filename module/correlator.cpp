@@ -297,10 +297,10 @@ bool Correlator::try_early(Pending& p, TimePoint now) {
   HopTracer tracer(index_, topology_, settings_.correlation);
   TraceOutcome outcome = tracer.trace(p.facts);
   if (outcome.confidence != Confidence::kExact || outcome.waiting) return false;
-  if (!bounced_original(outcome).empty()) {
+  if (const std::string original = bounced_original(outcome); !original.empty()) {
     // A detected bounce waits out clock_skew like an envelope match: the detection of the
     // message it returns may still be on its way and is the incident that should stand.
-    if (!is_backscatter(outcome)) return false;
+    if (covered_.count(original) == 0) return false;
     merge_backscatter(p, outcome);
     return true;
   }

@@ -34,14 +34,8 @@ class MimedefangParser final : public LogParser {
            program == "mimedefang-multiplexor";
   }
 
+  // `out` is only written once the line is known to be a record.
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const ParseStatus status = parse_line(line, out);
-    if (status != ParseStatus::kRecord) out.clear();
-    return status;
-  }
-
- private:
-  static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
     std::string_view s = line.message;
     const auto mdlog = s.find("MDLOG,");
     if (mdlog == npos) return ParseStatus::kIgnored;
