@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
+
 namespace vtrace {
 
 namespace {
@@ -71,7 +73,7 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
 }
 
 void Correlator::ingest_untrusted(const LogLine& line) {
-  if (line.hostname != last_hostname_) {
+  if (!same_text(line.hostname, last_hostname_)) {
     last_hostname_.assign(line.hostname);
     last_hostname_source_ = topology_.by_hostname(line.hostname);
   }

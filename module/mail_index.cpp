@@ -260,42 +260,83 @@ std::uint64_t MailIndex::key_hash(Key key, SourceIndex source, TextHash value) {
 void MailIndex::link(Key key, SourceIndex source, TextHash value, RecordId id) {
   if (value == 0) return;
   if ((table_used_ + 1) * 5 > table_.size() * 4) {
-    // Count what the live records need; dead entries (evicted records) are dropped. The table
-    // is a large part of the index's memory and linear probing stays short up to a load of
-    // 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). A rebuild rehashes
-    // every live record, so the room after one pays for it: with the window full, 0.6 entries
-    // per live entry come (and as many die) before the next.
+    // Count what the live records need (entries an eviction could not find are dropped). The
+    // table is a large part of the index's memory and linear probing stays short up to a load
+    // of 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). Evictions remove
+    // their entries, so this happens only while the live set grows.
     std::size_t live = 1;
     for (const auto& r : records_) live += entries_of(r);
     rebuild_table(std::max<std::size_t>(1024, live * 2));
   }
-  const std::uint64_t h = key_hash(key, source, value);
-  std::size_t pos = home_slot(h);
-  while (table_[pos].tag != 0) pos = pos + 1 == table_.size() ? 0 : pos + 1;
-  table_[pos].tag = static_cast<std::uint32_t>(h >> 32) | 1;
+  const std::uint32_t tag = tag_of(key_hash(key, source, value));
+  std::size_t pos = home_slot(tag);
+  while (table_[pos].tag != 0) pos = next_slot(pos);
+  table_[pos].tag = tag;
   table_[pos].id = static_cast<std::uint32_t>(id);
   ++table_used_;
 }
 
+void MailIndex::unlink(Key key, SourceIndex source, TextHash value, RecordId id) {
+  if (value == 0) return;
+  const std::uint32_t tag = tag_of(key_hash(key, source, value));
+  const auto id32 = static_cast<std::uint32_t>(id);
+  std::size_t hole = home_slot(tag);
+  while (table_[hole].tag != tag || table_[hole].id != id32) {
+    if (table_[hole].tag == 0) return;
+    hole = next_slot(hole);
+  }
+  // Backward-shift deletion: move up every later entry of the run that may sit in the hole
+  // (its home is not cyclically inside (hole, pos]), so that no lookup stops early.
+  for (std::size_t pos = next_slot(hole); table_[pos].tag != 0; pos = next_slot(pos)) {
+    const std::size_t home = home_slot(table_[pos].tag);
+    const bool stays = hole <= pos ? (hole < home && home <= pos) : (hole < home || home <= pos);
+    if (stays) continue;
+    table_[hole] = table_[pos];
+    hole = pos;
+  }
+  table_[hole] = Slot{};
+  --table_used_;
+}
+
+// Calls fn with each distinct next-hop id of r's deliveries, once: apply() links each once.
+template <typename Fn>
+void MailIndex::for_each_next_queue_id(const MessageRecord& r, Fn&& fn) {
+  std::size_t i = 0;
+  for (const Delivery d : r.deliveries()) {
+    bool seen = d.next_queue_id == 0;
+    std::size_t j = 0;
+    for (auto it = r.deliveries().begin(); !seen && j < i; ++it, ++j) {
+      seen = (*it).next_queue_id == d.next_queue_id;
+    }
+    if (!seen) fn(d.next_queue_id);
+    ++i;
+  }
+}
+
 std::size_t MailIndex::entries_of(const MessageRecord& r) {
   std::size_t n = 1 + (r.message_id != 0) + r.has_sender;
-  TextHash previous = 0;
-  for (const Delivery d : r.deliveries()) {
-    n += d.next_queue_id != previous && d.next_queue_id != 0;
-    previous = d.next_queue_id;
-  }
+  for_each_next_queue_id(r, [&n](TextHash) { ++n; });
   return n;
+}
+
+void MailIndex::unlink_record(const MessageRecord& r) {
+  unlink(Key::kQueueId, r.source, hash_text(r.queue_id()), r.id);
+  unlink(Key::kMessageId, r.source, r.message_id, r.id);
+  if (r.has_sender) unlink(Key::kSender, r.source, r.sender, r.id);
+  for_each_next_queue_id(
+      r, [&](TextHash next) { unlink(Key::kNextQueueId, r.source, next, r.id); });
+}
+
+void MailIndex::drop_oldest() {
+  unlink_record(records_.front());
+  records_.pop_front();
 }
 
 void MailIndex::link_record(const MessageRecord& r) {
   link(Key::kQueueId, r.source, hash_text(r.queue_id()), r.id);
   link(Key::kMessageId, r.source, r.message_id, r.id);
   if (r.has_sender) link(Key::kSender, r.source, r.sender, r.id);
-  TextHash previous = 0;
-  for (const Delivery d : r.deliveries()) {
-    if (d.next_queue_id != previous) link(Key::kNextQueueId, r.source, d.next_queue_id, r.id);
-    previous = d.next_queue_id;
-  }
+  for_each_next_queue_id(r, [&](TextHash next) { link(Key::kNextQueueId, r.source, next, r.id); });
 }
 
 void MailIndex::rebuild_table(std::size_t capacity) {
@@ -308,11 +349,9 @@ void MailIndex::rebuild_table(std::size_t capacity) {
 template <typename Fn>
 void MailIndex::lookup(Key key, SourceIndex source, TextHash value, Fn&& fn) const {
   if (value == 0 || records_.empty()) return;
-  const std::uint64_t h = key_hash(key, source, value);
-  const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32) | 1;
+  const std::uint32_t tag = tag_of(key_hash(key, source, value));
   const RecordId newest = records_.back().id;
-  for (std::size_t pos = home_slot(h); table_[pos].tag != 0;
-       pos = pos + 1 == table_.size() ? 0 : pos + 1) {
+  for (std::size_t pos = home_slot(tag); table_[pos].tag != 0; pos = next_slot(pos)) {
     if (table_[pos].tag != tag) continue;
     RecordId id = (newest & ~0xffffffffULL) | table_[pos].id;
     if (id > newest) id -= 0x100000000ULL;
@@ -464,12 +503,12 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
 
 void MailIndex::evict(TimePoint now) {
   while (!records_.empty() && records_.size() > max_messages_) {
-    records_.pop_front();
+    drop_oldest();
     ++stats_.evicted_by_capacity;
   }
   // Creation order is close to time order; stop at the first record still inside the window.
   while (!records_.empty() && records_.front().last_seen() < now - window_) {
-    records_.pop_front();
+    drop_oldest();
     ++stats_.evicted_by_age;
   }
 }

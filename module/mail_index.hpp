@@ -3,10 +3,11 @@
 // Built for millions of messages: a record keeps only what the trace compares (64-bit hashes of
 // Message-ID, sender, recipients and next-hop ids) and what an incident shows (the queue id and
 // the client), in 112 bytes for the common message (one recipient, one delivery). Lookups go
-// through one flat open-addressing table of 8-byte entries that is never updated on eviction:
-// an entry whose record is gone is skipped and the table is rebuilt from the live records when
-// dead entries pile up. The index counts its own bytes (memory()): about 200 per message with
-// the table, where issue #2 asks for at most 200.
+// through one flat open-addressing table of 8-byte entries (linear probing); an evicted record
+// takes its entries with it (backward-shift deletion, no tombstones), so with a full window
+// the table keeps its size and is rebuilt only when the live entries outgrow it. The index
+// counts its own bytes (memory()): about 200 per message with the table, where issue #2 asks
+// for at most 200.
 #pragma once
 
 #include <cstdint>
@@ -249,18 +250,27 @@ class MailIndex {
     std::uint32_t id = 0;   // low bits of the record id
   };
   static std::uint64_t key_hash(Key key, SourceIndex source, TextHash value);
-  // The first slot to probe: the low half of the hash scaled to the table size (the high half
-  // is the tag).
-  std::size_t home_slot(std::uint64_t h) const {
-    return static_cast<std::size_t>(((h & 0xffffffffULL) * table_.size()) >> 32);
+  static std::uint32_t tag_of(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32) | 1; }
+  // The first slot to probe: the tag scaled to the table size. Derived from the tag alone, so
+  // that an entry's home is known from the slot itself, which deletion needs to close gaps.
+  std::size_t home_slot(std::uint32_t tag) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(tag) * table_.size()) >> 32);
   }
+  std::size_t next_slot(std::size_t pos) const { return pos + 1 == table_.size() ? 0 : pos + 1; }
   void link(Key key, SourceIndex source, TextHash value, RecordId id);
+  // Removes the entry `link` made for (key, source, value, id), if it is there.
+  void unlink(Key key, SourceIndex source, TextHash value, RecordId id);
+  // The entries of a record leaving the index.
+  void unlink_record(const MessageRecord& r);
+  void drop_oldest();
   template <typename Fn>
   void lookup(Key key, SourceIndex source, TextHash value, Fn&& fn) const;
   void rebuild_table(std::size_t capacity);
   void link_record(const MessageRecord& r);
   // How many table entries link_record makes for `r`.
   static std::size_t entries_of(const MessageRecord& r);
+  template <typename Fn>
+  static void for_each_next_queue_id(const MessageRecord& r, Fn&& fn);
   MessageRecord& create(SourceIndex source, std::string_view queue_id, TimePoint t);
   void remember_name(const IpAddress& address, std::string_view name);
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
 #include "module/settings.hpp"
 
 namespace vtrace {
@@ -21,8 +22,7 @@ ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_f
 
 const std::vector<const LogParser*>& ParserRegistry::parsers_for(std::string_view program) {
   for (const auto* entry : recent_) {
-    if (entry != nullptr && entry->first.size() == program.size() &&
-        std::equal(program.begin(), program.end(), entry->first.begin())) {
+    if (entry != nullptr && same_text(entry->first, program)) {
       return entry->second;
     }
   }

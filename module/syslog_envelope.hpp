@@ -34,6 +34,8 @@ class SyslogEnvelopeDecoder {
   int year_for(int month);
   // The RFC 3339 timestamp at the front of `rest`; `end` is the space after it (or the end).
   std::optional<TimePoint> rfc3339(std::string_view rest, std::size_t& end);
+  // The same for a line in the second and zone of the last parsed one; false otherwise.
+  bool cached_rfc3339(std::string_view rest, std::size_t& end, TimePoint& out) const;
   int fixed_year_;
   int reference_year_;
   int reference_month_;

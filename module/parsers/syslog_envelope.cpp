@@ -7,6 +7,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/text.hpp"
+
 namespace vtrace {
 
 namespace {
@@ -22,7 +24,9 @@ int two_digits(std::string_view s, std::size_t pos) {
 }
 
 void skip_spaces(std::string_view& s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  std::size_t n = 0;
+  while (n < s.size() && s[n] == ' ') ++n;
+  s.remove_prefix(n);
 }
 
 // Envelope tokens are short (host names, tags): a plain loop beats a memchr call, and a
@@ -36,10 +40,26 @@ std::string_view next_token(std::string_view& s) {
   return token;
 }
 
-bool all_digits(const char* p, int n) {
-  bool digits = true;
-  for (int k = 0; k < n; ++k) digits = digits && is_digit(p[k]);
-  return digits;
+std::uint64_t load_word(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+// The six digits at p (p[0..7] readable) as a number, or -1 when they are not all digits:
+// one word, checked and converted without a loop (little-endian byte order).
+std::int64_t six_digits(const char* p) {
+  // "dddddd??" -> "00dddddd": the usual eight-digit conversion then yields the six.
+  const std::uint64_t w = (load_word(p) << 16) | 0x3030;
+  const bool digits = ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+                       (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+                      0x3333333333333333ULL;
+  if (!digits) return -1;
+  std::uint64_t v = w - 0x3030303030303030ULL;
+  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+  v = (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
+  return static_cast<std::int64_t>(v);
 }
 
 // Equality of two 16..24-byte prefixes, as three overlapping 8-byte words.
@@ -68,18 +88,33 @@ constexpr auto kTagEnd = [] {
 bool split_tag(std::string_view& rest, LogLine& line, std::string_view recent, bool& repeated) {
   skip_spaces(rest);
   std::size_t i = 0;
-  repeated = !recent.empty() && rest.size() > recent.size() && rest.starts_with(recent) &&
+  repeated = !recent.empty() && rest.size() > recent.size() &&
+             same_text(rest.substr(0, recent.size()), recent) &&
              kTagEnd[static_cast<unsigned char>(rest[recent.size()])];
   if (repeated) {
     i = recent.size();
   } else {
+    // A word at a time: program names run to 15 bytes and more ("postfix/cleanup").
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    auto zero_bytes = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+    for (; i + 8 <= rest.size(); i += 8) {
+      const std::uint64_t w = load_word(rest.data() + i);
+      const std::uint64_t ends =
+          zero_bytes(w ^ (kOnes * '[')) | zero_bytes(w ^ (kOnes * ':')) | zero_bytes(w ^ (kOnes * ' '));
+      if (ends != 0) {
+        i += static_cast<std::size_t>(__builtin_ctzll(ends)) / 8;
+        break;
+      }
+    }
     while (i < rest.size() && !kTagEnd[static_cast<unsigned char>(rest[i])]) ++i;
   }
   if (i == 0 || i == rest.size()) return false;
   line.program = rest.substr(0, i);
   if (rest[i] == '[') {
-    const auto close = rest.find(']', i);
-    if (close == std::string_view::npos) return false;
+    // Process ids are short: a loop, not a memchr call.
+    std::size_t close = i + 1;
+    while (close < rest.size() && rest[close] != ']') ++close;
+    if (close == rest.size()) return false;
     line.pid = rest.substr(i + 1, close - i - 1);
     i = close + 1;
   }
@@ -203,20 +238,6 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
   if (rest[pos] == '.' || rest[pos] == ',') {
     ++pos;
     int digits_seen = 0;
-    if (pos + 6 < rest.size() && all_digits(rest.data() + pos, 6) && !is_digit(rest[pos + 6])) {
-      // rsyslog's microseconds: the common case, without the general loop.
-      for (int k = 0; k < 6; ++k) micros = micros * 10 + (rest[pos + k] - '0');
-      pos += 6;
-      digits_seen = 6;
-      // The second and the zone of the line before, then the space: no scan for the end.
-      const std::size_t zone_end = pos + cached_zone_size_;
-      if (cache_valid_ && zone_end < rest.size() && rest[zone_end] == ' ' &&
-          same_bytes(cached_second_, rest.data(), 19) &&
-          std::equal(rest.begin() + pos, rest.begin() + zone_end, cached_zone_)) {
-        end = zone_end;
-        return cached_base_ + micros;
-      }
-    }
     for (; pos < rest.size() && is_digit(rest[pos]); ++pos) {
       if (digits_seen < 6) {
         micros = micros * 10 + (rest[pos] - '0');
@@ -230,7 +251,7 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
   const std::string_view zone = text.substr(pos);
   if (cache_valid_ && zone.size() == cached_zone_size_ &&
       same_bytes(cached_second_, text.data(), 19) &&
-      std::equal(zone.begin(), zone.end(), cached_zone_)) {
+      same_text(zone, {cached_zone_, cached_zone_size_})) {
     return cached_base_ + micros;
   }
   std::string whole(text.substr(0, 19));
@@ -246,11 +267,32 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
   return cached_base_ + micros;
 }
 
+bool SyslogEnvelopeDecoder::cached_rfc3339(std::string_view rest, std::size_t& end,
+                                           TimePoint& out) const {
+  // rsyslog's form with microseconds, in the second and the zone of the line before, then the
+  // space: the common case, checked without a scan. REQUIRES: rest.size() >= 19.
+  constexpr std::size_t kMicros = 20;
+  const std::size_t zone_end = kMicros + 6 + cached_zone_size_;
+  if (!cache_valid_ || zone_end >= rest.size() || rest[zone_end] != ' ' ||
+      (rest[19] != '.' && rest[19] != ',') || is_digit(rest[kMicros + 6]) ||
+      !same_bytes(cached_second_, rest.data(), 19) ||
+      !same_text(rest.substr(kMicros + 6, cached_zone_size_), {cached_zone_, cached_zone_size_})) {
+    return false;
+  }
+  const std::int64_t micros = six_digits(rest.data() + kMicros);
+  if (micros < 0) return false;
+  end = zone_end;
+  out = cached_base_ + micros;
+  return true;
+}
+
 bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
   line = LogLine{};
   line.raw = text;
   std::string_view rest = text;
-  while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
+  if (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) {
+    while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
+  }
   // <PRI>
   if (!rest.empty() && rest.front() == '<') {
     std::size_t i = 1;
@@ -265,10 +307,12 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
   }
   if (rest.size() >= 19 && is_digit(rest[0]) && rest[4] == '-' && rest[10] == 'T') {
     std::size_t end;
-    auto t = rfc3339(rest, end);
-    if (end == rest.size()) return false;
-    if (!t) return false;
-    line.time = *t;
+    if (!cached_rfc3339(rest, end, line.time)) {
+      auto t = rfc3339(rest, end);
+      if (end == rest.size()) return false;
+      if (!t) return false;
+      line.time = *t;
+    }
     rest.remove_prefix(end);
   } else if (!decode_bsd_time(rest, line.time)) {
     return false;
@@ -279,7 +323,12 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
     const auto close = rest.find("> ");
     if (close != std::string_view::npos && close < 24) rest.remove_prefix(close + 2);
   }
-  line.hostname = next_token(rest);
+  {
+    std::size_t host_end = 0;
+    while (host_end < rest.size() && rest[host_end] != ' ') ++host_end;
+    line.hostname = rest.substr(0, host_end);
+    rest.remove_prefix(host_end);
+  }
   if (line.hostname.empty()) return false;
   if (rfc5424) {
     line.program = next_token(rest);

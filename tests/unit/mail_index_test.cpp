@@ -110,6 +110,53 @@ TEST_CASE("index lookups stay right across table rebuilds and evictions", "[inde
   CHECK(by_next->queue_id() == "Q119990");
 }
 
+TEST_CASE("evicted records take their table entries with them, so a full window never rebuilds",
+          "[index]") {
+  MailIndex index(100000, seconds(60));
+  std::uint64_t rebuilds_when_full = 0;
+  // 100 messages a second for 2,000 s behind a 60 s window: about 6,000 live messages, each
+  // with a queue id, a Message-ID, a sender and two distinct next-hop ids; entries wrap around
+  // the end of the table and are deleted out of the middle of probe runs.
+  for (int i = 0; i < 200000; ++i) {
+    const auto t = seconds(i / 100);
+    const std::string qid = "Q" + std::to_string(1000000 + i);
+    const std::string message_id = "<" + std::to_string(i) + "@pc.example.ac.jp>";
+    const std::string sender = "pc" + std::to_string(i % 700) + "@example.ac.jp";
+    const std::string next1 = "N" + std::to_string(1000000 + i);
+    const std::string next2 = "M" + std::to_string(1000000 + i);
+    ParsedRecord r = receive(qid, "10.0.0.1");
+    r.message_id = message_id;
+    r.sender = sender;
+    r.has_sender = true;
+    index.apply(0, t, r);
+    index.apply(0, t, delivery(qid, next1));
+    index.apply(0, t, delivery(qid, next2));
+    index.evict(t);
+    if (i == 20000) rebuilds_when_full = index.stats().table_rebuilds;
+    if (i % 9973 == 0 || i == 199999) {
+      // Every live record is still found by each of its keys.
+      for (int k = std::max(0, i - 5000); k <= i; k += 7) {
+        const std::string q = "Q" + std::to_string(1000000 + k);
+        const auto* by_qid = index.find_by_queue_id(0, q, t, 0);
+        REQUIRE(by_qid);
+        CHECK(index.find_by_next_queue_id(0, "M" + std::to_string(1000000 + k), t, 0) == by_qid);
+        const auto by_mid = index.find_by_message_id(
+            0, vtrace::hash_text("<" + std::to_string(k) + "@pc.example.ac.jp>"), t, 0);
+        REQUIRE(by_mid.size() == 1);
+        CHECK(by_mid[0] == by_qid);
+      }
+      // Messages older than the window are gone.
+      if (i >= 7000) {
+        CHECK(index.find_by_queue_id(0, "Q" + std::to_string(1000000 + i - 7000), t, 0) ==
+              nullptr);
+      }
+    }
+  }
+  CHECK(index.stats().evicted_by_age > 190000);
+  CHECK(index.stats().table_rebuilds == rebuilds_when_full);
+  CHECK(index.find_by_sender(0, vtrace::hash_address("pc5@example.ac.jp")).size() >= 8);
+}
+
 TEST_CASE("index keeps every recipient, delivery and time of a message that outgrows its record",
           "[index]") {
   MailIndex index(1000, seconds(7 * 86400));

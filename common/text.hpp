@@ -1,0 +1,39 @@
+// Small text helpers for the per-line hot path.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace vtrace {
+
+// a == b, for the short texts compared on every line (host names, program names, zones):
+// up to 16 bytes as overlapping word loads, without a call into the library's memcmp, whose
+// set-up costs more than the comparison itself at these sizes.
+inline bool same_text(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  auto word = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto half = [](const char* p) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
+  };
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(x, y, n) == 0;
+    return ((word(x) ^ word(y)) | (word(x + n - 8) ^ word(y + n - 8))) == 0;
+  }
+  if (n >= 4) return ((half(x) ^ half(y)) | (half(x + n - 4) ^ half(y + n - 4))) == 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace vtrace
