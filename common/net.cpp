@@ -11,26 +11,28 @@ namespace vtrace {
 // call: four decimal octets without leading zeros. Whatever this refuses goes on to
 // inet_pton, which accepts exactly the same dotted quads and nothing else in IPv4.
 std::optional<IpAddress> IpAddress::parse_dotted_quad(std::string_view text) {
-  IpAddress out;
-  std::size_t pos = 0;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  std::uint8_t octets[4];
   for (int part = 0; part < 4; ++part) {
-    if (part > 0) {
-      if (pos >= text.size() || text[pos] != '.') return std::nullopt;
-      ++pos;
+    if (part > 0 && (p == end || *p++ != '.')) return std::nullopt;
+    if (p == end) return std::nullopt;
+    unsigned value = static_cast<unsigned char>(*p) - '0';
+    if (value > 9) return std::nullopt;
+    const char* const start = p++;
+    for (int more = 0; more < 2 && p != end; ++more, ++p) {
+      const unsigned digit = static_cast<unsigned char>(*p) - '0';
+      if (digit > 9) break;
+      value = value * 10 + digit;
     }
-    const std::size_t start = pos;
-    unsigned value = 0;
-    while (pos < text.size() && pos - start < 3 && text[pos] >= '0' && text[pos] <= '9') {
-      value = value * 10 + static_cast<unsigned>(text[pos] - '0');
-      ++pos;
-    }
-    const std::size_t digits = pos - start;
-    if (digits == 0 || value > 255 || (digits > 1 && text[start] == '0')) return std::nullopt;
-    out.bytes_[12 + part] = static_cast<std::uint8_t>(value);
+    if (value > 255 || (p - start > 1 && *start == '0')) return std::nullopt;
+    octets[part] = static_cast<std::uint8_t>(value);
   }
-  if (pos != text.size()) return std::nullopt;
+  if (p != end) return std::nullopt;
+  IpAddress out;
   out.bytes_[10] = 0xff;
   out.bytes_[11] = 0xff;
+  std::memcpy(out.bytes_.data() + 12, octets, 4);
   return out;
 }
 
@@ -38,10 +40,10 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.size() > 5 && (text.substr(0, 5) == "IPv6:" || text.substr(0, 5) == "ipv6:")) {
     text.remove_prefix(5);
   }
-  if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos) {
-    return std::nullopt;
-  }
+  if (text.empty() || text.size() > 45) return std::nullopt;
   if (auto v4 = parse_dotted_quad(text)) return v4;
+  // inet_pton reads a C string: an embedded NUL would cut the text short.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

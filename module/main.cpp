@@ -208,10 +208,10 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
               << " journalled lines from the database to " << journal->directory() << "\n";
   }
   JsonLinesFile file(settings.output.jsonl_path);
-  std::unique_ptr<vtrace::CurlIncidentPoster> poster;
+  std::unique_ptr<vtrace::HttpIncidentPoster> poster;
   std::unique_ptr<vtrace::OutboxSender> sender;
   if (!settings.output.responder_url.empty()) {
-    poster = std::make_unique<vtrace::CurlIncidentPoster>(settings.output.responder_url, "");
+    poster = std::make_unique<vtrace::HttpIncidentPoster>(settings.output.responder_url, "");
     sender = std::make_unique<vtrace::OutboxSender>(database, *poster);
     sender->start();
   }

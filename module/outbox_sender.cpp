@@ -1,8 +1,6 @@
 // Outbox delivery: at-least-once, oldest first, exponential backoff capped at a minute.
 #include "module/outbox_sender.hpp"
 
-#include <curl/curl.h>
-
 #include <chrono>
 #include <iostream>
 
@@ -14,41 +12,25 @@ TimePoint wall_now() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 }  // namespace
 
-CurlIncidentPoster::CurlIncidentPoster(std::string url, std::string bearer_token)
-    : url_(std::move(url)), token_(std::move(bearer_token)) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+HttpIncidentPoster::HttpIncidentPoster(std::string url, std::string bearer_token)
+    : url_(std::move(url)), token_(std::move(bearer_token)), client_(make_beast_http_client()) {}
 
-long CurlIncidentPoster::post(const std::string& json, std::string& error) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    error = "curl_easy_init failed";
+long HttpIncidentPoster::post(const std::string& json, std::string& error) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url_;
+  request.headers = {{"Content-Type", "application/json"}};
+  if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+  request.body = json;
+  request.timeout = seconds(5);
+  const HttpResponse response = client_->send(request);
+  if (!response.transport_ok) {
+    error = response.error;
     return 0;
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  if (!token_.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token_).c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(json.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-  long status = 0;
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  } else {
-    error = curl_easy_strerror(rc);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return status;
+  return response.status;
 }
 
 OutboxSender::OutboxSender(std::string database, IncidentPoster& poster)

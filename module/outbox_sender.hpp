@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/http_client.hpp"
 #include "module/state_store.hpp"
 
 namespace vtrace {
@@ -19,15 +21,17 @@ class IncidentPoster {
   virtual long post(const std::string& json, std::string& error) = 0;
 };
 
-// libcurl POST with a short timeout; the only file that includes curl.
-class CurlIncidentPoster final : public IncidentPoster {
+// POST over the project's HTTP client (HTTPS with certificate checks), 5 s for the whole
+// exchange.
+class HttpIncidentPoster final : public IncidentPoster {
  public:
-  CurlIncidentPoster(std::string url, std::string bearer_token);
+  HttpIncidentPoster(std::string url, std::string bearer_token);
   long post(const std::string& json, std::string& error) override;
 
  private:
   std::string url_;
   std::string token_;
+  std::unique_ptr<HttpClient> client_;
 };
 
 class OutboxSender {

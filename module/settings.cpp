@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/url.hpp"
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
 
@@ -491,13 +492,14 @@ class SettingsParser : YamlFieldParser {
     OutputSettings& out = settings_.output;
     if (auto k = find_field(map, "responder_url")) {
       if (auto url = string(*k, "output.responder_url")) {
-        const bool http = url->rfind("http://", 0) == 0 && url->size() > 7;
-        const bool https = url->rfind("https://", 0) == 0 && url->size() > 8;
-        if (http || https) {
+        // The same parser as the HTTP client's: what passes here, the client can send to.
+        std::string problem;
+        if (parse_url(*url, &problem)) {
           out.responder_url = *url;
         } else {
           reader_.error(k->value, "url",
-                        "output.responder_url: '" + *url + "' must be an http:// or https:// URL");
+                        "output.responder_url: '" + *url +
+                            "' must be an http:// or https:// URL (" + problem + ")");
         }
       }
     }

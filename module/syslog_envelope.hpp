@@ -47,10 +47,12 @@ class SyslogEnvelopeDecoder {
   char cached_zone_[8] = {};
   std::size_t cached_zone_size_ = 0;
   TimePoint cached_base_ = 0;
+  TimePoint cached_minute_base_ = 0;  // the cached second's minute, for the next second
   bool cache_valid_ = false;
   // The same for BSD timestamps: "Nov 28 05:40:01" and the byte after it.
   char cached_bsd_[16] = {};
   TimePoint cached_bsd_base_ = 0;
+  TimePoint cached_bsd_minute_base_ = 0;
   bool bsd_cache_valid_ = false;
   // The program of the last line ("postfix/smtpd"), which the next line often repeats.
   char recent_program_[32] = {};

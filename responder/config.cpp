@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/url.hpp"
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
 #include "responder/http_backend.hpp"

@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/http_client.hpp"
 #include "responder/config.hpp"
 #include "responder/engine.hpp"
 #include "responder/http_backend.hpp"
-#include "responder/http_client.hpp"
 #include "responder/http_server.hpp"
 #include "responder/router.hpp"
 #include "responder/smtp_sender.hpp"

@@ -4,7 +4,7 @@
 //
 // Everything here talks to the network only through HttpClient (and SnmpPortReader for SNMP
 // read-back) and waits only through Sleeper, so it is tested deterministically; the Beast
-// client lives in http_client.cpp.
+// client lives in common/http_client.cpp.
 #pragma once
 
 #include <cstdint>
@@ -16,24 +16,12 @@
 #include <variant>
 #include <vector>
 
+#include "common/http_client.hpp"
 #include "responder/config.hpp"
 #include "responder/containment.hpp"
 #include "responder/interfaces.hpp"
 
 namespace vtrace::responder {
-
-// ---- URLs ----------------------------------------------------------------------------------
-
-struct Url {
-  bool https = false;
-  std::string host;  // without brackets for IPv6
-  int port = 0;
-  std::string target;  // path and query, at least "/"
-};
-
-// http:// or https://, a host, an optional port, a path. No user info, no fragment, no spaces
-// or control characters. Nullopt with `problem` set otherwise.
-std::optional<Url> parse_url(std::string_view text, std::string* problem);
 
 // ---- request templates ---------------------------------------------------------------------
 

@@ -1,12 +1,12 @@
-// The edges of the responder core: the clock, the mail transport, SNMP, HTTP and waiting, behind
+// The edges of the responder core: the clock, the mail transport, SNMP and waiting, behind
 // interfaces so the core is deterministic under test (a FakeClock, a recording MailSender, an
-// in-memory SNMP agent, a scripted HTTP server, a sleeper that advances the fake clock).
+// in-memory SNMP agent, a sleeper that advances the fake clock). HTTP is common/http_client.hpp.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <utility>
+#include <thread>
 #include <vector>
 
 #include "common/time.hpp"
@@ -136,29 +136,9 @@ class Sleeper {
   virtual void sleep_for(Duration d) = 0;
 };
 
-// ---- HTTP, for the automation back ends ----------------------------------------------------
-
-struct HttpRequest {
-  std::string method = "GET";
-  std::string url;  // http:// or https://, already percent-encoded
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  Duration timeout = seconds(10);  // the whole exchange: connect, TLS, write, read
-  std::string ca_file;             // https: a private CA; empty = the system store
-};
-
-struct HttpResponse {
-  bool transport_ok = false;  // false: no HTTP answer (DNS, connect, TLS, timeout)
-  int status = 0;
-  std::string body;
-  std::string error;  // the transport error when !transport_ok
-};
-
-class HttpClient {
+class ThreadSleeper final : public Sleeper {
  public:
-  virtual ~HttpClient() = default;
-  // One exchange; never throws. Bodies above a few MiB are a transport error.
-  virtual HttpResponse send(const HttpRequest& request) = 0;
+  void sleep_for(Duration d) override { std::this_thread::sleep_for(std::chrono::microseconds(d)); }
 };
 
 }  // namespace vtrace::responder

@@ -1,13 +1,21 @@
 // Postfix: smtpd/cleanup/qmgr/smtp/lmtp/local/bounce/pickup lines, including multi-instance
 // syslog names (postfix-in/smtpd, postfix-smo/submission/smtpd) and content-filter hops.
+#include <array>
+
 #include "module/parser_registry.hpp"
 
 namespace vtrace {
 namespace {
 
-bool is_qid_char(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+// Queue id characters (letters and digits), as a table: every postfix line starts with a scan.
+constexpr auto kQidChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = table[c + ('a' - 'A')] = true;
+  return table;
+}();
+
+bool is_qid_char(char c) { return kQidChar[static_cast<unsigned char>(c)]; }
 
 std::string_view daemon_of(std::string_view program) {
   const auto slash = program.rfind('/');

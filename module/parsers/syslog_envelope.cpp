@@ -165,12 +165,22 @@ bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& o
     // same month, so the year inference has nothing to update either.
     out = cached_bsd_base_;
     pos = 15;
+  } else if (const int second = rest.size() >= 16 ? two_digits(rest, 13) : -1;
+             bsd_cache_valid_ && second >= 0 && second < 60 &&
+             std::memcmp(rest.data(), cached_bsd_, 13) == 0) {
+    // A new second of the cached minute ("Nov 28 05:40:"): the zone's offset cannot change
+    // within a minute.
+    out = cached_bsd_minute_base_ + second * kMicrosPerSecond;
+    pos = 15;
+    std::memcpy(cached_bsd_, rest.data(), 16);
+    cached_bsd_base_ = out;
   } else {
     if (!decode_bsd_second(rest, out, pos)) return false;
     if (pos == 15 && rest.size() >= 16) {
       std::memcpy(cached_bsd_, rest.data(), 16);
       cached_bsd_base_ = out;
-      bsd_cache_valid_ = true;
+      cached_bsd_minute_base_ = out - two_digits(rest, 13) * kMicrosPerSecond;
+      bsd_cache_valid_ = two_digits(rest, 13) < 60;
     }
   }
   if (pos < rest.size() && rest[pos] == '.') {
@@ -254,16 +264,25 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
       same_text(zone, {cached_zone_, cached_zone_size_})) {
     return cached_base_ + micros;
   }
+  // A new second of the cached minute: only the seconds differ.
+  const int second = two_digits(text, 17);
+  if (cache_valid_ && second >= 0 && second < 60 && same_text(zone, {cached_zone_, cached_zone_size_}) &&
+      std::memcmp(cached_second_, text.data(), 17) == 0) {
+    std::memcpy(cached_second_ + 17, text.data() + 17, 2);
+    cached_base_ = cached_minute_base_ + second * kMicrosPerSecond;
+    return cached_base_ + micros;
+  }
   std::string whole(text.substr(0, 19));
   whole += zone;
   const auto base = parse_rfc3339(whole);
   if (!base) return std::nullopt;
   // A zone longer than any real one ("+09:00") is parsed every time rather than cached.
-  cache_valid_ = zone.size() <= sizeof cached_zone_;
+  cache_valid_ = zone.size() <= sizeof cached_zone_ && second >= 0 && second < 60;
   std::memcpy(cached_second_, text.data(), 19);
   cached_zone_size_ = std::min(zone.size(), sizeof cached_zone_);
   std::memcpy(cached_zone_, zone.data(), cached_zone_size_);
   cached_base_ = *base;
+  cached_minute_base_ = cached_base_ - second * kMicrosPerSecond;
   return cached_base_ + micros;
 }
 

@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/http_client.hpp"
 #include "responder/http_backend.hpp"
-#include "responder/http_client.hpp"
 #include "support.hpp"
 
 extern char** environ;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 
+#include "common/url.hpp"
 #include "responder/engine.hpp"
 #include "support.hpp"
 

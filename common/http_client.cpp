@@ -1,5 +1,6 @@
-// HttpClient over Boost.Beast and Asio coroutines; TLS through Asio's OpenSSL wrapper.
-#include "responder/http_client.hpp"
+// HttpClient over Boost.Beast and Asio coroutines; TLS through Asio's OpenSSL wrapper. The only
+// file with the Beast client and the TLS setup.
+#include "common/http_client.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -13,11 +14,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <thread>
+#include <optional>
 
-#include "responder/http_backend.hpp"
+#include "common/url.hpp"
 
-namespace vtrace::responder {
+namespace vtrace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -176,8 +177,4 @@ class BeastHttpClient final : public HttpClient {
 
 std::unique_ptr<HttpClient> make_beast_http_client() { return std::make_unique<BeastHttpClient>(); }
 
-void ThreadSleeper::sleep_for(Duration d) {
-  std::this_thread::sleep_for(std::chrono::microseconds(d));
-}
-
-}  // namespace vtrace::responder
+}  // namespace vtrace
