@@ -323,8 +323,8 @@ void MailIndex::unlink_record(const MessageRecord& r) {
   unlink(Key::kQueueId, r.source, hash_text(r.queue_id()), r.id);
   unlink(Key::kMessageId, r.source, r.message_id, r.id);
   if (r.has_sender) unlink(Key::kSender, r.source, r.sender, r.id);
-  for_each_next_queue_id(
-      r, [&](TextHash next) { unlink(Key::kNextQueueId, r.source, next, r.id); });
+  for_each_next_queue_id(r,
+                         [&](TextHash next) { unlink(Key::kNextQueueId, r.source, next, r.id); });
 }
 
 void MailIndex::drop_oldest() {

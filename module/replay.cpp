@@ -67,7 +67,7 @@ class FileReader {
       }
       gzbuffer(file_, 1 << 17);
     }
-    buffer_.resize(1 << 18);  // grows for longer lines
+    buffer_.resize(1 << 16);  // grows for longer lines
     return true;
   }
 

@@ -2,6 +2,7 @@
 // exim's own main-log lines into LogLine.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ class SyslogEnvelopeDecoder {
   bool decode_exim_mainlog(std::string_view text, std::string_view host, LogLine& line);
 
  private:
+  // The common shapes, in the cached second; false (nothing decided) for everything else.
+  bool decode_common(std::string_view text, LogLine& line);
   bool decode_bsd_time(std::string_view& rest, TimePoint& out);
   // The whole seconds of a BSD timestamp; `end` is where they end in `rest`.
   bool decode_bsd_second(std::string_view rest, TimePoint& out, std::size_t& end);
@@ -46,6 +49,8 @@ class SyslogEnvelopeDecoder {
   char cached_second_[19] = {};
   char cached_zone_[8] = {};
   std::size_t cached_zone_size_ = 0;
+  std::uint64_t cached_zone_word_ = 0;  // the zone and a space, little-endian
+  std::uint64_t cached_zone_mask_ = 0;  // the bytes of cached_zone_word_ that count; 0: none
   TimePoint cached_base_ = 0;
   TimePoint cached_minute_base_ = 0;  // the cached second's minute, for the next second
   bool cache_valid_ = false;

@@ -46,14 +46,44 @@ std::uint64_t load_word(const char* p) {
   return w;
 }
 
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+// The high bit of each byte of `v` that is zero (exact up to the first such byte).
+std::uint64_t zero_bytes(std::uint64_t v) { return (v - kOnes) & ~v & kHighs; }
+
+// The position of the first `c` in [p, end), or end: a word at a time while eight bytes remain.
+const char* find_byte(const char* p, const char* end, char c) {
+  const std::uint64_t pattern = kOnes * static_cast<unsigned char>(c);
+  for (; end - p >= 8; p += 8) {
+    if (const std::uint64_t hit = zero_bytes(load_word(p) ^ pattern)) {
+      return p + __builtin_ctzll(hit) / 8;
+    }
+  }
+  while (p < end && *p != c) ++p;
+  return p;
+}
+
+// The end of a syslog tag's program name: the first '[', ':' or ' ' in [p, end), or end.
+const char* find_tag_end(const char* p, const char* end) {
+  for (; end - p >= 8; p += 8) {
+    const std::uint64_t w = load_word(p);
+    if (const std::uint64_t hit = zero_bytes(w ^ (kOnes * '[')) | zero_bytes(w ^ (kOnes * ':')) |
+                                  zero_bytes(w ^ (kOnes * ' '))) {
+      return p + __builtin_ctzll(hit) / 8;
+    }
+  }
+  while (p < end && *p != '[' && *p != ':' && *p != ' ') ++p;
+  return p;
+}
+
 // The six digits at p (p[0..7] readable) as a number, or -1 when they are not all digits:
 // one word, checked and converted without a loop (little-endian byte order).
 std::int64_t six_digits(const char* p) {
   // "dddddd??" -> "00dddddd": the usual eight-digit conversion then yields the six.
   const std::uint64_t w = (load_word(p) << 16) | 0x3030;
-  const bool digits = ((w & 0xF0F0F0F0F0F0F0F0ULL) |
-                       (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-                      0x3333333333333333ULL;
+  const bool digits =
+      ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+       (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) == 0x3333333333333333ULL;
   if (!digits) return -1;
   std::uint64_t v = w - 0x3030303030303030ULL;
   v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
@@ -95,25 +125,14 @@ bool split_tag(std::string_view& rest, LogLine& line, std::string_view recent, b
     i = recent.size();
   } else {
     // A word at a time: program names run to 15 bytes and more ("postfix/cleanup").
-    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
-    auto zero_bytes = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
-    for (; i + 8 <= rest.size(); i += 8) {
-      const std::uint64_t w = load_word(rest.data() + i);
-      const std::uint64_t ends =
-          zero_bytes(w ^ (kOnes * '[')) | zero_bytes(w ^ (kOnes * ':')) | zero_bytes(w ^ (kOnes * ' '));
-      if (ends != 0) {
-        i += static_cast<std::size_t>(__builtin_ctzll(ends)) / 8;
-        break;
-      }
-    }
-    while (i < rest.size() && !kTagEnd[static_cast<unsigned char>(rest[i])]) ++i;
+    i = static_cast<std::size_t>(find_tag_end(rest.data(), rest.data() + rest.size()) -
+                                 rest.data());
   }
   if (i == 0 || i == rest.size()) return false;
   line.program = rest.substr(0, i);
   if (rest[i] == '[') {
-    // Process ids are short: a loop, not a memchr call.
-    std::size_t close = i + 1;
-    while (close < rest.size() && rest[close] != ']') ++close;
+    const std::size_t close = static_cast<std::size_t>(
+        find_byte(rest.data() + i + 1, rest.data() + rest.size(), ']') - rest.data());
     if (close == rest.size()) return false;
     line.pid = rest.substr(i + 1, close - i - 1);
     i = close + 1;
@@ -266,7 +285,8 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
   }
   // A new second of the cached minute: only the seconds differ.
   const int second = two_digits(text, 17);
-  if (cache_valid_ && second >= 0 && second < 60 && same_text(zone, {cached_zone_, cached_zone_size_}) &&
+  if (cache_valid_ && second >= 0 && second < 60 &&
+      same_text(zone, {cached_zone_, cached_zone_size_}) &&
       std::memcmp(cached_second_, text.data(), 17) == 0) {
     std::memcpy(cached_second_ + 17, text.data() + 17, 2);
     cached_base_ = cached_minute_base_ + second * kMicrosPerSecond;
@@ -281,6 +301,15 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
   std::memcpy(cached_second_, text.data(), 19);
   cached_zone_size_ = std::min(zone.size(), sizeof cached_zone_);
   std::memcpy(cached_zone_, zone.data(), cached_zone_size_);
+  // The zone and the space after it, for cached_rfc3339's one-word comparison.
+  cached_zone_mask_ = 0;
+  if (cache_valid_ && cached_zone_size_ < 8) {
+    char word[8] = {};
+    std::memcpy(word, cached_zone_, cached_zone_size_);
+    word[cached_zone_size_] = ' ';
+    std::memcpy(&cached_zone_word_, word, 8);
+    cached_zone_mask_ = ~0ULL >> (8 * (7 - cached_zone_size_));
+  }
   cached_base_ = *base;
   cached_minute_base_ = cached_base_ - second * kMicrosPerSecond;
   return cached_base_ + micros;
@@ -288,24 +317,87 @@ std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, s
 
 bool SyslogEnvelopeDecoder::cached_rfc3339(std::string_view rest, std::size_t& end,
                                            TimePoint& out) const {
-  // rsyslog's form with microseconds, in the second and the zone of the line before, then the
-  // space: the common case, checked without a scan. REQUIRES: rest.size() >= 19.
+  // rsyslog's form with microseconds, in the second and the zone of the line before: the zone
+  // and the space after it compared as one word, the second as three. The byte after the six
+  // digits is the zone's first, which is never a digit.
   constexpr std::size_t kMicros = 20;
-  const std::size_t zone_end = kMicros + 6 + cached_zone_size_;
-  if (!cache_valid_ || zone_end >= rest.size() || rest[zone_end] != ' ' ||
-      (rest[19] != '.' && rest[19] != ',') || is_digit(rest[kMicros + 6]) ||
-      !same_bytes(cached_second_, rest.data(), 19) ||
-      !same_text(rest.substr(kMicros + 6, cached_zone_size_), {cached_zone_, cached_zone_size_})) {
+  constexpr std::size_t kZone = kMicros + 6;
+  if (cached_zone_mask_ == 0 || rest.size() < kZone + 8 ||
+      ((load_word(rest.data() + kZone) ^ cached_zone_word_) & cached_zone_mask_) != 0 ||
+      !same_bytes(cached_second_, rest.data(), 19) || (rest[19] != '.' && rest[19] != ',')) {
     return false;
   }
   const std::int64_t micros = six_digits(rest.data() + kMicros);
   if (micros < 0) return false;
-  end = zone_end;
+  end = kZone + cached_zone_size_;
   out = cached_base_ + micros;
   return true;
 }
 
+bool SyslogEnvelopeDecoder::decode_common(std::string_view text, LogLine& line) {
+  // The shapes of nearly every line: "Nov 28 05:40:01 host prog[pid]: msg" or
+  // "2026-11-28T05:40:01.123456+09:00 host prog[pid]: msg" in the cached second or minute, one
+  // space between the parts. Anything else goes to the general decoder, which yields the same
+  // LogLine for these lines.
+  if (text.size() < 20 || text.back() == '\n' || text.back() == '\r') return false;
+  const char* const end = text.data() + text.size();
+  std::size_t time_end;
+  TimePoint t;
+  if (bsd_cache_valid_ && text[15] == ' ' && same_bytes(text.data(), cached_bsd_, 16)) {
+    t = cached_bsd_base_;
+    time_end = 15;
+  } else if (text.size() >= 19 && is_digit(text[0]) && text[4] == '-' && text[10] == 'T') {
+    if (!cached_rfc3339(text, time_end, t)) return false;
+  } else {
+    return false;
+  }
+  const char* p = text.data() + time_end + 1;
+  if (p >= end || *p == ' ' || *p == '<') return false;
+  const char* const host_end = find_byte(p, end, ' ');
+  if (end - host_end < 2 || host_end == p || host_end[1] == ' ') return false;
+  const std::string_view hostname(p, static_cast<std::size_t>(host_end - p));
+  p = host_end + 1;
+  const std::string_view recent(recent_program_, recent_program_size_);
+  const char* program_end;
+  if (!recent.empty() && end - p > static_cast<std::ptrdiff_t>(recent.size()) &&
+      same_text({p, recent.size()}, recent) &&
+      (p[recent.size()] == '[' || p[recent.size()] == ':')) {
+    program_end = p + recent.size();
+  } else {
+    program_end = find_tag_end(p, end);
+    if (program_end == end || *program_end == ' ' || program_end == p ||
+        program_end - p > static_cast<std::ptrdiff_t>(sizeof recent_program_)) {
+      return false;
+    }
+  }
+  std::string_view pid;
+  const char* q = program_end;
+  if (*q == '[') {
+    const char* const close = find_byte(q + 1, end, ']');
+    if (close == end) return false;
+    pid = std::string_view(q + 1, static_cast<std::size_t>(close - q - 1));
+    q = close + 1;
+  }
+  if (q == end || *q != ':') return false;
+  ++q;
+  if (q < end && *q == ' ') ++q;
+  if (end - q > 4 && std::memcmp(q, "[ID ", 4) == 0) return false;
+  line.time = t;
+  line.hostname = hostname;
+  line.program = std::string_view(p, static_cast<std::size_t>(program_end - p));
+  line.pid = pid;
+  line.message = std::string_view(q, static_cast<std::size_t>(end - q));
+  line.raw = text;
+  if (line.program.size() != recent.size() || program_end != p + recent.size() ||
+      !same_text(line.program, recent)) {
+    recent_program_size_ = line.program.size();
+    std::memcpy(recent_program_, line.program.data(), recent_program_size_);
+  }
+  return true;
+}
+
 bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
+  if (decode_common(text, line)) return true;
   line = LogLine{};
   line.raw = text;
   std::string_view rest = text;

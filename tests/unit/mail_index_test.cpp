@@ -147,8 +147,7 @@ TEST_CASE("evicted records take their table entries with them, so a full window 
       }
       // Messages older than the window are gone.
       if (i >= 7000) {
-        CHECK(index.find_by_queue_id(0, "Q" + std::to_string(1000000 + i - 7000), t, 0) ==
-              nullptr);
+        CHECK(index.find_by_queue_id(0, "Q" + std::to_string(1000000 + i - 7000), t, 0) == nullptr);
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/view_checks.hpp"
 
@@ -616,4 +617,68 @@ TEST_CASE("a decoder that rejected a line still decodes the next one", "[envelop
                      line));
   CHECK(line.program == "postfix/qmgr");
   CHECK(line.message == "3mPVKl0Mhjz7sXv: from=<>, size=2666, nrcpt=2 (queue active)");
+}
+
+TEST_CASE("lines decoded through the warm caches decode exactly as a fresh decoder decodes them",
+          "[envelope]") {
+  // The first line of each group fills the caches (second, minute, program); the rest take the
+  // shortcuts, or must be refused by them and fall back to the general decoder.
+  const std::vector<std::vector<std::string>> groups = {
+      {"Nov 28 05:40:01 relay1 postfix/smtpd[1180]: connect from pc1[10.1.0.1]",
+       "Nov 28 05:40:01 relay1 postfix/smtpd[1181]: 4C123B1612: client=pc1[10.1.0.1]",
+       "Nov 28 05:40:01 relay1 postfix/cleanup[77]: 4C123B1612: message-id=<a@b>",
+       "Nov 28 05:40:01 relay1  postfix/qmgr[9]: two spaces before the tag",
+       "Nov 28 05:40:01  relay1 postfix/qmgr[9]: two spaces before the host",
+       "Nov 28 05:40:01 relay1 postfix/qmgr[9] no colon after the pid",
+       "Nov 28 05:40:01 relay1 postfix/qmgr: no pid",
+       "Nov 28 05:40:01 relay1 sendmail[1]: [ID 801593 mail.info] solaris",
+       "Nov 28 05:40:01 relay1 postfix/qmgr[9]:no space after the colon",
+       "Nov 28 05:40:01 relay1 postfix/qmgr[9]:", "Nov 28 05:40:01 relay1 word word",
+       "Nov 28 05:40:01 relay1 ",
+       "Nov 28 05:40:01.250000 relay1 postfix/smtp[5]: a fraction in the cached second",
+       "Nov 28 05:40:02 relay1 postfix/smtp[5]: the next second of the cached minute",
+       "Nov 28 05:40:59 relay1 postfix/smtp[5]: the minute's last second",
+       "Nov 28 05:41:00 relay1 postfix/smtp[5]: the next minute",
+       "Nov 28 05:41:60 relay1 postfix/smtp[5]: a leap second",
+       "Nov 28 05:41:61 relay1 postfix/smtp[5]: not a second",
+       "Nov 28 05:41:01 relay1 an-extraordinarily-long-program-name-of-forty-bytes[3]: x"},
+      {"2026-11-28T05:40:01.436837+09:00 gw1 postfix/postscreen[8817]: CONNECT from [1.2.3.4]:1",
+       "2026-11-28T05:40:01.000001+09:00 gw1 postfix/smtpd[8818]: connect from x[1.2.3.4]",
+       "2026-11-28T05:40:01.999999+09:00 gw1 postfix/smtpd[8818]: disconnect from x[1.2.3.4]",
+       "2026-11-28T05:40:01.1234567+09:00 gw1 postfix/smtpd[8818]: seven fraction digits",
+       "2026-11-28T05:40:01.123+09:00 gw1 postfix/smtpd[8818]: milliseconds",
+       "2026-11-28T05:40:01.12345x+09:00 gw1 postfix/smtpd[8818]: a letter in the fraction",
+       "2026-11-28T05:40:01.123456+08:00 gw1 postfix/smtpd[8818]: another zone",
+       "2026-11-28T05:40:01.123456+09:00 gw1 postfix/smtpd[8818]: back to the first zone",
+       "2026-11-28T05:40:02.123456+09:00 gw1 postfix/smtpd[8818]: the next second",
+       "2026-11-28T05:40:02.123456Z gw1 postfix/smtpd[8818]: UTC",
+       "2026-11-28T05:40:02.123456Z gw1 postfix/smtpd[8818]: UTC again",
+       "2026-11-28T05:40:02.123456Z  gw1 postfix/smtpd[8818]: two spaces",
+       "2026-11-28T05:40:02.123456Z gw1 postfix/smtpd[8818]: trailing CR\r",
+       "2026-11-28T05:40:02,123456Z gw1 postfix/smtpd[8818]: a comma before the fraction",
+       "2026-11-28T05:40:02.123456Z"}};
+  for (const auto& group : groups) {
+    SyslogEnvelopeDecoder warm(2026, "Asia/Tokyo", 0);
+    for (const auto& text : group) {
+      INFO(text);
+      SyslogEnvelopeDecoder fresh(2026, "Asia/Tokyo", 0);
+      LogLine expected, got;
+      const bool fresh_ok = fresh.decode(text, expected);
+      REQUIRE(warm.decode(text, got) == fresh_ok);
+      if (!fresh_ok) continue;
+      CHECK(got.time == expected.time);
+      CHECK(got.hostname == expected.hostname);
+      CHECK(got.program == expected.program);
+      CHECK(got.pid == expected.pid);
+      CHECK(got.message == expected.message);
+      CHECK(got.raw == expected.raw);
+      check_views_inside(got, text);
+      // Decoded twice in a row: the second decode is the cached one.
+      LogLine again;
+      REQUIRE(warm.decode(text, again));
+      CHECK(again.time == expected.time);
+      CHECK(again.message == expected.message);
+      CHECK(again.program == expected.program);
+    }
+  }
 }
