@@ -27,10 +27,6 @@ bool is_isvw_program(std::string_view program) {
 
 // The MTAs' own lines about a verdict (postfix's reply from a content filter, sendmail's and
 // exim's rejects) name less than the scanner's line: no sender, or no virus name.
-bool is_mta_format(std::string_view format) {
-  return format == "postfix" || format == "sendmail" || format == "exim";
-}
-
 bool overlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.empty() || b.empty()) return true;
   for (const auto& x : a) {
@@ -92,7 +88,8 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
     switch (isvw_[source].feed(line.message, zones_[source])) {
       case IsvwAssembler::Feed::kRecord: {
         const auto& assembler = isvw_[source];
-        on_record(source, assembler.time(), "isvw", assembler.record(), assembler.evidence());
+        on_record(source, assembler.time(), "isvw", false, assembler.record(),
+                  assembler.evidence());
         return;
       }
       case IsvwAssembler::Feed::kMalformed:
@@ -116,7 +113,7 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         count(stats_.malformed_by_format, parser->name());
         return;
       case ParseStatus::kRecord:
-        on_record(source, line.time, parser->name(), scratch_, line.raw);
+        on_record(source, line.time, parser->name(), parser->is_mta(), scratch_, line.raw);
         return;
     }
   }
@@ -129,7 +126,7 @@ void Correlator::ingest_archive(SourceIndex source, const LogLine& line) {
   archive_mode_ = false;
 }
 
-void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view format,
+void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view format, bool from_mta,
                            const ParsedRecord& record, std::string_view evidence) {
   if (archive_mode_) {
     index_.apply(source, t, record);
@@ -153,11 +150,13 @@ void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view for
   index_.apply(source, t, record);
   ++index_generation_;
   ++source_generation_[source];
-  if (record.kind == RecordKind::kDetection) on_detection(source, t, format, record, evidence);
+  if (record.kind == RecordKind::kDetection)
+    on_detection(source, t, format, from_mta, record, evidence);
 }
 
 void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view format,
-                              const ParsedRecord& record, std::string_view evidence) {
+                              bool from_mta, const ParsedRecord& record,
+                              std::string_view evidence) {
   ++stats_.detections;
   const std::string& source_name = topology_.source(source).name;
   DetectionFacts facts;
@@ -226,10 +225,11 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
       p.facts.has_sender = true;
       p.incident.envelope_from = facts.sender;
     }
-    if (is_mta_format(p.format) && !is_mta_format(format)) {
+    if (p.from_mta && !from_mta) {
       // The scanner's own line is the detection a reader looks for; which of the two lines
       // the collector received first must not change what the incident says.
       p.format = std::string(format);
+      p.from_mta = false;
       p.incident.detector_format = p.format;
       if (!record.action.empty()) p.incident.action = record.action;
     } else if (p.incident.action == "detected" && !record.action.empty()) {
@@ -251,6 +251,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   p.key = key;
   p.has_id_key = has_id_key;
   p.format = std::string(format);
+  p.from_mta = from_mta;
   p.facts = std::move(facts);
   p.settle_at = t + skew;
   if (record.status == DeliveryStatus::kBounced && !record.relay_ip.empty()) {

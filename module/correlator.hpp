@@ -115,11 +115,13 @@ class Correlator {
     bool echo = false;                   // a bounce whose refusing next hop is one of our sources
     std::uint64_t early_generation = 0;  // index generation of the last early attempt
     std::string format;
+    bool from_mta = false;  // format is an MTA's (LogParser::is_mta)
   };
 
-  void on_record(SourceIndex source, TimePoint t, std::string_view format,
+  // `format`: the parser's name (or "isvw"); `from_mta`: that parser's is_mta().
+  void on_record(SourceIndex source, TimePoint t, std::string_view format, bool from_mta,
                  const ParsedRecord& record, std::string_view evidence);
-  void on_detection(SourceIndex source, TimePoint t, std::string_view format,
+  void on_detection(SourceIndex source, TimePoint t, std::string_view format, bool from_mta,
                     const ParsedRecord& record, std::string_view evidence);
   bool try_emit(Pending& p, TimePoint now, bool final);
   // The record (source name|queue id) of the original message a bounce in this chain returns;

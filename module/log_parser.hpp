@@ -25,6 +25,9 @@ class LogParser {
   virtual ~LogParser() = default;
   // A short stable name ("postfix", "sendmail", "clamav-milter") used in incidents and stats.
   virtual std::string_view name() const = 0;
+  // True for an MTA's own log, whose lines trace the message; a scanner's lines only name
+  // detections, and are what an incident shows as its detector when both logged one.
+  virtual bool is_mta() const { return false; }
   // True iff lines with this syslog program name may be this format's. Called once per
   // distinct program name and cached, so it may be slow.
   virtual bool accepts_program(std::string_view program) const = 0;

@@ -287,6 +287,7 @@ std::string_view first_token(std::string_view s) {
 class EximParser final : public LogParser {
  public:
   std::string_view name() const override { return "exim"; }
+  bool is_mta() const override { return true; }
 
   bool accepts_program(std::string_view program) const override {
     return program.size() >= 4 && program.substr(0, 4) == "exim";

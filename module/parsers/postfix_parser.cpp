@@ -74,6 +74,7 @@ void reject_details(std::string_view rest, ParsedRecord& out) {
 class PostfixParser final : public LogParser {
  public:
   std::string_view name() const override { return "postfix"; }
+  bool is_mta() const override { return true; }
 
   bool accepts_program(std::string_view program) const override {
     // rsyslog's app-name of an RFC 3164 line stops at '/': "postfix/smtpd" may arrive as

@@ -37,6 +37,7 @@ void relay_of(std::string_view relay, std::string_view& name, std::string_view& 
 class SendmailParser final : public LogParser {
  public:
   std::string_view name() const override { return "sendmail"; }
+  bool is_mta() const override { return true; }
 
   bool accepts_program(std::string_view program) const override {
     return program.starts_with("sendmail") || program.starts_with("sm-mta") ||
