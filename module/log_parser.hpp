@@ -34,6 +34,8 @@ class LogParser {
   virtual ParseStatus parse(const LogLine& line, ParsedRecord& out) const = 0;
 };
 
+// Without leading blanks and tabs, and without trailing blanks, tabs, CR and LF.
+std::string_view trim(std::string_view s);
 // Splits "<a@b>,<c@d>" or "a@b, c@d" into addresses without brackets.
 void split_addresses(std::string_view list, std::vector<std::string_view>& out);
 // Strips one pair of surrounding angle brackets and whitespace.

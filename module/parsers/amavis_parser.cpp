@@ -30,15 +30,6 @@ constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool starts_with_word(std::string_view s, std::string_view word) {
   return s.size() >= word.size() && s.substr(0, word.size()) == word &&
          (s.size() == word.size() || s[word.size()] == ' ' || s[word.size()] == ',');

@@ -4,8 +4,6 @@
 namespace vtrace {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 std::string_view known(std::string_view v) { return v == "UNKNOWN" ? std::string_view{} : v; }
 
 class ClamavMilterParser final : public LogParser {
@@ -13,14 +11,14 @@ class ClamavMilterParser final : public LogParser {
   std::string_view name() const override { return "clamav-milter"; }
 
   bool accepts_program(std::string_view program) const override {
-    return starts_with(program, "clamav-milter") || program == "clamav";
+    return program.starts_with("clamav-milter") || program == "clamav";
   }
 
   // Subject, addresses and message-id are attacker-written: the line is parsed from both ends
   // so that a subject containing "' message-id '" or " infected by " cannot move the fields.
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
     std::string_view msg = line.message;
-    if (!starts_with(msg, "Message ")) return ParseStatus::kIgnored;
+    if (!msg.starts_with("Message ")) return ParseStatus::kIgnored;
     const auto infected = msg.rfind(" infected by ");
     if (infected == std::string_view::npos) return ParseStatus::kIgnored;
     out.kind = RecordKind::kDetection;
@@ -32,13 +30,13 @@ class ClamavMilterParser final : public LogParser {
     if (out.virus.empty()) return ParseStatus::kMalformed;
     std::string_view head = msg.substr(8, infected - 8);
     // Full format: "QID from <...> to <...> with subject '...' message-id '...' date '...'"
-    if (!starts_with(head, "from <")) {
+    if (!head.starts_with("from <")) {
       const auto space = head.find(' ');
       if (space == std::string_view::npos) return ParseStatus::kMalformed;
       out.queue_id = known(head.substr(0, space));
       head.remove_prefix(space + 1);
     }
-    if (!starts_with(head, "from <")) return ParseStatus::kMalformed;
+    if (!head.starts_with("from <")) return ParseStatus::kMalformed;
     std::string_view tail;  // " with subject '...' ... date '...'" (Full only)
     if (const auto with = head.find("> with subject '"); with != std::string_view::npos) {
       tail = head.substr(with + 1);

@@ -27,16 +27,6 @@ constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 constexpr std::string_view kToSep = ", to=";
 
@@ -117,7 +107,7 @@ class ClamsmtpParser final : public LogParser {
     std::size_t i = 0;
     while (i < s.size() && is_hex(s[i])) ++i;
     if (i > 0 && i + 1 < s.size() && s[i] == ':' && s[i + 1] == ' ') s = trim(s.substr(i + 2));
-    if (!starts_with(s, "from=")) return ParseStatus::kIgnored;
+    if (!s.starts_with("from=")) return ParseStatus::kIgnored;
 
     const auto status_at = s.rfind(", status=");
     if (status_at == npos) return ParseStatus::kMalformed;  // cut before the status
@@ -125,7 +115,7 @@ class ClamsmtpParser final : public LogParser {
     std::string_view virus;
     if (status == "VIRUS") {
       virus = "unknown";
-    } else if (starts_with(status, "VIRUS:")) {
+    } else if (status.starts_with("VIRUS:")) {
       virus = trim(status.substr(6));
       if (!strip_detection_info(virus)) return ParseStatus::kMalformed;
       if (virus.empty()) virus = "unknown";

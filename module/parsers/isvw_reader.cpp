@@ -7,18 +7,8 @@ namespace vtrace {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 constexpr std::string_view kKeys[] = {
     "Date: ", "Method: ", "From: ", "To: ", "File: ", "Action: ", "Virus: "};
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 int number(std::string_view s) {
   if (s.empty() || s.size() > 4) return -1;
@@ -119,7 +109,7 @@ IsvwAssembler::Feed IsvwAssembler::feed(std::string_view raw, LocalTimeResolver&
   }
   std::size_t key_index = std::size(kKeys);
   for (std::size_t i = 0; i < std::size(kKeys); ++i) {
-    if (starts_with(line, kKeys[i]) || line == trim(kKeys[i])) key_index = i;
+    if (line.starts_with(kKeys[i]) || line == trim(kKeys[i])) key_index = i;
   }
   if (key_index == std::size(kKeys)) return open_ ? (reset(), Feed::kMalformed) : Feed::kNotIsvw;
   Feed result = Feed::kConsumed;

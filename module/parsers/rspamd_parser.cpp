@@ -46,18 +46,8 @@ constexpr auto npos = std::string_view::npos;
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 bool is_alnum(char c) { return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z'); }
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 std::string_view ltrim(std::string_view s) {
@@ -133,7 +123,7 @@ bool task_log_body(std::string_view s, std::string_view& body) {
     if (i > 0 && i < s.size() && s[i] == ';') s = ltrim(s.substr(i + 1));
   }
   constexpr std::string_view kMarker = "rspamd_task_write_log: ";
-  if (!starts_with(s, kMarker)) return false;
+  if (!s.starts_with(kMarker)) return false;
   body = s.substr(kMarker.size());
   return true;
 }
@@ -303,7 +293,7 @@ struct Head {
 // "id: <MID>, qid: <QID>, ip: IP, user: U, from: <SENDER>" (text before the result block).
 void parse_head(std::string_view head, Head& h) {
   while (!head.empty() && (head.back() == ' ' || head.back() == ',')) head.remove_suffix(1);
-  h.has_mid = starts_with(head, "id: <");
+  h.has_mid = head.starts_with("id: <");
   std::size_t rest_at = npos;  // where ", ip: " / ", user: " / ", from: <" may follow
   std::size_t mid_end = npos;  // index of the '>' closing the Message-ID
 
@@ -323,7 +313,7 @@ void parse_head(std::string_view head, Head& h) {
     rest_at = close + 1;
     break;
   }
-  if (!h.has_qid && starts_with(head, "qid: <")) {  // a log_format without the Message-ID
+  if (!h.has_qid && head.starts_with("qid: <")) {  // a log_format without the Message-ID
     const auto close = head.find('>');
     if (close != npos && is_qid_value(head.substr(6, close - 6))) {
       h.has_qid = true;
@@ -360,18 +350,18 @@ void parse_head(std::string_view head, Head& h) {
 
   // Template order after the Message-ID and qid.
   std::string_view r = head.substr(rest_at);
-  if (starts_with(r, ", ip: ")) {
+  if (r.starts_with(", ip: ")) {
     r.remove_prefix(6);
     const auto end = r.find(", ");
     const std::string_view ip = r.substr(0, end);
     if (is_ip_value(ip)) h.ip = defined(ip);
     r = end == npos ? std::string_view{} : r.substr(end);
   }
-  if (starts_with(r, ", user: ")) {
+  if (r.starts_with(", user: ")) {
     const auto from = r.find(", from: <");
     r = from == npos ? std::string_view{} : r.substr(from);
   }
-  if (starts_with(r, ", from: <") && r.back() == '>') {
+  if (r.starts_with(", from: <") && r.back() == '>') {
     h.sender = r.substr(9, r.size() - 10);
     h.has_sender = true;
   }
@@ -381,7 +371,7 @@ void parse_head(std::string_view head, Head& h) {
 // also when the line is cut inside the next field's name.
 bool ends_value(std::string_view rest) {
   if (rest.empty() || rest == ",") return true;
-  if (!starts_with(rest, ", ")) return false;
+  if (!rest.starts_with(", ")) return false;
   std::size_t i = 2;
   while (i < rest.size() && (is_lower(rest[i]) || rest[i] == '_' || rest[i] == ' ')) ++i;
   return i == rest.size() || (i > 2 && rest[i] == ':');
@@ -436,7 +426,7 @@ class RspamdParser final : public LogParser {
   std::string_view name() const override { return "rspamd"; }
 
   bool accepts_program(std::string_view program) const override {
-    return starts_with(program, "rspamd");
+    return program.starts_with("rspamd");
   }
 
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
