@@ -148,10 +148,10 @@ struct PortControllers {
                   const Loaded& loaded)
       : reader(snmp, containment_of(loaded.config), loaded.secrets.snmp_credentials),
         snmp_writer(snmp, containment_of(loaded.config), loaded.secrets.snmp_credentials),
-        webhook(http, sleeper, clock, containment_of(loaded.config),
-                loaded.secrets.http_credentials, &reader),
-        awx(http, sleeper, clock, containment_of(loaded.config), loaded.secrets.http_credentials,
-            &reader),
+        webhook({http, sleeper, clock, &reader}, containment_of(loaded.config),
+                loaded.secrets.http_credentials),
+        awx({http, sleeper, clock, &reader}, containment_of(loaded.config),
+            loaded.secrets.http_credentials),
         dispatch(containment_of(loaded.config), &snmp_writer, &webhook, &awx) {}
 
   SnmpPortReader reader;

@@ -228,19 +228,22 @@ bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig
 
 // ---- webhook -------------------------------------------------------------------------------
 
-WebhookPortController::WebhookPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
-                                             std::shared_ptr<const ContainmentConfig> config,
-                                             std::map<std::string, HttpCredential> credentials,
-                                             SnmpPortReader* snmp_reader)
-    : http_(http),
-      sleeper_(sleeper),
-      clock_(clock),
+namespace {
+// The credential the back end's `credential` names; empty when the secrets file has none.
+HttpCredential credential_named(const std::map<std::string, HttpCredential>& credentials,
+                                const std::string& name) {
+  const auto it = credentials.find(name);
+  return it == credentials.end() ? HttpCredential{} : it->second;
+}
+}  // namespace
+
+WebhookPortController::WebhookPortController(
+    HttpBackendEdges edges, std::shared_ptr<const ContainmentConfig> config,
+    const std::map<std::string, HttpCredential>& credentials)
+    : edges_(edges),
       config_(std::move(config)),
-      snmp_reader_(snmp_reader) {
+      credential_(credential_named(credentials, config_->webhook.http.credential)) {
   const WebhookConfig& w = config_->webhook;
-  if (auto it = credentials.find(w.http.credential); it != credentials.end()) {
-    credential_ = it->second;
-  }
   // The configuration loader compiled these already; a failure here leaves them unset and
   // every write then fails with a message instead of sending a half-rendered request.
   std::string problem;
@@ -274,16 +277,17 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
   call.body = body_->render(values);
   call.timeout = w.http.timeout;
   call.ca_file = w.http.ca_file;
-  call.headers = {{"Content-Type", "application/json"},
-                  {"Accept", "application/json"},
-                  {"User-Agent", kUserAgent},
-                  // The same key for the retries of this write, a new one for a write the engine
-                  // tries again later (the receiver must not answer that from its cache).
-                  {"Idempotency-Key", "vtrace-c" + std::to_string(request.containment_id) + "-" +
-                                          action_of(request) + "-" + std::to_string(clock_.now())}};
+  call.headers = {
+      {"Content-Type", "application/json"},
+      {"Accept", "application/json"},
+      {"User-Agent", kUserAgent},
+      // The same key for the retries of this write, a new one for a write the engine
+      // tries again later (the receiver must not answer that from its cache).
+      {"Idempotency-Key", "vtrace-c" + std::to_string(request.containment_id) + "-" +
+                              action_of(request) + "-" + std::to_string(edges_.clock.now())}};
   authorise(call);
   std::vector<std::string> log;
-  HttpResponse r = send_with_retry(http_, sleeper_, call, w.http, &log);
+  HttpResponse r = send_with_retry(edges_.http, edges_.sleeper, call, w.http, &log);
   if (!is_2xx(r)) {
     out.detail = "webhook failed: " + join(log) +
                  (r.transport_ok && r.status < 500 ? " (a 4xx is not retried)" : "");
@@ -292,10 +296,10 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
   const std::string want = request.up ? w.verify.up : w.verify.down;
   if (w.verify.method == VerifyMethod::kSnmp) {
     std::string problem;
-    if (!snmp_reader_ ||
-        !verify_by_snmp(*snmp_reader_, sleeper_, w.verify, request, &out.if_index, &problem)) {
+    if (!edges_.snmp_reader || !verify_by_snmp(*edges_.snmp_reader, edges_.sleeper, w.verify,
+                                               request, &out.if_index, &problem)) {
       out.detail = "webhook accepted the write but it is not verified: " +
-                   (snmp_reader_ ? problem : "no SNMP reader") + "; " + join(log);
+                   (edges_.snmp_reader ? problem : "no SNMP reader") + "; " + join(log);
       return out;
     }
     out.ok = true;
@@ -313,8 +317,8 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
   authorise(status);
   std::string seen = "no answer";
   for (int attempt = 1; attempt <= w.verify.attempts; ++attempt) {
-    if (attempt > 1) sleeper_.sleep_for(w.verify.interval);
-    HttpResponse s = http_.send(status);
+    if (attempt > 1) edges_.sleeper.sleep_for(w.verify.interval);
+    HttpResponse s = edges_.http.send(status);
     if (!is_2xx(s)) {
       seen = "GET " + status.url + " -> " + outcome(s);
       continue;
@@ -347,19 +351,12 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
 
 // ---- AWX -----------------------------------------------------------------------------------
 
-AwxPortController::AwxPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
+AwxPortController::AwxPortController(HttpBackendEdges edges,
                                      std::shared_ptr<const ContainmentConfig> config,
-                                     std::map<std::string, HttpCredential> credentials,
-                                     SnmpPortReader* snmp_reader)
-    : http_(http),
-      sleeper_(sleeper),
-      clock_(clock),
+                                     const std::map<std::string, HttpCredential>& credentials)
+    : edges_(edges),
       config_(std::move(config)),
-      snmp_reader_(snmp_reader) {
-  if (auto it = credentials.find(config_->awx.http.credential); it != credentials.end()) {
-    credential_ = it->second;
-  }
-}
+      credential_(credential_named(credentials, config_->awx.http.credential)) {}
 
 HttpRequest AwxPortController::request(const std::string& method, const std::string& path) const {
   const AwxConfig& a = config_->awx;
@@ -379,7 +376,7 @@ HttpRequest AwxPortController::request(const std::string& method, const std::str
 
 void AwxPortController::cancel(std::int64_t job, std::vector<std::string>* log) {
   HttpRequest r = request("POST", "/api/v2/jobs/" + std::to_string(job) + "/cancel/");
-  HttpResponse answer = http_.send(r);
+  HttpResponse answer = edges_.http.send(r);
   log->push_back("cancel job " + std::to_string(job) + " -> " + outcome(answer));
 }
 
@@ -406,7 +403,7 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
       this->request("POST", "/api/v2/job_templates/" + std::to_string(job_template) + "/launch/");
   launch.body = json::serialize(json::object{{"extra_vars", vars}});
   std::vector<std::string> log;
-  HttpResponse r = send_with_retry(http_, sleeper_, launch, a.http, &log);
+  HttpResponse r = send_with_retry(edges_.http, edges_.sleeper, launch, a.http, &log);
   if (!is_2xx(r)) {
     out.detail = "AWX launch failed: " + join(log) +
                  (r.transport_ok && r.status < 500 ? " (a 4xx is not retried)" : "");
@@ -437,11 +434,11 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
                  "on job template " + std::to_string(job_template) + "); " + join(log);
     return out;
   }
-  const TimePoint deadline = clock_.now() + a.job_timeout;
+  const TimePoint deadline = edges_.clock.now() + a.job_timeout;
   const std::string path = "/api/v2/jobs/" + std::to_string(job) + "/";
   std::string status = "unknown";
   for (;;) {
-    HttpResponse poll = http_.send(this->request("GET", path));
+    HttpResponse poll = edges_.http.send(this->request("GET", path));
     if (poll.transport_ok && poll.status >= 400 && poll.status < 500) {
       out.detail = job_text + ": polling " + path + " answered " + outcome(poll) + "; " + join(log);
       return out;
@@ -456,13 +453,13 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
         break;
       }
     }
-    if (clock_.now() >= deadline) {
+    if (edges_.clock.now() >= deadline) {
       cancel(job, &log);
       out.detail = job_text + " still " + excerpt(status) + " after job_timeout (" +
                    std::to_string(a.job_timeout / seconds(1)) + " s); " + join(log);
       return out;
     }
-    sleeper_.sleep_for(a.poll_interval);
+    edges_.sleeper.sleep_for(a.poll_interval);
   }
   log.push_back(job_text + " " + status);
   if (status != "successful") {
@@ -477,10 +474,10 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
     return out;
   }
   std::string problem;
-  if (!snmp_reader_ ||
-      !verify_by_snmp(*snmp_reader_, sleeper_, a.verify, request, &out.if_index, &problem)) {
+  if (!edges_.snmp_reader || !verify_by_snmp(*edges_.snmp_reader, edges_.sleeper, a.verify, request,
+                                             &out.if_index, &problem)) {
     out.detail = job_text + " successful but the write is not verified: " +
-                 (snmp_reader_ ? problem : "no SNMP reader") + "; " + join(log);
+                 (edges_.snmp_reader ? problem : "no SNMP reader") + "; " + join(log);
     return out;
   }
   out.ok = true;

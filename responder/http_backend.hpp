@@ -70,25 +70,29 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 HttpResponse send_with_retry(HttpClient& client, Sleeper& sleeper, const HttpRequest& request,
                              const HttpEndpointConfig& http, std::vector<std::string>* log);
 
+// What both automation back ends use from outside: the network, time, and the SNMP reader that
+// verifies a write when the site asks for a read-back (nullptr: none).
+struct HttpBackendEdges {
+  HttpClient& http;
+  Sleeper& sleeper;
+  const Clock& clock;
+  SnmpPortReader* snmp_reader = nullptr;
+};
+
 // The webhook: METHOD url, JSON body from the template, bearer token or HMAC signature, then
 // the verification step (status URL field or SNMP read-back).
 class WebhookPortController final : public PortController {
  public:
-  WebhookPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
-                        std::shared_ptr<const ContainmentConfig> config,
-                        std::map<std::string, HttpCredential> credentials,
-                        SnmpPortReader* snmp_reader);
+  WebhookPortController(HttpBackendEdges edges, std::shared_ptr<const ContainmentConfig> config,
+                        const std::map<std::string, HttpCredential>& credentials);
   PortWrite set_admin_status(const PortRequest& request) override;
 
  private:
   void authorise(HttpRequest& request) const;
 
-  HttpClient& http_;
-  Sleeper& sleeper_;
-  const Clock& clock_;
+  HttpBackendEdges edges_;
   std::shared_ptr<const ContainmentConfig> config_;
   HttpCredential credential_;
-  SnmpPortReader* snmp_reader_;
   std::optional<RequestTemplate> url_, body_, status_url_;
 };
 
@@ -97,21 +101,17 @@ class WebhookPortController final : public PortController {
 // the job's own status when the site says its playbook verifies).
 class AwxPortController final : public PortController {
  public:
-  AwxPortController(HttpClient& http, Sleeper& sleeper, const Clock& clock,
-                    std::shared_ptr<const ContainmentConfig> config,
-                    std::map<std::string, HttpCredential> credentials, SnmpPortReader* snmp_reader);
+  AwxPortController(HttpBackendEdges edges, std::shared_ptr<const ContainmentConfig> config,
+                    const std::map<std::string, HttpCredential>& credentials);
   PortWrite set_admin_status(const PortRequest& request) override;
 
  private:
   HttpRequest request(const std::string& method, const std::string& path) const;
   void cancel(std::int64_t job, std::vector<std::string>* log);
 
-  HttpClient& http_;
-  Sleeper& sleeper_;
-  const Clock& clock_;
+  HttpBackendEdges edges_;
   std::shared_ptr<const ContainmentConfig> config_;
   HttpCredential credential_;
-  SnmpPortReader* snmp_reader_;
 };
 
 // Reads ifAdminStatus until it is what was asked for (verify.attempts reads, verify.interval

@@ -168,7 +168,7 @@ PortWrite webhook_write(const std::string& text, bool up = false) {
   auto client = make_beast_http_client();
   ThreadSleeper sleeper;
   SystemClock clock;
-  WebhookPortController controller(*client, sleeper, clock, config, credentials(), nullptr);
+  WebhookPortController controller({*client, sleeper, clock}, config, credentials());
   return controller.set_admin_status(request_for(*config, up));
 }
 
@@ -177,7 +177,7 @@ PortWrite awx_write(const std::string& text) {
   auto client = make_beast_http_client();
   ThreadSleeper sleeper;
   SystemClock clock;
-  AwxPortController controller(*client, sleeper, clock, config, credentials(), nullptr);
+  AwxPortController controller({*client, sleeper, clock}, config, credentials());
   return controller.set_admin_status(request_for(*config));
 }
 
@@ -271,7 +271,7 @@ TEST_CASE("a webhook without valid credentials is refused by the server",
   auto wrong = credentials();
   wrong["automation"].token = "not-the-token";
   SystemClock clock;
-  WebhookPortController controller(*client, sleeper, clock, config, wrong, nullptr);
+  WebhookPortController controller({*client, sleeper, clock}, config, wrong);
   PortWrite w = controller.set_admin_status(request_for(*config));
   CHECK_FALSE(w.ok);
   CHECK(w.detail.find("-> 401") != std::string::npos);

@@ -174,7 +174,7 @@ struct WebhookFixture {
       : config(containment(text)),
         sleeper(clock),
         reader(snmp, config, {{"rw", SnmpCredential{"private", "", "SHA", "", "AES", ""}}}),
-        controller(http, sleeper, clock, config, credentials(), &reader) {
+        controller({http, sleeper, clock, &reader}, config, credentials()) {
     snmp.port(2, "Gi1/0/2", 1);
   }
   FakeClock clock;
@@ -348,7 +348,7 @@ struct AwxFixture {
   explicit AwxFixture(const std::string& text = kAwxConfig)
       : config(containment(text)),
         sleeper(clock),
-        controller(http, sleeper, clock, config, credentials(), nullptr) {}
+        controller({http, sleeper, clock}, config, credentials()) {}
   FakeClock clock;
   std::shared_ptr<const ContainmentConfig> config;
   FakeSleeper sleeper;
@@ -600,7 +600,7 @@ TEST_CASE("the engine records a webhook containment as down only after verificat
   PortLocator locator(snmp, clock);
   SnmpPortController snmp_controller(snmp, c, {});
   FakeHttp http;
-  WebhookPortController webhook(http, sleeper, clock, c, credentials(), nullptr);
+  WebhookPortController webhook({http, sleeper, clock}, c, credentials());
   BackendPortController controller(c, &snmp_controller, &webhook, nullptr);
   ContainmentBackend backend;
   backend.locator = &locator;
