@@ -21,9 +21,15 @@ operator sees on a loaded but not saturated collector. The bench's chains are li
 ids end to end, so an incident is sent once the detection's companion line had its 250 ms to
 arrive (not after clock_skew, which only envelope matches wait out).
 
+Lockstep (--lockstep N, instead of the above): captures the lines rsyslog sends for N
+messages, then feeds them to each program directly, one at a time and waiting for each OK
+(bench/omprog_lockstep.c), and counts vtrace-correlator's instructions per line with callgrind:
+its own cost per message without rsyslog's, the last figure deterministic.
+
 Usage: bench/omprog_bench.py [--messages N] [--rounds 3] [--clock-skew 1s]
                              [--steady-rate 2000] [--steady-seconds 20] [--no-steady]
                              [--no-throughput] [--pin CPU]
+       bench/omprog_bench.py --lockstep 50000 [--rounds 3] [--pin CPU]
 --pin runs rsyslogd and its program on one CPU (taskset) for the throughput runs: without the
 cross-CPU wake-ups of every round trip the figures are steadier and show the programs' own
 costs; unpinned figures on a shared virtual machine swing by a factor of two between runs.
@@ -46,7 +52,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import harness  # noqa: E402
 
 # Writes "<lines> <wall time of the last line>" every 1000 lines and at the expected total, so
-# the bench sees the end of the run as precisely as vtrace's own last_line_at counter.
+# the bench sees the end of the run as precisely as vtrace's own last_line_at counter. With a
+# third argument it also copies every line to that file (--lockstep captures rsyslog's lines).
 TRIVIAL_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +68,13 @@ static void report(const char *path, unsigned long n) {
 int main(int argc, char **argv) {
   char line[70000];
   unsigned long n = 0, expected = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
+  FILE *copy = argc > 3 ? fopen(argv[3], "w") : NULL;  /* --lockstep: the lines rsyslog sent */
   setvbuf(stdin, NULL, _IOFBF, 1 << 16);
   fputs("OK\n", stdout); fflush(stdout);
   while (fgets(line, sizeof line, stdin)) {
     if (strchr(line, '\n') == NULL) continue;
     ++n;
+    if (copy) { fputs(line, copy); fflush(copy); }
     fputs("OK\n", stdout); fflush(stdout);
     if (n % 1000 == 0 || n == expected) report(argv[1], n);
   }
@@ -247,6 +256,114 @@ def run_steady(rate, seconds, clock_skew):
         lab.cleanup()
 
 
+def build_trivial(tmp):
+    """Compiles the trivial OK program into `tmp`; returns its path."""
+    src = os.path.join(tmp, "ok.c")
+    with open(src, "w") as f:
+        f.write(TRIVIAL_C)
+    trivial = os.path.join(tmp, "ok")
+    subprocess.run(["cc", "-O2", "-o", trivial, src], check=True)
+    return trivial
+
+
+def counter_finished(counter):
+    """finished() for run_backlog of the trivial program writing to `counter`."""
+    def finished(_lab, want):
+        try:
+            with open(counter) as f:
+                n, at = f.read().split()
+            return float(at) if int(n) >= want else None
+        except (OSError, ValueError):
+            return None
+    return finished
+
+
+def callgrind_total(out_file):
+    """Instructions counted in a callgrind output file."""
+    with open(out_file) as f:
+        for line in f:
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {out_file}")
+
+
+def run_lockstep(n_messages, rounds, pin, clock_skew):
+    """The programs' own cost per message, without rsyslog: the lines rsyslog sends for
+    `n_messages` are captured once (through the trivial program), then bench/omprog_lockstep.c
+    feeds them to each program one at a time, waiting for every OK, as omprog does. Wall rates
+    per round (alternating, pinned like rsyslog when `pin` is set), then vtrace-correlator's
+    instructions per line under callgrind, start-up and shutdown subtracted (a run on no
+    lines), when valgrind is installed: deterministic, unlike the wall figures."""
+    tmp = tempfile.mkdtemp(prefix="vtrace-omprog-lockstep-")
+    atexit.register(shutil.rmtree, tmp, True)
+    trivial = build_trivial(tmp)
+    lockstep = os.path.join(tmp, "omprog_lockstep")
+    subprocess.run(["cc", "-O2", "-o", lockstep, os.path.join(HERE, "omprog_lockstep.c")],
+                   check=True)
+    lines = os.path.join(tmp, "lines.jsonl")
+    counter = os.path.join(tmp, "count")
+    total = sum(len(x) for x in build_frames(n_messages)[:2])
+    wrapper = os.path.join(tmp, "capture.sh")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {trivial} {counter} {total} {lines}\n")
+    os.chmod(wrapper, 0o755)
+    _, _, complete, _, _ = run_backlog(wrapper, n_messages, clock_skew, counter_finished(counter))
+    with open(lines, "rb") as f:
+        captured = sum(1 for _ in f)
+    if not complete or captured < total:
+        print(f"lockstep: captured only {captured} of {total} lines")
+        return False
+    empty = os.path.join(tmp, "empty.jsonl")
+    open(empty, "w").close()
+    config = os.path.join(tmp, "vtrace.yaml")
+    state = os.path.join(tmp, "state")
+    # The integration tests' configuration, without a responder: the correlator's own work.
+    yaml = harness.DEFAULT_YAML.format(
+        clock_skew=clock_skew, pending_timeout="30s", responder_url="",
+        jsonl=os.path.join(tmp, "incidents.jsonl"), state_dir=state,
+        stats_file=os.path.join(tmp, "stats.json"))
+    with open(config, "w") as f:
+        f.write("".join(line for line in yaml.splitlines(True) if "responder_url" not in line))
+    correlator = [harness.find_correlator(), "--config", config]
+    taskset = ["taskset", "-c", str(pin)] if pin is not None else []
+
+    def fresh_state():
+        shutil.rmtree(state, ignore_errors=True)
+        os.makedirs(state)
+
+    def rate(program, input_file=lines):
+        fresh_state()
+        p = subprocess.run([*taskset, lockstep, input_file, *program],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in p.stderr.splitlines():
+            if line.startswith("omprog_lockstep:") and "lines/s" in line:
+                return float(line.split("=")[1].split()[0])
+        raise RuntimeError(f"lockstep run failed: {p.stderr[-2000:]}")
+
+    print(f"lockstep: {captured} lines as rsyslog sent them, one at a time, no rsyslog"
+          + (f"; pinned to CPU {pin}" if pin is not None else ""), flush=True)
+    ratios = []
+    for r in range(rounds):
+        t = rate([trivial, os.devnull, "0"])
+        v = rate(correlator)
+        ratios.append(v / t)
+        print(f"lockstep round {r + 1}: trivial {t:8.0f} msg/s  vtrace {v:8.0f} msg/s  "
+              f"ratio {v / t:.2f}", flush=True)
+    print(f"lockstep: ratio vtrace / trivial = {statistics.median(ratios):.2f} (median)")
+    if shutil.which("valgrind") is None:
+        print("lockstep: valgrind not installed, no instruction count")
+        return True
+    counts = []
+    for input_file in (lines, empty):
+        out = os.path.join(tmp, "callgrind.out")
+        rate(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, *correlator],
+             input_file)
+        counts.append(callgrind_total(out))
+    print(f"lockstep: vtrace-correlator {(counts[0] - counts[1]) / captured:,.0f} instructions "
+          f"per line (callgrind; start-up and shutdown, {counts[1]:,}, subtracted)")
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=200000)
@@ -258,6 +375,9 @@ def main():
     ap.add_argument("--no-throughput", action="store_true")
     ap.add_argument("--pin", type=int, metavar="CPU",
                     help="throughput runs with rsyslogd and its program on this CPU only")
+    ap.add_argument("--lockstep", type=int, metavar="N",
+                    help="only the lockstep measurement, without rsyslog, on the lines rsyslog "
+                         "sends for N messages (50000 is plenty)")
     args = ap.parse_args()
     if harness.find_rsyslogd() is None:
         print("rsyslogd not installed: skipped")
@@ -278,15 +398,13 @@ def main():
           f"{os.cpu_count()} cores"
           + (f"; rsyslogd and its program pinned to CPU {args.pin}" if args.pin is not None
              else ""), flush=True)
+    if args.lockstep:
+        return 0 if run_lockstep(args.lockstep, args.rounds, args.pin, args.clock_skew) else 1
     all_ok = True
     if not args.no_throughput:
         tmp = tempfile.mkdtemp(prefix="vtrace-omprog-bench-")
         atexit.register(shutil.rmtree, tmp, True)
-        src = os.path.join(tmp, "ok.c")
-        with open(src, "w") as f:
-            f.write(TRIVIAL_C)
-        trivial = os.path.join(tmp, "ok")
-        subprocess.run(["cc", "-O2", "-o", trivial, src], check=True)
+        trivial = build_trivial(tmp)
         counter = os.path.join(tmp, "count")
         total = sum(len(x) for x in build_frames(args.messages)[:2])
         wrapper = os.path.join(tmp, "ok.sh")
@@ -294,13 +412,7 @@ def main():
             f.write(f"#!/bin/sh\nexec {trivial} {counter} {total}\n")
         os.chmod(wrapper, 0o755)
 
-        def trivial_finished(_lab, want):
-            try:
-                with open(counter) as f:
-                    n, at = f.read().split()
-                return float(at) if int(n) >= want else None
-            except (OSError, ValueError):
-                return None
+        trivial_finished = counter_finished(counter)
 
         def vtrace_finished(lab, want):
             s = lab.stats()

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <unordered_map>
@@ -39,6 +40,25 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   return true;
 }
 
+// The optional fraction of a second at `pos` ('.' or ',' and at least one digit; digits past
+// the sixth are read past and dropped), moving `pos` past it. False when malformed.
+bool fraction(std::string_view s, std::size_t& pos, std::int64_t& micros) {
+  micros = 0;
+  if (pos >= s.size() || (s[pos] != '.' && s[pos] != ',')) return true;
+  ++pos;
+  int n = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (n < 6) {
+      micros = micros * 10 + (s[pos] - '0');
+      ++n;
+    }
+    ++pos;
+  }
+  if (n == 0) return false;
+  while (n++ < 6) micros *= 10;
+  return true;
+}
+
 void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
   z += 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -67,19 +87,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no
   }
   std::size_t pos = 19;
   std::int64_t micros = 0;
-  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 6) {
-        micros = micros * 10 + (s[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    if (n == 0) return std::nullopt;
-    while (n++ < 6) micros *= 10;
-  }
+  if (!fraction(s, pos, micros)) return std::nullopt;
   std::int64_t offset_seconds = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
@@ -98,6 +106,27 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no
   if (pos < s.size() && s[pos] != ' ') return std::nullopt;
   return make_utc(year, month, day, hour, minute, second, micros) -
          offset_seconds * kMicrosPerSecond;
+}
+
+std::optional<TimePoint> Rfc3339Parser::parse(std::string_view text) {
+  if (cached_ && text.size() >= kSecondSize &&
+      std::memcmp(text.data(), second_, kSecondSize) == 0) {
+    std::size_t pos = kSecondSize;
+    std::int64_t micros = 0;
+    // The same zone text after the fraction means the same checks pass and the same offset
+    // applies: the second's base stands.
+    if (fraction(text, pos, micros) && text.substr(pos) == zone_) return base_ + micros;
+  }
+  const auto t = parse_rfc3339(text);
+  if (!t) return t;
+  std::size_t pos = kSecondSize;
+  std::int64_t micros = 0;
+  fraction(text, pos, micros);
+  std::memcpy(second_, text.data(), kSecondSize);
+  zone_.assign(text.substr(pos));
+  base_ = *t - micros;
+  cached_ = true;
+  return t;
 }
 
 std::string format_rfc3339(TimePoint t) {

@@ -27,6 +27,22 @@ TimePoint make_utc(int year, int month, int day, int hour, int minute, int secon
 // 'T'. A missing zone is treated as UTC only when `assume_utc_if_no_zone`, else fails.
 std::optional<TimePoint> parse_rfc3339(std::string_view text, bool assume_utc_if_no_zone = false);
 
+// parse_rfc3339() (zone required) for a stream of times: consecutive log lines mostly share
+// their second and zone, and then only the fraction is read again, against the last line's.
+class Rfc3339Parser {
+ public:
+  std::optional<TimePoint> parse(std::string_view text);
+
+ private:
+  static constexpr std::size_t kSecondSize = 19;  // "2026-11-28T05:00:36"
+  // The last time parsed (if `cached_`): its first 19 characters, what followed its fraction,
+  // and its second in UTC.
+  char second_[kSecondSize] = {};
+  std::string zone_;
+  TimePoint base_ = 0;
+  bool cached_ = false;
+};
+
 // Formats as RFC 3339 UTC with microseconds: "2026-11-28T05:00:36.618019Z".
 std::string format_rfc3339(TimePoint t);
 

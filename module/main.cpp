@@ -91,7 +91,8 @@ class DurableSink final : public vtrace::IncidentSink {
       failed_ = true;
       return;
     }
-    switch (store_.enqueue(incident)) {
+    std::string json = vtrace::to_json(incident);
+    switch (store_.enqueue(incident, json)) {
       case vtrace::StateStore::Enqueued::kUnchanged:
         return;  // already stored before a restart: the journal replay re-traced it
       case vtrace::StateStore::Enqueued::kError:
@@ -101,7 +102,8 @@ class DurableSink final : public vtrace::IncidentSink {
       case vtrace::StateStore::Enqueued::kNew:
         break;
     }
-    file_.append(vtrace::to_json(incident) + "\n");
+    json += '\n';
+    file_.append(json);
     stored_ = true;
     if (!batching_) wake_sender();
   }
@@ -134,6 +136,10 @@ class DurableSink final : public vtrace::IncidentSink {
   bool failed_ = false;
   bool stored_ = false;
 };
+
+// How often a stream of input moves the correlator's time on: small against the 250 ms a
+// detection waits for its companion lines, large against the time one message takes.
+constexpr vtrace::Duration kAdvanceEvery = 20'000;
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_reload = 0;
@@ -218,10 +224,13 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   DurableSink sink(*store, file, sender.get());
   auto settings_ptr = std::make_unique<vtrace::CorrelatorSettings>(std::move(settings));
   std::unique_ptr<vtrace::Correlator> correlator;
+  std::unique_ptr<vtrace::RsyslogIngester> ingester;
   vtrace::RsyslogJsonDecoder decoder;
   vtrace::RsyslogRecord record;
   auto rebuild = [&] {
+    ingester.reset();
     correlator = std::make_unique<vtrace::Correlator>(*settings_ptr, sink);
+    ingester = std::make_unique<vtrace::RsyslogIngester>(*correlator);
     vtrace::ReplayOptions archive_options;
     archive_options.timezone = settings_ptr->timezone;
     archive_options.reference_time = wall_now();
@@ -229,7 +238,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     std::uint64_t n = 0;
     journal->for_each([&](vtrace::TimePoint, std::string_view line) {
       if (decoder.decode(line, record)) {
-        vtrace::ingest_rsyslog_record(*correlator, record);
+        ingester->ingest(record);
         ++n;
       }
     });
@@ -247,10 +256,12 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   vtrace::TimePoint last_stats = wall_now();
   vtrace::TimePoint last_prune = last_stats;
   vtrace::TimePoint last_line_at = 0;
+  vtrace::TimePoint last_advance = 0;
   std::uint64_t malformed = 0;
   auto housekeeping = [&] {
     const vtrace::TimePoint now = wall_now();
     correlator->advance(now);
+    last_advance = now;
     if (g_reload) {
       g_reload = 0;
       vtrace::Diagnostics diagnostics;
@@ -288,17 +299,23 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
         continue;
       }
       const auto before = correlator->relevant_lines();
-      vtrace::ingest_rsyslog_record(*correlator, record);
+      const auto t = ingester->ingest(record);
       if (correlator->relevant_lines() != before) {
-        const auto t = vtrace::parse_rfc3339(record.timereported).value_or(arrived);
-        journal->add(std::min(t, arrived), line);
+        journal->add(std::min(t.value_or(arrived), arrived), line);
       }
     }
     bool durable = journal->flush();
     if (durable) {
       last_line_at = arrived;
       sink.begin_batch();
-      correlator->advance(arrived);
+      // Time is moved on at most every kAdvanceEvery, not for every one-message batch (most
+      // of them settle nothing); the idle tick does it when input pauses. A detection whose
+      // incident is thereby made a batch later is still safe: its line is in the journal,
+      // which a restart replays, so no confirmed line goes untraced.
+      if (arrived - last_advance >= kAdvanceEvery) {
+        correlator->advance(arrived);
+        last_advance = arrived;
+      }
       durable = sink.end_batch();
     }
     if (!durable) {

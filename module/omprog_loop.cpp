@@ -15,6 +15,15 @@ namespace vtrace {
 
 namespace {
 
+// The record's fields in the order of RsyslogRecord::unescaped.
+constexpr std::string_view RsyslogRecord::*kFields[] = {
+    &RsyslogRecord::timereported, &RsyslogRecord::hostname, &RsyslogRecord::fromhost_ip,
+    &RsyslogRecord::app_name,     &RsyslogRecord::procid,   &RsyslogRecord::msg,
+    &RsyslogRecord::inputname};
+constexpr int kTime = 0;
+constexpr int kMsg = 5;
+constexpr int kNone = -1;
+
 // Parse events of one line, kept only where they are string values of the top-level object's
 // known keys. Nested values are walked past; a known key with a non-string value counts as
 // absent, as in a document-tree lookup.
@@ -27,44 +36,61 @@ struct FieldHandler {
   using string_view = boost::json::string_view;
 
   RsyslogRecord* out = nullptr;
-  std::string* target = nullptr;  // the field the current top-level key names
-  std::string key;                // a key delivered in parts
+  const char* line_begin = nullptr;
+  const char* line_end = nullptr;
+  int target = kNone;     // the field the current top-level key names
+  bool in_parts = false;  // the target's value came in parts, gathered in its unescaped copy
+  std::string key;        // a key delivered in parts
   int depth = 0;
   bool object = false;
   bool has_time = false;
   bool has_msg = false;
 
-  void start(RsyslogRecord& record) {
+  void start(std::string_view line, RsyslogRecord& record) {
     out = &record;
-    for (std::string* f : {&record.timereported, &record.hostname, &record.fromhost_ip,
-                           &record.app_name, &record.procid, &record.msg, &record.inputname}) {
-      f->clear();
-    }
-    target = nullptr;
+    line_begin = line.data();
+    line_end = line.data() + line.size();
+    for (const auto f : kFields) record.*f = {};
+    target = kNone;
+    in_parts = false;
     key.clear();
     depth = 0;
     object = has_time = has_msg = false;
   }
-  std::string* field(std::string_view k) const {
-    if (k == "msg") return &out->msg;
-    if (k == "timereported") return &out->timereported;
-    if (k == "hostname") return &out->hostname;
-    if (k == "fromhost-ip") return &out->fromhost_ip;
-    if (k == "app-name") return &out->app_name;
-    if (k == "procid") return &out->procid;
-    if (k == "inputname") return &out->inputname;
-    return nullptr;
+  static int field(std::string_view k) {
+    // By length first: one comparison per key instead of up to seven.
+    switch (k.size()) {
+      case 3:
+        return k == "msg" ? kMsg : kNone;
+      case 6:
+        return k == "procid" ? 4 : kNone;
+      case 8:
+        return k == "hostname" ? 1 : k == "app-name" ? 3 : kNone;
+      case 9:
+        return k == "inputname" ? 6 : kNone;
+      case 11:
+        return k == "fromhost-ip" ? 2 : kNone;
+      case 12:
+        return k == "timereported" ? kTime : kNone;
+      default:
+        return kNone;
+    }
   }
   void presence(bool present) {
-    if (target == &out->timereported) has_time = present;
-    if (target == &out->msg) has_msg = present;
+    if (target == kTime) has_time = present;
+    if (target == kMsg) has_msg = present;
   }
   // A value that is not a string, at the top level.
   void other_value() {
-    if (depth != 1 || target == nullptr) return;
-    target->clear();
+    if (depth != 1 || target == kNone) return;
+    out->*kFields[target] = {};
     presence(false);
-    target = nullptr;
+    target = kNone;
+  }
+  void name_target(std::string_view k) {
+    target = field(k);
+    in_parts = false;
+    if (target != kNone) out->*kFields[target] = {};
   }
 
   bool on_document_begin(error_code&) { return true; }
@@ -95,25 +121,39 @@ struct FieldHandler {
   bool on_key(string_view s, std::size_t, error_code&) {
     if (depth != 1) return true;
     if (key.empty()) {
-      target = field(std::string_view(s.data(), s.size()));
+      name_target(std::string_view(s.data(), s.size()));
     } else {
       key.append(s.data(), s.size());
-      target = field(key);
+      name_target(key);
       key.clear();
     }
-    if (target != nullptr) target->clear();
     return true;
   }
   bool on_string_part(string_view s, std::size_t, error_code&) {
-    if (depth == 1 && target != nullptr) target->append(s.data(), s.size());
+    if (depth != 1 || target == kNone) return true;
+    std::string& copy = out->unescaped[target];
+    if (!in_parts) copy.clear();
+    in_parts = true;
+    copy.append(s.data(), s.size());
     return true;
   }
   bool on_string(string_view s, std::size_t, error_code&) {
-    if (depth == 1 && target != nullptr) {
-      target->append(s.data(), s.size());
-      presence(true);
-      target = nullptr;
+    if (depth != 1 || target == kNone) return true;
+    // A whole value straight from the line is viewed there; an unescaped one (the parser's
+    // scratch buffer, even when it is delivered whole) is copied.
+    const auto at = reinterpret_cast<std::uintptr_t>(s.data());
+    if (!in_parts && at >= reinterpret_cast<std::uintptr_t>(line_begin) &&
+        at + s.size() <= reinterpret_cast<std::uintptr_t>(line_end)) {
+      out->*kFields[target] = std::string_view(s.data(), s.size());
+    } else {
+      std::string& copy = out->unescaped[target];
+      if (!in_parts) copy.clear();
+      copy.append(s.data(), s.size());
+      out->*kFields[target] = copy;
     }
+    in_parts = false;
+    presence(true);
+    target = kNone;
     return true;
   }
   bool on_number_part(string_view, error_code&) { return true; }
@@ -144,7 +184,12 @@ struct FieldHandler {
 }  // namespace
 
 struct RsyslogJsonDecoder::Parser {
-  boost::json::basic_parser<FieldHandler> parser{boost::json::parse_options{}};
+  static boost::json::parse_options options() {
+    boost::json::parse_options o;
+    o.allow_invalid_utf8 = true;
+    return o;
+  }
+  boost::json::basic_parser<FieldHandler> parser{options()};
 };
 
 RsyslogJsonDecoder::RsyslogJsonDecoder() : parser_(std::make_unique<Parser>()) {}
@@ -154,7 +199,7 @@ bool RsyslogJsonDecoder::decode(std::string_view line, RsyslogRecord& out) {
   auto& p = parser_->parser;
   p.reset();
   FieldHandler& h = p.handler();
-  h.start(out);
+  h.start(line, out);
   boost::json::error_code ec;
   const std::size_t used = p.write_some(false, line.data(), line.size(), ec);
   if (ec || !p.done()) return false;
@@ -170,11 +215,32 @@ bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out) {
   return decoder.decode(line, out);
 }
 
+const RsyslogIngester::Sender& RsyslogIngester::sender(std::string_view fromhost_ip) {
+  // rsyslog hands over what one connection sent in runs: mostly the previous record's sender.
+  if (last_ != senders_.end() && last_->first == fromhost_ip) return last_->second;
+  last_ = senders_.find(fromhost_ip);
+  if (last_ != senders_.end()) return last_->second;
+  // Bounded by the hosts that send to this collector; a flood of spoofed UDP senders only
+  // empties it now and then.
+  if (senders_.size() >= 4096) senders_.clear();
+  Sender sender;
+  if (const auto address = IpAddress::parse(fromhost_ip)) {
+    sender.loopback = address->is_loopback();
+    sender.source = correlator_.topology().by_address(*address);
+  }
+  last_ = senders_.emplace(std::string(fromhost_ip), sender).first;
+  return last_->second;
+}
+
 bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) {
-  const auto time = parse_rfc3339(record.timereported);
+  return RsyslogIngester(correlator).ingest(record).has_value();
+}
+
+std::optional<TimePoint> RsyslogIngester::ingest(const RsyslogRecord& record) {
+  const auto time = times_.parse(record.timereported);
   if (!time) {
-    correlator.count_undecodable();
-    return false;
+    correlator_.count_undecodable();
+    return std::nullopt;
   }
   LogLine line;
   line.time = *time;
@@ -190,22 +256,20 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
     }
   }
   line.raw = record.msg;
-  std::optional<SourceIndex> source;
-  const auto address = IpAddress::parse(record.fromhost_ip);
-  if (address) source = correlator.topology().by_address(*address);
+  const Sender& from = sender(record.fromhost_ip);
+  std::optional<SourceIndex> source = from.source;
   // Over the network only the sender's address counts, never the hostname it claims (a forged
   // syslog line can claim any hostname). The hostname counts only for lines logged on the
   // collector itself: read from a file (no fromhost-ip) or from the local log socket. A TCP
   // connection over loopback is the network too: any local user could open one.
   const bool local_input = record.inputname == "imuxsock" || record.inputname == "imjournal" ||
                            record.inputname == "imfile" || record.inputname == "imklog";
-  if (!source &&
-      (record.fromhost_ip.empty() || (address && address->is_loopback() && local_input))) {
-    source = correlator.topology().by_hostname(record.hostname);
+  if (!source && (record.fromhost_ip.empty() || (from.loopback && local_input))) {
+    source = correlator_.topology().by_hostname(record.hostname);
   }
   if (!source) {
-    correlator.ingest_untrusted_counted();
-    return true;
+    correlator_.ingest_untrusted_counted();
+    return time;
   }
   // imfile delivers an InterScan record as one message of several lines (escapeLF="off"), or
   // with the line breaks written as the two characters "\n" (escapeLF="on").
@@ -217,15 +281,15 @@ bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record) 
     while (true) {
       const auto end = msg.find(separator);
       line.message = msg.substr(0, end);
-      correlator.ingest(*source, line);
+      correlator_.ingest(*source, line);
       if (end == std::string_view::npos) break;
       msg.remove_prefix(end + separator.size());
     }
-    return true;
+    return time;
   }
   line.message = msg;
-  correlator.ingest(*source, line);
-  return true;
+  correlator_.ingest(*source, line);
+  return time;
 }
 
 namespace {
@@ -279,9 +343,9 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(tick_ms);
   auto last_idle = Clock::now();
-  std::string buffer;
+  constexpr std::size_t kReadSize = 65536;
+  std::string buffer;  // a partial line not yet handed over, then what the next read adds
   std::vector<std::string_view> lines;
-  char chunk[65536];
   // The read is tried first and poll() is only called when nothing is there: rsyslog mostly
   // has the next message written by the time its OK went out, and a poll() per message would
   // be a third of the syscalls the protocol costs.
@@ -291,7 +355,14 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       last_idle = Clock::now();
       if (!on_idle()) return OmprogEnd::kStopped;
     }
-    const ssize_t n = ::read(in_fd, chunk, sizeof chunk);
+    // Read straight into the buffer's tail, so that a line is not copied through a second
+    // buffer (and its cache lines) on its way.
+    const std::size_t kept = buffer.size();
+    ssize_t n = 0;
+    buffer.resize_and_overwrite(kept + kReadSize, [&](char* data, std::size_t) {
+      n = ::read(in_fd, data + kept, kReadSize);
+      return kept + (n > 0 ? static_cast<std::size_t>(n) : 0);
+    });
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{in_fd, POLLIN, 0};
       const int ready = ::poll(&p, 1, tick_ms);
@@ -311,10 +382,10 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       }
       return OmprogEnd::kEndOfInput;
     }
-    buffer.append(chunk, static_cast<std::size_t>(n));
     lines.clear();
     std::size_t start = 0;
-    for (std::size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (std::size_t from = kept, nl; (nl = buffer.find('\n', from)) != std::string::npos;
+         start = from = nl + 1) {
       lines.push_back(std::string_view(buffer).substr(start, nl - start));
     }
     if (!lines.empty()) {

@@ -2,31 +2,42 @@
 // on stdout; EOF ends the program. Lines are rsyslog's JSON template (see packaging/).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "common/time.hpp"
 #include "module/correlator.hpp"
 
 namespace vtrace {
 
-// The fields of one rsyslog JSON record (template with option.jsonf="on").
+// The fields of one rsyslog JSON record (template with option.jsonf="on"). A field is a view
+// into the decoded line when the line holds it as it is (no escape in it), else into the
+// record's own copy: valid until the record is decoded again, and while that line lives.
 struct RsyslogRecord {
-  std::string timereported;
-  std::string hostname;
-  std::string fromhost_ip;
-  std::string app_name;
-  std::string procid;
-  std::string msg;
-  std::string inputname;  // rsyslog's input module (imuxsock, imfile, ...); optional
+  std::string_view timereported;
+  std::string_view hostname;
+  std::string_view fromhost_ip;
+  std::string_view app_name;
+  std::string_view procid;
+  std::string_view msg;
+  std::string_view inputname;  // rsyslog's input module (imuxsock, imfile, ...); optional
+  // The unescaped values, one per field in the order above, kept from line to line so that
+  // their memory is reused.
+  std::array<std::string, 7> unescaped;
 };
 
 // Decodes lines of the JSON template into a record, reusing the parser's and the record's
 // memory from line to line: the fields are taken from the parse events as they stream by, with
 // no document tree built and nothing allocated once the buffers have grown to the longest line.
-// Strict JSON (valid UTF-8 included); only string values of the top-level object count.
+// Strict JSON syntax, but bytes that are not UTF-8 are taken as they are: rsyslog passes a log
+// line's bytes through, and a Latin-1 line is still a line to trace. Only string values of the
+// top-level object count.
 class RsyslogJsonDecoder {
  public:
   RsyslogJsonDecoder();
@@ -45,9 +56,40 @@ class RsyslogJsonDecoder {
 // One-off decoding (tests, tools); a loop keeps an RsyslogJsonDecoder.
 bool parse_rsyslog_json(std::string_view line, RsyslogRecord& out);
 
-// Feeds one rsyslog record to the correlator, trusting it only if its fromhost-ip (or, for
-// records rsyslog received locally, its hostname) belongs to a configured source.
-// Returns false when the record was malformed (it is counted and must still be confirmed).
+// Feeds rsyslog records to one correlator, trusting a record only if its fromhost-ip (or, for
+// records rsyslog received locally, its hostname) belongs to a configured source. What
+// consecutive records repeat is worked out once: the second and zone of their time, and
+// which source a sender's address is (a correlator's sources do not change; a new
+// configuration means a new correlator and a new ingester).
+class RsyslogIngester {
+ public:
+  explicit RsyslogIngester(Correlator& correlator) : correlator_(correlator) {}
+  RsyslogIngester(const RsyslogIngester&) = delete;
+  RsyslogIngester& operator=(const RsyslogIngester&) = delete;
+  // The record's time, or nullopt when the record was malformed (it is counted, and must
+  // still be confirmed).
+  std::optional<TimePoint> ingest(const RsyslogRecord& record);
+
+ private:
+  struct Sender {
+    bool loopback = false;
+    std::optional<SourceIndex> source;  // by its address
+  };
+  const Sender& sender(std::string_view fromhost_ip);
+
+  Correlator& correlator_;
+  Rfc3339Parser times_;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Senders = std::unordered_map<std::string, Sender, Hash, std::equal_to<>>;
+  Senders senders_;
+  Senders::iterator last_ = senders_.end();  // the previous record's
+};
+
+// One-off ingestion (tests); a loop keeps an RsyslogIngester. False when the record was
+// malformed.
 bool ingest_rsyslog_record(Correlator& correlator, const RsyslogRecord& record);
 
 enum class OmprogEnd {

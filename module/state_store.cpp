@@ -195,7 +195,10 @@ std::int64_t StateStore::take_legacy_journal(
 }
 
 StateStore::Enqueued StateStore::enqueue(const Incident& incident) {
-  const std::string json = to_json(incident);
+  return enqueue(incident, to_json(incident));
+}
+
+StateStore::Enqueued StateStore::enqueue(const Incident& incident, std::string_view json) {
   Run s(statements_->enqueue);
   if (!s.ok() ||
       s.bind(1, incident.id).bind(2, incident.revision).bind(3, json).step() != SQLITE_DONE) {
@@ -337,12 +340,35 @@ bool Journal::write_pending() {
 }
 
 void Journal::add(TimePoint time, std::string_view line) {
-  char digits[24];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, time);
-  pending_.append(digits, end);
-  pending_ += '\t';
-  pending_.append(line);
-  pending_ += '\n';
+  constexpr std::size_t kMaxDigits = 20;
+  const std::size_t at = pending_.size();
+  pending_.resize_and_overwrite(at + kMaxDigits + line.size() + 2, [&](char* p, std::size_t) {
+    char* out = p + at;
+    if (time >= kMicrosPerSecond) {
+      // Consecutive lines mostly fall in the same second: its digits are formatted once, the
+      // six digits of the microseconds every time.
+      const TimePoint second = time / kMicrosPerSecond;
+      if (second != second_) {
+        second_ = second;
+        second_size_ = static_cast<std::size_t>(
+            std::to_chars(second_digits_, second_digits_ + sizeof second_digits_, second).ptr -
+            second_digits_);
+      }
+      out = std::copy_n(second_digits_, second_size_, out);
+      auto micros = static_cast<unsigned>(time % kMicrosPerSecond);
+      for (int i = 5; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + micros % 10);
+        micros /= 10;
+      }
+      out += 6;
+    } else {
+      out = std::to_chars(out, out + kMaxDigits, time).ptr;
+    }
+    *out++ = '\t';
+    out = std::copy_n(line.data(), line.size(), out);
+    *out++ = '\n';
+    return static_cast<std::size_t>(out - p);
+  });
   pending_newest_ = pending_lines_ == 0 ? time : std::max(pending_newest_, time);
   ++pending_lines_;
 }

@@ -63,6 +63,8 @@ class StateStore {
   // (kUnchanged); a higher revision replaces the stored one and is delivered again. Committed
   // on return, or with the enclosing transaction.
   Enqueued enqueue(const Incident& incident);
+  // The same with the incident's to_json() already made (the caller writes it elsewhere too).
+  Enqueued enqueue(const Incident& incident, std::string_view json);
   // Up to `limit` undelivered entries due at `now`, oldest first.
   std::vector<OutboxEntry> due(TimePoint now, int limit);
   void mark_delivered(std::int64_t rowid, int revision);
@@ -130,6 +132,10 @@ class Journal {
   std::size_t used_ = 0;
   TimePoint opened_at_ = 0;
   std::string pending_;
+  // The decimal digits of the whole seconds of the last line added.
+  TimePoint second_ = -1;
+  char second_digits_[20] = {};
+  std::size_t second_size_ = 0;
   std::int64_t pending_lines_ = 0;
   TimePoint pending_newest_ = 0;
   std::int64_t lines_ = 0;

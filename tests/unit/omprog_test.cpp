@@ -3,11 +3,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -70,6 +72,62 @@ TEST_CASE("a record claiming a source's hostname from another address changes no
           "[omprog][trust]") {
   CHECK(run(chain("10.1.0.25", "203.0.113.66")).empty());
   CHECK(run(chain("203.0.113.66", "203.0.113.66")).empty());
+}
+
+TEST_CASE("one ingester applies the trust rule to every record, whatever came before",
+          "[omprog][trust]") {
+  vtrace::Diagnostics d;
+  auto settings = vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "t.yaml", d);
+  REQUIRE(settings);
+  vtrace::testing::RecordingSink sink;
+  vtrace::Correlator correlator(*settings, sink, "UTC");
+  vtrace::RsyslogIngester ingester(correlator);
+  // Each record: fromhost-ip, inputname, and whether it is trusted.
+  const std::vector<std::tuple<std::string, std::string, bool>> cases = {
+      {"10.1.0.25", "imtcp", true},     // relay1's own address
+      {"10.1.0.25", "imtcp", true},     // again, from what the ingester remembers
+      {"127.0.0.1", "imtcp", false},    // loopback over TCP: the network, any local user
+      {"127.0.0.1", "imuxsock", true},  // loopback from the local socket: the hostname counts
+      {"127.0.0.1", "imtcp", false},
+      {"", "imfile", true},  // read from a file: the hostname counts
+      {"203.0.113.66", "imtcp", false},
+      {"203.0.113.66", "imuxsock", false},  // a local input name does not make a remote sender
+      {"not an address", "imtcp", false},
+      {"10.1.0.25", "imtcp", true},
+  };
+  for (const auto& [ip, input, trusted] : cases) {
+    INFO(ip << " " << input);
+    const std::string line =
+        R"({"timereported":"2026-11-28T05:00:05.5+00:00","hostname":"relay1","fromhost-ip":")" +
+        ip +
+        R"(","app-name":"postfix/smtpd","procid":"1","msg":" 1345D2CCE8: )"
+        R"(client=pc45.campus.example.ac.jp[10.1.23.45]","inputname":")" +
+        input + "\"}";
+    vtrace::RsyslogRecord record;
+    REQUIRE(vtrace::parse_rsyslog_json(line, record));
+    const auto untrusted = correlator.stats().untrusted;
+    CHECK(ingester.ingest(record) == vtrace::make_utc(2026, 11, 28, 5, 0, 5, 500000));
+    CHECK((correlator.stats().untrusted == untrusted) == trusted);
+  }
+}
+
+TEST_CASE("the ingester gives a record's time, and nothing for a record without a valid one",
+          "[omprog]") {
+  vtrace::Diagnostics d;
+  auto settings = vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "t.yaml", d);
+  REQUIRE(settings);
+  vtrace::testing::RecordingSink sink;
+  vtrace::Correlator correlator(*settings, sink, "UTC");
+  vtrace::RsyslogIngester ingester(correlator);
+  vtrace::RsyslogRecord record;
+  REQUIRE(vtrace::parse_rsyslog_json(
+      R"({"timereported":"2026-11-28T14:00:05+09:00","msg":"x","fromhost-ip":"10.1.0.25"})",
+      record));
+  CHECK(ingester.ingest(record) == vtrace::make_utc(2026, 11, 28, 5, 0, 5));
+  REQUIRE(vtrace::parse_rsyslog_json(
+      R"({"timereported":"2026-11-28T14:00:05","msg":"x","fromhost-ip":"10.1.0.25"})", record));
+  CHECK_FALSE(ingester.ingest(record));
+  CHECK(correlator.undecodable() == 1);
 }
 
 TEST_CASE("malformed JSON records are rejected by the decoder, not thrown", "[omprog]") {
@@ -185,10 +243,74 @@ TEST_CASE("the decoder rejects what is not one JSON object, and recovers for the
   CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":"m"} trailing)", record));
   CHECK_FALSE(decoder.decode(R"({"timereported":"t","msg":"m")", record));
   CHECK_FALSE(decoder.decode("[\"timereported\",\"msg\"]", record));
-  CHECK_FALSE(decoder.decode("{\"timereported\":\"t\",\"msg\":\"bad \xff byte\"}", record));
   CHECK_FALSE(decoder.decode("", record));
   REQUIRE(decoder.decode("{\"timereported\":\"t\",\"msg\":\"ok\"} \r", record));
   CHECK(record.msg == "ok");
+}
+
+TEST_CASE("a line with bytes that are not UTF-8 is decoded with the bytes as they are",
+          "[omprog]") {
+  // rsyslog passes the bytes of a Latin-1 log line through into its JSON.
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
+  REQUIRE(decoder.decode(
+      "{\"timereported\":\"2026-11-28T05:00:06Z\",\"hostname\":\"gw1\",\"msg\":\"Message "
+      "A39D5E08539 with subject 'caf\xe9' infected by Worm.A\"}",
+      record));
+  CHECK(record.msg == "Message A39D5E08539 with subject 'caf\xe9' infected by Worm.A");
+  CHECK(record.hostname == "gw1");
+}
+
+TEST_CASE("a detection whose subject is Latin-1 is traced, and its incident is valid JSON",
+          "[omprog]") {
+  auto records = chain("10.1.0.25", "192.0.2.25");
+  records[3] = json_record("gw1", "192.0.2.25", "clamav-milter",
+                           "Message A39D5E08539 from <a@example.org> to <kato@example.ac.jp> with "
+                           "subject 'caf\xe9' message-id '<m@x>' date 'x' infected by Worm.A",
+                           "2026-11-28T05:00:06.400000+00:00");
+  const auto incidents = run(records);
+  REQUIRE(incidents.size() == 1);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+  CHECK(incidents[0].subject == "caf\xe9");
+  boost::json::error_code ec;
+  const auto json = boost::json::parse(vtrace::to_json(incidents[0]), ec);
+  REQUIRE_FALSE(ec);
+  CHECK(json.at("message").at("subject") == "caf\uFFFD");
+}
+
+TEST_CASE("escaped values are unescaped wherever the escape is, and outlive a one-off decoder",
+          "[omprog]") {
+  // Escapes first, in the middle, last and throughout; a key with an escape too.
+  const std::string line = R"({"timereported":"2026-11-28T05:00:06Z", "hostname":"\u0067w1", )"
+                           R"("app-name":"postfix\/smtpd", "procid":"7\/", "msg":"\/\/\"", )"
+                           R"("input\u006eame":"imtcp", "fromhost-ip":"192.0.2.25"})";
+  vtrace::RsyslogRecord record;
+  REQUIRE(vtrace::parse_rsyslog_json(line, record));
+  CHECK(record.hostname == "gw1");
+  CHECK(record.app_name == "postfix/smtpd");
+  CHECK(record.procid == "7/");
+  CHECK(record.msg == "//\"");
+  CHECK(record.inputname == "imtcp");
+  CHECK(record.fromhost_ip == "192.0.2.25");
+  CHECK(record.timereported == "2026-11-28T05:00:06Z");
+}
+
+TEST_CASE("a record decoded again holds only the new line's values, escaped or not", "[omprog]") {
+  vtrace::RsyslogJsonDecoder decoder;
+  vtrace::RsyslogRecord record;
+  REQUIRE(decoder.decode(R"({"timereported":"t","msg":"a\/b","app-name":"x\/y"})", record));
+  CHECK(record.msg == "a/b");
+  REQUIRE(decoder.decode(R"({"timereported":"t","msg":"plain","app-name":"\/z"})", record));
+  CHECK(record.msg == "plain");
+  CHECK(record.app_name == "/z");
+  REQUIRE(decoder.decode(R"({"timereported":"t","msg":"m"})", record));
+  CHECK(record.app_name.empty());
+  // A repeated key: the last value counts, as in a document-tree lookup.
+  REQUIRE(decoder.decode(R"({"timereported":"t","msg":"fir\/st","msg":"second"})", record));
+  CHECK(record.msg == "second");
+  REQUIRE(decoder.decode(R"({"timereported":"t","msg":"first","msg":"sec\/ond"})", record));
+  CHECK(record.msg == "sec/ond");
 }
 
 namespace {
@@ -257,6 +379,31 @@ TEST_CASE("journalled lines come back in order after a restart, without a torn l
   REQUIRE(lines.size() == 4);
   CHECK(lines.back().second == R"({"msg":"five"})");
   CHECK(journal->size() == 4);
+}
+
+TEST_CASE("journalled times come back exact, within a second, across seconds and below one",
+          "[omprog][state]") {
+  TempDir dir;
+  std::string error;
+  auto journal = vtrace::Journal::open(dir.path() + "/journal", error);
+  REQUIRE(journal);
+  const std::vector<vtrace::TimePoint> times = {1795866291974803,
+                                                1795866291000007,
+                                                1795866291000000,
+                                                1795866292000001,
+                                                1795866291999999,
+                                                1000000,
+                                                999999,
+                                                7,
+                                                0,
+                                                -1500000};
+  Lines expected;
+  for (const auto t : times) {
+    journal->add(t, "line " + std::to_string(t));
+    expected.emplace_back(t, "line " + std::to_string(t));
+  }
+  REQUIRE(journal->flush());
+  CHECK(read_all(*journal) == expected);
 }
 
 TEST_CASE("lines a killed process had journalled come back, without the segment's unwritten tail",

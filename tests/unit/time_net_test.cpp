@@ -2,6 +2,7 @@
 // CIDR networks). Timestamps are the ones printed in shared/reference/log-formats.md.
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "common/net.hpp"
 #include "common/time.hpp"
@@ -112,6 +113,44 @@ TEST_CASE("parse_rfc3339 stops at a space so it can read the front of a log line
   const auto t = parse_rfc3339("2026-11-28T05:00:36.618019+00:00 gw1 clamav-milter[777]: x");
   REQUIRE(t);
   CHECK(*t == utc(2026, 11, 28, 5, 0, 36, 618019));
+}
+
+TEST_CASE("Rfc3339Parser reads a stream of times as parse_rfc3339 reads each on its own",
+          "[time]") {
+  // Same second and zone (the cached base), a new fraction, a new second, a new zone with the
+  // same second, no fraction, an invalid one between, and one that differs only after a space.
+  const std::vector<std::string> stream = {
+      "2026-11-28T05:00:36.618019+00:00",
+      "2026-11-28T05:00:36.000001+00:00",
+      "2026-11-28T05:00:36+00:00",
+      "2026-11-28T05:00:36.5+09:00",
+      "2026-11-28T05:00:36.5+0900",
+      "2026-11-28T05:00:36.5Z",
+      "2026-11-28T05:00:36.Z",
+      "2026-11-28T05:00:36.5Zjunk",
+      "2026-11-28T05:00:36.5Z gw1 x",
+      "2026-11-28T05:00:36.5Z gw2 y",
+      "2026-11-28T05:00:37.5Z",
+      "2026-11-28T05:00:37.25",
+      "2026-11-28T05:00:37.250000000-05:30",
+      "2026-11-28T05:00",
+      "",
+      "2026-11-28T05:00:37.25-05:30",
+  };
+  Rfc3339Parser parser;
+  for (const auto& text : stream) {
+    INFO(text);
+    CHECK(parser.parse(text) == parse_rfc3339(text));
+  }
+}
+
+TEST_CASE("Rfc3339Parser adds the fraction of a line to the base of the second it repeats",
+          "[time]") {
+  Rfc3339Parser parser;
+  CHECK(parser.parse("2026-11-28T14:00:36.1+09:00") == utc(2026, 11, 28, 5, 0, 36, 100000));
+  CHECK(parser.parse("2026-11-28T14:00:36.618019+09:00") == utc(2026, 11, 28, 5, 0, 36, 618019));
+  CHECK(parser.parse("2026-11-28T14:00:36+09:00") == utc(2026, 11, 28, 5, 0, 36));
+  CHECK(parser.parse("2026-11-28T14:00:36.2Z") == utc(2026, 11, 28, 14, 0, 36, 200000));
 }
 
 // --- format_rfc3339 ---------------------------------------------------------------------------
