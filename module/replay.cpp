@@ -3,16 +3,23 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <queue>
+#include <string>
+#include <thread>
 
 #include "module/isvw_reader.hpp"
 #include "module/syslog_envelope.hpp"
@@ -32,6 +39,101 @@ namespace {
 
 enum class FileKind { kUnknown, kSyslog, kEximMainlog, kIsvw };
 
+// True when the gzip stream ended in an error. gzread ends a truncated stream like a complete
+// one (the file may still be growing); gzerror tells them apart.
+bool gzip_failed(gzFile file) {
+  int status = Z_OK;
+  gzerror(file, &status);
+  return status != Z_OK;
+}
+
+// The CPUs this process may run on (taskset, cgroup cpusets).
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return CPU_COUNT(&set);
+}
+
+// Inflates a gzip stream on a thread of its own, a few chunks ahead of the reader, so that a
+// compressed archive costs the reading thread about what a plain file does (zlib is a third
+// of the work otherwise). Bounded: at most kChunks chunks of kChunkSize wait.
+class Inflater {
+ public:
+  explicit Inflater(gzFile file) : file_(file), thread_([this] { run(); }) {}
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+  ~Inflater() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+    gzclose(file_);
+  }
+
+  // Copies up to `room` inflated bytes into `into`: how many, 0 at the end of the data, -1
+  // when the data is corrupt or unreadable from there on.
+  long read(char* into, std::size_t room) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !chunks_.empty() || done_; });
+    if (chunks_.empty()) return failed_ ? -1 : 0;
+    const std::string& chunk = chunks_.front();
+    const std::size_t n = std::min(room, chunk.size() - front_used_);
+    std::memcpy(into, chunk.data() + front_used_, n);
+    front_used_ += n;
+    if (front_used_ == chunk.size()) {
+      chunks_.pop_front();
+      front_used_ = 0;
+      lock.unlock();
+      changed_.notify_all();
+    }
+    return static_cast<long>(n);
+  }
+
+ private:
+  static constexpr std::size_t kChunkSize = 1 << 16;
+  static constexpr std::size_t kChunks = 3;
+
+  void run() {
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return chunks_.size() < kChunks || stop_; });
+        if (stop_) return;
+      }
+      std::string chunk;
+      int n = 0;
+      chunk.resize_and_overwrite(kChunkSize, [&](char* data, std::size_t size) {
+        n = gzread(file_, data, static_cast<unsigned>(size));
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+      });
+      {
+        std::lock_guard lock(mutex_);
+        if (n > 0) {
+          chunks_.push_back(std::move(chunk));
+        } else {
+          done_ = true;
+          failed_ = n < 0 || gzip_failed(file_);
+        }
+      }
+      changed_.notify_all();
+      if (n <= 0) return;
+    }
+  }
+
+  gzFile file_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::string> chunks_;  // inflated, not yet read
+  std::size_t front_used_ = 0;      // bytes of chunks_.front() already read
+  bool done_ = false;
+  bool failed_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // One input file: buffered line reading and decoding of its current line.
 class FileReader {
  public:
@@ -42,8 +144,8 @@ class FileReader {
   ~FileReader() {
     if (file_ != nullptr) {
       gzclose(file_);
-    } else if (fd_ >= 0) {
-      ::close(fd_);
+    } else if (!inflater_ && fd_ >= 0) {
+      ::close(fd_);  // else the inflater's gzclose closes it
     }
   }
 
@@ -60,12 +162,19 @@ class FileReader {
     const bool plain =
         ::pread(fd_, magic, sizeof magic, 0) == 2 && !(magic[0] == 0x1f && magic[1] == 0x8b);
     if (!plain) {
-      file_ = gzdopen(fd_, "rb");
-      if (file_ == nullptr) {
+      gzFile file = gzdopen(fd_, "rb");
+      if (file == nullptr) {
         error = input_.path + ": " + std::strerror(errno);
         return false;
       }
-      gzbuffer(file_, 1 << 17);
+      gzbuffer(file, 1 << 17);
+      // Inflating ahead pays only where another CPU can do it: on one CPU the hand-over
+      // between the threads costs more than it saves.
+      if (usable_cpus() > 1) {
+        inflater_ = std::make_unique<Inflater>(file);
+      } else {
+        file_ = file;
+      }
     }
     buffer_.resize(1 << 16);  // grows for longer lines
     return true;
@@ -160,11 +269,17 @@ class FileReader {
       pos_ = 0;
       if (len_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
       const std::size_t room = buffer_.size() - len_;
-      const long n = file_ != nullptr
+      const long n = inflater_ ? inflater_->read(buffer_.data() + len_, room)
+                     : file_ != nullptr
                          ? gzread(file_, buffer_.data() + len_, static_cast<unsigned>(room))
                          : read_some(buffer_.data() + len_, room);
       if (n <= 0) {
         eof_ = true;
+        const bool gzip = inflater_ || file_ != nullptr;
+        if (n < 0 || (file_ != nullptr && gzip_failed(file_))) {
+          summary.errors.push_back(input_.path + ": unreadable after " + std::to_string(bytes_) +
+                                   " bytes" + (gzip ? " (corrupt or truncated gzip data)" : ""));
+        }
       } else {
         len_ += static_cast<std::size_t>(n);
         bytes_ += static_cast<std::uint64_t>(n);
@@ -185,7 +300,8 @@ class FileReader {
   SyslogEnvelopeDecoder decoder_;
   LocalTimeResolver zone_;
   int fd_ = -1;
-  gzFile file_ = nullptr;  // gzip input only; owns fd_ when set
+  std::unique_ptr<Inflater> inflater_;  // gzip input on a multi-CPU host; owns fd_ when set
+  gzFile file_ = nullptr;               // gzip input on one CPU; owns fd_ when set
   std::vector<char> buffer_;
   std::size_t pos_ = 0;
   std::size_t len_ = 0;

@@ -98,6 +98,56 @@ TEST_CASE("replay traces across files given in any order, plain and gzip", "[rep
   CHECK(incidents[0].origin->ip == "10.1.23.45");
 }
 
+TEST_CASE("a gzip file of many inflated chunks replays line for line like the plain file",
+          "[replay]") {
+  TempDir dir;
+  // ~3 MB of relay noise around the traced message: more than the inflater's queue holds,
+  // with lines cut across its chunk boundaries.
+  std::string relay;
+  for (int i = 0; i < 20000; ++i) {
+    relay += "Nov 28 04:59:" + std::to_string(10 + i % 50) + " relay1 postfix/smtpd[" +
+             std::to_string(1000 + i) + "]: connect from pc" + std::to_string(i) +
+             ".campus.example.ac.jp[10.1." + std::to_string(i % 250) + "." +
+             std::to_string(i % 200) + "] padding to spread lines over chunk boundaries\n";
+  }
+  relay += kRelay;
+  vtrace::ReplaySummary plain_summary, gz_summary;
+  const auto plain =
+      replay({dir.write("gw1.log", kGateway), dir.write("relay1.log", relay)}, &plain_summary);
+  const auto gz =
+      replay({dir.write("gw1b.log", kGateway), dir.write_gz("relay1.log.gz", relay)}, &gz_summary);
+  CHECK(gz_summary.lines == 20005);
+  CHECK(gz_summary.lines == plain_summary.lines);
+  CHECK(gz_summary.bytes == plain_summary.bytes);
+  CHECK(gz_summary.errors.empty());
+  REQUIRE(gz.size() == 1);
+  REQUIRE(plain.size() == 1);
+  CHECK(gz[0].id == plain[0].id);
+  REQUIRE(gz[0].origin);
+  CHECK(gz[0].origin->ip == "10.1.23.45");
+}
+
+TEST_CASE("a truncated gzip file yields the lines before the cut and an error naming it",
+          "[replay]") {
+  TempDir dir;
+  std::string relay;
+  for (int i = 0; i < 5000; ++i) {
+    relay += "Nov 28 04:59:" + std::to_string(10 + i % 50) + " relay1 postfix/smtpd[" +
+             std::to_string(i) + "]: connect from unknown[10.1.0." + std::to_string(i % 250) +
+             "]\n";
+  }
+  const auto whole = dir.write_gz("relay1.log.gz", relay);
+  const auto size = fs::file_size(whole);
+  fs::resize_file(whole, size / 2);
+  vtrace::ReplaySummary summary;
+  replay({whole}, &summary);
+  CHECK(summary.lines > 100);
+  CHECK(summary.lines < 5000);
+  REQUIRE(summary.errors.size() == 1);
+  CHECK(summary.errors[0].find("relay1.log.gz") != std::string::npos);
+  CHECK(summary.errors[0].find("gzip") != std::string::npos);
+}
+
 TEST_CASE("replay reads an exim main log attributed with SOURCE=", "[replay][exim]") {
   TempDir dir;
   const auto mainlog = dir.write(
