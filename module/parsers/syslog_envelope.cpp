@@ -336,8 +336,8 @@ bool SyslogEnvelopeDecoder::cached_rfc3339(std::string_view rest, std::size_t& e
 
 bool SyslogEnvelopeDecoder::decode_common(std::string_view text, LogLine& line) {
   // The shapes of nearly every line: "Nov 28 05:40:01 host prog[pid]: msg" or
-  // "2026-11-28T05:40:01.123456+09:00 host prog[pid]: msg" in the cached second or minute, one
-  // space between the parts. Anything else goes to the general decoder, which yields the same
+  // "2026-11-28T05:40:01.123456+09:00 host prog[pid]: msg" in the cached second, one space
+  // between the parts. Anything else goes to the general decoder, which yields the same
   // LogLine for these lines.
   if (text.size() < 20 || text.back() == '\n' || text.back() == '\r') return false;
   const char* const end = text.data() + text.size();
@@ -401,9 +401,7 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
   line = LogLine{};
   line.raw = text;
   std::string_view rest = text;
-  if (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) {
-    while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
-  }
+  while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
   // <PRI>
   if (!rest.empty() && rest.front() == '<') {
     std::size_t i = 1;
