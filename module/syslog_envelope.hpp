@@ -31,6 +31,8 @@ class SyslogEnvelopeDecoder {
  private:
   // The common shapes, in the cached second; false (nothing decided) for everything else.
   bool decode_common(std::string_view text, LogLine& line);
+  // Keeps `program` (when it fits) as the one the next line is first compared with.
+  void remember_program(std::string_view program);
   bool decode_bsd_time(std::string_view& rest, TimePoint& out);
   // The whole seconds of a BSD timestamp; `end` is where they end in `rest`.
   bool decode_bsd_second(std::string_view rest, TimePoint& out, std::size_t& end);
