@@ -109,23 +109,39 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no
 }
 
 std::optional<TimePoint> Rfc3339Parser::parse(std::string_view text) {
+  // "YYYY-MM-DDTHH:MM:" before the seconds.
+  constexpr std::size_t kMinuteSize = kSecondSize - 2;
   if (cached_ && text.size() >= kSecondSize &&
-      std::memcmp(text.data(), second_, kSecondSize) == 0) {
+      std::memcmp(text.data(), second_, kMinuteSize) == 0) {
     std::size_t pos = kSecondSize;
     std::int64_t micros = 0;
     // The same zone text after the fraction means the same checks pass and the same offset
-    // applies: the second's base stands.
-    if (fraction(text, pos, micros) && text.substr(pos) == zone_) return base_ + micros;
+    // applies: the second's base stands, or a new second of its minute follows from the
+    // minute's (the offset cannot change within a minute).
+    int second = 0;
+    if (fraction(text, pos, micros) && text.substr(pos) == zone_ &&
+        digits(text, kMinuteSize, 2, second) && second < 60) {
+      if (text[kMinuteSize] != second_[kMinuteSize] ||
+          text[kMinuteSize + 1] != second_[kMinuteSize + 1]) {
+        std::memcpy(second_ + kMinuteSize, text.data() + kMinuteSize, 2);
+        base_ = minute_base_ + second * kMicrosPerSecond;
+      }
+      return base_ + micros;
+    }
   }
   const auto t = parse_rfc3339(text);
   if (!t) return t;
   std::size_t pos = kSecondSize;
   std::int64_t micros = 0;
   fraction(text, pos, micros);
+  int second = 0;
+  digits(text, kMinuteSize, 2, second);
   std::memcpy(second_, text.data(), kSecondSize);
   zone_.assign(text.substr(pos));
   base_ = *t - micros;
-  cached_ = true;
+  minute_base_ = base_ - second * kMicrosPerSecond;
+  // A leap second's minute has no base to reuse.
+  cached_ = second < 60;
   return t;
 }
 

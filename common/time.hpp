@@ -28,18 +28,27 @@ TimePoint make_utc(int year, int month, int day, int hour, int minute, int secon
 std::optional<TimePoint> parse_rfc3339(std::string_view text, bool assume_utc_if_no_zone = false);
 
 // parse_rfc3339() (zone required) for a stream of times: consecutive log lines mostly share
-// their second and zone, and then only the fraction is read again, against the last line's.
+// their second and zone, and then only the fraction is read again, against the last line's; a
+// new second of the same minute and zone is computed from the minute's.
 class Rfc3339Parser {
  public:
+  static constexpr std::size_t kSecondSize = 19;  // "2026-11-28T05:00:36"
+
   std::optional<TimePoint> parse(std::string_view text);
 
+  // The time the next parse starts from, for callers with a faster check of their own (valid
+  // while `cached()`): its first kSecondSize characters, the text after its fraction, and
+  // that second in UTC.
+  bool cached() const { return cached_; }
+  std::string_view second() const { return {second_, kSecondSize}; }
+  std::string_view zone() const { return zone_; }
+  TimePoint second_base() const { return base_; }
+
  private:
-  static constexpr std::size_t kSecondSize = 19;  // "2026-11-28T05:00:36"
-  // The last time parsed (if `cached_`): its first 19 characters, what followed its fraction,
-  // and its second in UTC.
   char second_[kSecondSize] = {};
   std::string zone_;
   TimePoint base_ = 0;
+  TimePoint minute_base_ = 0;  // base_ less its seconds
   bool cached_ = false;
 };
 

@@ -48,14 +48,9 @@ class SyslogEnvelopeDecoder {
   int rollover_years_ = 0;
   LocalTimeResolver zone_;
   // Consecutive lines mostly share the second (and the zone): their parse is reused.
-  char cached_second_[19] = {};
-  char cached_zone_[8] = {};
-  std::size_t cached_zone_size_ = 0;
-  std::uint64_t cached_zone_word_ = 0;  // the zone and a space, little-endian
+  Rfc3339Parser times_;
+  std::uint64_t cached_zone_word_ = 0;  // times_'s zone and a space, little-endian
   std::uint64_t cached_zone_mask_ = 0;  // the bytes of cached_zone_word_ that count; 0: none
-  TimePoint cached_base_ = 0;
-  TimePoint cached_minute_base_ = 0;  // the cached second's minute, for the next second
-  bool cache_valid_ = false;
   // The same for BSD timestamps: "Nov 28 05:40:01" and the byte after it.
   char cached_bsd_[16] = {};
   TimePoint cached_bsd_base_ = 0;

@@ -256,63 +256,20 @@ bool SyslogEnvelopeDecoder::decode_bsd_second(std::string_view rest, TimePoint& 
 std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, std::size_t& end) {
   // "YYYY-MM-DDTHH:MM:SS" + [".ffffff"] + zone, up to the next space.
   // REQUIRES: rest.size() >= 19.
-  auto token = [&rest, &end](std::size_t from) {
-    end = from;
-    while (end < rest.size() && rest[end] != ' ') ++end;
-    return rest.substr(0, end);
-  };
-  std::size_t pos = 19;
-  if (pos == rest.size() || rest[pos] == ' ') return parse_rfc3339(token(pos));
-  std::int64_t micros = 0;
-  if (rest[pos] == '.' || rest[pos] == ',') {
-    ++pos;
-    int digits_seen = 0;
-    for (; pos < rest.size() && is_digit(rest[pos]); ++pos) {
-      if (digits_seen < 6) {
-        micros = micros * 10 + (rest[pos] - '0');
-        ++digits_seen;
-      }
-    }
-    if (digits_seen == 0) return parse_rfc3339(token(pos));
-    while (digits_seen++ < 6) micros *= 10;
-  }
-  const std::string_view text = token(pos);
-  const std::string_view zone = text.substr(pos);
-  if (cache_valid_ && zone.size() == cached_zone_size_ &&
-      same_bytes(cached_second_, text.data(), 19) &&
-      same_text(zone, {cached_zone_, cached_zone_size_})) {
-    return cached_base_ + micros;
-  }
-  // A new second of the cached minute: only the seconds differ.
-  const int second = two_digits(text, 17);
-  if (cache_valid_ && second >= 0 && second < 60 &&
-      same_text(zone, {cached_zone_, cached_zone_size_}) &&
-      std::memcmp(cached_second_, text.data(), 17) == 0) {
-    std::memcpy(cached_second_ + 17, text.data() + 17, 2);
-    cached_base_ = cached_minute_base_ + second * kMicrosPerSecond;
-    return cached_base_ + micros;
-  }
-  std::string whole(text.substr(0, 19));
-  whole += zone;
-  const auto base = parse_rfc3339(whole);
-  if (!base) return std::nullopt;
-  // A zone longer than any real one ("+09:00") is parsed every time rather than cached.
-  cache_valid_ = zone.size() <= sizeof cached_zone_ && second >= 0 && second < 60;
-  std::memcpy(cached_second_, text.data(), 19);
-  cached_zone_size_ = std::min(zone.size(), sizeof cached_zone_);
-  std::memcpy(cached_zone_, zone.data(), cached_zone_size_);
+  end = Rfc3339Parser::kSecondSize;
+  while (end < rest.size() && rest[end] != ' ') ++end;
+  const auto t = times_.parse(rest.substr(0, end));
   // The zone and the space after it, for cached_rfc3339's one-word comparison.
   cached_zone_mask_ = 0;
-  if (cache_valid_ && cached_zone_size_ < 8) {
+  const std::string_view zone = times_.zone();
+  if (times_.cached() && zone.size() < 8) {
     char word[8] = {};
-    std::memcpy(word, cached_zone_, cached_zone_size_);
-    word[cached_zone_size_] = ' ';
+    std::memcpy(word, zone.data(), zone.size());
+    word[zone.size()] = ' ';
     std::memcpy(&cached_zone_word_, word, 8);
-    cached_zone_mask_ = ~0ULL >> (8 * (7 - cached_zone_size_));
+    cached_zone_mask_ = ~0ULL >> (8 * (7 - zone.size()));
   }
-  cached_base_ = *base;
-  cached_minute_base_ = cached_base_ - second * kMicrosPerSecond;
-  return cached_base_ + micros;
+  return t;
 }
 
 bool SyslogEnvelopeDecoder::cached_rfc3339(std::string_view rest, std::size_t& end,
@@ -320,17 +277,18 @@ bool SyslogEnvelopeDecoder::cached_rfc3339(std::string_view rest, std::size_t& e
   // rsyslog's form with microseconds, in the second and the zone of the line before: the zone
   // and the space after it compared as one word, the second as three. The byte after the six
   // digits is the zone's first, which is never a digit.
-  constexpr std::size_t kMicros = 20;
+  constexpr std::size_t kMicros = Rfc3339Parser::kSecondSize + 1;
   constexpr std::size_t kZone = kMicros + 6;
   if (cached_zone_mask_ == 0 || rest.size() < kZone + 8 ||
       ((load_word(rest.data() + kZone) ^ cached_zone_word_) & cached_zone_mask_) != 0 ||
-      !same_bytes(cached_second_, rest.data(), 19) || (rest[19] != '.' && rest[19] != ',')) {
+      !same_bytes(times_.second().data(), rest.data(), Rfc3339Parser::kSecondSize) ||
+      (rest[kMicros - 1] != '.' && rest[kMicros - 1] != ',')) {
     return false;
   }
   const std::int64_t micros = six_digits(rest.data() + kMicros);
   if (micros < 0) return false;
-  end = kZone + cached_zone_size_;
-  out = cached_base_ + micros;
+  end = kZone + times_.zone().size();
+  out = times_.second_base() + micros;
   return true;
 }
 

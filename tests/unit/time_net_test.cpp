@@ -136,6 +136,17 @@ TEST_CASE("Rfc3339Parser reads a stream of times as parse_rfc3339 reads each on 
       "2026-11-28T05:00",
       "",
       "2026-11-28T05:00:37.25-05:30",
+      // New seconds of the cached minute, the next minute, a leap second, a second that is no
+      // second, and a zone that changes with the second.
+      "2026-11-28T05:00:38.25-05:30",
+      "2026-11-28T05:00:59-05:30",
+      "2026-11-28T05:01:00.1-05:30",
+      "2026-12-31T23:59:59.5Z",
+      "2026-12-31T23:59:60.5Z",
+      "2026-12-31T23:59:59.5Z",
+      "2026-12-31T23:59:61Z",
+      "2026-12-31T23:59:5xZ",
+      "2026-12-31T23:59:58+01:00",
   };
   Rfc3339Parser parser;
   for (const auto& text : stream) {
