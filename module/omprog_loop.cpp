@@ -3,6 +3,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boost/json/basic_parser_impl.hpp>
@@ -328,6 +331,58 @@ class NonBlocking {
   int flags_;
 };
 
+// Interrupts the calling thread's blocking read() every `tick_ms` with a signal of its own,
+// so that the loop can block in read() as a plain omprog program does: one system call per
+// message when rsyslog's next line is not there yet, where a non-blocking read, poll() and a
+// second read() took three. The signal goes to this thread only (the correlator's other
+// threads never see it) and is handled without SA_RESTART, so the read returns EINTR.
+class TickInterrupter {
+ public:
+  explicit TickInterrupter(int tick_ms) {
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    if (::sigaction(signal_number(), &action, &previous_) != 0) return;
+    sigevent event{};
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = signal_number();
+    event._sigev_un._tid = ::gettid();
+    if (::timer_create(CLOCK_MONOTONIC, &event, &timer_) != 0) {
+      ::sigaction(signal_number(), &previous_, nullptr);
+      return;
+    }
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signal_number());
+    ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+    itimerspec period{};
+    period.it_interval.tv_sec = tick_ms / 1000;
+    period.it_interval.tv_nsec = static_cast<long>(tick_ms % 1000) * 1'000'000;
+    period.it_value = period.it_interval;
+    armed_ = ::timer_settime(timer_, 0, &period, nullptr) == 0;
+    if (!armed_) {
+      ::timer_delete(timer_);
+      ::sigaction(signal_number(), &previous_, nullptr);
+    }
+  }
+  ~TickInterrupter() {
+    if (!armed_) return;
+    // A signal the timer raised before it was deleted is delivered on the way back from
+    // timer_delete(), to the handler still in place; none is left for the previous one.
+    ::timer_delete(timer_);
+    ::sigaction(signal_number(), &previous_, nullptr);
+  }
+  TickInterrupter(const TickInterrupter&) = delete;
+  TickInterrupter& operator=(const TickInterrupter&) = delete;
+  bool armed() const { return armed_; }
+
+ private:
+  static int signal_number() { return SIGRTMIN; }
+  timer_t timer_{};
+  struct sigaction previous_ {};
+  bool armed_ = false;
+};
+
 }  // namespace
 
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
@@ -346,10 +401,11 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   constexpr std::size_t kReadSize = 65536;
   std::string buffer;  // a partial line not yet handed over, then what the next read adds
   std::vector<std::string_view> lines;
-  // The read is tried first and poll() is only called when nothing is there: rsyslog mostly
-  // has the next message written by the time its OK went out, and a poll() per message would
-  // be a third of the syscalls the protocol costs.
-  const NonBlocking non_blocking(in_fd);
+  // The loop blocks in read() and a timer interrupts it every tick. Without a timer (none
+  // available), reads are non-blocking and poll() waits, a third of the syscalls more.
+  const TickInterrupter ticks(tick_ms);
+  std::optional<NonBlocking> non_blocking;
+  if (!ticks.armed()) non_blocking.emplace(in_fd);
   while (true) {
     if (Clock::now() - last_idle >= tick) {
       last_idle = Clock::now();
@@ -373,7 +429,7 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       }
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR) continue;  // a tick, or a signal: seen at the top
     if (n <= 0) {
       if (!buffer.empty()) {
         const std::string_view last = buffer;

@@ -310,7 +310,11 @@ bool Journal::open_segment(std::size_t at_least) {
   const std::size_t capacity = std::max<std::size_t>(kSegmentBytes, at_least);
   // Allocating the blocks first means a full disk fails here, not later as a SIGBUS on a page
   // of the mapping.
-  if (::posix_fallocate(fd_, 0, static_cast<off_t>(capacity)) == 0) {
+  int allocated;
+  // The live loop's tick signal can interrupt the allocation; it is simply tried again.
+  while ((allocated = ::posix_fallocate(fd_, 0, static_cast<off_t>(capacity))) == EINTR) {
+  }
+  if (allocated == 0) {
     void* map = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (map != MAP_FAILED) {
       map_ = static_cast<char*>(map);

@@ -1,14 +1,18 @@
 // The omprog contract and the trust rule for records that arrive over the network.
+#include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -206,6 +210,71 @@ TEST_CASE("a batch that cannot be made durable is not confirmed and ends the loo
   const auto run = run_loop("a\nb\n", [](std::size_t) { return false; });
   CHECK(run.end == vtrace::OmprogEnd::kFailed);
   CHECK(run.answers == "OK\n");  // the start-up OK only
+}
+
+TEST_CASE("with no input the omprog loop runs its idle work every tick until that work stops it",
+          "[omprog]") {
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  struct sigaction before {};
+  REQUIRE(::sigaction(SIGRTMIN, nullptr, &before) == 0);
+  int idle_runs = 0;
+  int batches = 0;
+  const auto end = vtrace::run_omprog_loop(
+      in[0], out[1],
+      [&](std::span<const std::string_view>) {
+        ++batches;
+        return true;
+      },
+      [&] { return ++idle_runs < 3; }, 10);
+  CHECK(end == vtrace::OmprogEnd::kStopped);
+  CHECK(idle_runs == 3);
+  CHECK(batches == 0);
+  // The loop's tick signal is given back as it was found, and no timer outlives the loop.
+  struct sigaction after {};
+  REQUIRE(::sigaction(SIGRTMIN, nullptr, &after) == 0);
+  CHECK(after.sa_handler == before.sa_handler);
+  char byte;
+  const auto waited = ::read(out[0], &byte, 1);  // the start-up OK is there
+  CHECK(waited == 1);
+  for (int fd : {in[0], in[1], out[0], out[1]}) ::close(fd);
+}
+
+TEST_CASE("the omprog loop also reads input that rsyslog left non-blocking", "[omprog]") {
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  REQUIRE(::fcntl(in[0], F_SETFL, ::fcntl(in[0], F_GETFL) | O_NONBLOCK) == 0);
+  std::vector<std::string> seen;
+  int idle_runs = 0;
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    REQUIRE(::write(in[1], "late line\n", 10) == 10);
+    ::close(in[1]);
+  });
+  const auto end = vtrace::run_omprog_loop(
+      in[0], out[1],
+      [&](std::span<const std::string_view> lines) {
+        seen.insert(seen.end(), lines.begin(), lines.end());
+        return true;
+      },
+      [&] {
+        ++idle_runs;
+        return true;
+      },
+      5);
+  writer.join();
+  CHECK(end == vtrace::OmprogEnd::kEndOfInput);
+  CHECK(seen == std::vector<std::string>{"late line"});
+  CHECK(idle_runs >= 1);
+  ::close(out[1]);
+  std::string answers;
+  char buf[64];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) answers.append(buf, n);
+  CHECK(answers == "OK\nOK\n");
+  ::close(in[0]);
+  ::close(out[0]);
 }
 
 TEST_CASE("the decoder reads each line's own fields, whatever the previous line held", "[omprog]") {
