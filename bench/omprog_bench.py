@@ -11,7 +11,9 @@ Both programs record the wall time at which they finished their last line, so a 
 from the first frame sent to that moment for both (no polling granularity in either figure).
 Each round runs both, one after the other, so they share the machine's load of that moment;
 the report gives every round and the medians of messages/s and of the per-round ratio
-(target: vtrace >= 80 % of the trivial program). Under this backlog it also prints the latency
+(target: vtrace >= 80 % of the trivial program), and for each run the CPU time per message of
+rsyslogd and of the program (user + system, all threads, from /proc), which tells a program
+that is slower itself from one that makes rsyslog slower. Under this backlog it also prints the latency
 from sending a detection line to its incident arriving at the HTTP endpoint (p50/p99): mostly
 queueing behind the backlog.
 
@@ -127,10 +129,40 @@ def first_arrivals(lab, wanted):
 PINNED_RSYSLOGD = None  # a wrapper that runs rsyslogd (and so its omprog child) on one CPU
 
 
+def cpu_seconds(pid):
+    """(user, system) CPU seconds of process `pid` (all its threads) so far; 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) / tick, int(fields[12]) / tick)
+    except (OSError, IndexError, ValueError):
+        return (0.0, 0.0)
+
+
+def cpu_of(pids):
+    """(user, system) CPU seconds of the processes `pids`, summed."""
+    times = [cpu_seconds(p) for p in pids]
+    return (sum(t[0] for t in times), sum(t[1] for t in times))
+
+
+def children(pid):
+    """The child processes of `pid` (rsyslogd's omprog program)."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
 def run_backlog(program, n_messages, clock_skew, finished):
     """One throughput run. `finished(lab, total)` returns the wall time of the program's last
     line once it has handled `total` lines, else None. Returns (total, seconds, complete,
-    latencies, detections)."""
+    latencies, detections, cpu): cpu is (rsyslogd's, the program's) (user, system) CPU seconds
+    over the run, all threads, read when the last line was handled."""
     lab = harness.Lab("omprog-bench", clock_skew=clock_skew, pending_timeout="30s")
     if program:
         lab.correlator = program
@@ -168,13 +200,14 @@ def run_backlog(program, n_messages, clock_skew, finished):
             return bool(done_at)
 
         complete = wait_until(done, timeout=600)
+        cpu = (cpu_of([lab.proc.pid]), cpu_of(children(lab.proc.pid)))
         elapsed = (done_at[0] if done_at else time.time()) - started
         latencies = []
         if not program:
             wait_until(lambda: len(set(lab.responder.ids()) & set(sent_at)) >= len(sent_at), 60)
             arrival = first_arrivals(lab, sent_at)
             latencies = sorted(arrival[i] - sent_at[i] for i in arrival)
-        return total, elapsed, complete, latencies, len(sent_at)
+        return total, elapsed, complete, latencies, len(sent_at), cpu
     finally:
         lab.stop()
         lab.cleanup()
@@ -307,7 +340,7 @@ def run_lockstep(n_messages, rounds, pin, clock_skew):
     with open(wrapper, "w") as f:
         f.write(f"#!/bin/sh\nexec {trivial} {counter} {total} {lines}\n")
     os.chmod(wrapper, 0o755)
-    _, _, complete, _, _ = run_backlog(wrapper, n_messages, clock_skew, counter_finished(counter))
+    _, _, complete, _, _, _ = run_backlog(wrapper, n_messages, clock_skew, counter_finished(counter))
     with open(lines, "rb") as f:
         captured = sum(1 for _ in f)
     if not complete or captured < total:
@@ -426,10 +459,10 @@ def main():
         for r in range(args.rounds):
             if os.path.exists(counter):
                 os.unlink(counter)
-            n1, t1, ok1, _, _ = run_backlog(wrapper, args.messages, args.clock_skew,
-                                            trivial_finished)
-            n2, t2, ok2, lat, n_det = run_backlog(None, args.messages, args.clock_skew,
-                                                  vtrace_finished)
+            n1, t1, ok1, _, _, cpu1 = run_backlog(wrapper, args.messages, args.clock_skew,
+                                                  trivial_finished)
+            n2, t2, ok2, lat, n_det, cpu2 = run_backlog(None, args.messages, args.clock_skew,
+                                                        vtrace_finished)
             rounds.append((n1 / t1, n2 / t2, lat))
             all_ok = all_ok and ok1 and ok2
             print(f"round {r + 1}: trivial {n1 / t1:8.0f} msg/s{'' if ok1 else ' (incomplete)'}"
@@ -437,6 +470,13 @@ def main():
                   f"  ratio {(n2 / t2) / (n1 / t1):.2f}"
                   + (f"  latency p50 {statistics.median(lat):.2f} s" if lat else ""),
                   flush=True)
+            # Where each run's CPU went, per message: rsyslogd's share tells a program that
+            # costs rsyslog more (its caches, its wake-ups) from one that is slower itself.
+            def per_msg(cpu, n):
+                return f"{sum(cpu) / n * 1e6:4.1f} ({cpu[0] / n * 1e6:.1f} user)"
+            print(f"         CPU µs/msg: rsyslogd {per_msg(cpu1[0], n1)} + trivial "
+                  f"{per_msg(cpu1[1], n1)}; rsyslogd {per_msg(cpu2[0], n2)} + vtrace "
+                  f"{per_msg(cpu2[1], n2)}", flush=True)
         triv = statistics.median(r[0] for r in rounds)
         vt = statistics.median(r[1] for r in rounds)
         ratio = statistics.median(r[1] / r[0] for r in rounds)
