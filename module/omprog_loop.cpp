@@ -429,7 +429,11 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       }
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;  // a tick, or a signal: seen at the top
+    if (n < 0 && errno == EINTR) {  // the tick, or a signal (SIGTERM, SIGHUP) to be seen now
+      last_idle = Clock::now();
+      if (!on_idle()) return OmprogEnd::kStopped;
+      continue;
+    }
     if (n <= 0) {
       if (!buffer.empty()) {
         const std::string_view last = buffer;

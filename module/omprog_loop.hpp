@@ -104,9 +104,12 @@ enum class OmprogEnd {
 // useTransactions waits for each message's answer before it writes the next, so in practice a
 // batch is one line; the batch is still the unit of durability (one commit) whatever arrives.
 // When `on_batch` returns false nothing of the batch is confirmed and the loop ends (kFailed):
-// rsyslog restarts the program and sends the unconfirmed messages again. `on_idle` runs when
-// no input arrived for `tick_ms`, and at least every `tick_ms` under constant input, so held
-// detections settle and signals are seen either way.
+// rsyslog restarts the program and sends the unconfirmed messages again. `on_idle` runs every
+// `tick_ms` while no input arrives, at least every `tick_ms` under constant input, and at once
+// when a signal whose handler does not restart system calls interrupts the wait, so held
+// detections settle and signals are seen either way. The wait is a blocking read(), which a
+// timer signal (SIGRTMIN, to the calling thread only) interrupts every `tick_ms`; the
+// signal's previous disposition is restored on return.
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
                           const std::function<bool(std::span<const std::string_view>)>& on_batch,
                           const std::function<bool()>& on_idle, int tick_ms = 250);
