@@ -402,7 +402,8 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   std::string buffer;  // a partial line not yet handed over, then what the next read adds
   std::vector<std::string_view> lines;
   // The loop blocks in read() and a timer interrupts it every tick. Without a timer (none
-  // available), reads are non-blocking and poll() waits, a third of the syscalls more.
+  // available), or on an input that is non-blocking already, an empty read is followed by a
+  // poll() that waits at most a tick.
   const TickInterrupter ticks(tick_ms);
   std::optional<NonBlocking> non_blocking;
   if (!ticks.armed()) non_blocking.emplace(in_fd);

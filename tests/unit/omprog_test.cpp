@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -152,6 +153,14 @@ struct LoopRun {
   vtrace::OmprogEnd end = vtrace::OmprogEnd::kEndOfInput;
 };
 
+// Everything readable from `fd` until its write end is closed.
+std::string read_to_end(int fd) {
+  std::string text;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, n);
+  return text;
+}
+
 // Writes `input` into the loop's stdin (then EOF) and collects what it confirmed.
 // `accept(batch number)` says whether that batch is made durable.
 LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)>& accept) {
@@ -169,8 +178,7 @@ LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)
       },
       [] { return true; }, 10);
   ::close(out[1]);
-  char buf[256];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) run.answers.append(buf, n);
+  run.answers = read_to_end(out[0]);
   ::close(in[0]);
   ::close(out[0]);
   return run;
@@ -247,10 +255,15 @@ TEST_CASE("the omprog loop also reads input that rsyslog left non-blocking", "[o
   REQUIRE(::pipe(out) == 0);
   REQUIRE(::fcntl(in[0], F_SETFL, ::fcntl(in[0], F_GETFL) | O_NONBLOCK) == 0);
   std::vector<std::string> seen;
-  int idle_runs = 0;
+  std::atomic<int> idle_runs = 0;
+  // The line is written only once the loop has waited through an idle tick, so the loop
+  // certainly met an empty non-blocking pipe first.
+  ssize_t written = 0;
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    REQUIRE(::write(in[1], "late line\n", 10) == 10);
+    for (int i = 0; i < 1000 && idle_runs == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    written = ::write(in[1], "late line\n", 10);
     ::close(in[1]);
   });
   const auto end = vtrace::run_omprog_loop(
@@ -265,14 +278,12 @@ TEST_CASE("the omprog loop also reads input that rsyslog left non-blocking", "[o
       },
       5);
   writer.join();
+  CHECK(written == 10);
   CHECK(end == vtrace::OmprogEnd::kEndOfInput);
   CHECK(seen == std::vector<std::string>{"late line"});
   CHECK(idle_runs >= 1);
   ::close(out[1]);
-  std::string answers;
-  char buf[64];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) answers.append(buf, n);
-  CHECK(answers == "OK\nOK\n");
+  CHECK(read_to_end(out[0]) == "OK\nOK\n");
   ::close(in[0]);
   ::close(out[0]);
 }
