@@ -49,18 +49,13 @@ std::vector<std::string> chain(const std::string& relay_ip, const std::string& g
 }
 
 std::vector<vtrace::Incident> run(const std::vector<std::string>& records) {
-  vtrace::Diagnostics d;
-  auto settings = vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "t.yaml", d);
-  REQUIRE(settings);
-  vtrace::testing::RecordingSink sink;
-  vtrace::Correlator correlator(*settings, sink, "UTC");
+  vtrace::testing::Harness harness;
   for (const auto& r : records) {
     vtrace::RsyslogRecord record;
     REQUIRE(vtrace::parse_rsyslog_json(r, record));
-    vtrace::ingest_rsyslog_record(correlator, record);
+    vtrace::ingest_rsyslog_record(harness.correlator(), record);
   }
-  correlator.finish();
-  return sink.incidents;
+  return harness.finish();
 }
 
 }  // namespace
@@ -81,11 +76,8 @@ TEST_CASE("a record claiming a source's hostname from another address changes no
 
 TEST_CASE("one ingester applies the trust rule to every record, whatever came before",
           "[omprog][trust]") {
-  vtrace::Diagnostics d;
-  auto settings = vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "t.yaml", d);
-  REQUIRE(settings);
-  vtrace::testing::RecordingSink sink;
-  vtrace::Correlator correlator(*settings, sink, "UTC");
+  vtrace::testing::Harness harness;
+  vtrace::Correlator& correlator = harness.correlator();
   vtrace::RsyslogIngester ingester(correlator);
   // Each record: fromhost-ip, inputname, and whether it is trusted.
   const std::vector<std::tuple<std::string, std::string, bool>> cases = {
@@ -118,11 +110,8 @@ TEST_CASE("one ingester applies the trust rule to every record, whatever came be
 
 TEST_CASE("the ingester gives a record's time, and nothing for a record without a valid one",
           "[omprog]") {
-  vtrace::Diagnostics d;
-  auto settings = vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "t.yaml", d);
-  REQUIRE(settings);
-  vtrace::testing::RecordingSink sink;
-  vtrace::Correlator correlator(*settings, sink, "UTC");
+  vtrace::testing::Harness harness;
+  vtrace::Correlator& correlator = harness.correlator();
   vtrace::RsyslogIngester ingester(correlator);
   vtrace::RsyslogRecord record;
   REQUIRE(vtrace::parse_rsyslog_json(
