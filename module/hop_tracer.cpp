@@ -198,13 +198,19 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
                                  std::vector<RecordId> visited, int depth, int& budget) const {
   Chain c;
   Recipients checked_rcpts = rcpts;
+  // Invariant: a chain that is not invalid holds at least one hop (branch() lists each
+  // candidate by its first hop), so every way out below comes after the first push_back,
+  // except the two that make the chain invalid.
   while (true) {
-    if (--budget < 0) {
-      c.broken = true;
-      c.note = "trace budget exhausted";
-      return c;
-    }
     if (r->id != 0 && std::find(visited.begin(), visited.end(), r->id) != visited.end()) {
+      if (c.hops.empty()) {
+        // A candidate already on this chain is one of the message's later hops, so it cannot
+        // also be an earlier one: not a candidate at all.
+        c.invalid = true;
+        c.note = "loop: " + topology_.source(r->source).name + " " + std::string(r->queue_id()) +
+                 " is already on the chain";
+        return c;
+      }
       c.broken = true;
       c.note = "loop: " + topology_.source(r->source).name + " " + std::string(r->queue_id()) +
                " seen twice";
@@ -221,6 +227,11 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
     }
     c.hops.push_back(make_hop(*r, link));
     c.records.emplace_back(r->source, std::string(r->queue_id()));
+    if (--budget < 0) {
+      c.broken = true;
+      c.note = "trace budget exhausted";
+      return c;
+    }
     if (static_cast<int>(c.hops.size()) + depth > config_.max_hops) {
       c.broken = true;
       c.note = "more than max_hops (" + std::to_string(config_.max_hops) + ") hops";
@@ -277,7 +288,7 @@ HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& cand
   std::vector<Chain> chains;
   for (const auto* candidate : candidates) {
     Chain chain = walk(candidate, link, rcpts, visited, depth, budget);
-    if (!chain.invalid) chains.push_back(std::move(chain));
+    if (!chain.invalid && !chain.hops.empty()) chains.push_back(std::move(chain));
   }
   if (chains.empty()) {
     Chain c;

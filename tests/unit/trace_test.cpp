@@ -1,5 +1,6 @@
 // Multi-host traces through the whole correlator: exact chains through postfix, sendmail and
 // exim relays, fuzzy ISVW matching, queue-id reuse, ambiguity, bounces and forged sources.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 
@@ -431,6 +432,70 @@ TEST_CASE("a relay loop stops instead of running forever", "[trace]") {
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].confidence == Confidence::kUnresolved);
   CHECK_FALSE(incidents[0].origin);
+}
+
+// Four verbatim lines from a real postfix gateway and relay whose other lines are missing
+// (issue 22): the relay's message came from the gateway, and the gateway's detected message came
+// from the relay, so the envelope search on the gateway finds the detected message itself.
+// That used to leave a hop-less chain, and HopTracer::branch read its first hop.
+const char* kGatewayRelayLoopYaml = R"(
+sources:
+  - name: gw
+    hostnames: [gw]
+    addresses: [10.201.2.1]
+    role: gateway
+  - name: relay
+    hostnames: [relay]
+    addresses: [10.201.1.2]
+    role: relay
+networks:
+  internal:
+    - name: campus
+      cidrs: [10.201.0.0/21]
+)";
+const std::vector<std::string> kGatewayRelayLoop = {
+    "Nov 28 06:00:53 gw postfix/qmgr[30915]: 0A56EA720DF: from=<support@bank.example>, size=563, "
+    "nrcpt=1 (queue active)",
+    "Nov 28 06:00:53 relay postfix/smtpd[31056]: 0B615A720F0: "
+    "client=gw.campus.example[10.201.2.1]",
+    "Nov 28 06:00:53 relay postfix/qmgr[30999]: 0B615A720F0: from=<support@bank.example>, "
+    "size=808, nrcpt=1 (queue active)",
+    "Nov 28 06:00:55 gw postfix/cleanup[31062]: 0D477A72239: milter-reject: END-OF-MESSAGE from "
+    "relay.campus.example[10.201.1.2]: 5.7.1 Virus Lab.Worm.BankFake-A.UNOFFICIAL detected by "
+    "gw.campus.example; from=<support@bank.example> to=<accounts@partner.example> proto=ESMTP "
+    "helo=<relay.campus.example>",
+};
+
+TEST_CASE("a gateway-relay loop with its other lines missing is unresolved, in every order",
+          "[trace][regression]") {
+  std::vector<std::size_t> order = {0, 1, 2, 3};
+  int orders = 0;
+  do {
+    std::vector<std::string> lines;
+    for (std::size_t i : order) lines.push_back(kGatewayRelayLoop[i]);
+    Harness h(kGatewayRelayLoopYaml);
+    const auto& incidents = h.feed(lines).finish();
+    INFO("order " << order[0] << order[1] << order[2] << order[3]);
+    REQUIRE(incidents.size() == 1);
+    CHECK(incidents[0].confidence == Confidence::kUnresolved);
+    CHECK_FALSE(incidents[0].origin);
+    REQUIRE_FALSE(incidents[0].hops.empty());
+    CHECK(incidents[0].hops[0].host == "gw");
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  CHECK(orders == 24);
+}
+
+TEST_CASE("an envelope candidate that is the detected message itself is not a candidate",
+          "[trace][regression]") {
+  // The same loop, with a second gateway message from the relay's sender: the detected
+  // message must not count as a second, different-host candidate.
+  Harness h(kGatewayRelayLoopYaml);
+  const auto& incidents =
+      h.feed({kGatewayRelayLoop[1], kGatewayRelayLoop[2], kGatewayRelayLoop[3]}).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kUnresolved);
+  CHECK(incidents[0].candidates.empty());
 }
 
 TEST_CASE("two correlators fed the same logs produce the same incident ids", "[trace]") {
