@@ -448,8 +448,10 @@ void Correlator::advance(TimePoint now) {
         pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
       }
-      if (p.echo != echoes || now < p.settle_at || (p.first_try >= 0 && !retry) ||
-          !try_emit(p, now, false)) {
+      // Traced before and nothing new since: only the end of its wait can change the answer.
+      const bool unchanged = p.first_try >= 0 && !retry &&
+                             now < p.first_try + settings_.correlation.pending_timeout;
+      if (p.echo != echoes || now < p.settle_at || unchanged || !try_emit(p, now, false)) {
         ++i;
         continue;
       }
