@@ -252,6 +252,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   p.has_id_key = has_id_key;
   p.format = std::string(format);
   p.from_mta = from_mta;
+  if (trace_watch_) p.input_line = std::string(input_line_);
   p.facts = std::move(facts);
   p.settle_at = t + skew;
   if (record.status == DeliveryStatus::kBounced && !record.relay_ip.empty()) {
@@ -297,8 +298,7 @@ bool Correlator::try_early(Pending& p, TimePoint now) {
     return false;
   }
   p.early_generation = index_generation_;
-  HopTracer tracer(index_, topology_, settings_.correlation);
-  TraceOutcome outcome = tracer.trace(p.facts);
+  TraceOutcome outcome = trace(p);
   if (outcome.confidence != Confidence::kExact || outcome.waiting) return false;
   if (const std::string original = bounced_original(outcome); !original.empty()) {
     // A detected bounce waits out clock_skew like an envelope match: the detection of the
@@ -349,8 +349,7 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
     ++stats_.echoes_suppressed;
     return true;
   }
-  HopTracer tracer(index_, topology_, settings_.correlation);
-  TraceOutcome outcome = tracer.trace(p.facts);
+  TraceOutcome outcome = trace(p);
   if (p.first_try < 0) p.first_try = now;
   if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
     return false;
@@ -380,12 +379,18 @@ TraceOutcome Correlator::trace_with_archive(Pending& p, TraceOutcome outcome) {
   const Duration window = settings_.correlation.window;
   archive_loader_(*outcome.missing_source, p.facts.time - window,
                   p.facts.time + settings_.correlation.clock_skew, *this);
-  HopTracer tracer(index_, topology_, settings_.correlation);
-  return tracer.trace(p.facts);
+  return trace(p);
+}
+
+TraceOutcome Correlator::trace(const Pending& p) {
+  if (!trace_watch_) return HopTracer(index_, topology_, settings_.correlation).trace(p.facts);
+  trace_watch_(p.input_line);
+  TraceOutcome outcome = HopTracer(index_, topology_, settings_.correlation).trace(p.facts);
+  trace_watch_({});
+  return outcome;
 }
 
 void Correlator::revisit(TimePoint now) {
-  HopTracer tracer(index_, topology_, settings_.correlation);
   for (std::size_t i = 0; i < revisits_.size();) {
     Pending& p = revisits_[i];
     // Nothing new from the host whose record was missing: the answer cannot have changed.
@@ -394,7 +399,7 @@ void Correlator::revisit(TimePoint now) {
       ++i;
       continue;
     }
-    TraceOutcome outcome = tracer.trace(p.facts);
+    TraceOutcome outcome = trace(p);
     if (outcome.missing_source) {
       p.missing_source = outcome.missing_source;
       p.missing_generation = source_generation_[*outcome.missing_source];
@@ -449,8 +454,8 @@ void Correlator::advance(TimePoint now) {
         continue;
       }
       // Traced before and nothing new since: only the end of its wait can change the answer.
-      const bool unchanged = p.first_try >= 0 && !retry &&
-                             now < p.first_try + settings_.correlation.pending_timeout;
+      const bool unchanged =
+          p.first_try >= 0 && !retry && now < p.first_try + settings_.correlation.pending_timeout;
       if (p.echo != echoes || now < p.settle_at || unchanged || !try_emit(p, now, false)) {
         ++i;
         continue;

@@ -87,6 +87,15 @@ class Correlator {
   // Enables the search of archived logs for chains that broke for want of a record.
   void set_archive_loader(ArchiveLoader loader) { archive_loader_ = std::move(loader); }
 
+  // Live mode's crash guard: `watch` is called with a detection's input line (as given to
+  // set_input_line() when the detection arrived) before each trace of it, and with an empty
+  // view after, so a crash inside a trace can be blamed on the line that caused it.
+  using TraceWatch = std::function<void(std::string_view input_line)>;
+  void set_trace_watch(TraceWatch watch) { trace_watch_ = std::move(watch); }
+  // The raw input line the next ingest() call comes from (a journal line); must stay valid
+  // during that call. Kept with a detection only when a trace watch is set.
+  void set_input_line(std::string_view line) { input_line_ = line; }
+
   // Moves time forward: traces detections whose settle time has passed, retries waiting
   // ones, emits what is final, and evicts old index entries.
   void advance(TimePoint now);
@@ -115,7 +124,8 @@ class Correlator {
     bool echo = false;                   // a bounce whose refusing next hop is one of our sources
     std::uint64_t early_generation = 0;  // index generation of the last early attempt
     std::string format;
-    bool from_mta = false;  // format is an MTA's (LogParser::is_mta)
+    bool from_mta = false;   // format is an MTA's (LogParser::is_mta)
+    std::string input_line;  // the detection's raw input line, for the trace watch
   };
 
   // `format`: the parser's name (or "isvw"); `from_mta`: that parser's is_mta().
@@ -134,6 +144,8 @@ class Correlator {
   bool try_early(Pending& p, TimePoint now);
   void emit(Pending& p, TraceOutcome outcome);
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
+  // Every trace goes through here, under the trace watch.
+  TraceOutcome trace(const Pending& p);
   void revisit(TimePoint now);
 
   const CorrelatorSettings& settings_;
@@ -148,6 +160,8 @@ class Correlator {
   // new revision of the same incident.
   std::deque<Pending> revisits_;
   ArchiveLoader archive_loader_;
+  TraceWatch trace_watch_;
+  std::string_view input_line_;
   bool archive_mode_ = false;
   // Keys of detections already emitted, with their time: late companion lines merge into
   // nothing. Bounded by the correlation window.

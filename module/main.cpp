@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "module/correlator.hpp"
+#include "module/crash_guard.hpp"
 #include "module/incident_text.hpp"
 #include "module/omprog_loop.hpp"
 #include "module/outbox_sender.hpp"
@@ -153,7 +154,8 @@ vtrace::TimePoint wall_now() {
 // `last_line_at`: wall time (µs) at which the last input line was handled, 0 before the first;
 // tells a stale feed from a quiet one, and gives the benchmark the exact end of a run.
 void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store,
-                 const vtrace::Journal& journal, vtrace::TimePoint last_line_at) {
+                 const vtrace::Journal& journal, const vtrace::CrashGuard& guard,
+                 vtrace::TimePoint last_line_at) {
   const auto& s = c.stats();
   std::ostringstream o;
   o << "{\"lines\":" << s.lines << ",\"last_line_at\":" << last_line_at
@@ -169,7 +171,8 @@ void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::S
     << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]
     << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
     << "},\"outbox_depth\":" << store.outbox_depth() << ",\"journal\":" << journal.size()
-    << ",\"records_by_format\":{";
+    << ",\"quarantined_skipped\":" << guard.skipped_count()
+    << ",\"quarantine\":" << guard.quarantine_size() << ",\"records_by_format\":{";
   bool first = true;
   for (const auto& [format, n] : s.records_by_format) {
     o << (first ? "" : ",") << "\"" << format << "\":" << n;
@@ -180,6 +183,31 @@ void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::S
   std::ofstream(tmp) << o.str();
   std::rename(tmp.c_str(), path.c_str());
   std::cerr << "vtrace-correlator: stats " << o.str();
+}
+
+// Says loudly what the crash guard found; moves the journal aside when start-ups keep failing
+// without a line to blame. False if that move failed.
+bool report_recovery(const vtrace::CrashGuard& guard, const std::string& journal_dir) {
+  const auto& recovery = guard.recovery();
+  if (recovery.quarantined_line) {
+    std::cerr << "vtrace-correlator: ERROR: the previous run died while processing a line; "
+                 "it is set aside in "
+              << guard.quarantine_path()
+              << " and will not be processed again: " << recovery.quarantined_line->substr(0, 300)
+              << "\n";
+  }
+  if (!recovery.move_journal_aside) return true;
+  const std::string aside =
+      journal_dir + ".set-aside-" + std::to_string(wall_now() / vtrace::kMicrosPerSecond);
+  if (std::rename(journal_dir.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
+    std::cerr << "vtrace-correlator: cannot move " << journal_dir
+              << " aside: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  std::cerr << "vtrace-correlator: ERROR: " << vtrace::CrashGuard::kMaxUnfinishedStartups
+            << " start-ups in a row died replaying the journal; it is moved to " << aside
+            << " and the correlator starts without it\n";
+  return true;
 }
 
 // Live mode under rsyslog's omprog. Every accepted line is journalled before it is confirmed;
@@ -197,7 +225,16 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     std::cerr << "vtrace-correlator: cannot open state: " << error << "\n";
     return 1;
   }
-  auto journal = vtrace::Journal::open(settings.output.state_dir + "/journal", error);
+  // Before the journal: a crash the previous process died of may have to set a line aside,
+  // or the whole journal.
+  auto guard = vtrace::CrashGuard::open(settings.output.state_dir, error);
+  if (!guard) {
+    std::cerr << "vtrace-correlator: cannot open the crash guard: " << error << "\n";
+    return 1;
+  }
+  const std::string journal_dir = settings.output.state_dir + "/journal";
+  if (!report_recovery(*guard, journal_dir)) return 1;
+  auto journal = vtrace::Journal::open(journal_dir, error);
   if (!journal) {
     std::cerr << "vtrace-correlator: cannot open the journal: " << error << "\n";
     return 1;
@@ -230,6 +267,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   auto rebuild = [&] {
     ingester.reset();
     correlator = std::make_unique<vtrace::Correlator>(*settings_ptr, sink);
+    correlator->set_trace_watch([&guard](std::string_view line) { guard->watch_trace(line); });
     ingester = std::make_unique<vtrace::RsyslogIngester>(*correlator);
     vtrace::ReplayOptions archive_options;
     archive_options.timezone = settings_ptr->timezone;
@@ -237,8 +275,15 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     correlator->set_archive_loader(vtrace::ArchiveSearcher(archive_options));
     std::uint64_t n = 0;
     journal->for_each([&](vtrace::TimePoint, std::string_view line) {
+      if (guard->is_quarantined(line)) {
+        guard->skipped();
+        return;
+      }
       if (decoder.decode(line, record)) {
+        guard->enter_ingest(line);
+        correlator->set_input_line(line);
         ingester->ingest(record);
+        guard->leave();
         ++n;
       }
     });
@@ -250,6 +295,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     if (n > 0) std::cerr << "vtrace-correlator: rebuilt state from " << n << " journalled lines\n";
   };
   rebuild();
+  guard->startup_finished();
   const std::string stats_path = settings_ptr->output.stats_path.empty()
                                      ? settings_ptr->output.state_dir + "/correlator-stats.json"
                                      : settings_ptr->output.stats_path;
@@ -281,7 +327,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     }
     if (now - last_stats >= settings_ptr->output.stats_interval) {
       last_stats = now;
-      write_stats(stats_path, *correlator, *store, *journal, last_line_at);
+      write_stats(stats_path, *correlator, *store, *journal, *guard, last_line_at);
     }
     return g_stop == 0;
   };
@@ -290,6 +336,11 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   auto on_batch = [&](std::span<const std::string_view> lines) {
     const vtrace::TimePoint arrived = wall_now();
     for (const std::string_view line : lines) {
+      if (guard->is_quarantined(line)) {
+        // rsyslog sends again the line the last process died on: set aside, confirmed.
+        guard->skipped();
+        continue;
+      }
       if (!decoder.decode(line, record)) {
         correlator->count_undecodable();
         if (malformed++ < 10) {
@@ -299,7 +350,10 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
         continue;
       }
       const auto before = correlator->relevant_lines();
+      guard->enter_ingest(line);
+      correlator->set_input_line(line);
       const auto t = ingester->ingest(record);
+      guard->leave();
       if (correlator->relevant_lines() != before) {
         journal->add(std::min(t.value_or(arrived), arrived), line);
       }
@@ -330,7 +384,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   };
   const auto end = vtrace::run_omprog_loop(STDIN_FILENO, STDOUT_FILENO, on_batch, housekeeping);
   if (end != vtrace::OmprogEnd::kFailed) correlator->advance(wall_now());
-  write_stats(stats_path, *correlator, *store, *journal, last_line_at);
+  write_stats(stats_path, *correlator, *store, *journal, *guard, last_line_at);
   if (sender) {
     // Give the sender a moment to deliver what the last lines produced.
     for (int i = 0; end != vtrace::OmprogEnd::kFailed && i < 20 && store->outbox_depth() > 0; ++i) {
