@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/text.hpp"
+#include "module/incident_bounds.hpp"
 
 namespace vtrace {
 
@@ -16,8 +17,7 @@ void count(std::map<std::string, std::uint64_t, std::less<>>& counters, std::str
   ++it->second;
 }
 
-constexpr std::size_t kMaxEvidenceLines = 8;
-constexpr std::size_t kMaxRecipients = 64;
+constexpr std::size_t kMaxRecipients = kMaxIncidentRecipients;
 constexpr std::size_t kMergeLookback = 256;
 
 bool is_isvw_program(std::string_view program) {
@@ -431,6 +431,7 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   emitted_keys_[p.key] = p.facts.time;
   emitted_order_.emplace_back(p.facts.time, p.key);
   cover(outcome, p.facts.time);
+  if (bound_incident(in) > 0) ++stats_.incidents_cut;
   sink_.deliver(in);
   if (in.confidence == Confidence::kUnresolved && p.incident.revision == 1 &&
       revisits_.size() < static_cast<std::size_t>(settings_.correlation.max_pending)) {

@@ -46,6 +46,7 @@ struct CorrelatorStats {
   std::uint64_t uncorroborated = 0;          // detections the detecting host's MTA never logged
   std::uint64_t revisions = 0;               // unresolved incidents traced later and re-sent
   std::uint64_t archive_searches = 0;        // archived logs read for a broken chain
+  std::uint64_t incidents_cut = 0;           // incidents with a field cut to its bound
   std::array<std::uint64_t, 4> incidents{};  // by Confidence
 };
 
