@@ -155,17 +155,18 @@ vtrace::TimePoint wall_now() {
 // tells a stale feed from a quiet one, and gives the benchmark the exact end of a run.
 void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store,
                  const vtrace::Journal& journal, const vtrace::CrashGuard& guard,
-                 vtrace::TimePoint last_line_at) {
+                 std::uint64_t oversized, vtrace::TimePoint last_line_at) {
   const auto& s = c.stats();
   std::ostringstream o;
   o << "{\"lines\":" << s.lines << ",\"last_line_at\":" << last_line_at
     << ",\"records\":" << s.records << ",\"untrusted\":" << s.untrusted
     << ",\"unrecognised\":" << s.unrecognised << ",\"noise\":" << s.ignored
-    << ",\"undecodable\":" << c.undecodable() << ",\"detections\":" << s.detections
-    << ",\"merged\":" << s.detections_merged << ",\"echoes_suppressed\":" << s.echoes_suppressed
+    << ",\"undecodable\":" << c.undecodable() << ",\"oversized\":" << oversized
+    << ",\"detections\":" << s.detections << ",\"merged\":" << s.detections_merged
+    << ",\"echoes_suppressed\":" << s.echoes_suppressed
     << ",\"backscatter_merged\":" << s.backscatter_merged
-    << ",\"uncorroborated\":" << s.uncorroborated << ",\"pending\":" << c.pending()
-    << ",\"index_messages\":" << c.index().size()
+    << ",\"uncorroborated\":" << s.uncorroborated << ",\"incidents_cut\":" << s.incidents_cut
+    << ",\"pending\":" << c.pending() << ",\"index_messages\":" << c.index().size()
     << ",\"evicted_by_age\":" << c.index().stats().evicted_by_age
     << ",\"evicted_by_capacity\":" << c.index().stats().evicted_by_capacity
     << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]
@@ -304,6 +305,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   vtrace::TimePoint last_line_at = 0;
   vtrace::TimePoint last_advance = 0;
   std::uint64_t malformed = 0;
+  std::uint64_t oversized = 0;
   auto housekeeping = [&] {
     const vtrace::TimePoint now = wall_now();
     correlator->advance(now);
@@ -327,7 +329,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     }
     if (now - last_stats >= settings_ptr->output.stats_interval) {
       last_stats = now;
-      write_stats(stats_path, *correlator, *store, *journal, *guard, last_line_at);
+      write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, last_line_at);
     }
     return g_stop == 0;
   };
@@ -339,6 +341,16 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
       if (guard->is_quarantined(line)) {
         // rsyslog sends again the line the last process died on: set aside, confirmed.
         guard->skipped();
+        continue;
+      }
+      if (line.empty()) {
+        // The omprog loop dropped a line over its length limit (rsyslog's template never
+        // makes an empty one).
+        correlator->count_undecodable();
+        if (oversized++ < 10) {
+          std::cerr << "vtrace-correlator: input line over " << vtrace::kMaxOmprogLineBytes
+                    << " bytes dropped\n";
+        }
         continue;
       }
       if (!decoder.decode(line, record)) {
@@ -384,7 +396,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   };
   const auto end = vtrace::run_omprog_loop(STDIN_FILENO, STDOUT_FILENO, on_batch, housekeeping);
   if (end != vtrace::OmprogEnd::kFailed) correlator->advance(wall_now());
-  write_stats(stats_path, *correlator, *store, *journal, *guard, last_line_at);
+  write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, last_line_at);
   if (sender) {
     // Give the sender a moment to deliver what the last lines produced.
     for (int i = 0; end != vtrace::OmprogEnd::kFailed && i < 20 && store->outbox_depth() > 0; ++i) {

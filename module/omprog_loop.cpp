@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace vtrace {
@@ -387,7 +388,7 @@ class TickInterrupter {
 
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
                           const std::function<bool(std::span<const std::string_view>)>& on_batch,
-                          const std::function<bool()>& on_idle, int tick_ms) {
+                          const std::function<bool()>& on_idle, int tick_ms, std::size_t max_line) {
   std::string answers;
   auto confirm = [&](std::size_t n) {
     answers.clear();
@@ -399,7 +400,8 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   const auto tick = std::chrono::milliseconds(tick_ms);
   auto last_idle = Clock::now();
   constexpr std::size_t kReadSize = 65536;
-  std::string buffer;  // a partial line not yet handed over, then what the next read adds
+  std::string buffer;     // a partial line not yet handed over, then what the next read adds
+  bool dropping = false;  // the partial line grew over max_line: its bytes are dropped
   std::vector<std::string_view> lines;
   // The loop blocks in read() and a timer interrupts it every tick. Without a timer (none
   // available), or on an input that is non-blocking already, an empty read is followed by a
@@ -436,8 +438,8 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       continue;
     }
     if (n <= 0) {
-      if (!buffer.empty()) {
-        const std::string_view last = buffer;
+      if (!buffer.empty() || dropping) {
+        const std::string_view last = dropping ? std::string_view() : std::string_view(buffer);
         if (!on_batch(std::span(&last, 1))) return OmprogEnd::kFailed;
         confirm(1);
       }
@@ -447,13 +449,21 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
     std::size_t start = 0;
     for (std::size_t from = kept, nl; (nl = buffer.find('\n', from)) != std::string::npos;
          start = from = nl + 1) {
-      lines.push_back(std::string_view(buffer).substr(start, nl - start));
+      // A line over the limit, or the end of one whose start was dropped: handed over empty,
+      // to be confirmed.
+      const bool too_long = std::exchange(dropping, false) || nl - start > max_line;
+      lines.push_back(too_long ? std::string_view()
+                               : std::string_view(buffer).substr(start, nl - start));
     }
     if (!lines.empty()) {
       if (!on_batch(lines)) return OmprogEnd::kFailed;
       confirm(lines.size());
     }
     buffer.erase(0, start);
+    if (buffer.size() > max_line) {
+      dropping = true;
+      buffer.clear();
+    }
   }
 }
 

@@ -109,9 +109,13 @@ enum class OmprogEnd {
 // when a signal whose handler does not restart system calls interrupts the wait, so held
 // detections settle and signals are seen either way. The wait is a blocking read(), which a
 // timer signal (SIGRTMIN, to the calling thread only) interrupts every `tick_ms`; the
-// signal's previous disposition is restored on return.
+// signal's previous disposition is restored on return. A line longer than `max_line` bytes
+// is not kept: its bytes are dropped as they arrive and it is handed over as an empty line, to
+// be counted and confirmed (rsyslog would otherwise send it again for ever).
+inline constexpr std::size_t kMaxOmprogLineBytes = 1 << 20;
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
                           const std::function<bool(std::span<const std::string_view>)>& on_batch,
-                          const std::function<bool()>& on_idle, int tick_ms = 250);
+                          const std::function<bool()>& on_idle, int tick_ms = 250,
+                          std::size_t max_line = kMaxOmprogLineBytes);
 
 }  // namespace vtrace

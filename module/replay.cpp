@@ -20,6 +20,7 @@
 #include <queue>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "module/isvw_reader.hpp"
 #include "module/syslog_envelope.hpp"
@@ -244,19 +245,31 @@ class FileReader {
     return false;
   }
 
+  // Each byte is searched for a line end once, however many reads a long line takes
+  // (`scanned_`), and a line over kMaxReplayLineBytes is dropped as it streams by, so time is
+  // linear in the input and memory bounded by the limit.
   bool read_line(std::string_view& out, ReplaySummary& summary) {
     while (true) {
       const char* begin = buffer_.data() + pos_;
+      const char* from = buffer_.data() + std::max(pos_, scanned_);
       const char* end = buffer_.data() + len_;
-      if (const void* nl = std::memchr(begin, '\n', static_cast<std::size_t>(end - begin))) {
+      if (const void* nl = std::memchr(from, '\n', static_cast<std::size_t>(end - from))) {
         const char* e = static_cast<const char*>(nl);
+        pos_ = static_cast<std::size_t>(e - buffer_.data()) + 1;
+        scanned_ = pos_;
+        if (std::exchange(oversized_, false)) continue;  // the end of a line already counted
         out = std::string_view(begin, static_cast<std::size_t>(e - begin));
         if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
-        pos_ = static_cast<std::size_t>(e - buffer_.data()) + 1;
         return true;
       }
+      scanned_ = len_;
+      if (len_ - pos_ > kMaxReplayLineBytes) {
+        if (!oversized_) ++summary.oversized;
+        oversized_ = true;
+        pos_ = scanned_ = len_;
+      }
       if (eof_) {
-        if (pos_ < len_) {
+        if (pos_ < len_ && !oversized_) {
           out = std::string_view(begin, len_ - pos_);
           pos_ = len_;
           return true;
@@ -266,6 +279,7 @@ class FileReader {
       // Keep the partial line; grow the buffer for lines longer than it.
       std::memmove(buffer_.data(), begin, len_ - pos_);
       len_ -= pos_;
+      scanned_ -= pos_;
       pos_ = 0;
       if (len_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
       const std::size_t room = buffer_.size() - len_;
@@ -305,6 +319,8 @@ class FileReader {
   std::vector<char> buffer_;
   std::size_t pos_ = 0;
   std::size_t len_ = 0;
+  std::size_t scanned_ = 0;  // no line end in [pos_, scanned_)
+  bool oversized_ = false;   // dropping the rest of a line over the limit
   bool eof_ = false;
   std::uint64_t bytes_ = 0;
   FileKind kind_ = FileKind::kUnknown;
@@ -452,7 +468,8 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
   for (const auto& e : summary.errors) out << "  error: " << e << "\n";
   out << "records by format:";
   for (const auto& [format, n] : s.records_by_format) out << " " << format << "=" << n;
-  out << "\nskipped lines: undecodable=" << summary.undecodable << " untrusted-host=" << s.untrusted
+  out << "\nskipped lines: undecodable=" << summary.undecodable
+      << " oversized=" << summary.oversized << " untrusted-host=" << s.untrusted
       << " unrecognised-program=" << s.unrecognised << " noise=" << s.ignored;
   for (const auto& [format, n] : s.malformed_by_format) out << " malformed-" << format << "=" << n;
   out << "\ndetections: " << s.detections << " lines, " << s.detections_merged

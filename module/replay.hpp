@@ -28,11 +28,17 @@ struct ReplayOptions {
   bool progress = false;  // print a progress line on stderr
 };
 
+// Lines longer than this are skipped and counted (ReplaySummary::oversized), not cut: a cut
+// line could end in a shorter queue id that links to another message. rsyslog's own limit is
+// 8 KiB by default, and vtrace's collector snippet raises it to 64 KiB.
+inline constexpr std::size_t kMaxReplayLineBytes = 64 * 1024;
+
 struct ReplaySummary {
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
   std::uint64_t lines = 0;
   std::uint64_t undecodable = 0;
+  std::uint64_t oversized = 0;      // lines over kMaxReplayLineBytes, skipped
   std::vector<std::string> errors;  // files that could not be read
 };
 

@@ -152,7 +152,8 @@ std::string read_to_end(int fd) {
 
 // Writes `input` into the loop's stdin (then EOF) and collects what it confirmed.
 // `accept(batch number)` says whether that batch is made durable.
-LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)>& accept) {
+LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)>& accept,
+                 std::size_t max_line = vtrace::kMaxOmprogLineBytes) {
   int in[2], out[2];
   REQUIRE(::pipe(in) == 0);
   REQUIRE(::pipe(out) == 0);
@@ -165,7 +166,7 @@ LoopRun run_loop(const std::string& input, const std::function<bool(std::size_t)
         run.batches.emplace_back(lines.begin(), lines.end());
         return accept(run.batches.size());
       },
-      [] { return true; }, 10);
+      [] { return true; }, 10, max_line);
   ::close(out[1]);
   run.answers = read_to_end(out[0]);
   ::close(in[0]);
@@ -193,6 +194,17 @@ TEST_CASE("the omprog loop answers OK once at start and once per line, and nothi
   CHECK(seen[3] == "last line without newline");
   CHECK(run.answers == "OK\nOK\nOK\nOK\nOK\n");
   CHECK(run.end == vtrace::OmprogEnd::kEndOfInput);
+}
+
+TEST_CASE("a line over the length limit is handed over empty and confirmed, the next one whole",
+          "[omprog]") {
+  const std::string huge(1000, 'x');
+  const auto run = run_loop(
+      "short\n" + huge + "\nafter\n" + huge, [](std::size_t) { return true; }, 100);
+  std::vector<std::string> seen;
+  for (const auto& b : run.batches) seen.insert(seen.end(), b.begin(), b.end());
+  CHECK(seen == std::vector<std::string>{"short", "", "after", ""});
+  CHECK(run.answers == "OK\nOK\nOK\nOK\nOK\n");
 }
 
 TEST_CASE("lines that arrive together are handed over as one batch before any is confirmed",

@@ -191,3 +191,37 @@ TEST_CASE("replay counts undecodable lines without stopping", "[replay]") {
   CHECK(summary.undecodable == 2);
   CHECK(incidents.size() == 1);
 }
+
+TEST_CASE(
+    "a line over the length limit is skipped and counted, plain and gzip, and the lines "
+    "around it are traced",
+    "[replay]") {
+  TempDir dir;
+  const std::string huge = "Nov 28 05:00:04 relay1 postfix/smtpd[1]: 1345D2CCE8: client=" +
+                           std::string(4 * vtrace::kMaxReplayLineBytes, 'x') + "[10.9.9.9]\n";
+  const std::string at_limit = "Nov 28 05:00:04 relay1 postfix/smtpd[1]: connect from " +
+                               std::string(vtrace::kMaxReplayLineBytes - 60, 'y') + "\n";
+  const std::string relay = huge + at_limit + kRelay;
+  for (bool gzip : {false, true}) {
+    INFO((gzip ? "gzip" : "plain"));
+    vtrace::ReplaySummary summary;
+    const auto relay_file =
+        gzip ? dir.write_gz("relay1.log.gz", relay) : dir.write("relay1.log", relay);
+    const auto incidents = replay({dir.write("gw1.log", kGateway), relay_file}, &summary);
+    CHECK(summary.oversized == 1);
+    CHECK(summary.lines == 6);
+    REQUIRE(incidents.size() == 1);
+    REQUIRE(incidents[0].origin);
+    CHECK(incidents[0].origin->ip == "10.1.23.45");
+  }
+}
+
+TEST_CASE("an oversized last line without a line end is skipped too", "[replay]") {
+  TempDir dir;
+  vtrace::ReplaySummary summary;
+  replay({dir.write_gz("relay1.log.gz",
+                       std::string(kRelay) + std::string(3 * vtrace::kMaxReplayLineBytes, 'z'))},
+         &summary);
+  CHECK(summary.oversized == 1);
+  CHECK(summary.lines == 3);
+}
