@@ -267,7 +267,9 @@ class ConfigParser : YamlFieldParser {
       if (auto n = integer(*k, "listen.port", 0, 65535)) l.port = static_cast<int>(*n);
     }
     if (auto k = find_field(map, "body_limit")) {
-      if (auto n = integer(*k, "listen.body_limit", 1024, 64 << 20)) l.body_limit = *n;
+      // At least the correlator's largest incident (kMaxIncidentJsonBytes), or an incident
+      // could be refused for its size and never delivered.
+      if (auto n = integer(*k, "listen.body_limit", 256 << 10, 64 << 20)) l.body_limit = *n;
     }
     if (auto k = find_field(map, "timeout")) {
       if (auto d = duration(*k, "listen.timeout", seconds(1), seconds(600), "[1s, 10m]")) {

@@ -156,7 +156,7 @@ def config_text(api_port, smtp_port, state, secrets=None, extra_smtp='', listen=
     return f"""listen:
   address: {listen}
   port: {api_port}
-  body_limit: 65536
+  body_limit: 262144
   timeout: 10s
 state_file: {state}
 {'secrets_file: ' + secrets if secrets else ''}
@@ -431,7 +431,7 @@ def main():
     status, _ = http('POST', url3, incident('8888000000000001'),
                      token='0123456789abcdef0123456789abcdef')
     check(status == 201, 'a POST with the token is accepted')
-    status, body = http('POST', url3, 'x' * 70000, token='0123456789abcdef0123456789abcdef')
+    status, body = http('POST', url3, 'x' * 270000, token='0123456789abcdef0123456789abcdef')
     check(status == 413, 'a body above listen.body_limit is answered 413')
     stop(resp3)
 
