@@ -681,7 +681,8 @@ int Engine::deliver_due(MailSender& sender, int max) {
   return attempted;
 }
 
-bool Engine::release_mail(std::int64_t mail_id, const std::string& actor) {
+bool Engine::release_mail(std::int64_t mail_id, const std::string& actor,
+                          const std::string& reason) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   db_.prepare(
@@ -691,7 +692,8 @@ bool Engine::release_mail(std::int64_t mail_id, const std::string& actor) {
       .bind(2, mail_id)
       .run();
   if (db_.changes() == 0) return false;
-  audit_locked(actor, "mail.released", "mail " + std::to_string(mail_id));
+  audit_locked(actor, "mail.released",
+               "mail " + std::to_string(mail_id) + (reason.empty() ? "" : ": " + reason));
   tx.commit();
   counters_.mails_queued++;
   return true;

@@ -79,8 +79,9 @@ class Engine {
   // Delivers up to `max` due outbox mails through `sender`; returns how many were attempted.
   int deliver_due(MailSender& sender, int max = 100);
 
-  // Releases a held mail for delivery; false when there is no held mail with that id.
-  bool release_mail(std::int64_t mail_id, const std::string& actor);
+  // Releases a held mail for delivery; false when there is no held mail with that id. The
+  // audit row names the actor and, when given, the operator's reason.
+  bool release_mail(std::int64_t mail_id, const std::string& actor, const std::string& reason = "");
 
   // The earliest time something needs doing (a due mail, a window end); nullopt when idle.
   std::optional<TimePoint> next_wakeup();
@@ -116,7 +117,9 @@ class Engine {
   // it, and its latest containment.
   std::string origins_json(TimePoint since);
   // The original system's report: detections per virus for internal origins, internal vs
-  // external counts, time from first detection to verified containment per origin.
+  // external counts, time from first detection to verified containment per origin, and the
+  // outbreak timeline: detections per hour by origin class (internal, external, ambiguous,
+  // unresolved), at most a month of non-empty hours.
   std::string stats_json(TimePoint since);
 
  private:

@@ -1,4 +1,5 @@
 // The operator view's read-only queries: origins and the statistics report (issue 8).
+#include <array>
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -20,6 +21,19 @@ struct OriginRow {
   std::int64_t detections = 0;
   std::map<std::string, std::int64_t> viruses;
 };
+
+// The outbreak chart's classes, in the order they are stacked: where the mail came from when
+// the trace found it, else why it did not.
+constexpr std::array<const char*, 4> kTimelineClasses = {"internal", "external", "ambiguous",
+                                                         "unresolved"};
+constexpr Duration kTimelineBucket = 3600LL * 1000000;  // one hour
+// A month of hours: the answer stays small whatever the period; older hours are counted.
+constexpr std::size_t kMaxTimelineBuckets = 31 * 24;
+
+std::size_t timeline_class(const Incident& in) {
+  if (in.origin) return in.origin->internal ? 0 : 1;
+  return in.confidence == Confidence::kAmbiguous ? 2 : 3;
+}
 
 }  // namespace
 
@@ -91,12 +105,16 @@ std::string Engine::stats_json(TimePoint since) {
   std::map<std::string, std::set<std::string>> hosts_per_virus;
   std::int64_t internal = 0, external = 0, unknown = 0;
   std::map<std::string, TimePoint> first_internal;
+  std::map<TimePoint, std::array<std::int64_t, kTimelineClasses.size()>> per_hour;
   auto q = db_.prepare("SELECT json FROM incidents WHERE detected_at>=? ORDER BY detected_at");
   q.bind(1, since);
   while (q.step()) {
     std::string error;
     auto in = incident_from_json(q.text(0), &error);
     if (!in) continue;
+    const TimePoint hour =
+        in->detected_at - (in->detected_at % kTimelineBucket + kTimelineBucket) % kTimelineBucket;
+    per_hour[hour][timeline_class(*in)]++;
     if (!in->origin) {
       unknown++;
     } else if (in->origin->internal) {
@@ -135,12 +153,30 @@ std::string Engine::stats_json(TimePoint since) {
     }
     to_containment.push_back(std::move(o));
   }
-  return json::serialize(json::object{{"since", format_rfc3339(since)},
-                                      {"internal", internal},
-                                      {"external", external},
-                                      {"unknown", unknown},
-                                      {"viruses", std::move(viruses)},
-                                      {"time_to_containment", std::move(to_containment)}});
+  json::array hours;
+  // The most recent hours are kept; older ones only counted.
+  const std::size_t dropped_hours =
+      per_hour.size() > kMaxTimelineBuckets ? per_hour.size() - kMaxTimelineBuckets : 0;
+  std::size_t seen = 0;
+  for (const auto& [hour, counts] : per_hour) {
+    if (seen++ < dropped_hours) continue;
+    json::object o{{"hour", format_rfc3339(hour)}};
+    for (std::size_t c = 0; c < kTimelineClasses.size(); ++c) o[kTimelineClasses[c]] = counts[c];
+    hours.push_back(std::move(o));
+  }
+  json::array classes;
+  for (const char* c : kTimelineClasses) classes.emplace_back(c);
+  return json::serialize(json::object{
+      {"since", format_rfc3339(since)},
+      {"internal", internal},
+      {"external", external},
+      {"unknown", unknown},
+      {"viruses", std::move(viruses)},
+      {"time_to_containment", std::move(to_containment)},
+      {"timeline", json::object{{"bucket_seconds", kTimelineBucket / 1000000},
+                                {"classes", std::move(classes)},
+                                {"hours", std::move(hours)},
+                                {"hours_dropped", static_cast<std::int64_t>(dropped_hours)}}}});
 }
 
 }  // namespace vtrace::responder

@@ -142,6 +142,39 @@ std::optional<TimePoint> since_only(const std::string& query, std::string* probl
   return parse_since(params, problem);
 }
 
+// The audit note an operator sends with a release: {"reason": ..., "operator": ...}, both
+// optional strings without control characters (they end up in the audit log and the CLI).
+struct OperatorNote {
+  std::string reason;
+  std::string operator_name;
+  std::string actor(const std::string& peer) const {
+    return "api:" + peer + (operator_name.empty() ? "" : " operator=" + operator_name);
+  }
+};
+
+std::optional<std::string> operator_note(const std::string& body_text, OperatorNote* note) {
+  boost::system::error_code ec;
+  json::value body = json::parse(body_text, ec);
+  if (ec || !body.is_object()) {
+    return std::string("the body must be a JSON object with \"reason\" (and \"operator\")");
+  }
+  auto text = [&](const char* key, std::size_t max,
+                  std::string* out) -> std::optional<std::string> {
+    const json::value* v = body.get_object().if_contains(key);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) return std::string(key) + " must be a string";
+    *out = std::string(v->get_string());
+    if (out->size() > max) return std::string(key) + " is too long";
+    for (unsigned char c : *out) {
+      if (c < 0x20 || c == 0x7f) return std::string(key) + " must not contain control characters";
+    }
+    return std::nullopt;
+  };
+  if (auto p = text("reason", 500, &note->reason)) return p;
+  if (auto p = text("operator", 100, &note->operator_name)) return p;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> url_decode(std::string_view text) {
@@ -275,11 +308,7 @@ ApiResponse Router::route(const ApiRequest& request) {
         digits.find_first_not_of("0123456789") != std::string::npos) {
       return error(400, "not a mail id");
     }
-    const std::int64_t id = std::stoll(digits);
-    if (!engine_.release_mail(id, "api:" + request.peer)) {
-      return error(404, "no held mail " + digits);
-    }
-    return ok_json(json::serialize(json::object{{"id", id}, {"status", "queued"}}));
+    return release_mail(request, std::stoll(digits));
   }
   if (path == "/v1/containments") {
     if (!get) return method_not_allowed("GET");
@@ -348,36 +377,28 @@ ApiResponse Router::stats(const std::string& query) {
 }
 
 ApiResponse Router::release_containment(const ApiRequest& request, std::int64_t id) {
-  boost::system::error_code ec;
-  json::value body = json::parse(request.body, ec);
-  if (ec || !body.is_object()) {
-    return error(400, "the body must be a JSON object with \"reason\" (and \"operator\")");
-  }
-  auto text = [&](const char* key, std::size_t max,
-                  std::string* out) -> std::optional<std::string> {
-    const json::value* v = body.get_object().if_contains(key);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) return std::string(key) + " must be a string";
-    *out = std::string(v->get_string());
-    if (out->size() > max) return std::string(key) + " is too long";
-    for (unsigned char c : *out) {
-      if (c < 0x20 || c == 0x7f) return std::string(key) + " must not contain control characters";
-    }
-    return std::nullopt;
-  };
-  std::string reason, operator_name;
-  if (auto p = text("reason", 500, &reason)) return error(400, *p);
-  if (auto p = text("operator", 100, &operator_name)) return error(400, *p);
-  if (reason.empty()) return error(400, "a non-empty \"reason\" is required");
-  const std::string actor =
-      "api:" + request.peer + (operator_name.empty() ? "" : " operator=" + operator_name);
-  ContainmentRelease r = engine_.request_release(id, actor, reason);
+  OperatorNote note;
+  if (auto problem = operator_note(request.body, &note)) return error(400, *problem);
+  if (note.reason.empty()) return error(400, "a non-empty \"reason\" is required");
+  ContainmentRelease r = engine_.request_release(id, note.actor(request.peer), note.reason);
   json::object out{{"id", id}, {"message", r.message}};
   if (r.status == 200 || r.status == 202) {
     out["status"] = r.status == 200 ? "cancelled" : "release_requested";
     return ok_json(json::serialize(out), r.status);
   }
   return error(r.status, r.message);
+}
+
+ApiResponse Router::release_mail(const ApiRequest& request, std::int64_t id) {
+  // vtracectl sends no body; the operator page sends the reason and operator for the audit.
+  OperatorNote note;
+  if (!request.body.empty()) {
+    if (auto problem = operator_note(request.body, &note)) return error(400, *problem);
+  }
+  if (!engine_.release_mail(id, note.actor(request.peer), note.reason)) {
+    return error(404, "no held mail " + std::to_string(id));
+  }
+  return ok_json(json::serialize(json::object{{"id", id}, {"status", "queued"}}));
 }
 
 ApiResponse Router::post_incident(const ApiRequest& request) {

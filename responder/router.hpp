@@ -48,6 +48,7 @@ class Router {
   ApiResponse list_incidents(const std::string& query);
   ApiResponse metrics();
   ApiResponse release_containment(const ApiRequest& request, std::int64_t id);
+  ApiResponse release_mail(const ApiRequest& request, std::int64_t id);
   bool authorized(const ApiRequest& request) const;
   ApiResponse static_file(const std::string& relative);
   ApiResponse origins(const std::string& query);
