@@ -1,5 +1,6 @@
-// Browser checks of the operator page (issue 8), run by web_e2e.py against a real responder
-// (non-loopback bind, token required) with seeded incidents and a contained port on snmpsim.
+// Browser checks of the operator page (issues 8 and 15), run by web_e2e.py against a real
+// responder (non-loopback bind, token required) with seeded incidents, a contained port on
+// snmpsim and a 400-incident burst.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -40,10 +41,15 @@ try {
   check(resp.status() === 200, 'GET / answers 200');
   check(/default-src 'self'/.test(resp.headers()['content-security-policy'] || ''), 'the page carries the CSP header');
 
+  const listed = () => page.$$eval('#incidents tbody tr', (rows) => rows.map((r) => r.dataset.id));
+
   // 1. the list renders the incidents, newest first
-  await page.waitForSelector('#incidents tbody tr[data-id="i-ext2"]', { timeout: 10000 });
-  const ids = await page.$$eval('#incidents tbody tr', (rows) => rows.map((r) => r.dataset.id));
+  await page.waitForSelector('#incidents tbody tr[data-id="i-burst-000"]', { timeout: 10000 });
+  const all = await listed();
+  const ids = all.filter((id) => ['i-hostile', 'i-pc45', 'i-ext2'].includes(id));
   check(JSON.stringify(ids) === JSON.stringify(['i-hostile', 'i-pc45', 'i-ext2']), 'incidents listed newest first: ' + ids);
+  check(all.length === 408 && all[0] === 'i-long' && all[all.length - 1] === 'i-burst-000',
+    'all 408 incidents listed, the burst at the bottom: ' + all.length);
 
   // 2. hostile text is literal text and nothing ran
   const subject = await page.textContent('#incidents tbody tr[data-id="i-hostile"] td.subject');
@@ -55,13 +61,28 @@ try {
 
   // filters: class and virus
   await page.selectOption('#f-class', 'internal');
-  check(JSON.stringify(await page.$$eval('#incidents tbody tr', (r) => r.map((x) => x.dataset.id))) === '["i-pc45"]',
-    'the origin class filter leaves the internal incident');
+  const internalRows = await listed();
+  const classes = await page.$$eval('#incidents tbody tr td:nth-child(3) .badge', (n) => [...new Set(n.map((x) => x.textContent))]);
+  check(internalRows.includes('i-pc45') && !internalRows.includes('i-hostile') && internalRows.length === 404 &&
+    JSON.stringify(classes) === '["internal"]', 'the origin class filter leaves the internal incidents: ' + internalRows.length);
   await page.selectOption('#f-class', '');
   await page.fill('#f-virus', 'agent');
-  check(JSON.stringify(await page.$$eval('#incidents tbody tr', (r) => r.map((x) => x.dataset.id))) === '["i-ext2"]',
-    'the virus filter matches case-insensitively');
+  check(JSON.stringify(await listed()) === '["i-ext2"]', 'the virus filter matches case-insensitively');
   await page.fill('#f-virus', '');
+
+  // the confidence filter offers the values the data uses, and finds them
+  const options = await page.$$eval('#f-confidence option', (n) => n.map((o) => o.value));
+  check(JSON.stringify(options) === '["","exact","fuzzy","ambiguous","unresolved"]',
+    'the confidence filter offers exact, fuzzy, ambiguous, unresolved: ' + options);
+  for (const [value, want] of [['fuzzy', ['i-fuzzy1', 'i-fuzzy2']], ['ambiguous', ['i-ambiguous']],
+    ['unresolved', ['i-unresolved']]]) {
+    await page.selectOption('#f-confidence', value);
+    const got = await listed();
+    check(JSON.stringify(got) === JSON.stringify(want), 'the confidence filter "' + value + '" finds ' + got);
+  }
+  await page.selectOption('#f-confidence', 'exact');
+  check((await listed()).length === 404, 'the confidence filter "exact" finds the 404 exact traces');
+  await page.selectOption('#f-confidence', '');
 
   // 3. the hop chain: PC -> relay -> gateway
   await page.click('#incidents tbody tr[data-id="i-hostile"]');
@@ -74,7 +95,7 @@ try {
   check(relay.includes('QRL1') && relay.includes('next_hop_queue_id') && relay.includes('10.1.23.45'),
     'the relay hop shows its queue id, link and client');
   check((await page.textContent('#detail .evidence')).includes('Message infected by Worm.Mydoom.M'), 'evidence lines shown');
-  await page.screenshot({ path: path.join(ART, 'incidents.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ART, 'incidents.png') });
 
   // hostile detail too
   await page.click('#incidents tbody tr[data-id="i-hostile"]');

@@ -1,14 +1,18 @@
 #!/usr/bin/python3
-"""Browser test of the operator page (issue 8): a real vtrace-responder serving responder/web/,
-a real snmpsim switch, Debian's chromium driven by playwright-core (web_e2e.mjs).
+"""Browser test of the operator page (issues 8 and 15): a real vtrace-responder serving
+responder/web/, a real snmpsim switch, Debian's chromium driven by playwright-core (web_e2e.mjs).
 
 The responder listens on 0.0.0.0 (a non-loopback bind), so it requires the API token on every
 mutating call: the page must fail to release without it, then ask for it and succeed.
+Seeded relative to now, so the page's default 18-day filter always shows them: a contained lab
+PC first detected 3 h 7 min before its port went down, a 400-incident burst in three hours of
+yesterday, fuzzy / ambiguous / unresolved traces, a hostile incident with a 3000-character
+subject.
 Skips (77) when chromium, node/npm or snmpsim is missing, or npm cannot fetch playwright-core.
 
 usage: web_e2e.py --responder PATH --ctl PATH --cache DIR [--artifacts DIR]   (run by ctest)
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -121,18 +125,31 @@ def http(method, path, body=None, token=TOKEN):
         return e.code, e.read().decode()
 
 
-def incident(id, at, ip, name, internal, zone, virus, subject='Your document', sender='forged@example.com',
-             hops=None):
-    return json.dumps({
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+def incident(id, t, ip, name, internal, zone, virus, subject='Your document', sender='forged@example.com',
+             hops=None, confidence='exact', candidates=(), note=''):
+    at = rfc3339(t)
+    doc = {
         'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'detected_at': at,
         'detector': {'host': 'gw1', 'format': 'clamav-milter'}, 'virus': virus, 'action': 'rejected',
         'envelope': {'from': sender, 'to': ['staff@example.ac.jp']},
         'message': {'queue_id': 'Q' + id, 'message_id': id + '@pc', 'subject': subject},
-        'hops': hops or [{'host': 'gw1', 'queue_id': 'Q' + id, 'received_at': at, 'client_ip': ip,
-                          'client_name': name, 'link': 'queue_id'}],
+        # Without an origin the chain broke after the gateway: relay1 is the last known hop.
+        'hops': hops or [{'host': 'gw1', 'queue_id': 'Q' + id, 'received_at': at, 'client_ip': ip or '10.1.0.25',
+                          'client_name': name or 'relay1',
+                          'link': 'envelope' if confidence == 'fuzzy' else 'queue_id'}],
         'origin': {'ip': ip, 'name': name, 'internal': internal, 'zone': zone},
-        'confidence': 'exact', 'candidates': [],
-        'evidence': ['Nov 28 05:00:36 gw1 clamav-milter[812]: Q%s: Message infected by %s' % (id, virus)]})
+        'confidence': confidence, 'candidates': list(candidates),
+        'evidence': ['Nov 28 05:00:36 gw1 clamav-milter[812]: Q%s: Message infected by %s' % (id, virus)]}
+    if note:
+        doc['note'] = note
+    if not ip:
+        del doc['origin']
+    return json.dumps(doc)
+
 
 
 try:
@@ -176,25 +193,59 @@ policies:
         except OSError:
             time.sleep(0.05)
 
+    # Times relative to now, so the default "18 days" filter always shows them. The lab PC was
+    # first detected 3 h 7 min 28.8 s before now; its port goes down a moment after the POST.
+    NOW = time.time()
+    T_PC45 = NOW - 11248.8
     relay_hops = [
-        {'host': 'gw1', 'queue_id': 'QGW1', 'received_at': '2026-11-28T05:00:36Z', 'client_ip': '10.1.0.25',
+        {'host': 'gw1', 'queue_id': 'QGW1', 'received_at': rfc3339(T_PC45), 'client_ip': '10.1.0.25',
          'client_name': 'relay1', 'link': 'queue_id'},
-        {'host': 'relay1', 'queue_id': 'QRL1', 'received_at': '2026-11-28T05:00:35Z', 'client_ip': '10.1.23.45',
+        {'host': 'relay1', 'queue_id': 'QRL1', 'received_at': rfc3339(T_PC45 - 1), 'client_ip': '10.1.23.45',
          'client_name': 'pc-45', 'link': 'next_hop_queue_id'}]
     seeds = [
-        incident('i-pc45', '2026-11-28T05:00:36Z', '10.1.23.45', 'pc-45', True, 'lab', 'Worm.Mydoom.M',
-                 hops=relay_hops),
-        incident('i-hostile', '2026-11-28T05:10:00Z', '198.51.100.7', 'mx.bad.example.net', False, '',
+        incident('i-pc45', T_PC45, '10.1.23.45', 'pc-45', True, 'lab', 'Worm.Mydoom.M', hops=relay_hops),
+        incident('i-hostile', T_PC45 + 600, '198.51.100.7', 'mx.bad.example.net', False, '',
                  'Win.Trojan.<img src=x onerror=alert(2)>',
                  subject='<img src=x onerror=alert(1)>',
                  sender='"><script>window.__pwned=1</script>@evil.example'),
-        incident('i-ext2', '2026-11-28T04:00:00Z', '203.0.113.9', 'mail.other.example', False, '', 'Win.Trojan.Agent'),
+        incident('i-ext2', T_PC45 - 3600, '203.0.113.9', 'mail.other.example', False, '', 'Win.Trojan.Agent'),
+        incident('i-fuzzy1', T_PC45 - 7200, '10.1.30.7', 'pc-307', True, 'dorm', 'Worm.Bagle.A', confidence='fuzzy',
+                 note='gw1 matched by envelope and time (one candidate)'),
+        incident('i-fuzzy2', T_PC45 - 7300, '10.1.30.8', 'pc-308', True, 'dorm', 'Worm.Bagle.A', confidence='fuzzy',
+                 note='gw1 matched by envelope and time (one candidate)'),
+        incident('i-ambiguous', T_PC45 - 7400, '', '', False, '', 'Worm.Bagle.A', confidence='ambiguous',
+                 candidates=[{'host': 'relay1', 'queue_id': 'RA1', 'received_at': rfc3339(T_PC45 - 7401),
+                              'origin_ip': '10.1.30.9', 'origin_name': 'pc-309'},
+                             {'host': 'relay1', 'queue_id': 'RA2', 'received_at': rfc3339(T_PC45 - 7402),
+                              'origin_ip': '10.1.30.10', 'origin_name': 'pc-310'}],
+                 note='2 candidates on relay1'),
+        incident('i-unresolved', T_PC45 - 7500, '', '', False, '', 'Worm.Bagle.A', confidence='unresolved',
+                 note='no record on relay1 of the message it handed to gw1'),
+        # Attacker-written strings far longer than any screen.
+        incident('i-long', NOW - 1200, '10.1.40.4', 'pc-404', True, 'dorm', 'Worm.' + 'Long' * 60,
+                 subject='Re:' + 'A' * 3000, sender='x' * 400 + '@example.com'),
     ]
     for body in seeds:
         status, text = http('POST', '/v1/incidents', body)
         check(status == 201, 'seeded incident (%d %s)' % (status, text[:120]))
     status, _ = http('POST', '/v1/incidents', seeds[2].replace('i-ext2', 'i-ext3'), token='')
     check(status == 401, 'a POST without the token on a non-loopback bind is refused (%d)' % status)
+
+    # The burst: 400 detections from one dorm PC in three hours of yesterday (150, 200, 50).
+    burst_hour = int(NOW // 3600) * 3600 - 30 * 3600
+    per_hour = [150, 200, 50]
+    n = 0
+    for h, count in enumerate(per_hour):
+        start = burst_hour + h * 3600
+        for k in range(count):
+            status, text = http('POST', '/v1/incidents',
+                                incident('i-burst-%03d' % n, start + k * (3599.0 / count), '10.1.50.5', 'pc-505',
+                                         True, 'dorm', 'Worm.Netsky.P', subject='Your details'))
+            n += 1
+            if status != 201:
+                check(False, 'seeded burst incident %d (%d %s)' % (n, status, text[:120]))
+                break
+    check(n == 400, 'seeded the 400-incident burst')
 
     contained = None
     for _ in range(100):
@@ -215,8 +266,9 @@ policies:
     # NODE_PATH does not apply to ES modules: run the test from a copy next to node_modules.
     script = os.path.join(args.cache, 'web_e2e.mjs')
     shutil.copy(os.path.join(HERE, 'web_e2e.mjs'), script)
-    r = subprocess.run(['node', script], env=env, timeout=180)
+    r = subprocess.run(['node', script], env=env, timeout=240)
     check(r.returncode == 0, 'browser checks (web_e2e.mjs) passed')
+
     check(admin(4) == '1', 'after the release click snmpsim reads ifAdminStatus.4 = up(1)')
     s, text = http('GET', '/v1/containments', token='')
     c = next((c for c in json.loads(text)['containments'] if c['id'] == contained['id']), {})
