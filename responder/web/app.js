@@ -50,6 +50,7 @@ function show(view) {
   state.view = view;
   for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.view === view);
   for (const v of ['incidents', 'origins', 'containments']) $('view-' + v).classList.toggle('hidden', v !== view);
+  if (view !== 'incidents') closeIncident();
   refresh();
 }
 
@@ -102,13 +103,30 @@ function hopNode(cls, host, lines) {
   return li;
 }
 
+function closeIncident() {
+  if (state.selected === null) return;
+  state.selected = null;
+  $('detail').classList.add('hidden');
+  for (const tr of document.querySelectorAll('#incidents tbody tr.selected')) tr.classList.remove('selected');
+}
+
 async function openIncident(id) {
   state.selected = id;
-  renderIncidents();
-  const doc = await api('GET', '/v1/incidents/' + encodeURIComponent(id));
-  const d = $('detail');
+  for (const tr of $('incidents').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.id === id);
+  let doc;
+  try {
+    doc = await api('GET', '/v1/incidents/' + encodeURIComponent(id));
+  } catch (e) {
+    setStatus(e instanceof NeedToken ? 'token required' : 'error: ' + e.message);
+    return;
+  }
+  if (state.selected !== id) return;  // another row was clicked meanwhile
+  const panel = $('detail');
+  const d = $('detail-body');
   clear(d);
-  d.classList.remove('hidden');
+  panel.classList.remove('hidden');
+  panel.scrollTop = 0;
+  panel.focus({ preventScroll: true });
   const inc = doc.incident || {};
   const o = inc.origin;
   const msg = inc.message || {};
@@ -267,6 +285,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('release-form').addEventListener('submit', confirmRelease);
   $('release-cancel').addEventListener('click', () => $('release-dialog').close());
+  $('detail-close').addEventListener('click', closeIncident);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !document.querySelector('dialog[open]')) closeIncident();
+  });
   $('token-form').addEventListener('submit', (e) => {
     e.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, $('token-input').value.trim());

@@ -102,6 +102,36 @@ try {
   await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-hostile');
   check((await page.textContent('#detail')).includes('<img src=x onerror=alert(1)>'), 'the detail shows the hostile subject as text');
 
+  // the detail is in view after a click anywhere in the 400-incident list: near its top (where
+  // a detail drawn below the list would be 18,000 px down) and at its bottom
+  const detailInView = () => page.evaluate(() => {
+    const r = document.querySelector('#detail').getBoundingClientRect();
+    const h = document.querySelector('#detail h2').getBoundingClientRect();
+    return { scrollY: window.scrollY, page: document.documentElement.scrollHeight, w: innerWidth, h: innerHeight,
+      top: r.top, bottom: r.bottom, left: r.left, right: r.right, titleTop: h.top, titleBottom: h.bottom };
+  });
+  const inside = (v) => v.top >= 0 && v.bottom <= v.h && v.left >= 0 && v.right <= v.w && v.right - v.left > 300 &&
+    v.titleTop >= 0 && v.titleBottom <= v.h;
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.click('#incidents tbody tr[data-id="i-burst-399"]');
+  await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-burst-399');
+  const nearTop = await detailInView();
+  check(nearTop.page > 10000 && nearTop.scrollY < 1000 && inside(nearTop),
+    'after a click near the top of the long list the detail panel is inside the viewport: ' + JSON.stringify(nearTop));
+  const bottom = '#incidents tbody tr[data-id="i-burst-000"]';
+  await page.click(bottom);
+  await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-burst-000');
+  const view = await detailInView();
+  check(view.scrollY > 8000 && inside(view),
+    'after a click at the bottom of the list the detail panel is inside the viewport: ' + JSON.stringify(view));
+  await page.screenshot({ path: path.join(ART, 'incident-detail-burst.png') });
+  await page.click('#detail-close');
+  check(await page.isHidden('#detail'), 'the close button hides the detail panel');
+  await page.click('#incidents tbody tr[data-id="i-pc45"]');
+  await page.waitForSelector('#detail:not(.hidden)');
+  await page.keyboard.press('Escape');
+  check(await page.isHidden('#detail'), 'Escape hides the detail panel');
+
   // 4. origins
   await page.click('#tab-origins');
   await page.waitForSelector('#origins tbody tr[data-ip="10.1.23.45"]');
