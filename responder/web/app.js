@@ -22,6 +22,13 @@ function text(node, value) { node.textContent = value === null || value === unde
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 const $ = (id) => document.getElementById(id);
 function when(t) { return t ? String(t).replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–'; }
+// A cell that shows one line and clips the rest; the whole text is in the tooltip.
+function clipped(tag, cls, value) {
+  const e = el(tag, cls, value);
+  e.title = value === null || value === undefined ? '' : String(value);
+  return e;
+}
+
 function setStatus(s) { text($('status'), s); }
 
 // ---- API ------------------------------------------------------------------------------------
@@ -84,10 +91,10 @@ function renderIncidents() {
       el('td', 'mono', when(i.detected_at)),
       el('td', 'mono', o ? o.ip : '–', o && o.name ? el('div', 'hint', o.name) : null),
       el('td', null, el('span', 'badge ' + cls, cls), o && o.zone ? ' ' + o.zone : ''),
-      el('td', 'virus', i.virus),
+      clipped('td', 'virus', i.virus),
       el('td', null, el('span', 'badge ' + i.confidence, i.confidence)),
-      el('td', 'mono from', i.from || ''),
-      el('td', 'subject', i.subject || ''));
+      clipped('td', 'mono from', i.from || ''),
+      clipped('td', 'subject', i.subject || ''));
     tr.dataset.id = i.id;
     tr.addEventListener('click', () => openIncident(i.id));
     body.appendChild(tr);
@@ -184,7 +191,7 @@ async function loadOrigins() {
     const c = o.containment;
     const cls = o.internal ? 'internal' : 'external';
     const tr = el('tr', null,
-      el('td', 'mono', o.ip), el('td', null, o.name), el('td', null, el('span', 'badge ' + cls, cls), o.zone ? ' ' + o.zone : ''),
+      el('td', 'mono', o.ip), el('td', 'text', o.name), el('td', null, el('span', 'badge ' + cls, cls), o.zone ? ' ' + o.zone : ''),
       el('td', 'mono', when(o.first_seen)), el('td', 'mono', when(o.last_seen)), el('td', null, o.detections),
       el('td', 'virus', o.viruses.map((v) => v.name + ' ×' + v.count).join(', ')), el('td', null, o.mails_sent),
       el('td', null, c ? el('span', 'badge ' + c.status, c.status) : '–', c && c.port ? ' ' + c.switch + ' ' + c.port : ''));
@@ -208,9 +215,9 @@ async function loadContainments() {
       el('td', 'mono port', c.port + (c.if_index ? ' (' + c.if_index + ')' : '')),
       el('td', 'state', el('span', 'badge ' + c.status, c.status)),
       el('td', 'mono', when(c.downed_at || c.created_at)), el('td', 'mono', when(c.expires_at)),
-      el('td', null, 'policy ' + c.policy + ', incident ', el('span', 'mono', c.incident),
+      el('td', 'text', 'policy ' + c.policy + ', incident ', el('span', 'mono', c.incident),
          c.release_reason ? el('div', 'hint', 'released: ' + c.release_reason + ' (' + c.released_by + ')') : null),
-      el('td', null, c.detail), el('td', null, button));
+      el('td', 'text', c.detail), el('td', null, button));
     tr.dataset.id = String(c.id);
     body.appendChild(tr);
   }
@@ -224,7 +231,7 @@ async function loadStats() {
   text($('s-unknown'), doc.unknown);
   const vb = $('s-viruses').tBodies[0];
   clear(vb);
-  for (const v of doc.viruses) vb.appendChild(el('tr', null, el('td', 'virus', v.virus), el('td', null, v.detections), el('td', null, v.origins)));
+  for (const v of doc.viruses) vb.appendChild(el('tr', null, clipped('td', 'virus', v.virus), el('td', null, v.detections), el('td', null, v.origins)));
   const tb = $('s-ttc').tBodies[0];
   clear(tb);
   for (const t of doc.time_to_containment) {

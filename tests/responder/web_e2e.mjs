@@ -132,6 +132,23 @@ try {
   await page.keyboard.press('Escape');
   check(await page.isHidden('#detail'), 'Escape hides the detail panel');
 
+  // long attacker-written strings do not push the statistics panel off screen
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const layout = await page.evaluate(() => {
+    const stats = document.querySelector('#stats').getBoundingClientRect();
+    const cell = document.querySelector('#incidents tbody tr[data-id="i-long"] td.subject');
+    return { scrollWidth: document.documentElement.scrollWidth, w: innerWidth, statsLeft: stats.left,
+      statsRight: stats.right, cellWidth: cell.getBoundingClientRect().width, cellText: cell.textContent.length };
+  });
+  check(layout.scrollWidth <= layout.w && layout.statsRight <= layout.w && layout.statsLeft > layout.w / 2 &&
+    layout.cellWidth < layout.w / 2 && layout.cellText === 3003,
+    'a 3000-character subject is clipped in its cell; no horizontal scroll, statistics in view: ' + JSON.stringify(layout));
+  await page.click('#incidents tbody tr[data-id="i-long"]');
+  await page.waitForFunction(() => document.querySelector('#detail h2 .mono')?.textContent === 'i-long');
+  const panel = await page.evaluate(() => { const d = document.querySelector('#detail'); return [d.scrollWidth, d.clientWidth]; });
+  check(panel[0] <= panel[1] + 1, 'the long subject wraps inside the detail panel: ' + panel);
+  await page.click('#detail-close');
+
   // 4. origins
   await page.click('#tab-origins');
   await page.waitForSelector('#origins tbody tr[data-ip="10.1.23.45"]');
