@@ -29,6 +29,18 @@ function clipped(tag, cls, value) {
   return e;
 }
 
+// Seconds as a person reads them: "42 s", "7 min 5 s", "3 h 7 min", "2 d 3 h".
+function humanDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '–';
+  if (seconds < 10) return (Math.max(0, seconds)).toFixed(1).replace(/\.0$/, '') + ' s';
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const two = (a, ua, b, ub) => a + ' ' + ua + (b ? ' ' + b + ' ' + ub : '');
+  if (d) return two(d, 'd', h, 'h');
+  if (h) return two(h, 'h', m, 'min');
+  if (m) return two(m, 'min', sec, 's');
+  return sec + ' s';
+}
 function setStatus(s) { text($('status'), s); }
 
 // ---- API ------------------------------------------------------------------------------------
@@ -235,8 +247,11 @@ async function loadStats() {
   const tb = $('s-ttc').tBodies[0];
   clear(tb);
   for (const t of doc.time_to_containment) {
-    tb.appendChild(el('tr', null, el('td', 'mono', t.ip),
-      el('td', null, t.seconds === null ? 'not contained' : t.seconds.toFixed(1) + ' s')));
+    const took = el('td', 'duration', t.seconds === null ? 'not contained' : humanDuration(t.seconds));
+    if (t.seconds !== null) took.title = t.seconds.toFixed(1) + ' s';
+    const tr = el('tr', null, el('td', 'mono', t.ip), took);
+    tr.dataset.ip = t.ip;
+    tb.appendChild(tr);
   }
 }
 

@@ -149,6 +149,12 @@ try {
   check(panel[0] <= panel[1] + 1, 'the long subject wraps inside the detail panel: ' + panel);
   await page.click('#detail-close');
 
+  // durations read as a person would say them
+  const ttc = '#s-ttc tr[data-ip="10.1.23.45"] td.duration';
+  await page.waitForSelector(ttc);
+  check(await page.textContent(ttc) === '3 h 7 min',
+    'first detection -> contained reads "3 h 7 min": ' + await page.textContent(ttc));
+
   // 4. origins
   await page.click('#tab-origins');
   await page.waitForSelector('#origins tbody tr[data-ip="10.1.23.45"]');
