@@ -6,7 +6,8 @@
 
 const TOKEN_KEY = 'vtrace.api_token';
 const POLL_MS = 3000;
-const state = { view: 'incidents', incidents: [], selected: null, pendingRelease: null };
+const VIEWS = ['incidents', 'origins', 'containments', 'mail'];
+const state = { view: 'incidents', incidents: [], selected: null, pendingRelease: null, pendingMail: null };
 
 // ---- DOM helpers: text only ---------------------------------------------------------------
 function el(tag, cls, ...children) {
@@ -68,7 +69,7 @@ async function api(method, path, body) {
 function show(view) {
   state.view = view;
   for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.view === view);
-  for (const v of ['incidents', 'origins', 'containments']) $('view-' + v).classList.toggle('hidden', v !== view);
+  for (const v of VIEWS) $('view-' + v).classList.toggle('hidden', v !== view);
   if (view !== 'incidents') closeIncident();
   refresh();
 }
@@ -255,6 +256,57 @@ async function loadStats() {
   }
 }
 
+// ---- held mail ---------------------------------------------------------------------------------
+async function loadHeld() {
+  const doc = await api('GET', '/v1/outbox?status=held');
+  const mails = doc.mails || [];
+  const count = $('held-count');
+  text(count, mails.length);
+  count.classList.toggle('hidden', mails.length === 0);
+  if (state.view !== 'mail') return;
+  const body = $('held').tBodies[0];
+  clear(body);
+  for (const m of mails) {
+    const button = el('button', 'release-mail', 'Release');
+    button.type = 'button';
+    button.addEventListener('click', () => askMailRelease(m));
+    const incident = el('a', 'mono', m.incident);
+    incident.href = '#';
+    incident.addEventListener('click', (e) => { e.preventDefault(); show('incidents'); openIncident(m.incident); });
+    const tr = el('tr', null,
+      el('td', 'mono', '#' + m.id), el('td', 'mono', when(m.created_at)),
+      el('td', null, m.kind, el('div', 'hint', m.policy)),
+      el('td', 'mono text', (m.to || []).join(', ')), el('td', 'subject', m.subject),
+      el('td', 'why', m.last_error), el('td', null, incident), el('td', null, button));
+    tr.dataset.id = String(m.id);
+    body.appendChild(tr);
+  }
+  $('held-empty').classList.toggle('hidden', mails.length > 0);
+}
+
+function askMailRelease(m) {
+  state.pendingMail = m;
+  text($('mail-what'), 'Mail #' + m.id + ' to ' + (m.to || []).join(', ') + ': ' + m.subject);
+  $('mail-reason').value = '';
+  text($('mail-error'), '');
+  $('mail-dialog').showModal();
+}
+
+async function confirmMailRelease(ev) {
+  ev.preventDefault();
+  const m = state.pendingMail;
+  const reason = $('mail-reason').value.trim();
+  if (!m || !reason) { text($('mail-error'), 'A reason is required.'); return; }
+  try {
+    await api('POST', '/v1/outbox/' + m.id + '/release', { reason, operator: $('mail-operator').value.trim() });
+    $('mail-dialog').close();
+    setStatus('mail #' + m.id + ' released for delivery');
+    await loadHeld();
+  } catch (e) {
+    text($('mail-error'), e.message);
+  }
+}
+
 // ---- release ----------------------------------------------------------------------------------
 function askRelease(c) {
   state.pendingRelease = c;
@@ -288,8 +340,9 @@ async function refresh() {
   try {
     if (state.view === 'incidents') await loadIncidents();
     else if (state.view === 'origins') await loadOrigins();
-    else await loadContainments();
+    else if (state.view === 'containments') await loadContainments();
     await loadStats();
+    await loadHeld();
     setStatus('updated ' + new Date().toLocaleTimeString());
   } catch (e) {
     setStatus(e instanceof NeedToken ? 'token required' : 'error: ' + e.message);
@@ -307,6 +360,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('release-form').addEventListener('submit', confirmRelease);
   $('release-cancel').addEventListener('click', () => $('release-dialog').close());
+  $('mail-form').addEventListener('submit', confirmMailRelease);
+  $('mail-cancel').addEventListener('click', () => $('mail-dialog').close());
   $('detail-close').addEventListener('click', closeIncident);
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !document.querySelector('dialog[open]')) closeIncident();

@@ -1,6 +1,6 @@
 // Browser checks of the operator page (issues 8 and 15), run by web_e2e.py against a real
 // responder (non-loopback bind, token required) with seeded incidents, a contained port on
-// snmpsim and a 400-incident burst.
+// snmpsim, a 400-incident burst and two held mails.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -9,6 +9,7 @@ import path from 'node:path';
 const URL = process.env.VTRACE_URL;
 const TOKEN = process.env.VTRACE_TOKEN;
 const ART = process.env.VTRACE_ARTIFACTS;
+const ABUSE_MAIL = process.env.VTRACE_ABUSE_MAIL;
 let failures = 0;
 function check(cond, what) {
   console.log((cond ? 'ok    ' : 'FAIL  ') + what);
@@ -187,6 +188,33 @@ try {
   check(true, 'the page shows the containment released');
   check(adminStatus(4) === '1', 'the switch reads ifAdminStatus.4 = up(1) after the click');
   await page.screenshot({ path: path.join(ART, 'containments-released.png'), fullPage: true });
+
+  // 6. held mail: listed with why it is held; released from the page only with the token
+  await page.evaluate(() => sessionStorage.removeItem('vtrace.api_token'));
+  await page.click('#tab-mail');
+  const mailRow = '#held tbody tr[data-id="' + ABUSE_MAIL + '"]';
+  await page.waitForSelector(mailRow);
+  check(await page.textContent('#held-count') === '2', 'the tab counts 2 held mails');
+  const whys = await page.$$eval('#held tbody td.why', (n) => n.map((x) => x.textContent));
+  check(whys.some((w) => w.startsWith('rate limit')) && (await page.textContent(mailRow)).includes('abuse@example.net'),
+    'the held mails say why they are held: ' + whys.join(' | '));
+  await page.screenshot({ path: path.join(ART, 'held-mail.png'), fullPage: true });
+  await page.click(mailRow + ' button.release-mail');
+  await page.fill('#mail-reason', 'e2e: abuse desk asked for reports');
+  await page.fill('#mail-operator', 'e2e-operator');
+  await page.click('#mail-confirm');
+  await page.waitForSelector('#token-form:not(.hidden)');
+  check((await page.textContent('#mail-error')).includes('token'), 'without the token the mail release is refused (401)');
+  const stillHeld = await (await fetch(URL + '/v1/outbox?status=held')).json();
+  check(stillHeld.mails.some((m) => String(m.id) === ABUSE_MAIL), 'the mail is still held after the refused release');
+  await page.click('#mail-cancel');
+  await page.fill('#token-input', TOKEN);
+  await page.click('#token-form button[type=submit]');
+  await page.click(mailRow + ' button.release-mail');
+  await page.fill('#mail-reason', 'e2e: abuse desk asked for reports');
+  await page.click('#mail-confirm');
+  await page.waitForSelector(mailRow, { state: 'detached', timeout: 15000 });
+  check(await page.textContent('#held-count') === '1', 'the released mail left the held list; 1 remains');
 
   check(await page.evaluate(() => window.__pwned) === undefined, 'no injected script ran (window.__pwned undefined)');
   check(dialogs.length === 0, 'no alert/confirm dialog was opened: ' + dialogs.join('; '));

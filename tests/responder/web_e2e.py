@@ -1,19 +1,21 @@
 #!/usr/bin/python3
 """Browser test of the operator page (issues 8 and 15): a real vtrace-responder serving
-responder/web/, a real snmpsim switch, Debian's chromium driven by playwright-core (web_e2e.mjs).
+responder/web/, a real snmpsim switch, a real SMTP sink (aiosmtpd), Debian's chromium driven by
+playwright-core (web_e2e.mjs).
 
 The responder listens on 0.0.0.0 (a non-loopback bind), so it requires the API token on every
 mutating call: the page must fail to release without it, then ask for it and succeed.
 Seeded relative to now, so the page's default 18-day filter always shows them: a contained lab
 PC first detected 3 h 7 min before its port went down, a 400-incident burst in three hours of
 yesterday, fuzzy / ambiguous / unresolved traces, a hostile incident with a 3000-character
-subject.
-Skips (77) when chromium, node/npm or snmpsim is missing, or npm cannot fetch playwright-core.
+subject, and two held mails (abuse contact, rate limit).
+Skips (77) when chromium, node/npm, snmpsim or aiosmtpd is missing, or npm cannot fetch
+playwright-core.
 
 usage: web_e2e.py --responder PATH --ctl PATH --cache DIR [--artifacts DIR]   (run by ctest)
 """
-import argparse, datetime, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
-import urllib.error, urllib.request
+import argparse, datetime, email, email.policy, importlib.util, json, os, shutil, signal, socket
+import sqlite3, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -32,6 +34,9 @@ for need, what in [(CHROMIUM, 'chromium'), (shutil.which('node'), 'node'), (shut
     if not need or not os.path.exists(need):
         print('SKIP: %s is not installed (scripts/install-deps)' % what)
         sys.exit(77)
+if importlib.util.find_spec('aiosmtpd') is None:
+    print('SKIP: python3-aiosmtpd is not installed (scripts/install-deps)')
+    sys.exit(77)
 
 # playwright-core from npm into the build tree (never `playwright install`: we use Debian's chromium).
 modules = os.path.join(args.cache, 'node_modules')
@@ -151,6 +156,14 @@ def incident(id, t, ip, name, internal, zone, virus, subject='Your document', se
     return json.dumps(doc)
 
 
+def maildir_messages(maildir):
+    new = os.path.join(maildir, 'new')
+    out = []
+    for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
+        with open(os.path.join(new, name), 'rb') as f:
+            out.append(email.message_from_bytes(f.read(), policy=email.policy.default))
+    return out
+
 
 try:
     asroot = ['--process-user=nobody', '--process-group=nogroup'] if os.getuid() == 0 else []
@@ -166,11 +179,21 @@ try:
         time.sleep(0.1)
     check(admin(4) == '1', 'snmpsim switch is up, Gi1/0/4 enabled')
 
+    SMTP_PORT = free_port()
+    MAILDIR = TMP + '/Maildir'
+    sink = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, 'smtp_sink.py'), str(SMTP_PORT), MAILDIR],
+                            stdout=subprocess.PIPE, stderr=open(TMP + '/smtp_sink.log', 'w'), text=True)
+    procs.append(sink)
+    check(sink.stdout.readline().startswith('READY'), 'the SMTP sink is listening')
+
     write(TMP + '/secrets.yaml', 'api_token: %s\nsnmp_credentials:\n  sw-rw: {community: switch}\n' % TOKEN)
     write(TMP + '/responder.yaml', f"""listen: {{address: 0.0.0.0, port: {API}, web_root: {SOURCE}/responder/web}}
 state_file: {TMP}/state.db
 secrets_file: {TMP}/secrets.yaml
-smtp: {{host: 127.0.0.1, port: 9}}
+smtp: {{host: 127.0.0.1, port: {SMTP_PORT}, from: vtrace@example.ac.jp, retry_initial: 1s, retry_max: 2s}}
+mail: {{per_recipient_per_hour: 1}}
+abuse_contacts:
+  - {{cidrs: [198.51.100.0/24], address: abuse@example.net}}
 containment:
   snmp_timeout: 500ms
   switches:
@@ -182,6 +205,11 @@ policies:
     match: {{zones: [lab]}}
     actions:
       - {{type: disable_port, dry_run: false, duration: 4h}}
+  - name: external-origin
+    match: {{origin: external}}
+    actions:
+      - {{type: mail, to: [postmaster@example.ac.jp]}}
+      - {{type: mail_abuse, hold: true}}
 """, 0o644)
     log = open(TMP + '/responder.log', 'a')
     resp = subprocess.Popen([args.responder, '--config', TMP + '/responder.yaml'], stdout=log, stderr=log)
@@ -260,15 +288,51 @@ policies:
     check(admin(4) == '2', 'snmpsim reads ifAdminStatus.4 = down(2)')
 
     os.makedirs(artifacts, exist_ok=True)
+    # The external incidents queued one mail to postmaster (sent), one held by the rate limit
+    # (1 per hour) and one abuse report held for review.
+    held = []
+    for _ in range(100):
+        s, text = http('GET', '/v1/outbox?status=held', token='')
+        held = json.loads(text)['mails'] if s == 200 else []
+        if len(held) >= 2:
+            break
+        time.sleep(0.1)
+    abuse = next((m for m in held if m['to'] == ['abuse@example.net']), None)
+    check(len(held) == 2 and abuse is not None and
+          any(m['last_error'].startswith('rate limit') for m in held),
+          'two mails are held: the abuse report and one over the rate limit (%s)' %
+          [(m['to'], m['last_error'][:40]) for m in held])
+
     env = dict(os.environ, NODE_PATH=modules, VTRACE_URL=URL, VTRACE_TOKEN=TOKEN, CHROMIUM=CHROMIUM,
                VTRACE_ARTIFACTS=artifacts, VTRACE_PROFILE=TMP + '/chromium-profile', SNMP_ENDPOINT=SNMP,
-               SNMP_PERSISTENT_DIR=ENV['SNMP_PERSISTENT_DIR'], SNMPCONFPATH=ENV['SNMPCONFPATH'], MIBS='')
+               SNMP_PERSISTENT_DIR=ENV['SNMP_PERSISTENT_DIR'], SNMPCONFPATH=ENV['SNMPCONFPATH'], MIBS='',
+               VTRACE_ABUSE_MAIL=str(abuse['id'] if abuse else 0))
     # NODE_PATH does not apply to ES modules: run the test from a copy next to node_modules.
     script = os.path.join(args.cache, 'web_e2e.mjs')
     shutil.copy(os.path.join(HERE, 'web_e2e.mjs'), script)
     r = subprocess.run(['node', script], env=env, timeout=240)
     check(r.returncode == 0, 'browser checks (web_e2e.mjs) passed')
 
+    # The abuse report released on the page reaches the SMTP server, once, and is audited.
+    got = []
+    for _ in range(100):
+        got = [m for m in maildir_messages(MAILDIR) if str(m['X-RcptTo']) == 'abuse@example.net']
+        if got:
+            break
+        time.sleep(0.1)
+    check(len(got) == 1 and str(got[0]['Subject']) == 'Abuse report: virus mail from 198.51.100.7',
+          'the abuse report released from the page reached the SMTP sink: %s' % [str(m['Subject']) for m in got])
+    s, text = http('GET', '/v1/outbox', token='')
+    statuses = {m['id']: m['status'] for m in json.loads(text)['mails']} if s == 200 else {}
+    check(abuse is not None and statuses.get(abuse['id']) == 'sent',
+          'the outbox records the released mail as sent (%s)' % statuses.get(abuse and abuse['id']))
+    check(sum(1 for v in statuses.values() if v == 'held') == 1, 'the rate-limited mail is still held')
+    db = sqlite3.connect('file:%s/state.db?mode=ro' % TMP, uri=True)
+    audit = db.execute("SELECT actor, detail FROM audit WHERE event='mail.released'").fetchall()
+    db.close()
+    check(abuse is not None and audit == [('api:127.0.0.1 operator=e2e-operator',
+                                           'mail %d: e2e: abuse desk asked for reports' % abuse['id'])],
+          'the release is audited with the operator and the reason: %s' % audit)
     check(admin(4) == '1', 'after the release click snmpsim reads ifAdminStatus.4 = up(1)')
     s, text = http('GET', '/v1/containments', token='')
     c = next((c for c in json.loads(text)['containments'] if c['id'] == contained['id']), {})
