@@ -6,8 +6,9 @@
 
 const TOKEN_KEY = 'vtrace.api_token';
 const POLL_MS = 3000;
-const VIEWS = ['incidents', 'origins', 'containments', 'mail'];
-const state = { view: 'incidents', incidents: [], selected: null, pendingRelease: null, pendingMail: null };
+const VIEWS = ['incidents', 'outbreak', 'origins', 'containments', 'mail'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const state = { view: 'incidents', incidents: [], selected: null, pendingRelease: null, pendingMail: null, stats: null };
 
 // ---- DOM helpers: text only ---------------------------------------------------------------
 function el(tag, cls, ...children) {
@@ -71,6 +72,7 @@ function show(view) {
   for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.view === view);
   for (const v of VIEWS) $('view-' + v).classList.toggle('hidden', v !== view);
   if (view !== 'incidents') closeIncident();
+  if (view === 'outbreak' && state.stats) renderTimeline(state.stats.timeline);
   refresh();
 }
 
@@ -254,6 +256,87 @@ async function loadStats() {
     tr.dataset.ip = t.ip;
     tb.appendChild(tr);
   }
+  state.stats = doc;
+  if (state.view === 'outbreak') renderTimeline(doc.timeline);
+}
+
+// ---- the outbreak chart: detections per hour, stacked by origin class, as inline SVG -------------
+const HOUR_MS = 3600 * 1000;
+const MAX_CHART_HOURS = 31 * 24;
+
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  for (const c of children) e.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function hourLabel(ms) {
+  const t = new Date(ms).toISOString();  // UTC, as everywhere on the page
+  return t.slice(5, 10) + ' ' + t.slice(11, 13) + ':00';
+}
+
+function renderTimeline(timeline) {
+  const box = $('timeline');
+  clear(box);
+  const classes = (timeline && timeline.classes) || ['internal', 'external', 'ambiguous', 'unresolved'];
+  const buckets = new Map();
+  for (const h of (timeline && timeline.hours) || []) buckets.set(Date.parse(h.hour), h);
+  if (!buckets.size) {
+    box.appendChild(el('p', 'empty', 'No detections in this period.'));
+    text($('timeline-summary'), '');
+    return;
+  }
+  const keys = [...buckets.keys()].sort((a, b) => a - b);
+  const last = keys[keys.length - 1];
+  const first = Math.max(keys[0], last - (MAX_CHART_HOURS - 1) * HOUR_MS);
+  const span = Math.round((last - first) / HOUR_MS) + 1;
+  let peak = 0, peakHour = first, total = 0;
+  for (const [t, h] of buckets) {
+    if (t < first) continue;
+    const n = classes.reduce((sum, c) => sum + (h[c] || 0), 0);
+    total += n;
+    if (n > peak) { peak = n; peakHour = t; }
+  }
+  const width = Math.max(480, box.clientWidth - 16), height = 240;
+  const left = 44, right = 40, top = 10, bottom = 34;
+  const plotW = width - left - right, plotH = height - top - bottom;
+  const slot = plotW / span, barW = Math.max(1, slot * 0.8);
+  const y = (n) => top + plotH - (n / peak) * plotH;
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img',
+    'aria-label': 'detections per hour by origin class' });
+  for (const n of new Set([0, Math.round(peak / 2), peak])) {
+    chart.appendChild(svg('line', { class: 'gridline', x1: left, x2: width - right, y1: y(n), y2: y(n) }));
+    chart.appendChild(svg('text', { x: left - 6, y: y(n) + 4, 'text-anchor': 'end' }, n));
+  }
+  // Hour labels no closer than ~90 px: every 1, 2, 3, 6, 12 or 24·k hours.
+  const steps = [1, 2, 3, 6, 12, 24, 48, 72, 168, 336];
+  const step = steps.find((s) => s * slot >= 90) || 336;
+  for (let i = 0; i < span; i++) {
+    const t = first + i * HOUR_MS;
+    const x = left + i * slot;
+    if (Math.round(t / HOUR_MS) % step === 0) {
+      chart.appendChild(svg('line', { class: 'axis', x1: x + slot / 2, x2: x + slot / 2, y1: top + plotH, y2: top + plotH + 4 }));
+      chart.appendChild(svg('text', { x: x + slot / 2, y: top + plotH + 18, 'text-anchor': 'middle' }, hourLabel(t)));
+    }
+    const h = buckets.get(t);
+    if (!h) continue;
+    let base = 0;
+    for (const c of classes) {
+      const n = h[c] || 0;
+      if (!n) continue;
+      const bar = svg('rect', { class: 'bar ' + c, x: x + (slot - barW) / 2, y: y(base + n), width: barW,
+        height: Math.max(2, y(base) - y(base + n)), 'data-hour': h.hour, 'data-class': c, 'data-count': n },
+      svg('title', null, hourLabel(t) + ' UTC: ' + n + ' ' + c));
+      chart.appendChild(bar);
+      base += n;
+    }
+  }
+  chart.appendChild(svg('line', { class: 'axis', x1: left, x2: width - right, y1: top + plotH, y2: top + plotH }));
+  box.appendChild(chart);
+  const dropped = (timeline.hours_dropped || 0) + keys.filter((t) => t < first).length;
+  text($('timeline-summary'), total + ' detections over ' + span + ' h; busiest hour ' + hourLabel(peakHour) +
+    ' UTC with ' + peak + (dropped ? '; ' + dropped + ' earlier hours not shown (choose a shorter period)' : ''));
 }
 
 // ---- held mail ---------------------------------------------------------------------------------

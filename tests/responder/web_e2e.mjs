@@ -9,6 +9,7 @@ import path from 'node:path';
 const URL = process.env.VTRACE_URL;
 const TOKEN = process.env.VTRACE_TOKEN;
 const ART = process.env.VTRACE_ARTIFACTS;
+const EXPECT_HOURS = JSON.parse(process.env.VTRACE_EXPECT_HOURS || '{}');
 const ABUSE_MAIL = process.env.VTRACE_ABUSE_MAIL;
 let failures = 0;
 function check(cond, what) {
@@ -155,6 +156,27 @@ try {
   await page.waitForSelector(ttc);
   check(await page.textContent(ttc) === '3 h 7 min',
     'first detection -> contained reads "3 h 7 min": ' + await page.textContent(ttc));
+
+  // the outbreak chart: bars for the burst hours, stacked by origin class
+  await page.click('#tab-outbreak');
+  await page.waitForSelector('#timeline svg rect.bar');
+  const bars = await page.$$eval('#timeline svg rect.bar', (n) => n.map((b) => ({
+    hour: b.dataset.hour, cls: b.dataset.class, count: Number(b.dataset.count), height: Number(b.getAttribute('height')),
+    title: b.querySelector('title')?.textContent })));
+  const heights = [];
+  for (const [hour, counts] of Object.entries(EXPECT_HOURS)) {
+    const bar = bars.find((b) => b.hour === hour && b.cls === 'internal');
+    check(bar && bar.count === counts.internal && bars.filter((b) => b.hour === hour).length === 1,
+      'the chart has one internal bar of ' + counts.internal + ' for ' + hour + ': ' + JSON.stringify(bar));
+    heights.push(bar ? bar.height : 0);
+  }
+  check(heights.length === 3 && heights[1] > heights[0] && heights[0] > heights[2] && heights[2] > 0,
+    'bar heights follow the counts (150, 200, 50): ' + heights);
+  for (const cls of ['external', 'ambiguous', 'unresolved']) {
+    check(bars.some((b) => b.cls === cls), 'the chart has a bar for ' + cls + ' detections');
+  }
+  check(bars.every((b) => b.title && b.title.includes(String(b.count))), 'every bar has a tooltip with its count');
+  await page.screenshot({ path: path.join(ART, 'outbreak.png') });
 
   // 4. origins
   await page.click('#tab-origins');

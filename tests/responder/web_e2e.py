@@ -262,9 +262,11 @@ policies:
     # The burst: 400 detections from one dorm PC in three hours of yesterday (150, 200, 50).
     burst_hour = int(NOW // 3600) * 3600 - 30 * 3600
     per_hour = [150, 200, 50]
+    expect_hours = {}
     n = 0
     for h, count in enumerate(per_hour):
         start = burst_hour + h * 3600
+        expect_hours[rfc3339(start)] = {'internal': count}
         for k in range(count):
             status, text = http('POST', '/v1/incidents',
                                 incident('i-burst-%03d' % n, start + k * (3599.0 / count), '10.1.50.5', 'pc-505',
@@ -306,6 +308,7 @@ policies:
     env = dict(os.environ, NODE_PATH=modules, VTRACE_URL=URL, VTRACE_TOKEN=TOKEN, CHROMIUM=CHROMIUM,
                VTRACE_ARTIFACTS=artifacts, VTRACE_PROFILE=TMP + '/chromium-profile', SNMP_ENDPOINT=SNMP,
                SNMP_PERSISTENT_DIR=ENV['SNMP_PERSISTENT_DIR'], SNMPCONFPATH=ENV['SNMPCONFPATH'], MIBS='',
+               VTRACE_EXPECT_HOURS=json.dumps(expect_hours),
                VTRACE_ABUSE_MAIL=str(abuse['id'] if abuse else 0))
     # NODE_PATH does not apply to ES modules: run the test from a copy next to node_modules.
     script = os.path.join(args.cache, 'web_e2e.mjs')
