@@ -791,28 +791,42 @@ std::optional<std::string> Engine::incident_json(const std::string& id) {
   return json::serialize(out);
 }
 
+namespace {
+
+// One outbox row (columns as selected by kOutboxColumns) as the API shows it.
+constexpr const char* kOutboxColumns =
+    "id, kind, policy, incident_id, recipients, subject, status, attempts, last_error, created_at";
+
+json::object outbox_row(Statement& m) {
+  json::array to;
+  for (const auto& r : from_json_array(m.text(4))) to.emplace_back(r);
+  return json::object{{"id", m.integer(0)},      {"kind", m.text(1)},
+                      {"policy", m.text(2)},     {"incident", m.text(3)},
+                      {"to", std::move(to)},     {"subject", m.text(5)},
+                      {"status", m.text(6)},     {"attempts", m.integer(7)},
+                      {"last_error", m.text(8)}, {"created_at", format_rfc3339(m.integer(9))}};
+}
+
+}  // namespace
+
 std::string Engine::outbox_json(const std::string& status, int limit) {
   std::lock_guard lock(mutex_);
-  auto m = db_.prepare(
-      "SELECT id, kind, policy, incident_id, recipients, subject, status, attempts, last_error, "
-      "created_at FROM outbox WHERE (?1='' OR status=?1) ORDER BY id DESC LIMIT ?2");
+  auto m = db_.prepare(std::string("SELECT ") + kOutboxColumns +
+                       " FROM outbox WHERE (?1='' OR status=?1) ORDER BY id DESC LIMIT ?2");
   m.bind(1, status).bind(2, limit);
   json::array mails;
-  while (m.step()) {
-    json::array to;
-    for (const auto& r : from_json_array(m.text(4))) to.emplace_back(r);
-    mails.push_back(json::object{{"id", m.integer(0)},
-                                 {"kind", m.text(1)},
-                                 {"policy", m.text(2)},
-                                 {"incident", m.text(3)},
-                                 {"to", std::move(to)},
-                                 {"subject", m.text(5)},
-                                 {"status", m.text(6)},
-                                 {"attempts", m.integer(7)},
-                                 {"last_error", m.text(8)},
-                                 {"created_at", format_rfc3339(m.integer(9))}});
-  }
+  while (m.step()) mails.push_back(outbox_row(m));
   return json::serialize(json::object{{"mails", std::move(mails)}});
+}
+
+std::optional<std::string> Engine::mail_json(std::int64_t mail_id) {
+  std::lock_guard lock(mutex_);
+  auto m = db_.prepare(std::string("SELECT ") + kOutboxColumns + ", body FROM outbox WHERE id=?");
+  m.bind(1, mail_id);
+  if (!m.step()) return std::nullopt;
+  json::object mail = outbox_row(m);
+  mail["body"] = m.text(10);
+  return json::serialize(mail);
 }
 
 std::map<std::string, std::int64_t> Engine::gauges() {

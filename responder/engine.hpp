@@ -90,6 +90,8 @@ class Engine {
   std::string list_incidents_json(const std::string& origin, TimePoint since, int limit);
   std::optional<std::string> incident_json(const std::string& id);
   std::string outbox_json(const std::string& status, int limit);
+  // One outbox mail with its rendered body (for review before a held mail is released).
+  std::optional<std::string> mail_json(std::int64_t mail_id);
 
   // Gauges for /metrics: outbox rows per status, stored incidents, open windows.
   std::map<std::string, std::int64_t> gauges();

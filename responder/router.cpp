@@ -310,6 +310,17 @@ ApiResponse Router::route(const ApiRequest& request) {
     }
     return release_mail(request, std::stoll(digits));
   }
+  if (path.rfind(outbox_prefix, 0) == 0) {
+    if (!get) return method_not_allowed("GET");
+    const std::string digits = path.substr(outbox_prefix.size());
+    if (digits.empty() || digits.size() > 18 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return error(400, "not a mail id");
+    }
+    auto body = engine_.mail_json(std::stoll(digits));
+    if (!body) return error(404, "no mail " + digits);
+    return ok_json(*body);
+  }
   if (path == "/v1/containments") {
     if (!get) return method_not_allowed("GET");
     std::string problem;

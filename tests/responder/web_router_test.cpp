@@ -188,7 +188,7 @@ TEST_CASE("the timeline keeps the most recent month of hours and counts the olde
   CHECK(hours.back().at("hour").as_string() == format_rfc3339(start + (total - 1) * seconds(3600)));
 }
 
-TEST_CASE("a held mail is listed and released through the API with the token, audited",
+TEST_CASE("a held mail is listed, readable, and released with the token, audited",
           "[responder][router][web]") {
   const auto dir =
       std::filesystem::temp_directory_path() / ("vtrace-web-router-" + std::to_string(::getpid()));
@@ -217,8 +217,17 @@ TEST_CASE("a held mail is listed and released through the API with the token, au
     REQUIRE(mails.size() == 1);
     CHECK(mails[0].at("to").as_array()[0].as_string() == "abuse@example.net");
     CHECK(mails[0].at("last_error").as_string() == "held for manual release");
-    const std::string target =
-        "/v1/outbox/" + std::to_string(mails[0].at("id").as_int64()) + "/release";
+    // The page shows the rendered mail for review before the release.
+    const std::string mail = "/v1/outbox/" + std::to_string(mails[0].at("id").as_int64());
+    auto one = guarded.handle({"GET", mail, "", "", "", "127.0.0.1"});
+    REQUIRE(one.status == 200);
+    const auto body = json::parse(one.body);
+    CHECK(body.at("status").as_string() == "held");
+    CHECK(std::string(body.at("body").as_string()).find("198.51.100.7") != std::string::npos);
+    CHECK(guarded.handle({"GET", "/v1/outbox/99", "", "", "", "127.0.0.1"}).status == 404);
+    CHECK(guarded.handle({"GET", "/v1/outbox/x1", "", "", "", "127.0.0.1"}).status == 400);
+    CHECK(guarded.handle({"POST", mail, "", "", "", "127.0.0.1"}).status == 405);
+    const std::string target = mail + "/release";
     ApiRequest release{"POST",
                        target,
                        "",
