@@ -367,12 +367,20 @@ async function loadHeld() {
   $('held-empty').classList.toggle('hidden', mails.length > 0);
 }
 
-function askMailRelease(m) {
+async function askMailRelease(m) {
   state.pendingMail = m;
   text($('mail-what'), 'Mail #' + m.id + ' to ' + (m.to || []).join(', ') + ': ' + m.subject);
+  text($('mail-body'), 'loading…');
   $('mail-reason').value = '';
   text($('mail-error'), '');
   $('mail-dialog').showModal();
+  // The mail as it will be sent, for review (its evidence lines are attacker text: textContent).
+  try {
+    const doc = await api('GET', '/v1/outbox/' + m.id);
+    if (state.pendingMail === m) text($('mail-body'), doc.body);
+  } catch (e) {
+    if (state.pendingMail === m) text($('mail-body'), 'could not load the mail: ' + e.message);
+  }
 }
 
 async function confirmMailRelease(ev) {

@@ -222,6 +222,12 @@ try {
     'the held mails say why they are held: ' + whys.join(' | '));
   await page.screenshot({ path: path.join(ART, 'held-mail.png'), fullPage: true });
   await page.click(mailRow + ' button.release-mail');
+  await page.waitForFunction(() => document.querySelector('#mail-body').textContent.includes('198.51.100.7'));
+  const preview = await page.textContent('#mail-body');
+  check(preview.includes('Message infected by Win.Trojan.<img src=x onerror=alert(2)>') &&
+    await page.$$eval('#mail-dialog img', (n) => n.length) === 0,
+    'the release dialog shows the mail to be sent, its evidence as text');
+  await page.screenshot({ path: path.join(ART, 'held-mail-release.png') });
   await page.fill('#mail-reason', 'e2e: abuse desk asked for reports');
   await page.fill('#mail-operator', 'e2e-operator');
   await page.click('#mail-confirm');
