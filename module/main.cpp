@@ -171,7 +171,8 @@ void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::S
     << ",\"evicted_by_capacity\":" << c.index().stats().evicted_by_capacity
     << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]
     << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
-    << "},\"outbox_depth\":" << store.outbox_depth() << ",\"journal\":" << journal.size()
+    << "},\"outbox_depth\":" << store.outbox_depth()
+    << ",\"outbox_refused\":" << store.outbox_refused() << ",\"journal\":" << journal.size()
     << ",\"quarantined_skipped\":" << guard.skipped_count()
     << ",\"quarantine\":" << guard.quarantine_size() << ",\"records_by_format\":{";
   bool first = true;

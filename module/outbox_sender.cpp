@@ -30,7 +30,14 @@ long HttpIncidentPoster::post(const std::string& json, std::string& error) {
     error = response.error;
     return 0;
   }
+  if (response.status < 200 || response.status >= 300) {
+    error = response.body.substr(0, 300);
+  }
   return response.status;
+}
+
+bool OutboxSender::is_permanent_refusal(long status) {
+  return status == 400 || status == 413 || status == 415 || status == 422;
 }
 
 OutboxSender::OutboxSender(std::string database, IncidentPoster& poster)
@@ -79,6 +86,16 @@ void OutboxSender::run() {
       if (status >= 200 && status < 300) {
         store->mark_delivered(entry.rowid, entry.revision);
         ++delivered_;
+        continue;
+      }
+      if (is_permanent_refusal(status)) {
+        // Logged every time: each is an incident nobody will hear of until it is looked at.
+        const std::string reason = "HTTP " + std::to_string(status) + ": " + error;
+        store->mark_refused(entry.rowid, entry.revision, reason);
+        ++refused_;
+        std::cerr << "vtrace-correlator: ERROR: the responder refused incident " << entry.id
+                  << " revision " << entry.revision << " for good (" << reason
+                  << "); it is kept in the outbox and not sent again\n";
         continue;
       }
       ++failures_;

@@ -14,7 +14,8 @@
 
 namespace vtrace {
 
-// Returns the HTTP status of the POST, or 0 when the request did not complete.
+// Returns the HTTP status of the POST, or 0 when the request did not complete (`error` says
+// why). For a status other than 2xx, `error` holds the start of the responder's answer.
 class IncidentPoster {
  public:
   virtual ~IncidentPoster() = default;
@@ -45,6 +46,12 @@ class OutboxSender {
   void stop();
   std::uint64_t delivered() const { return delivered_; }
   std::uint64_t failures() const { return failures_; }
+  std::uint64_t refused() const { return refused_; }
+
+  // A status that sending the same incident again cannot change: the responder refused its
+  // content (400 malformed, 413 too large, 415, 422). Every other failure is retried with
+  // backoff: 401/403/404 are fixed by the site's configuration, 408/429/5xx by time.
+  static bool is_permanent_refusal(long status);
 
  private:
   void run();
@@ -57,6 +64,7 @@ class OutboxSender {
   bool pending_ = false;
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace vtrace

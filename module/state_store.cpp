@@ -68,7 +68,8 @@ class Run {
 }  // namespace
 
 struct StateStore::Statements {
-  StatementPtr begin, commit, rollback, enqueue, due, delivered, failed, depth;
+  StatementPtr begin, commit, rollback, enqueue, due, delivered, failed, refused, depth,
+      refused_count, refused_list;
 };
 
 std::optional<StateStore> StateStore::open(const std::string& path, std::string& error) {
@@ -98,6 +99,21 @@ std::optional<StateStore> StateStore::open(const std::string& path, std::string&
             "INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL)")) {
     return fail();
   }
+  // Added in a later version: a databases of an earlier one gets the columns here (the
+  // statements below fail to prepare if they are still missing).
+  bool has_refusal = false;
+  sqlite3_exec(
+      db, "SELECT name FROM pragma_table_info('outbox') WHERE name = 'refused_revision'",
+      [](void* found, int, char**, char**) {
+        *static_cast<bool*>(found) = true;
+        return 0;
+      },
+      &has_refusal, nullptr);
+  if (!has_refusal &&
+      (!exec("ALTER TABLE outbox ADD COLUMN refused_revision INTEGER NOT NULL DEFAULT 0") ||
+       !exec("ALTER TABLE outbox ADD COLUMN refusal TEXT NOT NULL DEFAULT ''"))) {
+    return fail();
+  }
   auto statements = std::make_unique<Statements>();
   auto prepare = [db](StatementPtr& into, const char* sql) {
     sqlite3_stmt* s = nullptr;
@@ -117,14 +133,24 @@ std::optional<StateStore> StateStore::open(const std::string& path, std::string&
                "excluded.revision > outbox.revision") ||
       !prepare(statements->due,
                "SELECT rowid, id, revision, json, attempts FROM outbox WHERE delivered_revision "
-               "< revision AND next_attempt <= ? ORDER BY rowid LIMIT ?") ||
+               "< revision AND refused_revision < revision AND next_attempt <= ? ORDER BY "
+               "rowid LIMIT ?") ||
       !prepare(statements->delivered,
                "UPDATE outbox SET delivered_revision = max(delivered_revision, ?) WHERE rowid = "
                "?") ||
       !prepare(statements->failed,
                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE rowid = ?") ||
+      !prepare(statements->refused,
+               "UPDATE outbox SET refused_revision = ?, refusal = ? WHERE rowid = ?") ||
       !prepare(statements->depth,
-               "SELECT count(*) FROM outbox WHERE delivered_revision < revision")) {
+               "SELECT count(*) FROM outbox WHERE delivered_revision < revision AND "
+               "refused_revision < revision") ||
+      !prepare(statements->refused_count,
+               "SELECT count(*) FROM outbox WHERE delivered_revision < revision AND "
+               "refused_revision = revision") ||
+      !prepare(statements->refused_list,
+               "SELECT id, revision, refusal FROM outbox WHERE delivered_revision < revision "
+               "AND refused_revision = revision ORDER BY rowid DESC LIMIT ?")) {
     statements.reset();
     return fail();
   }
@@ -227,6 +253,27 @@ void StateStore::mark_delivered(std::int64_t rowid, int revision) {
 void StateStore::mark_failed(std::int64_t rowid, TimePoint next_attempt) {
   Run s(statements_->failed);
   if (s.ok()) s.bind(1, next_attempt).bind(2, rowid).step();
+}
+
+void StateStore::mark_refused(std::int64_t rowid, int revision, std::string_view reason) {
+  Run s(statements_->refused);
+  if (s.ok()) s.bind(1, revision).bind(2, reason).bind(3, rowid).step();
+}
+
+std::int64_t StateStore::outbox_refused() {
+  Run s(statements_->refused_count);
+  return s.ok() && s.step() == SQLITE_ROW ? s.integer(0) : -1;
+}
+
+std::vector<RefusedIncident> StateStore::refused(int limit) {
+  std::vector<RefusedIncident> out;
+  Run s(statements_->refused_list);
+  if (!s.ok()) return out;
+  s.bind(1, limit);
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.text(0), static_cast<int>(s.integer(1)), s.text(2)});
+  }
+  return out;
 }
 
 std::int64_t StateStore::outbox_depth() {

@@ -35,6 +35,13 @@ struct OutboxEntry {
   int attempts = 0;
 };
 
+// An incident the responder refused for good (a 4xx that sending again cannot change).
+struct RefusedIncident {
+  std::string id;
+  int revision = 0;
+  std::string reason;  // the HTTP status and the responder's answer
+};
+
 // One connection; not thread-safe (the outbox sender opens its own).
 class StateStore {
  public:
@@ -69,7 +76,14 @@ class StateStore {
   std::vector<OutboxEntry> due(TimePoint now, int limit);
   void mark_delivered(std::int64_t rowid, int revision);
   void mark_failed(std::int64_t rowid, TimePoint next_attempt);
+  // The responder refused this revision for good: it is not sent again (a higher revision
+  // of the same id is), and is listed by refused().
+  void mark_refused(std::int64_t rowid, int revision, std::string_view reason);
+  // Entries still to deliver, refused ones left out.
   std::int64_t outbox_depth();
+  std::int64_t outbox_refused();
+  // The latest refused entries, newest first.
+  std::vector<RefusedIncident> refused(int limit);
 
  private:
   struct Statements;

@@ -1,5 +1,6 @@
 // vtracectl: the operators' CLI over the responder's HTTP API (list, show, outbox, release).
 #include <curl/curl.h>
+#include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -128,6 +129,43 @@ void print_incident(const json::value& doc) {
   }
 }
 
+// Lists the incidents the responder refused for good, from the correlator's own outbox (the
+// correlator does not send them again: they wait for an operator). Read-only.
+int list_refused(const std::string& state_dir) {
+  const std::string path = state_dir + "/correlator.db";
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::cerr << "vtracectl: " << path << ": " << (db ? sqlite3_errmsg(db) : "cannot open") << '\n';
+    sqlite3_close(db);
+    return 2;
+  }
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_stmt* stmt = nullptr;
+  const char* sql =
+      "SELECT id, revision, refusal FROM outbox WHERE delivered_revision < revision AND "
+      "refused_revision = revision ORDER BY rowid DESC";
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    std::cerr << "vtracectl: " << path << ": " << sqlite3_errmsg(db)
+              << " (a correlator of this version has not opened it yet?)\n";
+    sqlite3_close(db);
+    return 2;
+  }
+  std::printf("%-16s %-8s %s\n", "ID", "REVISION", "REFUSED BECAUSE");
+  int rows = 0;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    auto text = [stmt](int i) {
+      const auto* p = sqlite3_column_text(stmt, i);
+      return std::string(p ? reinterpret_cast<const char*>(p) : "");
+    };
+    std::printf("%-16s %-8d %s\n", text(0).c_str(), sqlite3_column_int(stmt, 1), text(2).c_str());
+    ++rows;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  std::cerr << rows << " incident(s) refused by the responder\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,6 +203,13 @@ int main(int argc, char** argv) {
                    "seconds to wait for the port to be re-enabled and verified (0: do not "
                    "wait)")
       ->capture_default_str();
+  std::string state_dir = "/var/lib/vtrace/correlator";
+  auto* refused = app.add_subcommand(
+      "refused",
+      "list incidents the responder refused for good (read from the correlator's "
+      "outbox on this host)");
+  refused->add_option("--state-dir", state_dir, "the correlator's output.state_dir")
+      ->capture_default_str();
   auto* containments = app.add_subcommand("containments", "list port containments");
   containments->add_option("--status", status,
                            "pending, down, dry_run, refused, not_located, failed, released, ...");
@@ -177,6 +222,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  if (*refused) return list_refused(state_dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   while (!url.empty() && url.back() == '/') url.pop_back();
   std::string token;

@@ -126,6 +126,7 @@ class Responder:
         self.statuses = {}         # status -> count
         self.bad_json = 0
         self.mode = "ok"           # "ok" | "503"
+        self.refuse_virus = None   # incidents of this virus are answered 400 (for good)
         self.port = free_port()
         self.server = None
         self.thread = None
@@ -154,8 +155,12 @@ class Responder:
                             responder.bad_json += 1
                         responder.posts.append((time.time(), self.path, doc, body))
                         status = 200 if doc is not None else 400
+                        if doc is not None and doc.get("virus") == responder.refuse_virus:
+                            status = 400
                     responder.statuses[status] = responder.statuses.get(status, 0) + 1
-                reply = b'{"status":"accepted"}' if status == 200 else b'{"error":"unavailable"}'
+                reply = (b'{"status":"accepted"}' if status == 200
+                         else b'{"error":"virus: refused by the test"}' if status == 400
+                         else b'{"error":"unavailable"}')
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))

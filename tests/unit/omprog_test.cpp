@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "module/omprog_loop.hpp"
+#include "module/outbox_sender.hpp"
 #include "module/state_store.hpp"
 #include "support/correlator_harness.hpp"
 
@@ -584,4 +585,93 @@ TEST_CASE("incidents of a rolled back batch are not in the outbox, those of a co
   REQUIRE(other);
   CHECK(other->outbox_depth() == 2);
   CHECK(store->enqueue(incident("a")) == vtrace::StateStore::Enqueued::kUnchanged);
+}
+
+namespace {
+
+// A responder that answers each POST with the next status of its script (the last repeats).
+class ScriptedPoster final : public vtrace::IncidentPoster {
+ public:
+  explicit ScriptedPoster(std::vector<long> statuses) : statuses_(std::move(statuses)) {}
+  long post(const std::string&, std::string& error) override {
+    const std::size_t n = posts_++;
+    const long status = statuses_[std::min(n, statuses_.size() - 1)];
+    if (status != 200 && status != 201) error = "{\"error\":\"hops[0].client_ip: not an IP\"}";
+    return status;
+  }
+  std::size_t posts() const { return posts_; }
+
+ private:
+  std::vector<long> statuses_;
+  std::atomic<std::size_t> posts_{0};
+};
+
+// Waits (bounded) for `done`, polling; the sender works on its own thread.
+bool eventually(const std::function<bool()>& done) {
+  for (int i = 0; i < 1000 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("an incident the responder refuses for good is recorded, not sent again",
+          "[omprog][state][outbox]") {
+  TempDir dir;
+  const std::string db = dir.path() + "/correlator.db";
+  std::string error;
+  auto store = vtrace::StateStore::open(db, error);
+  REQUIRE(store);
+  REQUIRE(store->enqueue(incident("refused")) == vtrace::StateStore::Enqueued::kNew);
+  ScriptedPoster poster({400, 201});
+  vtrace::OutboxSender sender(db, poster);
+  sender.start();
+  sender.notify();
+  REQUIRE(eventually([&] { return store->outbox_refused() == 1; }));
+  sender.notify();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(poster.posts() == 1);
+  CHECK(store->outbox_depth() == 0);
+  const auto refused = store->refused(10);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].id == "refused");
+  CHECK(refused[0].reason.find("HTTP 400") == 0);
+  CHECK(refused[0].reason.find("client_ip") != std::string::npos);
+  // A later revision of the same incident is new content: it is sent.
+  auto revised = incident("refused");
+  revised.revision = 2;
+  REQUIRE(store->enqueue(revised) == vtrace::StateStore::Enqueued::kNew);
+  sender.notify();
+  REQUIRE(eventually([&] { return poster.posts() == 2; }));
+  CHECK(eventually([&] { return store->outbox_refused() == 0 && store->outbox_depth() == 0; }));
+  sender.stop();
+  CHECK(sender.refused() == 1);
+}
+
+TEST_CASE("a responder that is down or unauthorised is retried, not refused",
+          "[omprog][state][outbox]") {
+  for (long status : {0L, 401L, 404L, 429L, 503L}) {
+    INFO("status " << status);
+    CHECK_FALSE(vtrace::OutboxSender::is_permanent_refusal(status));
+  }
+  for (long status : {400L, 413L, 415L, 422L}) {
+    INFO("status " << status);
+    CHECK(vtrace::OutboxSender::is_permanent_refusal(status));
+  }
+  TempDir dir;
+  const std::string db = dir.path() + "/correlator.db";
+  std::string error;
+  auto store = vtrace::StateStore::open(db, error);
+  REQUIRE(store);
+  REQUIRE(store->enqueue(incident("later")) == vtrace::StateStore::Enqueued::kNew);
+  ScriptedPoster poster({503, 201});
+  vtrace::OutboxSender sender(db, poster);
+  sender.start();
+  sender.notify();
+  // The first attempt fails; the backoff (1 s) passes and the second is delivered.
+  CHECK(eventually([&] { return store->outbox_depth() == 0; }));
+  sender.stop();
+  CHECK(poster.posts() == 2);
+  CHECK(store->outbox_refused() == 0);
 }
