@@ -48,10 +48,42 @@ struct CrashGuard::Note {
   std::uint32_t magic;
   std::uint32_t stage;
   std::uint32_t unfinished_startups;
-  std::uint32_t reserved;
+  // Set by the fatal-signal handler: the process died of a fault of its own (SIGSEGV, SIGBUS,
+  // SIGFPE, SIGILL, SIGABRT), not of a kill from outside.
+  volatile std::uint32_t crashed;
   std::uint64_t full_length;  // of the noted line; the text holds at most kMaxNotedLine bytes
+  // The line noted at the last death without a fault (a kill -9, rsyslog killing a hung
+  // correlator), and how many such deaths in a row found that same line.
+  std::uint64_t killed_identity;
+  std::uint32_t killed_in_a_row;
+  std::uint32_t reserved;
   char line[kMaxNotedLine];
 };
+
+namespace {
+
+CrashGuard::Note* g_note = nullptr;  // for the fatal-signal handler
+
+// Async-signal-safe: one store into the mapping. SA_RESETHAND restores the default action,
+// so returning re-executes the fault (or abort() goes on) and the process dies as it would.
+extern "C" void note_fatal_signal(int) {
+  if (g_note != nullptr) g_note->crashed = 1;
+}
+
+void install_fatal_signal_handlers() {
+  static char alternate_stack[64 * 1024];  // a stack overflow's SIGSEGV needs another stack
+  stack_t ss{};
+  ss.ss_sp = alternate_stack;
+  ss.ss_size = sizeof alternate_stack;
+  ::sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = note_fatal_signal;
+  sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &sa, nullptr);
+}
+
+}  // namespace
 
 std::uint64_t line_identity(std::string_view line) {
   return identity_of(line.substr(0, CrashGuard::kMaxNotedLine), line.size());
@@ -89,14 +121,31 @@ std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::st
       const std::size_t kept =
           static_cast<std::size_t>(std::min<std::uint64_t>(note.full_length, kMaxNotedLine));
       std::string line(note.line, kept);
-      guard.quarantine(recovery.stage, line, note.full_length,
-                       "the correlator died while processing this line (" +
-                           std::string(stage_name(recovery.stage)) + ")");
-      guard.quarantined_.insert(identity_of(line, note.full_length));
-      recovery.quarantined_line = std::move(line);
-      // The line is blamed for the crash, so the start-up it ended is no evidence against
-      // the journal's other lines.
-      recovery.unfinished_startups = 0;
+      const std::uint64_t identity = identity_of(line, note.full_length);
+      // A fault is blamed on the line at once. A kill from outside may have hit any line, so
+      // only the same line at two such deaths in a row is blamed (a hang that rsyslog kills).
+      const bool crashed = note.crashed != 0;
+      if (!crashed) {
+        note.killed_in_a_row = note.killed_identity == identity ? note.killed_in_a_row + 1 : 1;
+        note.killed_identity = identity;
+      }
+      recovery.crashed = crashed;
+      recovery.killed_in_a_row = crashed ? 0 : static_cast<int>(note.killed_in_a_row);
+      if (crashed || note.killed_in_a_row >= 2) {
+        note.killed_in_a_row = 0;
+        note.killed_identity = 0;
+        guard.quarantine(
+            recovery.stage, line, note.full_length,
+            std::string(crashed ? "the correlator crashed" : "the correlator was killed twice") +
+                " while processing this line (" + stage_name(recovery.stage) + ")");
+        guard.quarantined_.insert(identity);
+        recovery.quarantined_line = std::move(line);
+        // The line is blamed for the crash, so the start-up it ended is no evidence against
+        // the journal's other lines.
+        recovery.unfinished_startups = 0;
+      }
+    } else {
+      note.killed_in_a_row = 0;
     }
   }
   ++recovery.unfinished_startups;
@@ -105,6 +154,7 @@ std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::st
     recovery.unfinished_startups = 1;
   }
   note.stage = static_cast<std::uint32_t>(Stage::kStartup);
+  note.crashed = 0;
   note.unfinished_startups = static_cast<std::uint32_t>(recovery.unfinished_startups);
   note.full_length = 0;
   std::atomic_signal_fence(std::memory_order_release);
@@ -120,6 +170,8 @@ std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::st
       }
     }
   }
+  g_note = guard.note_;
+  install_fatal_signal_handlers();
   return guard;
 }
 
@@ -140,6 +192,7 @@ CrashGuard::CrashGuard(CrashGuard&& other) noexcept
 
 CrashGuard::~CrashGuard() {
   if (note_ != nullptr) {
+    if (g_note == note_) g_note = nullptr;
     // A clean exit leaves nothing to blame.
     note_->stage = static_cast<std::uint32_t>(Stage::kIdle);
     ::munmap(note_, sizeof(Note));
@@ -168,7 +221,7 @@ void CrashGuard::write_note(Stage stage, std::string_view line) {
   }
   note.stage = static_cast<std::uint32_t>(stage);
   std::atomic_signal_fence(std::memory_order_release);
-  if (!test_crashes_.empty()) maybe_crash_for_test(stage, line);
+  if (!test_crashes_.empty()) maybe_crash_for_test(stage_name(stage), line);
 }
 
 void CrashGuard::enter_ingest(std::string_view line) {
@@ -228,11 +281,11 @@ void CrashGuard::load_quarantine() {
   }
 }
 
-void CrashGuard::maybe_crash_for_test(Stage stage, std::string_view line) const {
+void CrashGuard::maybe_crash_for_test(std::string_view stage, std::string_view line) const {
   for (const auto& [crash_stage, text] : test_crashes_) {
-    if (crash_stage == stage_name(stage) && !line.empty() &&
-        line.find(text) != std::string_view::npos) {
-      ::kill(::getpid(), SIGKILL);
+    if (crash_stage == stage && !line.empty() && line.find(text) != std::string_view::npos) {
+      if (stage == "confirm") ::kill(::getpid(), SIGKILL);  // a kill from outside, not a bug
+      __builtin_trap();  // a fault of the process's own, as a bug would make (SIGILL)
     }
   }
 }

@@ -4,6 +4,12 @@
 // the line aside in a quarantine file instead of replaying it into the same crash. A note in
 // the page cache survives the process being killed, which is the failure this guards against.
 //
+// Who is blamed: a fault of the process's own (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT; a
+// handler marks the note) blames the noted line at once. A kill from outside (kill -9, the OOM
+// killer, rsyslog killing a hung correlator) may land on any line, so it blames the line only
+// when two such deaths in a row found the same line noted: a line that hangs the correlator
+// is set aside at its second kill, an innocent line hit by one kill never is.
+//
 // The quarantine file (<state_dir>/quarantine.jsonl) holds one JSON object per line set aside:
 // {"at":"<RFC 3339>","stage":"ingest"|"trace"|"start-up","reason":"...","line":"<the line>"}.
 // Its lines are skipped wherever they come from: the journal replay at start-up, or rsyslog
@@ -34,13 +40,16 @@ class CrashGuard {
   static constexpr std::size_t kMaxNotedLine = 96 * 1024;
 
   enum class Stage : std::uint32_t { kIdle = 0, kIngest = 1, kTrace = 2, kStartup = 3 };
+  struct Note;
 
   // What open() found and did, for the log.
   struct Recovery {
     std::optional<std::string> quarantined_line;  // set aside now
     Stage stage = Stage::kIdle;                   // where the previous process died
-    int unfinished_startups = 0;                  // counting this one
-    bool move_journal_aside = false;              // the caller moves the journal aside
+    bool crashed = false;                         // of a fault, not a kill from outside
+    int killed_in_a_row = 0;          // deaths without a fault that found the same line noted
+    int unfinished_startups = 0;      // counting this one
+    bool move_journal_aside = false;  // the caller moves the journal aside
   };
 
   // Maps <state_dir>/inflight and reads <state_dir>/quarantine.jsonl. Marks a start-up in
@@ -66,15 +75,17 @@ class CrashGuard {
   // Tracing the detection of `line`, inside or outside an ingest: an empty view ends it, and
   // the note goes back to the ingest it interrupted, if any.
   void watch_trace(std::string_view line);
+  // Test hook only (stage "confirm"): `line` is journalled and about to be confirmed.
+  bool has_test_hooks() const { return !test_crashes_.empty(); }
+  void confirming(std::string_view line) const { maybe_crash_for_test("confirm", line); }
 
  private:
-  struct Note;
   CrashGuard(std::string dir, int fd, Note* note);
   void write_note(Stage stage, std::string_view line);
   void quarantine(Stage stage, std::string_view line, std::uint64_t full_length,
                   std::string_view reason);
   void load_quarantine();
-  void maybe_crash_for_test(Stage stage, std::string_view line) const;
+  void maybe_crash_for_test(std::string_view stage, std::string_view line) const;
 
   std::string dir_;
   std::string quarantine_path_;
@@ -85,7 +96,7 @@ class CrashGuard {
   std::uint64_t skipped_ = 0;
   std::string_view ingesting_;  // the line of the ingest in progress
   bool in_ingest_ = false;
-  // VTRACE_TEST_CRASH_ON="<stage>:<text>[;<stage>:<text>...]" (stage: ingest or trace) kills
+  // VTRACE_TEST_CRASH_ON="<stage>:<text>[;<stage>:<text>...]" (ingest, trace, confirm) kills
   // the process (SIGKILL) when it enters that stage for a line containing <text>: how the tests
   // crash it inside the processing of a chosen line, every time it meets that line.
   std::vector<std::pair<std::string, std::string>> test_crashes_;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "module/crash_guard.hpp"
 #include "module/omprog_loop.hpp"
 #include "module/outbox_sender.hpp"
 #include "module/state_store.hpp"
@@ -674,4 +675,88 @@ TEST_CASE("a responder that is down or unauthorised is retried, not refused",
   sender.stop();
   CHECK(poster.posts() == 2);
   CHECK(store->outbox_refused() == 0);
+}
+
+namespace {
+
+// Runs `body` in a child process that dies without any destructor (as kill -9 leaves it, or a
+// fault); returns its wait status.
+int in_child(const std::function<void()>& body) {
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    body();
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  return status;
+}
+
+std::uintmax_t directory_bytes(const std::string& dir) {
+  std::uintmax_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("a crash blames its line at once; a kill from outside only at the second in a row",
+          "[omprog][crash-guard]") {
+  TempDir dir;
+  std::string error;
+  const std::string line = R"({"msg":"the line being processed"})";
+  SECTION("a fault of its own") {
+    const int status = in_child([&] {
+      auto guard = vtrace::CrashGuard::open(dir.path(), error);
+      if (!guard) ::_exit(1);
+      guard->startup_finished();
+      guard->enter_ingest(line);
+      __builtin_trap();
+    });
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGILL);
+    auto guard = vtrace::CrashGuard::open(dir.path(), error);
+    REQUIRE(guard);
+    CHECK(guard->recovery().crashed);
+    REQUIRE(guard->recovery().quarantined_line);
+    CHECK(*guard->recovery().quarantined_line == line);
+    CHECK(guard->is_quarantined(line));
+    CHECK_FALSE(guard->is_quarantined(R"({"msg":"another line"})"));
+  }
+  SECTION("kills from outside") {
+    auto killed_while_processing = [&](const std::string& noted) {
+      in_child([&] {
+        auto guard = vtrace::CrashGuard::open(dir.path(), error);
+        if (!guard) ::_exit(1);
+        guard->startup_finished();
+        guard->enter_ingest(noted);
+        ::kill(::getpid(), SIGKILL);
+      });
+    };
+    killed_while_processing(line);
+    {
+      auto guard = vtrace::CrashGuard::open(dir.path(), error);
+      REQUIRE(guard);
+      CHECK_FALSE(guard->recovery().crashed);
+      CHECK(guard->recovery().killed_in_a_row == 1);
+      CHECK_FALSE(guard->recovery().quarantined_line);
+      CHECK_FALSE(guard->is_quarantined(line));
+    }
+    killed_while_processing(R"({"msg":"another line"})");
+    killed_while_processing(line);
+    {
+      auto guard = vtrace::CrashGuard::open(dir.path(), error);
+      REQUIRE(guard);
+      CHECK_FALSE(guard->recovery().quarantined_line);  // not twice in a row
+    }
+    killed_while_processing(line);
+    killed_while_processing(line);
+    auto guard = vtrace::CrashGuard::open(dir.path(), error);
+    REQUIRE(guard);
+    REQUIRE(guard->recovery().quarantined_line);
+    CHECK(*guard->recovery().quarantined_line == line);
+  }
 }
