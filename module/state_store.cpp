@@ -446,9 +446,10 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
   std::string data;
   for (Segment& segment : segments_) {
     data.clear();
-    const int fd = ::open(path(segment.number).c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path(segment.number).c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) continue;
     char chunk[1 << 16];
+    bool zero_tail = false;
     for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) != 0;) {
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -457,7 +458,19 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
       // The allocated, never written tail of a segment whose process died.
       const auto* zero = static_cast<const char*>(std::memchr(chunk, '\0', n));
       data.append(chunk, zero != nullptr ? zero - chunk : static_cast<std::size_t>(n));
-      if (zero != nullptr) break;
+      if (zero != nullptr) {
+        zero_tail = true;
+        break;
+      }
+    }
+    // The open segment (a reload replays the journal while it is written) keeps its
+    // allocated tail: the mapping writes into it.
+    const bool open_segment = fd_ >= 0 && &segment == &segments_.back();
+    if (zero_tail && !open_segment) {
+      // Never appended to again: its allocated tail (up to 64 MiB) and a torn last line go,
+      // so the directory holds what the journal holds, however often the process was killed.
+      const std::size_t whole = data.rfind('\n') == std::string::npos ? 0 : data.rfind('\n') + 1;
+      if (::ftruncate(fd, static_cast<off_t>(whole)) == 0) data.resize(whole);
     }
     ::close(fd);
     std::int64_t lines = 0;

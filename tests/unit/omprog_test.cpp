@@ -703,6 +703,29 @@ std::uintmax_t directory_bytes(const std::string& dir) {
 
 }  // namespace
 
+TEST_CASE("twenty killed processes leave a journal the size of what it holds",
+          "[omprog][state][journal]") {
+  TempDir dir;
+  const std::string journal_dir = dir.path() + "/journal";
+  std::string error;
+  for (int kill = 0; kill < 20; ++kill) {
+    in_child([&] {
+      auto journal = vtrace::Journal::open(journal_dir, error);
+      if (!journal) ::_exit(1);
+      read_all(*journal);  // a start-up replays the journal first
+      journal->add(kill + 1, R"({"msg":"line )" + std::to_string(kill) + R"("})");
+      if (!journal->flush()) ::_exit(1);
+      ::kill(::getpid(), SIGKILL);
+    });
+  }
+  auto journal = vtrace::Journal::open(journal_dir, error);
+  REQUIRE(journal);
+  CHECK(read_all(*journal).size() == 20);
+  // 20 lines of ~40 bytes in 20 segments, plus the 16-byte confirmation mark; without the
+  // trimming each killed process left a 64 MiB segment.
+  CHECK(directory_bytes(journal_dir) < 4096);
+}
+
 TEST_CASE("a crash blames its line at once; a kill from outside only at the second in a row",
           "[omprog][crash-guard]") {
   TempDir dir;
