@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -155,7 +156,8 @@ vtrace::TimePoint wall_now() {
 // tells a stale feed from a quiet one, and gives the benchmark the exact end of a run.
 void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::StateStore& store,
                  const vtrace::Journal& journal, const vtrace::CrashGuard& guard,
-                 std::uint64_t oversized, vtrace::TimePoint last_line_at) {
+                 std::uint64_t oversized, std::uint64_t resent_skipped,
+                 vtrace::TimePoint last_line_at) {
   const auto& s = c.stats();
   std::ostringstream o;
   o << "{\"lines\":" << s.lines << ",\"last_line_at\":" << last_line_at
@@ -173,6 +175,7 @@ void write_stats(const std::string& path, const vtrace::Correlator& c, vtrace::S
     << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
     << "},\"outbox_depth\":" << store.outbox_depth()
     << ",\"outbox_refused\":" << store.outbox_refused() << ",\"journal\":" << journal.size()
+    << ",\"resent_skipped\":" << resent_skipped
     << ",\"quarantined_skipped\":" << guard.skipped_count()
     << ",\"quarantine\":" << guard.quarantine_size() << ",\"records_by_format\":{";
   bool first = true;
@@ -264,6 +267,11 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   auto settings_ptr = std::make_unique<vtrace::CorrelatorSettings>(std::move(settings));
   std::unique_ptr<vtrace::Correlator> correlator;
   std::unique_ptr<vtrace::RsyslogIngester> ingester;
+  // Journalled lines rsyslog never had the OK for: it sends them again first, and they are
+  // skipped then (already journalled and ingested), so a re-send is never a second detection.
+  std::deque<std::string> resent;
+  std::uint64_t resent_skipped = 0;
+  std::vector<std::string_view> journalled;  // this batch's, for the crash guard's test hook
   vtrace::RsyslogJsonDecoder decoder;
   vtrace::RsyslogRecord record;
   auto rebuild = [&] {
@@ -289,6 +297,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
         ++n;
       }
     });
+    resent = journal->take_unconfirmed();
     // What the replay completes is stored in one transaction (mostly incidents the outbox
     // already has: recognised and not sent again).
     sink.begin_batch();
@@ -308,6 +317,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   std::uint64_t malformed = 0;
   std::uint64_t oversized = 0;
   auto housekeeping = [&] {
+    journal->mark_confirmed();  // the last batch's OKs are written
     const vtrace::TimePoint now = wall_now();
     correlator->advance(now);
     last_advance = now;
@@ -330,15 +340,25 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     }
     if (now - last_stats >= settings_ptr->output.stats_interval) {
       last_stats = now;
-      write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, last_line_at);
+      write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, resent_skipped,
+                  last_line_at);
     }
     return g_stop == 0;
   };
   // A batch's lines go into the journal with one write, and the incidents they (or the passing
   // time) complete into the outbox with one commit; only then does the loop confirm them.
   auto on_batch = [&](std::span<const std::string_view> lines) {
+    journal->mark_confirmed();  // the previous batch's OKs are written
     const vtrace::TimePoint arrived = wall_now();
     for (const std::string_view line : lines) {
+      if (!resent.empty()) {
+        if (line == resent.front()) {
+          resent.pop_front();
+          ++resent_skipped;
+          continue;
+        }
+        resent.clear();  // rsyslog sends the unconfirmed lines first, or none of them
+      }
       if (guard->is_quarantined(line)) {
         // rsyslog sends again the line the last process died on: set aside, confirmed.
         guard->skipped();
@@ -369,6 +389,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
       guard->leave();
       if (correlator->relevant_lines() != before) {
         journal->add(std::min(t.value_or(arrived), arrived), line);
+        if (guard->has_test_hooks()) journalled.push_back(line);
       }
     }
     bool durable = journal->flush();
@@ -385,6 +406,10 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
       }
       durable = sink.end_batch();
     }
+    if (durable) {
+      for (const std::string_view line : journalled) guard->confirming(line);
+      journalled.clear();
+    }
     if (!durable) {
       // Not durable, so not confirmed: exit, and let rsyslog restart us and send the batch
       // again. The restart rebuilds the correlator from the journal, so what it knows is what
@@ -396,8 +421,10 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     return durable;
   };
   const auto end = vtrace::run_omprog_loop(STDIN_FILENO, STDOUT_FILENO, on_batch, housekeeping);
+  if (end != vtrace::OmprogEnd::kFailed) journal->mark_confirmed();
   if (end != vtrace::OmprogEnd::kFailed) correlator->advance(wall_now());
-  write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, last_line_at);
+  write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, resent_skipped,
+              last_line_at);
   if (sender) {
     // Give the sender a moment to deliver what the last lines produced.
     for (int i = 0; end != vtrace::OmprogEnd::kFailed && i < 20 && store->outbox_depth() > 0; ++i) {

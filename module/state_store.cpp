@@ -292,9 +292,16 @@ Journal::Journal(Journal&& other) noexcept
       pending_(std::move(other.pending_)),
       pending_lines_(other.pending_lines_),
       pending_newest_(other.pending_newest_),
-      lines_(other.lines_) {}
+      lines_(other.lines_),
+      confirmed_fd_(std::exchange(other.confirmed_fd_, -1)),
+      confirmed_(std::exchange(other.confirmed_, nullptr)),
+      unconfirmed_(std::move(other.unconfirmed_)) {}
 
-Journal::~Journal() { close_segment(); }
+Journal::~Journal() {
+  close_segment();
+  if (confirmed_ != nullptr) ::munmap(confirmed_, sizeof(ConfirmedMark));
+  if (confirmed_fd_ >= 0) ::close(confirmed_fd_);
+}
 
 std::optional<Journal> Journal::open(const std::string& dir, std::string& error) {
   if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
@@ -318,7 +325,28 @@ std::optional<Journal> Journal::open(const std::string& dir, std::string& error)
   ::closedir(d);
   std::sort(journal.segments_.begin(), journal.segments_.end(),
             [](const Segment& a, const Segment& b) { return a.number < b.number; });
+  const std::string mark = dir + "/confirmed";
+  journal.confirmed_fd_ = ::open(mark.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  void* map = MAP_FAILED;
+  if (journal.confirmed_fd_ >= 0 &&
+      ::ftruncate(journal.confirmed_fd_, sizeof(ConfirmedMark)) == 0) {
+    map = ::mmap(nullptr, sizeof(ConfirmedMark), PROT_READ | PROT_WRITE, MAP_SHARED,
+                 journal.confirmed_fd_, 0);
+  }
+  if (map == MAP_FAILED) {
+    error = mark + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  journal.confirmed_ = static_cast<ConfirmedMark*>(map);
   return journal;
+}
+
+void Journal::mark_confirmed() {
+  if (segments_.empty() || fd_ < 0) return;
+  // Two stores into the page cache; a process killed between them leaves a segment number
+  // with the previous offset, which only makes more lines look unconfirmed than are.
+  confirmed_->segment = segments_.back().number;
+  confirmed_->offset = used_;
 }
 
 std::string Journal::path(std::uint64_t number) const {
@@ -444,6 +472,8 @@ bool Journal::flush() {
 void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& fn) {
   std::int64_t total = 0;
   std::string data;
+  unconfirmed_.clear();
+  const ConfirmedMark confirmed = *confirmed_;
   for (Segment& segment : segments_) {
     data.clear();
     const int fd = ::open(path(segment.number).c_str(), O_RDWR | O_CLOEXEC);
@@ -479,6 +509,12 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
     for (std::size_t nl; (nl = rest.find('\n')) != std::string_view::npos;
          rest.remove_prefix(nl + 1)) {
       const std::string_view record = rest.substr(0, nl);
+      // Lines written after the last batch rsyslog had its OK for: it sends them again.
+      const std::size_t end_offset = static_cast<std::size_t>(rest.data() - data.data()) + nl + 1;
+      const bool unconfirmed =
+          confirmed.segment != 0 &&
+          (segment.number > confirmed.segment ||
+           (segment.number == confirmed.segment && end_offset > confirmed.offset));
       const auto tab = record.find('\t');
       TimePoint t = 0;
       if (tab == std::string_view::npos ||
@@ -486,6 +522,9 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
         continue;
       }
       fn(t, record.substr(tab + 1));
+      if (unconfirmed && unconfirmed_.size() < kMaxUnconfirmed) {
+        unconfirmed_.emplace_back(record.substr(tab + 1));
+      }
       newest = lines == 0 ? t : std::max(newest, t);
       ++lines;
     }

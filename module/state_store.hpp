@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -119,6 +120,15 @@ class Journal {
   void prune(TimePoint cutoff, TimePoint now);
   // Lines in the journal (counted by for_each, then kept up to date).
   std::int64_t size() const { return lines_; }
+
+  // Records that every line written so far was confirmed to rsyslog: call once the "OK"s of
+  // the last flushed batch are written. Kept in <dir>/confirmed (a mapping: no system call).
+  void mark_confirmed();
+  // The lines for_each() found after the last confirmed one, oldest first: rsyslog sends
+  // them again after a restart, and they are already in the journal (at most
+  // kMaxUnconfirmed; an empty list when nothing was ever marked).
+  static constexpr std::size_t kMaxUnconfirmed = 4096;
+  std::deque<std::string> take_unconfirmed() { return std::move(unconfirmed_); }
   const std::string& directory() const { return dir_; }
 
  private:
@@ -153,6 +163,13 @@ class Journal {
   std::int64_t pending_lines_ = 0;
   TimePoint pending_newest_ = 0;
   std::int64_t lines_ = 0;
+  struct ConfirmedMark {
+    std::uint64_t segment;  // 0: nothing marked yet
+    std::uint64_t offset;   // bytes of that segment confirmed
+  };
+  int confirmed_fd_ = -1;
+  ConfirmedMark* confirmed_ = nullptr;
+  std::deque<std::string> unconfirmed_;
 };
 
 }  // namespace vtrace

@@ -726,6 +726,38 @@ TEST_CASE("twenty killed processes leave a journal the size of what it holds",
   CHECK(directory_bytes(journal_dir) < 4096);
 }
 
+TEST_CASE("journalled lines after the last confirmation come back as unconfirmed, in order",
+          "[omprog][state][journal]") {
+  TempDir dir;
+  const std::string journal_dir = dir.path() + "/journal";
+  std::string error;
+  in_child([&] {
+    auto journal = vtrace::Journal::open(journal_dir, error);
+    if (!journal) ::_exit(1);
+    journal->add(1, "confirmed");
+    if (!journal->flush()) ::_exit(1);
+    journal->mark_confirmed();
+    journal->add(2, "written, not confirmed");
+    journal->add(3, "also not confirmed");
+    if (!journal->flush()) ::_exit(1);
+    ::kill(::getpid(), SIGKILL);
+  });
+  auto journal = vtrace::Journal::open(journal_dir, error);
+  REQUIRE(journal);
+  CHECK(read_all(*journal).size() == 3);
+  const auto unconfirmed = journal->take_unconfirmed();
+  CHECK(std::vector<std::string>(unconfirmed.begin(), unconfirmed.end()) ==
+        std::vector<std::string>{"written, not confirmed", "also not confirmed"});
+  // Once this process confirms what it writes, nothing is unconfirmed at the next start.
+  journal->add(4, "new");
+  REQUIRE(journal->flush());
+  journal->mark_confirmed();
+  auto reopened = vtrace::Journal::open(journal_dir, error);
+  REQUIRE(reopened);
+  read_all(*reopened);
+  CHECK(reopened->take_unconfirmed().empty());
+}
+
 TEST_CASE("a crash blames its line at once; a kill from outside only at the second in a row",
           "[omprog][crash-guard]") {
   TempDir dir;
