@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/version.hpp"
 #include "module/correlator.hpp"
 #include "module/crash_guard.hpp"
 #include "module/incident_text.hpp"
@@ -451,6 +452,7 @@ int main(int argc, char** argv) {
   std::string timezone;
   std::string format = "json";
   std::vector<std::string> files;
+  app.set_version_flag("--version", std::string("vtrace-correlator ") + vtrace::kVersion);
   app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   app.add_flag("--check-config", check_config, "validate the configuration and exit 0 or 1");
   app.add_flag("--replay", replay, "trace the detections in archived log files");

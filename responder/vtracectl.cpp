@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/version.hpp"
 #include "responder/config.hpp"
 
 namespace json = boost::json;
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
   const char* env_url = std::getenv("VTRACE_RESPONDER_URL");
   std::string url = env_url ? env_url : "http://127.0.0.1:8025";
   std::string secrets_file;
+  app.set_version_flag("--version", std::string("vtracectl ") + vtrace::kVersion);
   app.add_option("--url", url, "the responder's base URL (env VTRACE_RESPONDER_URL)")
       ->capture_default_str();
   app.add_option("--secrets", secrets_file,
