@@ -19,13 +19,57 @@ void YamlReader::error(const YAML::Node& node, const std::string& code,
   error_at(node.Mark(), code, message);
 }
 
+namespace {
+
+struct TabPosition {
+  int line = 0;    // 0-based, as YAML marks
+  int column = 0;  // 0-based
+};
+
+// The tab in a line's indentation (its leading blanks and tabs) nearest before or at
+// `error_line`, else the first one after it. yaml-cpp reports such a tab as "illegal tab", "illegal
+// map value" or "end of map not found" depending on where it falls: an admin needs to hear "tab".
+std::optional<TabPosition> indentation_tab(const std::string& text, int error_line) {
+  std::optional<TabPosition> before, after;
+  int line = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::size_t i = start;
+    while (i < end && text[i] == ' ') ++i;
+    if (i < end && text[i] == '\t') {
+      const TabPosition tab{line, static_cast<int>(i - start)};
+      if (error_line < 0 || line <= error_line) {
+        before = tab;
+      } else if (!after) {
+        after = tab;
+      }
+    }
+    if (end == text.size()) break;
+    start = end + 1;
+    ++line;
+  }
+  return before ? before : after;
+}
+
+}  // namespace
+
 std::optional<YAML::Node> YamlReader::load(const std::string& text) {
   diagnostics_.add_source(file_, text);
   try {
     YAML::Node root = YAML::Load(text);
     return root;
   } catch (const YAML::Exception& e) {
-    error_at(e.mark, "syntax", e.msg);
+    const auto tab = indentation_tab(text, e.mark.is_null() ? -1 : e.mark.line);
+    if (!tab) {
+      error_at(e.mark, "syntax", e.msg);
+    } else {
+      diagnostics_.error(file_, tab->line + 1, tab->column + 1, "syntax",
+                         "a tab in the indentation: YAML indents with spaces only (the parser "
+                         "says: " +
+                             e.msg + ")");
+    }
     return std::nullopt;
   }
 }

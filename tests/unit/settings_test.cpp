@@ -282,6 +282,21 @@ correlation:
                    "syntax", 4, 12, "end of sequence flow not found");
 }
 
+TEST_CASE("a tab in the indentation is named as a tab at the tab, whatever yaml-cpp calls it",
+          "[settings]") {
+  // yaml-cpp's own messages for these three: "illegal map value", "illegal tab when looking for
+  // indentation" and "end of map not found".
+  expect_one_error("correlation:\n\twindow: 30m\n", "syntax", 2, 1, "a tab in the indentation");
+  expect_one_error("correlation:\n  window: 30m\n\tclock_skew: 5s\n", "syntax", 3, 1,
+                   "a tab in the indentation");
+  expect_one_error("# sites\ncorrelation: {}\n  \tclock_skew: 5s\n", "syntax", 3, 3,
+                   "a tab in the indentation");
+}
+
+TEST_CASE("a tab inside a value is not mistaken for indentation", "[settings]") {
+  expect_one_error("correlation:\n  window: [30m\t\n", "syntax", 3, 1, "end of sequence flow");
+}
+
 TEST_CASE("a value of the wrong shape is a type error at the value", "[settings]") {
   expect_one_error("sources: gw1\n", "type", 1, 10, "sources: expected a list");
   expect_one_error("sources: [gw1]\n", "type", 1, 11, "sources[0]: expected a mapping");
