@@ -1405,7 +1405,9 @@ std::optional<Secrets> load_secrets(const std::string& path, Diagnostics& diagno
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     diagnostics.error(path, 0, 0, "permissions",
                       "secrets file: mode " + std::string(mode) +
-                          " lets other users read or write it; refusing to use it (chmod 600)");
+                          " lets other users read or write it; refusing to use it (the "
+                          "package's own: chown root:vtrace, chmod 0640, readable by the service "
+                          "and nobody else)");
     return std::nullopt;
   }
   auto text = read_file(path, "secrets file", diagnostics);
