@@ -27,17 +27,13 @@ Incident:      {{id}} (revision {{revision}})
 Virus:         {{virus}}
 Detected:      {{detected_at}} by {{detector_host}} ({{detector_format}}), action: {{action}}
 Origin:        {{origin_text}} - {{origin_class}}
-Confidence:    {{confidence}}
-{{#note}}
-Note:          {{note}}
-{{/note}}
+Confidence:    {{confidence}}{{#note}}
+Note:          {{note}}{{/note}}
 Envelope from: {{envelope_from}} (probably forged; do not reply to it)
 Envelope to:   {{envelope_to}}
 Subject:       {{subject}}
-Message-ID:    {{message_id}}
-{{#has_files}}
-Files:         {{files}}
-{{/has_files}}
+Message-ID:    {{message_id}}{{#has_files}}
+Files:         {{files}}{{/has_files}}
 
 Antivirus record:
 {{#evidence}}
@@ -105,10 +101,8 @@ const char* const kSenderSubject = "Your address was used for a virus mail ({{vi
 
 const char* const kSenderBody = R"(Hello,
 
-a mail with your address {{envelope_from}} as its sender carried the virus {{virus}} and was stopped ({{action}}) at {{detected_at}}.
-{{#has_files}}
-Attachments: {{files}}
-{{/has_files}}
+a mail with your address {{envelope_from}} as its sender carried the virus {{virus}} and was stopped ({{action}}) at {{detected_at}}.{{#has_files}}
+Attachments: {{files}}{{/has_files}}
 
 If you did not send it, your address was forged and you need do nothing. If you did, the sending computer ({{origin_text}}) may be infected.
 
@@ -233,7 +227,10 @@ RenderedMail render_incident(const MailTemplate& t, const Incident& in, const st
   d.set("detector_host", in.detector_host);
   d.set("detector_format", in.detector_format);
   d.set("confidence", std::string(to_string(in.confidence)));
-  d.set("note", in.note);
+  // Unset when empty: kainjow takes an empty string as true, and {{#note}} would print an empty
+  // "Note:" line on every exact incident. (The built-in templates keep the tags of optional lines
+  // on lines with text: kainjow leaves a blank line where a false section's tags stood alone.)
+  if (!in.note.empty()) d.set("note", in.note);
   d.set("envelope_from", in.envelope_from.empty() ? "<>" : in.envelope_from);
   d.set("envelope_to", join(in.envelope_to));
   d.set("subject", in.subject);

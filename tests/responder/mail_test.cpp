@@ -156,6 +156,33 @@ TEST_CASE("the incident template carries the evidence and warns about internal o
   CHECK(m.body.find("Subject:       {{#internal}}x{{/internal}} {{virus}}") != std::string::npos);
 }
 
+TEST_CASE("the incident mail has a Note line only when the incident has a note",
+          "[responder][mail][template]") {
+  auto t = find_template("", "incident", nullptr);
+  REQUIRE(t);
+  Incident in = internal_incident("0123456789abcdef", make_utc(2026, 11, 28, 5, 0, 36));
+  in.note.clear();
+  RenderedMail m = render_incident(*t, in, "p");
+  INFO(m.body);
+  CHECK(m.body.find("Note:") == std::string::npos);
+  CHECK(m.body.find("Confidence:    exact\nEnvelope from:") != std::string::npos);
+  // No blank line where the optional Files line would be either.
+  CHECK(m.body.find("Message-ID:    0123456789abcdef@pc-45\n\nAntivirus record:\n") !=
+        std::string::npos);
+  in.note = "one hop linked by envelope and time";
+  in.files = {"document.pif"};
+  m = render_incident(*t, in, "p");
+  CHECK(m.body.find("Confidence:    exact\nNote:          one hop linked by envelope and time\n"
+                    "Envelope from:") != std::string::npos);
+  CHECK(m.body.find("Files:         document.pif\n\nAntivirus record:\n") != std::string::npos);
+
+  auto sender = find_template("", "sender", nullptr);
+  REQUIRE(sender);
+  in.files.clear();
+  m = render_incident(*sender, in, "p");
+  CHECK(m.body.find("2026-11-28T05:00:36.000000Z.\n\nIf you did not") != std::string::npos);
+}
+
 TEST_CASE("external origins get no internal warning", "[responder][mail][template]") {
   auto t = find_template("", "incident", nullptr);
   REQUIRE(t);
