@@ -159,15 +159,17 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
   if (client_source) {
     const SourceIndex prev = *client_source;
     const std::string& prev_name = topology_.source(prev).name;
-    if (const auto* p = index_.find_by_next_queue_id(prev, queue_id, r.received_at(), skew)) {
+    // Records of another host, linked by id: its clock may be off by more than clock_skew.
+    const Duration id_skew = std::max(skew, config_.id_link_skew);
+    if (const auto* p = index_.find_by_next_queue_id(prev, queue_id, r.received_at(), id_skew)) {
       return next(p, HopLink::kNextHopQueueId);
     }
-    if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at(), skew);
+    if (const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at(), id_skew);
         !ms.empty()) {
       return next(ms.front(), HopLink::kMessageId);
     }
     if (const auto& exim_id = r.upstream_exim_id(); !exim_id.empty()) {
-      if (const auto* p = index_.find_by_queue_id(prev, exim_id, r.received_at(), skew)) {
+      if (const auto* p = index_.find_by_queue_id(prev, exim_id, r.received_at(), id_skew)) {
         return next(p, HopLink::kMessageId);
       }
     }
@@ -182,8 +184,24 @@ HopTracer::Step HopTracer::step(const MessageRecord& r, const Recipients& rcpts)
         return s;
       }
     }
-    s.note = "no record on " + prev_name + " of the message it handed to " + host_name + " (" +
-             queue_id + ")";
+    // Never "no record" when there is one: a record further off in time than id_link_skew
+    // is named, with how far.
+    const Duration far = config_.window;
+    const MessageRecord* beyond =
+        index_.find_by_next_queue_id(prev, queue_id, r.received_at(), far);
+    if (beyond == nullptr) {
+      const auto ms = index_.find_by_message_id(prev, r.message_id, r.received_at(), far);
+      if (!ms.empty()) beyond = ms.front();
+    }
+    if (beyond != nullptr) {
+      s.note = "the record on " + prev_name + " of the message it handed to " + host_name + " (" +
+               queue_id + ") is " +
+               std::to_string((beyond->last_seen() - r.received_at()) / kMicrosPerSecond) +
+               " s later than its arrival there, beyond correlation.id_link_skew: a clock off?";
+    } else {
+      s.note = "no record on " + prev_name + " of the message it handed to " + host_name + " (" +
+               queue_id + ")";
+    }
     s.waiting = true;
     s.missing_source = prev;
     return s;

@@ -336,7 +336,7 @@ class SettingsParser : YamlFieldParser {
     const YAML::Node& map = f.value;
     if (!reader_.check_keys(map,
                             {"clock_skew", "window", "max_hops", "pending_timeout", "max_messages",
-                             "max_pending", "envelope_matching"},
+                             "max_pending", "envelope_matching", "id_link_skew"},
                             "correlation")) {
       return;
     }
@@ -361,6 +361,11 @@ class SettingsParser : YamlFieldParser {
                     "correlation.window: " + duration_text(c.window) +
                         " must be longer than correlation.clock_skew (" +
                         duration_text(c.clock_skew) + ")");
+    }
+    if (auto k = find_field(map, "id_link_skew")) {
+      if (auto d = duration(*k, "correlation.id_link_skew", 0, kDay, "[0s, 1d]")) {
+        c.id_link_skew = *d;
+      }
     }
     if (auto k = find_field(map, "max_hops")) {
       if (auto n = integer(*k, "correlation.max_hops", 1, 64)) c.max_hops = static_cast<int>(*n);

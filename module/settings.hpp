@@ -43,7 +43,13 @@ struct CustomFormatSettings {
 };
 
 struct CorrelationSettings {
+  // Envelope matching: how far apart two hosts' records of one message may be in time.
   Duration clock_skew = seconds(5);
+  // Links by id (a queue id named in a delivery status, a Message-ID): how much later than the
+  // next hop received it the previous host may have logged the message. An id is an identity,
+  // so this only has to keep a reused queue id from matching: it is not clock_skew, which an
+  // NTP site sets small, and a host whose clock drifts by seconds still links by id.
+  Duration id_link_skew = seconds(5 * 60);
   Duration window = seconds(30 * 60);
   int max_hops = 8;
   Duration pending_timeout = seconds(5 * 60);

@@ -498,6 +498,44 @@ TEST_CASE("an envelope candidate that is the detected message itself is not a ca
   CHECK(incidents[0].candidates.empty());
 }
 
+// The relay's clock runs 3 s fast, and the site set clock_skew: 1s "because we run NTP": the
+// id links (queue id in the delivery status, Message-ID) still hold; only envelope matching
+// is bounded by clock_skew.
+std::vector<std::string> relay_three_seconds_fast() {
+  std::vector<std::string> lines = kPostfixRelayChain;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto at = lines[i].find("05:00:0");
+    lines[i][at + 7] = static_cast<char>(lines[i][at + 7] + 3);
+  }
+  return lines;
+}
+
+TEST_CASE("records linked by id hold across a relay clock off by more than clock_skew",
+          "[trace][clock]") {
+  std::string yaml = vtrace::testing::kCampusYaml;
+  yaml.replace(yaml.find("clock_skew: 5s"), 14, "clock_skew: 1s");
+  Harness h(yaml);
+  const auto& incidents = h.feed(relay_three_seconds_fast()).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  REQUIRE(incidents[0].hops.size() == 2);
+  CHECK(incidents[0].hops[1].host == "relay1");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+}
+
+TEST_CASE("a record beyond id_link_skew is named with its distance, not called missing",
+          "[trace][clock]") {
+  std::string yaml = vtrace::testing::kCampusYaml;
+  yaml.replace(yaml.find("clock_skew: 5s"), 14, "clock_skew: 1s\n  id_link_skew: 1s");
+  Harness h(yaml);
+  const auto& incidents = h.feed(relay_three_seconds_fast()).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kUnresolved);
+  CHECK_THAT(incidents[0].note, Catch::Contains("s later than its arrival there"));
+  CHECK_THAT(incidents[0].note, !Catch::Contains("no record"));
+}
+
 TEST_CASE("two correlators fed the same logs produce the same incident ids", "[trace]") {
   Harness a, b;
   const auto& first = a.feed(kPostfixRelayChain).finish();
