@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <unordered_map>
 
 namespace vtrace {
@@ -17,6 +18,18 @@ std::int64_t days_from_civil(int year, unsigned month, unsigned day) {
   const unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+unsigned days_in_month(int year, unsigned month) {
+  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12) return 0;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+bool valid_civil_date(int year, int month, int day) {
+  return month >= 1 && month <= 12 && day >= 1 &&
+         static_cast<unsigned>(day) <= days_in_month(year, static_cast<unsigned>(month));
 }
 
 TimePoint make_utc(int year, int month, int day, int hour, int minute, int second,
@@ -74,20 +87,33 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
 
 }  // namespace
 
-std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no_zone) {
+namespace {
+
+enum class Rfc3339Form {
+  kLogLine,  // the front of a log line: ' ' for 'T', ',' fractions, +hhmm, text after a space
+  kExact,    // the whole text, RFC 3339 section 5.6 only
+};
+
+std::optional<TimePoint> parse_rfc3339_form(std::string_view s, Rfc3339Form form,
+                                            bool assume_utc_if_no_zone) {
+  const bool exact = form == Rfc3339Form::kExact;
   int year, month, day, hour, minute, second;
   if (!digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, month) ||
-      s[7] != '-' || !digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != ' ') ||
-      !digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
-      !digits(s, 17, 2, second)) {
+      s[7] != '-' || !digits(s, 8, 2, day) ||
+      (s[10] != 'T' && s[10] != 't' && (exact || s[10] != ' ')) || !digits(s, 11, 2, hour) ||
+      s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (!valid_civil_date(year, month, day) || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   std::size_t pos = 19;
   std::int64_t micros = 0;
+  if (exact && pos < s.size() && s[pos] == ',') return std::nullopt;
+  const std::size_t fraction_start = pos;
   if (!fraction(s, pos, micros)) return std::nullopt;
+  // ".dddddd" at most: a finer fraction would be cut, and a contract carries what it says.
+  if (exact && pos - fraction_start > 7) return std::nullopt;
   std::int64_t offset_seconds = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
@@ -96,16 +122,32 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no
     int oh, om;
     if (!digits(s, pos + 1, 2, oh)) return std::nullopt;
     std::size_t mpos = pos + 3;
-    if (mpos < s.size() && s[mpos] == ':') ++mpos;
-    if (!digits(s, mpos, 2, om)) return std::nullopt;
+    if (mpos < s.size() && s[mpos] == ':') {
+      ++mpos;
+    } else if (exact) {
+      return std::nullopt;
+    }
+    if (!digits(s, mpos, 2, om) || oh > 23 || om > 59) return std::nullopt;
     offset_seconds = sign * (oh * 3600 + om * 60);
     pos = mpos + 2;
-  } else if (!assume_utc_if_no_zone) {
+  } else if (exact || !assume_utc_if_no_zone) {
     return std::nullopt;
   }
-  if (pos < s.size() && s[pos] != ' ') return std::nullopt;
-  return make_utc(year, month, day, hour, minute, second, micros) -
-         offset_seconds * kMicrosPerSecond;
+  if (pos < s.size() && (exact || s[pos] != ' ')) return std::nullopt;
+  const TimePoint t =
+      make_utc(year, month, day, hour, minute, second, micros) - offset_seconds * kMicrosPerSecond;
+  if (t < kEarliestTime) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+std::optional<TimePoint> parse_rfc3339(std::string_view s, bool assume_utc_if_no_zone) {
+  return parse_rfc3339_form(s, Rfc3339Form::kLogLine, assume_utc_if_no_zone);
+}
+
+std::optional<TimePoint> parse_rfc3339_exact(std::string_view s) {
+  return parse_rfc3339_form(s, Rfc3339Form::kExact, false);
 }
 
 std::optional<TimePoint> Rfc3339Parser::parse(std::string_view text) {
@@ -168,23 +210,46 @@ std::string format_rfc3339(TimePoint t) {
   return buf;
 }
 
-std::optional<Duration> parse_duration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
+std::optional<Duration> parse_duration(std::string_view text, DurationProblem* problem) {
+  auto refuse = [problem](DurationProblem why) -> std::optional<Duration> {
+    if (problem) *problem = why;
+    return std::nullopt;
+  };
+  if (problem) *problem = DurationProblem::kNone;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   std::size_t pos = 0;
   std::int64_t value = 0;
+  bool too_large = false;
   while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-    value = value * 10 + (text[pos] - '0');
-    if (value > 10'000'000'000LL) return std::nullopt;
+    const int digit = text[pos] - '0';
+    if (value > (kMax - digit) / 10) {
+      too_large = true;
+    } else {
+      value = value * 10 + digit;
+    }
     ++pos;
   }
-  if (pos == 0) return std::nullopt;
+  if (pos == 0) return refuse(DurationProblem::kMalformed);
   const std::string_view unit = text.substr(pos);
-  if (unit.empty() || unit == "s") return value * kMicrosPerSecond;
-  if (unit == "ms") return value * 1000;
-  if (unit == "m" || unit == "min") return value * 60 * kMicrosPerSecond;
-  if (unit == "h") return value * 3600 * kMicrosPerSecond;
-  if (unit == "d") return value * 86400 * kMicrosPerSecond;
-  return std::nullopt;
+  std::int64_t micros_per_unit = 0;
+  if (unit.empty() || unit == "s") {
+    micros_per_unit = kMicrosPerSecond;
+  } else if (unit == "ms") {
+    micros_per_unit = 1000;
+  } else if (unit == "m" || unit == "min") {
+    micros_per_unit = 60 * kMicrosPerSecond;
+  } else if (unit == "h") {
+    micros_per_unit = 3600 * kMicrosPerSecond;
+  } else if (unit == "d") {
+    micros_per_unit = 86400 * kMicrosPerSecond;
+  } else {
+    return refuse(DurationProblem::kMalformed);
+  }
+  Duration out = 0;
+  if (too_large || __builtin_mul_overflow(value, micros_per_unit, &out)) {
+    return refuse(DurationProblem::kTooLarge);
+  }
+  return out;
 }
 
 LocalTimeResolver::LocalTimeResolver(std::string zone) : zone_(std::move(zone)) {

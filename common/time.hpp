@@ -19,13 +19,29 @@ constexpr Duration seconds(std::int64_t s) { return s * kMicrosPerSecond; }
 // Days since the epoch for a proleptic Gregorian civil date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(int year, unsigned month, unsigned day);
 
+// The days of a month of the proleptic Gregorian calendar (0 for a month outside 1..12).
+unsigned days_in_month(int year, unsigned month);
+// True when year-month-day names a real calendar day (2026-02-29 does not).
+bool valid_civil_date(int year, int month, int day);
+
 // Builds a UTC time point from civil fields; does not validate ranges beyond what callers check.
 TimePoint make_utc(int year, int month, int day, int hour, int minute, int second,
                    std::int64_t micros = 0);
 
+// The earliest time any parser accepts: 1970-01-01T00:00:00Z. No mail log predates the Unix
+// epoch, so an earlier time (a year 0001 in a forged or corrupt line) is refused, not carried.
+constexpr TimePoint kEarliestTime = 0;
+
 // Parses "2026-11-28T05:00:36.618019+00:00", "...Z", "...+0000", or with a space instead of
-// 'T'. A missing zone is treated as UTC only when `assume_utc_if_no_zone`, else fails.
+// 'T'; the text may go on after a space (the front of a log line). A missing zone is treated
+// as UTC only when `assume_utc_if_no_zone`, else fails. The date must exist (no 2026-02-29),
+// the offset be at most 23:59, and the time be no earlier than kEarliestTime.
 std::optional<TimePoint> parse_rfc3339(std::string_view text, bool assume_utc_if_no_zone = false);
+
+// The whole text as one RFC 3339 date-time and nothing else, for contracts (incident JSON):
+// 'T' between date and time, a fraction of '.' and at most six digits (microseconds, nothing
+// is truncated), and a zone of 'Z' or +hh:mm / -hh:mm; the same calendar and epoch checks.
+std::optional<TimePoint> parse_rfc3339_exact(std::string_view text);
 
 // parse_rfc3339() (zone required) for a stream of times: consecutive log lines mostly share
 // their second and zone, and then only the fraction is read again, against the last line's; a
@@ -55,8 +71,17 @@ class Rfc3339Parser {
 // Formats as RFC 3339 UTC with microseconds: "2026-11-28T05:00:36.618019Z".
 std::string format_rfc3339(TimePoint t);
 
+// Why parse_duration() refused a text.
+enum class DurationProblem {
+  kNone,
+  kMalformed,  // not digits followed by one of the units
+  kTooLarge,   // more microseconds than a Duration holds (106751991 days and a bit)
+};
+
 // Parses a duration such as "5s", "30m", "1h", "250ms", "2d", or a bare number of seconds.
-std::optional<Duration> parse_duration(std::string_view text);
+// Every step is overflow-checked: a value whose microseconds do not fit is refused (kTooLarge),
+// never wrapped.
+std::optional<Duration> parse_duration(std::string_view text, DurationProblem* problem = nullptr);
 
 // Converts local wall-clock fields of a named IANA zone (or "UTC") to UTC. Caches the offset
 // per local hour so converting millions of BSD timestamps costs a hash lookup, not mktime().

@@ -141,8 +141,14 @@ std::optional<std::int64_t> YamlReader::integer(const YAML::Node& node, const st
 }
 
 std::optional<Duration> YamlReader::duration(const YAML::Node& node, const std::string& what) {
+  DurationProblem problem = DurationProblem::kMalformed;
   if (node.IsScalar()) {
-    if (auto d = parse_duration(node.Scalar())) return d;
+    if (auto d = parse_duration(node.Scalar(), &problem)) return d;
+  }
+  if (problem == DurationProblem::kTooLarge) {
+    error(node, "range",
+          what + ": " + node.Scalar() + " is out of range (a duration holds at most 106751991d)");
+    return std::nullopt;
   }
   error(node, "duration", what + ": expected a duration such as 500ms, 5s, 30m, 1h or 2d");
   return std::nullopt;

@@ -119,14 +119,24 @@ bool safe_relative_path(std::string_view path) {
   return true;
 }
 
+// A `since` query parameter: an RFC 3339 time, or a duration back from now. A duration too
+// long to count or a time before 1970 is refused, naming the parameter, never wrapped.
+std::optional<TimePoint> parse_since(const std::string& text, std::string* problem) {
+  if (text.empty()) return TimePoint{0};
+  if (auto t = parse_rfc3339(text)) return *t;
+  DurationProblem why = DurationProblem::kNone;
+  if (auto d = parse_duration(text, &why)) return SystemClock().now() - *d;
+  *problem = why == DurationProblem::kTooLarge
+                 ? "since: the duration is too long (at most 106751991d)"
+                 : "since: expected an RFC 3339 time from 1970 on or a duration such as 18d";
+  return std::nullopt;
+}
+
 std::optional<TimePoint> parse_since(const std::map<std::string, std::string>& params,
                                      std::string* problem) {
   auto it = params.find("since");
-  if (it == params.end() || it->second.empty()) return TimePoint{0};
-  if (auto t = parse_rfc3339(it->second)) return *t;
-  if (auto d = parse_duration(it->second)) return SystemClock().now() - *d;
-  *problem = "since: expected RFC 3339 time or a duration such as 18d";
-  return std::nullopt;
+  if (it == params.end()) return TimePoint{0};
+  return parse_since(it->second, problem);
 }
 
 // A query whose only allowed parameter is "since" (the reports).
@@ -457,17 +467,8 @@ ApiResponse Router::list_incidents(const std::string& query) {
     if (!ip) return error(400, "origin: not an IP address");
     origin = ip->to_string();
   }
-  TimePoint since = 0;
-  if (params.count("since")) {
-    auto t = parse_rfc3339(params["since"]);
-    if (!t) {
-      auto d = parse_duration(params["since"]);
-      if (!d) return error(400, "since: expected RFC 3339 time or a duration such as 1h");
-      since = SystemClock().now() - *d;
-    } else {
-      since = *t;
-    }
-  }
+  const auto since = parse_since(params, &problem);
+  if (!since) return error(400, problem);
   int limit = 100;
   if (params.count("limit")) {
     const std::string& l = params["limit"];
@@ -477,7 +478,7 @@ ApiResponse Router::list_incidents(const std::string& query) {
     limit = std::stoi(l);
     if (limit < 1 || limit > 10000) return error(400, "limit: expected a number from 1 to 10000");
   }
-  return ok_json(engine_.list_incidents_json(origin, since, limit));
+  return ok_json(engine_.list_incidents_json(origin, *since, limit));
 }
 
 ApiResponse Router::metrics() {

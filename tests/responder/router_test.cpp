@@ -32,8 +32,8 @@ struct Api {
       : engine(config(), clock, ":memory:"), router(engine, kToken, require_token) {}
   ApiResponse call(const std::string& method, const std::string& target, std::string body = {},
                    std::string auth = {}) {
-    return router.handle({method, target, std::move(auth), "application/json", std::move(body),
-                          "127.0.0.1"});
+    return router.handle(
+        {method, target, std::move(auth), "application/json", std::move(body), "127.0.0.1"});
   }
   FakeClock clock;
   Engine engine;
@@ -78,7 +78,7 @@ TEST_CASE("malformed or invalid incidents are rejected with a message",
   r = api.call("POST", "/v1/incidents", R"({"schema":"other"})");
   CHECK(r.status == 400);
   CHECK(r.body.find("schema is not vtrace.incident/1") != std::string::npos);
-  Incident bad = internal_incident("../../etc/passwd", 0);
+  Incident bad = internal_incident("../../etc/passwd", api.clock.now());
   r = api.call("POST", "/v1/incidents", to_json(bad));
   CHECK(r.status == 400);
   CHECK(r.body.find("the id must be letters") != std::string::npos);
@@ -87,10 +87,33 @@ TEST_CASE("malformed or invalid incidents are rejected with a message",
   CHECK(api.engine.counters().incidents_rejected == 3);
 }
 
+TEST_CASE("a since that is not a time from 1970 on or an overflowing duration is a 400 naming it",
+          "[responder][router][validation]") {
+  Api api;
+  for (const char* path : {"/v1/stats", "/v1/incidents", "/v1/origins"}) {
+    INFO(path);
+    const std::string p = path;
+    auto r = api.call("GET", p + "?since=106751992d");
+    CHECK(r.status == 400);
+    CHECK(r.body == R"~({"error":"since: the duration is too long (at most 106751991d)"})~");
+    r = api.call("GET", p + "?since=99999999999999999999999h");
+    CHECK(r.status == 400);
+    for (const char* bad : {"2026-02-29T00:00:00Z", "0001-01-01T00:00:00Z", "yesterday", "-5d"}) {
+      INFO(bad);
+      r = api.call("GET", p + "?since=" + bad);
+      CHECK(r.status == 400);
+      CHECK(r.body.rfind(R"({"error":"since: expected an RFC 3339 time from 1970 on)", 0) == 0);
+    }
+    CHECK(api.call("GET", p + "?since=106751991d").status == 200);
+    CHECK(api.call("GET", p + "?since=2028-02-29T00:00:00Z").status == 200);
+    CHECK(api.call("GET", p + "?since=18d").status == 200);
+  }
+}
+
 TEST_CASE("mutating calls need the bearer token when the API is exposed",
           "[responder][router][auth]") {
   Api api(true);
-  const std::string body = to_json(internal_incident("a1", 0));
+  const std::string body = to_json(internal_incident("a1", api.clock.now()));
   auto r = api.call("POST", "/v1/incidents", body);
   CHECK(r.status == 401);
   CHECK(r.headers["WWW-Authenticate"] == "Bearer realm=\"vtrace\"");
@@ -105,7 +128,9 @@ TEST_CASE("mutating calls need the bearer token when the API is exposed",
 
 TEST_CASE("on loopback no token is needed", "[responder][router][auth]") {
   Api api(false);
-  CHECK(api.call("POST", "/v1/incidents", to_json(internal_incident("a1", 0))).status == 201);
+  CHECK(
+      api.call("POST", "/v1/incidents", to_json(internal_incident("a1", api.clock.now()))).status ==
+      201);
 }
 
 TEST_CASE("incidents are listed with origin and since filters", "[responder][router]") {
@@ -143,7 +168,7 @@ TEST_CASE("unknown paths and methods get 404 and 405", "[responder][router]") {
 
 TEST_CASE("metrics are served in the Prometheus text format", "[responder][router][metrics]") {
   Api api;
-  api.call("POST", "/v1/incidents", to_json(internal_incident("a1", 0)));
+  api.call("POST", "/v1/incidents", to_json(internal_incident("a1", api.clock.now())));
   api.call("POST", "/v1/incidents", "junk");
   auto r = api.call("GET", "/metrics");
   REQUIRE(r.status == 200);

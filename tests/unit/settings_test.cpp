@@ -411,6 +411,16 @@ TEST_CASE("a number or duration outside its bounds is a range error, never clamp
       "range", 5, 19, "output.stats_interval: 0s is out of range [1s, 1d]");
 }
 
+TEST_CASE("a duration too long to count in microseconds is a range error, not a wrapped value",
+          "[settings]") {
+  const std::string head = "sources:\n  - name: gw1\n    addresses: [192.0.2.25]\ncorrelation:\n";
+  expect_one_error(head + "  window: 106751992d\n", "range", 5, 11,
+                   "correlation.window: 106751992d is out of range (a duration holds at most "
+                   "106751991d)");
+  expect_one_error(head + "  clock_skew: 99999999999999999999999s\n", "range", 5, 15,
+                   "correlation.clock_skew: 99999999999999999999999s is out of range");
+}
+
 TEST_CASE("a window no longer than the skew is blamed on clock_skew when window is defaulted",
           "[settings]") {
   expect_one_error(R"(sources:

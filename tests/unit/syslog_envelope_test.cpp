@@ -164,6 +164,21 @@ TEST_CASE("RFC 3339 envelopes ignore the decoder's zone and year", "[envelope]")
   CHECK(line.message.substr(0, 20) == "Message 7F310975433 ");
 }
 
+TEST_CASE("an RFC 3339 envelope on a day the calendar lacks or before 1970 is not decoded",
+          "[envelope]") {
+  // The decoder reuses the last line's second: the refused day must not slip through it.
+  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
+  LogLine line;
+  REQUIRE(decoder.decode("2026-02-28T23:59:59.000001+00:00 gw1 clamav-milter[777]: x", line));
+  CHECK(line.time == utc(2026, 2, 28, 23, 59, 59, 1));
+  CHECK_FALSE(decoder.decode("2026-02-29T00:00:00.000001+00:00 gw1 clamav-milter[777]: x", line));
+  CHECK_FALSE(decoder.decode("2026-04-31T12:00:00+09:00 gw1 clamav-milter[777]: x", line));
+  CHECK_FALSE(decoder.decode("0001-01-01T00:00:00.000000+00:00 gw1 clamav-milter[777]: x", line));
+  CHECK_FALSE(decoder.decode("<14>1 2026-02-29T00:00:00Z gw1 clamav-milter 777 - - x", line));
+  REQUIRE(decoder.decode("2028-02-29T00:00:00.000001+00:00 gw1 clamav-milter[777]: x", line));
+  CHECK(line.time == utc(2028, 2, 29, 0, 0, 0, 1));
+}
+
 // --- PRI --------------------------------------------------------------------------------------
 
 TEST_CASE("a <PRI> prefix before a BSD timestamp is skipped", "[envelope]") {

@@ -175,15 +175,63 @@ TEST_CASE("format_rfc3339 prints UTC with six fraction digits", "[time]") {
 
 TEST_CASE("format_rfc3339 and parse_rfc3339 round-trip", "[time]") {
   for (const TimePoint t :
-       {TimePoint{0}, TimePoint{-1}, utc(2026, 11, 28, 5, 0, 36, 618019),
-        utc(2026, 5, 16, 14, 13, 25, 137663), utc(1999, 12, 31, 23, 59, 59, 999999),
-        utc(2038, 1, 19, 3, 14, 8, 1), utc(1900, 3, 1, 0, 0, 0, 5)}) {
+       {TimePoint{0}, utc(2026, 11, 28, 5, 0, 36, 618019), utc(2026, 5, 16, 14, 13, 25, 137663),
+        utc(1999, 12, 31, 23, 59, 59, 999999), utc(2038, 1, 19, 3, 14, 8, 1),
+        utc(2028, 2, 29, 0, 0, 0, 5), utc(9999, 12, 31, 23, 59, 59, 999999)}) {
     const std::string text = format_rfc3339(t);
-    const auto back = parse_rfc3339(text);
     INFO(text);
+    const auto back = parse_rfc3339(text);
     REQUIRE(back);
     CHECK(*back == t);
+    const auto exact = parse_rfc3339_exact(text);
+    REQUIRE(exact);
+    CHECK(*exact == t);
   }
+}
+
+TEST_CASE("parse_rfc3339 refuses days the calendar does not have instead of rolling over",
+          "[time]") {
+  CHECK_FALSE(parse_rfc3339("2026-02-29T00:00:00Z"));  // 2026 is not a leap year
+  CHECK_FALSE(parse_rfc3339("2100-02-29T00:00:00Z"));  // nor is 2100
+  CHECK_FALSE(parse_rfc3339("2026-04-31T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("2026-06-31T12:00:00+09:00"));
+  CHECK_FALSE(parse_rfc3339_exact("2026-02-29T00:00:00Z"));
+  CHECK(parse_rfc3339("2028-02-29T00:00:00Z") == utc(2028, 2, 29, 0, 0, 0));
+  CHECK(parse_rfc3339("2000-02-29T00:00:00Z") == utc(2000, 2, 29, 0, 0, 0));
+  CHECK(parse_rfc3339("2026-12-31T23:59:59Z") == utc(2026, 12, 31, 23, 59, 59));
+  CHECK(valid_civil_date(2024, 2, 29));
+  CHECK_FALSE(valid_civil_date(2026, 2, 29));
+  CHECK_FALSE(valid_civil_date(2026, 13, 1));
+  CHECK_FALSE(valid_civil_date(2026, 1, 0));
+  CHECK(days_in_month(2026, 2) == 28);
+  CHECK(days_in_month(2024, 2) == 29);
+  CHECK(days_in_month(2026, 0) == 0);
+}
+
+TEST_CASE("parse_rfc3339 refuses times before 1970 and offsets beyond 23:59", "[time]") {
+  CHECK_FALSE(parse_rfc3339("0001-01-01T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339("1969-12-31T23:59:59.999999Z"));
+  CHECK_FALSE(parse_rfc3339("1970-01-01T00:59:59+01:00"));  // 1969 in UTC
+  CHECK(parse_rfc3339("1970-01-01T00:00:00Z") == kEarliestTime);
+  CHECK(parse_rfc3339("1970-01-01T01:00:00+01:00") == kEarliestTime);
+  CHECK_FALSE(parse_rfc3339("2026-11-28T05:00:36+24:00"));
+  CHECK_FALSE(parse_rfc3339("2026-11-28T05:00:36+09:60"));
+  CHECK_FALSE(parse_rfc3339("2026-11-28T05:00:36-99:99"));
+  CHECK(parse_rfc3339("2026-11-28T05:00:36-23:59") ==
+        utc(2026, 11, 28, 5, 0, 36) + seconds(23 * 3600 + 59 * 60));
+}
+
+TEST_CASE("parse_rfc3339_exact takes RFC 3339 section 5.6 only, and the whole text", "[time]") {
+  CHECK(parse_rfc3339_exact("2026-11-28T05:00:36.618019Z") == utc(2026, 11, 28, 5, 0, 36, 618019));
+  CHECK(parse_rfc3339_exact("2026-11-28t05:00:36z") == utc(2026, 11, 28, 5, 0, 36));
+  CHECK(parse_rfc3339_exact("2026-11-28T14:00:36.5+09:00") == utc(2026, 11, 28, 5, 0, 36, 500000));
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28 05:00:36Z"));          // the log form's space
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28T05:00:36,5Z"));        // a comma fraction
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28T05:00:36+0900"));      // an offset without ':'
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28T05:00:36"));           // no zone
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28T05:00:36Z gw1"));      // text after it
+  CHECK_FALSE(parse_rfc3339_exact("2026-11-28T05:00:36.1234567Z"));  // finer than microseconds
+  CHECK_FALSE(parse_rfc3339_exact("0001-01-01T00:00:00Z"));
 }
 
 // --- parse_duration ---------------------------------------------------------------------------
@@ -210,8 +258,29 @@ TEST_CASE("parse_duration rejects garbage, signs, fractions and absurd values", 
   CHECK_FALSE(parse_duration("1.5h"));
   CHECK_FALSE(parse_duration("5sec"));
   CHECK_FALSE(parse_duration("5S"));
-  CHECK_FALSE(parse_duration("99999999999"));
   CHECK_FALSE(parse_duration("99999999999999999999999d"));
+}
+
+TEST_CASE("parse_duration refuses values whose microseconds overflow, and says so", "[time]") {
+  // 2^63 - 1 microseconds is 106751991 days and a bit: the largest of each unit fits.
+  CHECK(parse_duration("106751991d") == seconds(106751991LL * 86400));
+  CHECK(parse_duration("2562047788h") == seconds(2562047788LL * 3600));
+  CHECK(parse_duration("153722867280m") == seconds(153722867280LL * 60));
+  CHECK(parse_duration("9223372036854s") == seconds(9223372036854LL));
+  CHECK(parse_duration("9223372036854775ms") == Duration{9223372036854775000LL});
+  for (const char* text :
+       {"106751992d", "2562047789h", "153722867281m", "9223372036855s", "9223372036855",
+        "9223372036854776ms", "9223372036854775808s", "99999999999999999999999999999999999999h"}) {
+    INFO(text);
+    DurationProblem problem = DurationProblem::kNone;
+    CHECK_FALSE(parse_duration(text, &problem));
+    CHECK(problem == DurationProblem::kTooLarge);
+  }
+  DurationProblem problem = DurationProblem::kNone;
+  CHECK_FALSE(parse_duration("5x", &problem));
+  CHECK(problem == DurationProblem::kMalformed);
+  CHECK(parse_duration("5s", &problem) == seconds(5));
+  CHECK(problem == DurationProblem::kNone);
 }
 
 // --- LocalTimeResolver ------------------------------------------------------------------------
