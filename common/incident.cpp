@@ -2,7 +2,12 @@
 #include "common/incident.hpp"
 
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cstdio>
+#include <limits>
+#include <set>
+
+#include "common/net.hpp"
 
 namespace vtrace {
 
@@ -169,115 +174,427 @@ std::string to_json(const Incident& in) {
   return json::serialize(o);
 }
 
+bool valid_incident_id(std::string_view id) {
+  if (id.empty() || id.size() > incident_limits::kIdBytes) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string IncidentError::message() const {
+  return field.empty() ? problem : field + ": " + problem;
+}
+
 namespace {
 
-std::string str(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
-  return {};
+namespace limits = incident_limits;
+
+// The first wrong field, thrown from deep in the walk and caught once at the top.
+struct Refusal {
+  std::string field;
+  std::string problem;
+};
+
+[[noreturn]] void refuse(std::string field, std::string problem) {
+  throw Refusal{std::move(field), std::move(problem)};
 }
 
-TimePoint time_of(const json::object& o, std::string_view key, bool& ok) {
-  const std::string text = str(o, key);
-  auto t = parse_rfc3339(text);
-  if (!t) {
-    ok = false;
-    return 0;
+const char* kind_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
-  return *t;
+  return "something else";
 }
 
-std::vector<std::string> strings(const json::value* v) {
-  std::vector<std::string> out;
-  if (v && v->is_array()) {
-    for (const auto& item : v->get_array()) {
-      if (item.is_string()) out.emplace_back(item.get_string());
+[[noreturn]] void wrong_type(const std::string& field, const char* expected,
+                             const json::value& got) {
+  refuse(field, std::string("expected ") + expected + ", got " + kind_name(got));
+}
+
+// Names of sources, parsers and zones, as the configuration allows them.
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > limits::kNameBytes) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// One JSON object of the document: its path, and its keys checked against the known ones.
+class Fields {
+ public:
+  Fields(const json::value& v, std::string path, std::initializer_list<std::string_view> known)
+      : path_(std::move(path)) {
+    if (!v.is_object()) wrong_type(path_, "an object", v);
+    object_ = &v.get_object();
+    for (const auto& kv : *object_) {
+      bool listed = false;
+      for (auto k : known) listed = listed || k == kv.key();
+      if (!listed) refuse(field(kv.key()), "unknown field");
     }
   }
-  return out;
+
+  std::string field(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+  const json::value* optional(std::string_view key) const { return object_->if_contains(key); }
+  const json::value& required(std::string_view key) const {
+    const json::value* v = object_->if_contains(key);
+    if (!v) refuse(field(key), "missing");
+    return *v;
+  }
+
+  // Attacker text from the logs (any characters), within `max` bytes.
+  std::string text(std::string_view key, std::size_t max, bool required = true) const {
+    const json::value* v = required ? &this->required(key) : optional(key);
+    if (!v) return {};
+    return text_value(*v, field(key), max);
+  }
+  static std::string text_value(const json::value& v, const std::string& field, std::size_t max) {
+    if (!v.is_string()) wrong_type(field, "a string", v);
+    const json::string& s = v.get_string();
+    if (s.size() > max) {
+      refuse(field, "longer than " + std::to_string(max) + " bytes");
+    }
+    return std::string(s);
+  }
+
+  // A configured name (source, parser, zone): letters, digits, '-', '_', '.'.
+  std::string name(std::string_view key, bool may_be_empty = false) const {
+    std::string s = text(key, limits::kNameBytes);
+    if (s.empty() && may_be_empty) return s;
+    if (!valid_name(s)) {
+      refuse(field(key), s.empty() ? "empty (expected a configured name)"
+                                   : "not a name (letters, digits, '-', '_' and '.')");
+    }
+    return s;
+  }
+
+  // An IP address in canonical text (dotted quad, RFC 5952), so that one host is one string.
+  std::string ip(std::string_view key, bool may_be_empty) const {
+    std::string s = text(key, 64);
+    if (s.empty() && may_be_empty) return s;
+    const auto address = IpAddress::parse(s);
+    if (!address || s.rfind("IPv6:", 0) == 0 || s.rfind("ipv6:", 0) == 0) {
+      refuse(field(key), "not an IP address");
+    }
+    if (address->to_string() != s) {
+      refuse(field(key),
+             "not an IP address in canonical form (expected " + address->to_string() + ")");
+    }
+    return s;
+  }
+
+  TimePoint time(std::string_view key) const {
+    const json::value& v = required(key);
+    if (!v.is_string()) wrong_type(field(key), "an RFC 3339 time", v);
+    const json::string& s = v.get_string();
+    const auto t = parse_rfc3339_exact(std::string_view(s.data(), s.size()));
+    if (!t) {
+      refuse(field(key), "not an RFC 3339 time from 1970 on (such as 2026-11-28T05:00:36.618019Z)");
+    }
+    return *t;
+  }
+
+  const json::array* array(std::string_view key, std::size_t max_items, bool required) const {
+    const json::value* v = required ? &this->required(key) : optional(key);
+    if (!v) return nullptr;
+    if (!v->is_array()) wrong_type(field(key), "an array", *v);
+    if (v->get_array().size() > max_items) {
+      refuse(field(key), "more than " + std::to_string(max_items) + " items");
+    }
+    return &v->get_array();
+  }
+
+  std::vector<std::string> texts(std::string_view key, std::size_t max_items, std::size_t max_bytes,
+                                 bool required) const {
+    std::vector<std::string> out;
+    const json::array* a = array(key, max_items, required);
+    if (!a) return out;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      out.push_back(text_value((*a)[i], item(key, i), max_bytes));
+    }
+    return out;
+  }
+
+  std::string item(std::string_view key, std::size_t i) const {
+    return field(key) + "[" + std::to_string(i) + "]";
+  }
+
+ private:
+  std::string path_;
+  const json::object* object_ = nullptr;
+};
+
+Hop hop_from(const json::value& v, const std::string& path) {
+  const Fields f(v, path, {"host", "queue_id", "received_at", "client_ip", "client_name", "link"});
+  Hop h;
+  h.host = f.name("host");
+  h.queue_id = f.text("queue_id", limits::kQueueIdBytes);
+  h.received_at = f.time("received_at");
+  h.client_ip = f.ip("client_ip", true);
+  h.client_name = f.text("client_name", limits::kTextBytes);
+  const json::value& link = f.required("link");
+  if (!link.is_string()) wrong_type(f.field("link"), "a string", link);
+  const auto parsed = hop_link_from_string(link.get_string());
+  if (!parsed) {
+    refuse(f.field("link"),
+           "not queue_id, next_hop_queue_id, message_id, orig_queue_id, bounce, envelope or "
+           "direct");
+  }
+  h.link = *parsed;
+  return h;
+}
+
+Candidate candidate_from(const json::value& v, const std::string& path) {
+  const Fields f(v, path, {"host", "queue_id", "received_at", "origin_ip", "origin_name"});
+  Candidate c;
+  c.host = f.name("host");
+  c.queue_id = f.text("queue_id", limits::kQueueIdBytes);
+  c.received_at = f.time("received_at");
+  c.origin_ip = f.ip("origin_ip", true);
+  c.origin_name = f.text("origin_name", limits::kTextBytes);
+  return c;
+}
+
+Origin origin_from(const json::value& v) {
+  const Fields f(v, "origin", {"ip", "name", "internal", "zone"});
+  Origin o;
+  o.ip = f.ip("ip", false);
+  o.name = f.text("name", limits::kTextBytes);
+  const json::value& internal = f.required("internal");
+  if (!internal.is_bool()) wrong_type(f.field("internal"), "true or false", internal);
+  o.internal = internal.get_bool();
+  o.zone = f.name("zone", true);
+  return o;
+}
+
+int revision_from(const Fields& f) {
+  const json::value& v = f.required("revision");
+  if (v.is_uint64() || (v.is_int64() && v.get_int64() > std::numeric_limits<int>::max())) {
+    refuse(f.field("revision"), "larger than " + std::to_string(std::numeric_limits<int>::max()));
+  }
+  if (!v.is_int64()) wrong_type(f.field("revision"), "a whole number", v);
+  if (v.get_int64() < 1) refuse(f.field("revision"), "not a positive whole number");
+  return static_cast<int>(v.get_int64());
+}
+
+std::optional<std::int64_t> size_from(const Fields& f) {
+  const json::value* v = f.optional("size");
+  if (!v) return std::nullopt;
+  if (v->is_uint64()) refuse(f.field("size"), "too large");
+  if (!v->is_int64()) wrong_type(f.field("size"), "a whole number", *v);
+  if (v->get_int64() < 0) refuse(f.field("size"), "negative");
+  return v->get_int64();
+}
+
+Incident incident_from(const json::value& document) {
+  const Fields f(
+      document, "",
+      {"schema", "id", "revision", "detected_at", "detector", "virus", "action", "envelope",
+       "message", "hops", "origin", "confidence", "candidates", "note", "evidence"});
+  const json::value& schema = f.required("schema");
+  if (!schema.is_string() || schema.get_string() != kIncidentSchema) {
+    refuse("schema", "not " + std::string(kIncidentSchema));
+  }
+  Incident in;
+  in.id = f.text("id", limits::kIdBytes);
+  if (!valid_incident_id(in.id)) {
+    refuse("id", in.id.empty() ? "empty" : "not an incident id (letters, digits, '-', '_', '.')");
+  }
+  in.revision = revision_from(f);
+  in.detected_at = f.time("detected_at");
+  {
+    const Fields d(f.required("detector"), "detector", {"host", "format"});
+    in.detector_host = d.name("host");
+    in.detector_format = d.name("format");
+  }
+  in.virus = f.text("virus", limits::kLabelBytes);
+  in.action = f.text("action", limits::kLabelBytes);
+  {
+    const Fields e(f.required("envelope"), "envelope", {"from", "to"});
+    in.envelope_from = e.text("from", limits::kTextBytes);
+    in.envelope_to = e.texts("to", limits::kRecipients, limits::kTextBytes, true);
+  }
+  {
+    const Fields m(f.required("message"), "message",
+                   {"queue_id", "message_id", "size", "subject", "files"});
+    in.queue_id = m.text("queue_id", limits::kQueueIdBytes);
+    in.message_id = m.text("message_id", limits::kTextBytes);
+    in.size = size_from(m);
+    in.subject = m.text("subject", limits::kSubjectBytes, false);
+    in.files = m.texts("files", limits::kFiles, limits::kTextBytes, false);
+  }
+  const json::array& hops = *f.array("hops", limits::kHops, true);
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    in.hops.push_back(hop_from(hops[i], f.item("hops", i)));
+  }
+  const json::value* origin = f.optional("origin");
+  if (origin && !origin->is_null()) in.origin = origin_from(*origin);
+  const json::value& confidence = f.required("confidence");
+  if (!confidence.is_string()) wrong_type("confidence", "a string", confidence);
+  const auto parsed = confidence_from_string(confidence.get_string());
+  if (!parsed) refuse("confidence", "not exact, fuzzy, ambiguous or unresolved");
+  in.confidence = *parsed;
+  // The responder acts on an origin only when the trace asserts one: the two must agree.
+  const bool asserts_origin =
+      in.confidence == Confidence::kExact || in.confidence == Confidence::kFuzzy;
+  if (asserts_origin && !in.origin) {
+    refuse("origin", "missing or null while confidence is " +
+                         std::string(to_string(in.confidence)) +
+                         " (exact and fuzzy traces name their origin)");
+  }
+  if (!asserts_origin && in.origin) {
+    refuse("origin", "must be null when confidence is " + std::string(to_string(in.confidence)));
+  }
+  const json::array& candidates = *f.array("candidates", limits::kCandidates, true);
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    in.candidates.push_back(candidate_from(candidates[i], f.item("candidates", i)));
+  }
+  in.note = f.text("note", limits::kNoteBytes, false);
+  in.evidence = f.texts("evidence", limits::kEvidenceLines, limits::kEvidenceLineBytes, false);
+  return in;
+}
+
+// Boost.JSON keeps the last of repeated keys. A repeated key is refused instead, so that no
+// reader of the same document (a proxy, an audit tool) can see another value than we act on.
+// This handler walks the text once, tracking the path, and stops at the first repetition.
+class RepeatedKeyFinder {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::string repeated;  // the path of the first repeated key
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    open(true);
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return close(); }
+  bool on_array_begin(boost::system::error_code&) {
+    open(false);
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return close(); }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    key_.append(s.data(), s.size());
+    Level& level = levels_.back();
+    if (!level.keys.insert(key_).second) {
+      repeated = path_of(level) + (levels_.size() > 1 ? "." : "") + key_;
+      ec = json::error::syntax;  // any error stops the walk; `repeated` says why
+      return false;
+    }
+    level.current = std::move(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return value(); }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return value(); }
+  bool on_bool(bool, boost::system::error_code&) { return value(); }
+  bool on_null(boost::system::error_code&) { return value(); }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  struct Level {
+    bool object = false;
+    std::set<std::string> keys;
+    std::string current;    // the key being read (objects)
+    std::size_t index = 0;  // the item being read (arrays)
+    std::string path;       // of this container
+  };
+
+  std::string path_of(const Level& level) const { return level.path; }
+
+  // The path of the value about to be read, in the innermost container.
+  std::string child_path() const {
+    if (levels_.empty()) return {};
+    const Level& l = levels_.back();
+    if (l.object) return l.path.empty() ? l.current : l.path + "." + l.current;
+    return l.path + "[" + std::to_string(l.index) + "]";
+  }
+
+  void open(bool object) {
+    Level level;
+    level.object = object;
+    level.path = child_path();
+    levels_.push_back(std::move(level));
+  }
+  bool close() {
+    levels_.pop_back();
+    return value();
+  }
+  bool value() {
+    if (!levels_.empty() && !levels_.back().object) ++levels_.back().index;
+    return true;
+  }
+
+  std::vector<Level> levels_;
+  std::string key_;
+};
+
+std::string repeated_key(std::string_view text) {
+  json::basic_parser<RepeatedKeyFinder> parser(json::parse_options{});
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  return parser.handler().repeated;
 }
 
 }  // namespace
 
-std::optional<Incident> incident_from_json(std::string_view text, std::string* error) {
-  auto fail = [error](const std::string& why) -> std::optional<Incident> {
-    if (error) *error = why;
+std::optional<Incident> parse_incident(std::string_view text, IncidentError* error) {
+  auto fail = [error](std::string field, std::string problem) -> std::optional<Incident> {
+    if (error) *error = IncidentError{std::move(field), std::move(problem)};
     return std::nullopt;
   };
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return fail("not JSON: " + ec.message());
-  if (!v.is_object()) return fail("not a JSON object");
-  const auto& o = v.get_object();
-  if (str(o, "schema") != kIncidentSchema) return fail("schema is not vtrace.incident/1");
-  Incident in;
-  in.id = str(o, "id");
-  if (in.id.empty() || in.id.size() > 128) return fail("id is missing or too long");
-  bool ok = true;
-  in.detected_at = time_of(o, "detected_at", ok);
-  if (!ok) return fail("detected_at is not RFC 3339");
-  if (auto* r = o.if_contains("revision"); r && r->is_int64()) {
-    in.revision = static_cast<int>(r->get_int64());
+  const json::value document = json::parse(text, ec);
+  if (ec) return fail("", "not JSON: " + ec.message());
+  if (!document.is_object()) return fail("", "not a JSON object");
+  if (const std::string key = repeated_key(text); !key.empty()) {
+    return fail(key, "repeated key");
   }
-  if (auto* d = o.if_contains("detector"); d && d->is_object()) {
-    in.detector_host = str(d->get_object(), "host");
-    in.detector_format = str(d->get_object(), "format");
+  try {
+    return incident_from(document);
+  } catch (const Refusal& r) {
+    return fail(r.field, r.problem);
   }
-  in.virus = str(o, "virus");
-  in.action = str(o, "action");
-  if (auto* e = o.if_contains("envelope"); e && e->is_object()) {
-    in.envelope_from = str(e->get_object(), "from");
-    in.envelope_to = strings(e->get_object().if_contains("to"));
-  }
-  if (auto* m = o.if_contains("message"); m && m->is_object()) {
-    const auto& mo = m->get_object();
-    in.queue_id = str(mo, "queue_id");
-    in.message_id = str(mo, "message_id");
-    in.subject = str(mo, "subject");
-    in.files = strings(mo.if_contains("files"));
-    if (auto* s = mo.if_contains("size"); s && s->is_int64()) in.size = s->get_int64();
-  }
-  if (auto* hs = o.if_contains("hops"); hs && hs->is_array()) {
-    for (const auto& hv : hs->get_array()) {
-      if (!hv.is_object()) return fail("hop is not an object");
-      const auto& ho = hv.get_object();
-      Hop h;
-      h.host = str(ho, "host");
-      h.queue_id = str(ho, "queue_id");
-      h.received_at = time_of(ho, "received_at", ok);
-      h.client_ip = str(ho, "client_ip");
-      h.client_name = str(ho, "client_name");
-      h.link = hop_link_from_string(str(ho, "link")).value_or(HopLink::kQueueId);
-      in.hops.push_back(std::move(h));
-    }
-  }
-  if (auto* og = o.if_contains("origin"); og && og->is_object()) {
-    const auto& oo = og->get_object();
-    Origin origin;
-    origin.ip = str(oo, "ip");
-    origin.name = str(oo, "name");
-    if (auto* i = oo.if_contains("internal"); i && i->is_bool()) origin.internal = i->get_bool();
-    origin.zone = str(oo, "zone");
-    in.origin = origin;
-  }
-  auto confidence = confidence_from_string(str(o, "confidence"));
-  if (!confidence) return fail("confidence is not exact, fuzzy, ambiguous or unresolved");
-  in.confidence = *confidence;
-  if (auto* cs = o.if_contains("candidates"); cs && cs->is_array()) {
-    for (const auto& cv : cs->get_array()) {
-      if (!cv.is_object()) continue;
-      const auto& co = cv.get_object();
-      Candidate c;
-      c.host = str(co, "host");
-      c.queue_id = str(co, "queue_id");
-      c.received_at = time_of(co, "received_at", ok);
-      c.origin_ip = str(co, "origin_ip");
-      c.origin_name = str(co, "origin_name");
-      in.candidates.push_back(std::move(c));
-    }
-  }
-  in.note = str(o, "note");
-  in.evidence = strings(o.if_contains("evidence"));
-  if (!ok) return fail("a timestamp is not RFC 3339");
+}
+
+std::optional<Incident> incident_from_json(std::string_view text, std::string* error) {
+  IncidentError e;
+  auto in = parse_incident(text, &e);
+  if (!in && error) *error = e.message();
   return in;
 }
 

@@ -83,9 +83,46 @@ struct Incident {
   friend bool operator==(const Incident&, const Incident&) = default;
 };
 
+// What incident JSON may hold (docs/incident.md). Sizes are bytes of UTF-8 text, counts are
+// list items; the parser refuses anything beyond them, so a producer shortens before it sends.
+namespace incident_limits {
+// Each at least what the correlator's own caps allow (module/incident_bounds.hpp).
+inline constexpr std::size_t kIdBytes = 128;
+inline constexpr std::size_t kNameBytes = 255;     // source, format and zone names
+inline constexpr std::size_t kQueueIdBytes = 256;  // queue ids of the message, hops, candidates
+inline constexpr std::size_t kLabelBytes = 512;    // virus, action
+inline constexpr std::size_t kTextBytes = 1024;    // addresses, message-id, host names, files
+inline constexpr std::size_t kNoteBytes = 4096;
+inline constexpr std::size_t kSubjectBytes = 16384;
+inline constexpr std::size_t kEvidenceLineBytes = 16384;
+inline constexpr std::size_t kRecipients = 64;
+inline constexpr std::size_t kFiles = 64;
+inline constexpr std::size_t kHops = 128;
+inline constexpr std::size_t kCandidates = 64;
+inline constexpr std::size_t kEvidenceLines = 16;
+}  // namespace incident_limits
+
+// An incident id: 1 to 128 letters, digits, '-', '_' or '.' (the correlator's are 16 hex
+// digits). Nothing else reaches a URL, a file name or a mail header.
+bool valid_incident_id(std::string_view id);
+
 // Serialises to one line of JSON (no trailing newline).
 std::string to_json(const Incident& incident);
-// Parses an incident; returns nullopt and sets `error` on anything not schema v1.
+
+// Why a text is not an incident: the field, as a path into the document, and what is wrong.
+struct IncidentError {
+  std::string field;    // "hops[1].client_ip"; empty when the text is not a JSON object at all
+  std::string problem;  // "not an IP address"
+  // "hops[1].client_ip: not an IP address"
+  std::string message() const;
+};
+
+// Parses an incident strictly: every key of schema v1 with its JSON type and its shape (names,
+// addresses, RFC 3339 times, enumerations, sizes), no unknown or repeated key, nothing
+// coerced or defaulted but the documented optional keys. Returns nullopt and fills `error`
+// (when given) with the first field found wrong. to_json()'s output always parses back.
+std::optional<Incident> parse_incident(std::string_view text, IncidentError* error);
+// The same, with the error as one line of text (IncidentError::message()).
 std::optional<Incident> incident_from_json(std::string_view text, std::string* error);
 
 // A stable 16-hex-digit id from the detection's identity (FNV-1a 64 of the parts).

@@ -31,16 +31,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::map<std::string, std::string> parse_query(const std::string& query, std::string* problem) {
   std::map<std::string, std::string> out;
   std::size_t pos = 0;
@@ -292,7 +282,7 @@ ApiResponse Router::route(const ApiRequest& request) {
   if (path.rfind(incident_prefix, 0) == 0) {
     if (!get) return method_not_allowed("GET");
     const std::string id = path.substr(incident_prefix.size());
-    if (!valid_id(id)) return error(400, "not an incident id");
+    if (!valid_incident_id(id)) return error(400, "not an incident id");
     auto body = engine_.incident_json(id);
     if (!body) return error(404, "no incident " + id);
     return ok_json(*body);
@@ -426,19 +416,13 @@ ApiResponse Router::post_incident(const ApiRequest& request) {
   if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0) {
     return error(415, "the body must be application/json");
   }
-  std::string problem;
-  auto incident = incident_from_json(request.body, &problem);
+  IncidentError problem;
+  auto incident = parse_incident(request.body, &problem);
   if (!incident) {
     engine_.counters().incidents_rejected++;
-    return error(400, "not an incident: " + problem);
-  }
-  if (!valid_id(incident->id)) {
-    engine_.counters().incidents_rejected++;
-    return error(400, "not an incident: the id must be letters, digits, '-', '_' or '.'");
-  }
-  if (incident->revision < 1) {
-    engine_.counters().incidents_rejected++;
-    return error(400, "not an incident: revision must be 1 or more");
+    json::object body{{"error", "not an incident: " + problem.message()}};
+    if (!problem.field.empty()) body["field"] = problem.field;
+    return {400, "application/json", json::serialize(body), {}};
   }
   IngestResult result = engine_.ingest(*incident, request.peer);
   const char* what = result.kind == IngestKind::kCreated   ? "created"

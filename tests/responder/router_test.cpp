@@ -77,14 +77,65 @@ TEST_CASE("malformed or invalid incidents are rejected with a message",
   CHECK(r.body.rfind("{\"error\":\"not an incident: not JSON", 0) == 0);
   r = api.call("POST", "/v1/incidents", R"({"schema":"other"})");
   CHECK(r.status == 400);
-  CHECK(r.body.find("schema is not vtrace.incident/1") != std::string::npos);
+  CHECK(r.body == R"({"error":"not an incident: schema: not vtrace.incident/1","field":"schema"})");
   Incident bad = internal_incident("../../etc/passwd", api.clock.now());
   r = api.call("POST", "/v1/incidents", to_json(bad));
   CHECK(r.status == 400);
-  CHECK(r.body.find("the id must be letters") != std::string::npos);
+  CHECK(r.body ==
+        R"~({"error":"not an incident: id: not an incident id (letters, digits, '-', '_', '.')",)~"
+        R"("field":"id"})");
   r = api.router.handle({"POST", "/v1/incidents", "", "text/plain", "{}", "x"});
   CHECK(r.status == 415);
   CHECK(api.engine.counters().incidents_rejected == 3);
+}
+
+TEST_CASE(
+    "a posted incident with one field of the wrong type or shape is a 400 naming the field "
+    "and nothing is stored",
+    "[responder][router][validation]") {
+  struct Row {
+    std::string from, to;  // a member of the correlator's JSON and what replaces it
+    std::string error;     // the whole answer
+  };
+  const std::vector<Row> rows = {
+      {R"("internal":true)", R"("internal":"true")",
+       R"({"error":"not an incident: origin.internal: expected true or false, got a string",)"
+       R"("field":"origin.internal"})"},
+      {R"("revision":1)", R"("revision":"2")",
+       R"({"error":"not an incident: revision: expected a whole number, got a string",)"
+       R"("field":"revision"})"},
+      {R"("virus":"Worm.Mydoom.M")", R"("virus":12345)",
+       R"({"error":"not an incident: virus: expected a string, got a number","field":"virus"})"},
+      {"<hops>", R"("hops":"relay1")",
+       R"({"error":"not an incident: hops: expected an array, got a string","field":"hops"})"},
+      {R"("ip":"10.1.23.45")", R"("ip":"not-an-ip<>")",
+       R"({"error":"not an incident: origin.ip: not an IP address","field":"origin.ip"})"},
+      {R"("client_ip":"10.1.23.45")", R"("client_ip":"relay1")",
+       R"({"error":"not an incident: hops[1].client_ip: not an IP address",)"
+       R"("field":"hops[1].client_ip"})"},
+      {R"("detected_at":"2026-11-28T05:00:00.000000Z")", R"("detected_at":"2026-02-29T00:00:00Z")",
+       R"({"error":"not an incident: detected_at: not an RFC 3339 time from 1970 on )"
+       R"~((such as 2026-11-28T05:00:36.618019Z)","field":"detected_at"})~"},
+  };
+  Api api;
+  const std::string good = to_json(internal_incident("0123456789abcdef", api.clock.now()));
+  std::int64_t rejected = 0;
+  const std::size_t hops_at = good.find(R"("hops":[)");
+  const std::string hops = good.substr(hops_at, good.find(R"(,"origin":)") - hops_at);
+  for (const auto& row : rows) {
+    const std::string from = row.from == "<hops>" ? hops : row.from;
+    const std::size_t at = good.find(from);
+    REQUIRE(at != std::string::npos);
+    std::string bad = good;
+    bad.replace(at, from.size(), row.to);
+    INFO(bad);
+    const auto r = api.call("POST", "/v1/incidents", bad);
+    CHECK(r.status == 400);
+    CHECK(r.body == row.error);
+    CHECK(api.engine.counters().incidents_rejected == ++rejected);
+    CHECK(api.call("GET", "/v1/incidents/0123456789abcdef").status == 404);
+  }
+  CHECK(api.call("POST", "/v1/incidents", good).status == 201);
 }
 
 TEST_CASE("a since that is not a time from 1970 on or an overflowing duration is a 400 naming it",
