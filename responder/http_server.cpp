@@ -4,11 +4,16 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 namespace vtrace::responder {
 
@@ -28,11 +33,81 @@ void fail(beast::error_code ec, const char* what) {
   std::clog << "vtrace-responder: http " << what << ": " << ec.message() << '\n';
 }
 
+// The header block a request may have (request line and fields); a larger one is answered 431.
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 3986 host [":" port]: reg-name, IPv4 or a bracketed IP literal. Empty is allowed
+// (RFC 9112 section 3.2 for a target without authority).
+bool valid_host_value(std::string_view host) {
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// What a request's header block is answered with before its body is read: a status for a
+// request the server must refuse (RFC 9112), or nullopt to go on.
+struct Refusal {
+  http::status status;
+  const char* message;
+};
+
+std::optional<Refusal> check_header(const http::request_parser<http::string_body>& parser) {
+  const auto& req = parser.get();
+  // Section 3.2: exactly one Host in HTTP/1.1, never two in any version, and a valid value.
+  const auto hosts = req.equal_range(http::field::host);
+  const auto host_count = std::distance(hosts.first, hosts.second);
+  if (host_count > 1) return Refusal{http::status::bad_request, "more than one Host header"};
+  if (host_count == 0 && req.version() >= 11) {
+    return Refusal{http::status::bad_request, "an HTTP/1.1 request needs a Host header"};
+  }
+  if (host_count == 1 && !valid_host_value(trim(hosts.first->value()))) {
+    return Refusal{http::status::bad_request, "the Host header is not a host"};
+  }
+  // Section 6.1 and 6.3: chunked is the only transfer coding served, and it must be the last
+  // one; a request of another framing cannot be delimited safely.
+  std::vector<std::string_view> codings;
+  for (const auto& f : req) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    std::string_view list = f.value();
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      const std::string_view coding = trim(list.substr(0, comma));
+      if (!coding.empty()) codings.push_back(coding);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  if (codings.empty()) return std::nullopt;
+  if (req.version() < 11) {
+    return Refusal{http::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
+  }
+  if (!beast::iequals(codings.back(), "chunked")) {
+    return Refusal{http::status::bad_request,
+                   "the last transfer coding is not chunked: the body cannot be delimited"};
+  }
+  if (codings.size() > 1) {
+    return Refusal{http::status::not_implemented,
+                   "only the chunked transfer coding is implemented, alone"};
+  }
+  return std::nullopt;
+}
+
 /** Represents an established HTTP connection */
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Router& router, const ListenConfig& listen)
-      : stream_(std::move(socket)), router_(router), listen_(listen) {
+      : stream_(std::move(socket)),
+        deadline_(stream_.get_executor()),
+        router_(router),
+        listen_(listen) {
     beast::error_code ec;
     auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = endpoint.address().to_string();
@@ -50,27 +125,65 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     // Apply a limit to the allowed size of the body in bytes to prevent abuse.
     parser_->body_limit(static_cast<std::uint64_t>(listen_.body_limit));
-    parser_->header_limit(16 * 1024);
-    // Set the timeout.
-    stream_.expires_after(std::chrono::microseconds(listen_.timeout));
+    parser_->header_limit(kHeaderLimit);
+    // One deadline for the whole request, header and body: when it passes, the read is
+    // cancelled and a request begun is answered 408 (the stream's own timeout would close the
+    // socket before an answer could be written).
+    stream_.expires_never();
+    timed_out_ = false;
+    const std::uint64_t request = ++requests_;
+    deadline_.expires_after(std::chrono::microseconds(listen_.timeout));
+    deadline_.async_wait([self = shared_from_this(), request](beast::error_code ec) {
+      if (ec || request != self->requests_ || !self->reading_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    reading_ = true;
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    if (auto refusal = check_header(*parser_)) {
+      reading_ = false;
+      deadline_.cancel();
+      return write_error(refusal->status, refusal->message);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
+  void on_read_error(beast::error_code ec) {
+    reading_ = false;
+    deadline_.cancel();
+    if (timed_out_) {
+      // Nothing of a next request on a kept-alive connection: close quietly, as clients expect.
+      if (!parser_->got_some() && buffer_.size() == 0) return do_close();
+      return write_error(http::status::request_timeout,
+                         "the request was not complete within listen.timeout");
+    }
     // This means they closed the connection.
     if (ec == http::error::end_of_stream) return do_close();
     if (ec == http::error::body_limit) {
       return write_error(http::status::payload_too_large,
-                         "{\"error\":\"the body is larger than listen.body_limit\"}");
+                         "the body is larger than listen.body_limit");
     }
-    if (ec == beast::error::timeout) return;
-    if (ec) {
-      if (ec.category() == beast::error_code(http::error::bad_target).category()) {
-        return write_error(http::status::bad_request, "{\"error\":\"malformed HTTP request\"}");
-      }
-      return fail(ec, "read");
+    if (ec == http::error::header_limit) {
+      return write_error(http::status::request_header_fields_too_large,
+                         "the header block is larger than 16 KiB");
     }
+    if (ec.category() == beast::error_code(http::error::bad_target).category()) {
+      return write_error(http::status::bad_request, "malformed HTTP request");
+    }
+    return fail(ec, "read");
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) return on_read_error(ec);
+    reading_ = false;
+    deadline_.cancel();
     const auto& req = parser_->get();
     ApiRequest request;
     request.method = std::string(req.method_string());
@@ -92,12 +205,15 @@ class Session : public std::enable_shared_from_this<Session> {
     send(std::move(res));
   }
 
-  void write_error(http::status status, const char* body) {
+  // An answer of the transport itself (the request never reached the router), then close:
+  // after a refused request the connection's framing cannot be trusted.
+  void write_error(http::status status, const char* message) {
+    router_.count_response(static_cast<int>(status));
     http::response<http::string_body> res{status, 11};
     res.set(http::field::server, "vtrace-responder");
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
-    res.body() = body;
+    res.body() = boost::json::serialize(boost::json::object{{"error", message}});
     res.prepare_payload();
     send(std::move(res));
   }
@@ -123,11 +239,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Router& router_;
   ListenConfig listen_;
   std::string peer_;
+  std::uint64_t requests_ = 0;  // which request the deadline belongs to
+  bool reading_ = false;
+  bool timed_out_ = false;
 };
 
 }  // namespace

@@ -211,6 +211,11 @@ std::int64_t Router::responses(int status_class) const {
   return responses_[status_class].load();
 }
 
+void Router::count_response(int status) {
+  const int cls = status / 100;
+  if (cls >= 1 && cls <= 5) responses_[cls]++;
+}
+
 ApiResponse Router::handle(const ApiRequest& request) {
   ApiResponse response;
   try {
@@ -219,8 +224,7 @@ ApiResponse Router::handle(const ApiRequest& request) {
     // Storage trouble (disk full, locked): the caller retries; nothing was acknowledged.
     response = error(500, std::string("internal error: ") + e.what());
   }
-  const int cls = response.status / 100;
-  if (cls >= 1 && cls <= 5) responses_[cls]++;
+  count_response(response.status);
   return response;
 }
 

@@ -39,8 +39,10 @@ class Router {
   // The directory the operator page (GET / and /ui/*) is served from; empty serves nothing.
   void set_web_root(std::string directory) { web_root_ = std::move(directory); }
 
-  // Counts per status class, for /metrics.
+  // Counts per status class, for /metrics: every answer of handle(), and those the transport
+  // gives itself (408, 413, 431, 501, ...) through count_response().
   std::int64_t responses(int status_class) const;
+  void count_response(int status);
 
  private:
   ApiResponse route(const ApiRequest& request);
