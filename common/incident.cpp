@@ -1,6 +1,7 @@
 // Incident v1 <-> JSON, with Boost.JSON doing all escaping.
 #include "common/incident.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cstdio>
@@ -266,14 +267,14 @@ class Fields {
   std::string text(std::string_view key, std::size_t max, bool required = true) const {
     const json::value* v = required ? &this->required(key) : optional(key);
     if (!v) return {};
-    return text_value(*v, field(key), max);
+    return text_value(*v, max, [&] { return field(key); });
   }
-  static std::string text_value(const json::value& v, const std::string& field, std::size_t max) {
-    if (!v.is_string()) wrong_type(field, "a string", v);
+  // `path` makes the field's name, only when it is refused.
+  template <class Path>
+  static std::string text_value(const json::value& v, std::size_t max, const Path& path) {
+    if (!v.is_string()) wrong_type(path(), "a string", v);
     const json::string& s = v.get_string();
-    if (s.size() > max) {
-      refuse(field, "longer than " + std::to_string(max) + " bytes");
-    }
+    if (s.size() > max) refuse(path(), "longer than " + std::to_string(max) + " bytes");
     return std::string(s);
   }
 
@@ -330,7 +331,7 @@ class Fields {
     const json::array* a = array(key, max_items, required);
     if (!a) return out;
     for (std::size_t i = 0; i < a->size(); ++i) {
-      out.push_back(text_value((*a)[i], item(key, i), max_bytes));
+      out.push_back(text_value((*a)[i], max_bytes, [&] { return item(key, i); }));
     }
     return out;
   }
@@ -504,13 +505,12 @@ class RepeatedKeyFinder {
   }
   bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
     key_.append(s.data(), s.size());
-    Level& level = levels_.back();
-    if (!level.keys.insert(key_).second) {
-      repeated = path_of(level) + (levels_.size() > 1 ? "." : "") + key_;
+    if (!levels_.back().add(key_)) {
+      repeated = path() + key_;
       ec = json::error::syntax;  // any error stops the walk; `repeated` says why
       return false;
     }
-    level.current = std::move(key_);
+    levels_.back().current = std::move(key_);
     key_.clear();
     return true;
   }
@@ -528,27 +528,44 @@ class RepeatedKeyFinder {
  private:
   struct Level {
     bool object = false;
-    std::set<std::string> keys;
+    // An incident's objects have a few keys each: a list searched in turn, and a set only
+    // for a document with many, so that no document costs quadratic time.
+    std::vector<std::string> few;
+    std::set<std::string> many;
     std::string current;    // the key being read (objects)
     std::size_t index = 0;  // the item being read (arrays)
-    std::string path;       // of this container
+
+    // False when `key` was seen before in this object.
+    bool add(const std::string& key) {
+      constexpr std::size_t kFew = 32;
+      if (few.size() < kFew) {
+        if (std::find(few.begin(), few.end(), key) != few.end()) return false;
+        few.push_back(key);
+        return true;
+      }
+      if (many.empty()) many.insert(few.begin(), few.end());
+      return many.insert(key).second;
+    }
   };
 
-  std::string path_of(const Level& level) const { return level.path; }
-
-  // The path of the value about to be read, in the innermost container.
-  std::string child_path() const {
-    if (levels_.empty()) return {};
-    const Level& l = levels_.back();
-    if (l.object) return l.path.empty() ? l.current : l.path + "." + l.current;
-    return l.path + "[" + std::to_string(l.index) + "]";
+  // The path of the innermost container, with a '.' to append a key ("hops[1]."), made only
+  // for the error: each level below names its item in the level above it.
+  std::string path() const {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < levels_.size(); ++i) {
+      const Level& l = levels_[i];
+      if (l.object) {
+        out += (out.empty() ? "" : ".") + l.current;
+      } else {
+        out += "[" + std::to_string(l.index) + "]";
+      }
+    }
+    return out.empty() ? out : out + ".";
   }
 
   void open(bool object) {
-    Level level;
-    level.object = object;
-    level.path = child_path();
-    levels_.push_back(std::move(level));
+    levels_.emplace_back();
+    levels_.back().object = object;
   }
   bool close() {
     levels_.pop_back();

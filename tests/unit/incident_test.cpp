@@ -352,6 +352,18 @@ TEST_CASE("a repeated key is refused, naming it, whichever value would have won"
   }
 }
 
+TEST_CASE("a key repeated after many others in one object is still found", "[incident]") {
+  std::string text = to_json(full_incident());
+  std::string filler;
+  for (int i = 0; i < 100; ++i) filler += "\"k" + std::to_string(i) + "\":0,";
+  const std::string detector = R"("detector":{)";
+  text.insert(text.find(detector) + detector.size(), R"("format":"postfix",)" + filler);
+  IncidentError error;
+  CHECK_FALSE(parse_incident(text, &error));
+  CHECK(error.field == "detector.format");
+  CHECK(error.problem == "repeated key");
+}
+
 TEST_CASE("an incident with every field at its documented limit is accepted unchanged",
           "[incident]") {
   namespace limits = incident_limits;
