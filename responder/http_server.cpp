@@ -85,6 +85,12 @@ std::optional<Refusal> check_header(const http::request_parser<http::string_body
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
   }
+  // RFC 9110 section 10.1.1: 100-continue is the only expectation; HTTP/1.0 ones are ignored.
+  const auto expect = req.find(http::field::expect);
+  if (expect != req.end() && req.version() >= 11 &&
+      !beast::iequals(trim(expect->value()), "100-continue")) {
+    return Refusal{http::status::expectation_failed, "only Expect: 100-continue is understood"};
+  }
   if (codings.empty()) return std::nullopt;
   if (req.version() < 11) {
     return Refusal{http::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
@@ -151,6 +157,22 @@ class Session : public std::enable_shared_from_this<Session> {
       deadline_.cancel();
       return write_error(refusal->status, refusal->message);
     }
+    const auto& req = parser_->get();
+    if (req.version() >= 11 && req.find(http::field::expect) != req.end() && !parser_->is_done()) {
+      // The client waits for this before it sends the body (curl does for bodies over 1 KiB).
+      auto interim =
+          std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      return http::async_write(
+          stream_, *interim,
+          [self = shared_from_this(), interim](beast::error_code ec, std::size_t) {
+            if (ec) return self->on_read_error(ec);
+            self->read_body();
+          });
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }

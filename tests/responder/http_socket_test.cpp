@@ -156,6 +156,22 @@ TEST_CASE("a transfer coding other than a lone final chunked is refused before t
   CHECK(starts_with(reply, "HTTP/1.1 201 Created"));
 }
 
+TEST_CASE("a request that expects 100-continue gets it before its body is read",
+          "[responder][http][socket]") {
+  LiveServer live;
+  const std::string body = to_json(test::internal_incident("abc123", live.clock.now()));
+  const std::string head =
+      "POST /v1/incidents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n";
+  std::string reply = live.call(head + "Expect: 100-continue\r\n\r\n" + body);
+  INFO(reply);
+  CHECK(starts_with(reply, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"));
+  // an expectation the server does not know is refused before the body
+  reply = live.call(head + "Expect: the-moon\r\n\r\n" + body);
+  CHECK(starts_with(reply, "HTTP/1.1 417 Expectation Failed"));
+}
+
 TEST_CASE("a request not complete within listen.timeout is answered 408 and closed",
           "[responder][http][socket]") {
   LiveServer live(Duration{300'000});
