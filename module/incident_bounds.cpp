@@ -47,6 +47,7 @@ int bound_incident(Incident& in) {
   int cut = 0;
   auto cap = [&cut](std::string& s, std::size_t limit) { cut += cap_text(s, limit) ? 1 : 0; };
   cap(in.virus, kMaxNameBytes);
+  cap(in.action, kMaxNameBytes);
   cap(in.envelope_from, kMaxAddressBytes);
   if (in.envelope_to.size() > kMaxIncidentRecipients) {
     in.envelope_to.resize(kMaxIncidentRecipients);

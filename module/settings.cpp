@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/incident.hpp"
 #include "common/url.hpp"
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
@@ -35,9 +36,10 @@ constexpr Duration kMinute = seconds(60);
 constexpr Duration kHour = seconds(3600);
 constexpr Duration kDay = seconds(86400);
 
-// Names of sources, zones and formats end up in incidents, metrics and file names.
+// Names of sources, zones and formats end up in incidents (at most
+// incident_limits::kNameBytes there), metrics and file names.
 bool valid_name(std::string_view s) {
-  if (s.empty()) return false;
+  if (s.empty() || s.size() > incident_limits::kNameBytes) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '.' || c == '-';
@@ -139,7 +141,7 @@ class SettingsParser : YamlFieldParser {
     if (!valid_name(*name)) {
       reader_.error(f->value, "value",
                     what + ".name: '" + *name +
-                        "' is not a valid name (use letters, digits, '_', '.' and '-')");
+                        "' is not a valid name (1 to 255 letters, digits, '_', '.' and '-')");
       return std::nullopt;
     }
     auto [it, inserted] = seen.emplace(*name, line_of(f->value));
