@@ -60,7 +60,8 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
       index_(static_cast<std::size_t>(settings.correlation.max_messages),
              settings.correlation.window),
       isvw_(settings.sources.size()),
-      source_generation_(settings.sources.size(), 0) {
+      source_generation_(settings.sources.size(), 0),
+      source_watermark_(settings.sources.size(), 0) {
   for (const auto& s : settings.sources) {
     zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
@@ -83,6 +84,7 @@ void Correlator::ingest_untrusted(const LogLine& line) {
 
 void Correlator::ingest(SourceIndex source, const LogLine& line) {
   ++stats_.lines;
+  if (line.time > source_watermark_[source]) source_watermark_[source] = line.time;
   if (is_isvw_program(line.program) || IsvwAssembler::looks_like_isvw(line.message)) {
     ++relevant_lines_;
     switch (isvw_[source].feed(line.message, zones_[source])) {
@@ -147,6 +149,7 @@ void Correlator::on_record(SourceIndex source, TimePoint t, std::string_view for
   }
   ++*last_format_count_;
   watermark_ = std::max(watermark_, t);
+  if (t > source_watermark_[source]) source_watermark_[source] = t;
   index_.apply(source, t, record);
   ++index_generation_;
   ++source_generation_[source];
@@ -255,6 +258,9 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   if (trace_watch_) p.input_line = std::string(input_line_);
   p.facts = std::move(facts);
   p.settle_at = t + skew;
+  // When it arrived: the last advance() (the wall clock live, the log clock in replay), or its
+  // own time when that is later, but not by more than clock_skew (a clock far ahead).
+  p.arrived = std::max(clock_, std::min(t, clock_ + skew));
   if (record.status == DeliveryStatus::kBounced && !record.relay_ip.empty()) {
     if (auto relay = IpAddress::parse(record.relay_ip); relay && topology_.by_address(*relay)) {
       // One of our own hosts refused it: that host's own detection is the incident; this
@@ -293,7 +299,7 @@ bool Correlator::try_early(Pending& p, TimePoint now) {
   // companion lines of the detection (postfix's milter-reject after clamav-milter) merge first.
   // Envelope matches still wait, since a late record could add a candidate.
   constexpr Duration kGrace = 250'000;
-  if (p.echo || !p.has_id_key || now < p.facts.time + kGrace ||
+  if (p.echo || !p.has_id_key || now < p.arrived + kGrace ||
       p.early_generation == index_generation_) {
     return false;
   }
@@ -443,21 +449,31 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   }
 }
 
+bool Correlator::settled(const Pending& p, TimePoint now) const {
+  if (now - p.arrived >= settings_.correlation.settle_timeout) return true;
+  for (const TimePoint logged : source_watermark_) {
+    if (logged != 0 && logged < p.settle_at) return false;
+  }
+  return true;
+}
+
 void Correlator::advance(TimePoint now) {
+  clock_ = std::max(clock_, now);
   const bool retry = index_generation_ != retried_generation_ && now - last_retry_ >= seconds(1);
   // Detections first, then relay echoes, so an echo sees whether its detection was traced
   // (after a restart the journal replay makes both due at once).
   for (bool echoes : {false, true}) {
     for (std::size_t i = 0; i < pending_.size();) {
       Pending& p = pending_[i];
-      if (p.echo == echoes && now < p.settle_at && try_early(p, now)) {
+      const bool settled_now = settled(p, now);
+      if (p.echo == echoes && !settled_now && try_early(p, now)) {
         pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
       }
       // Traced before and nothing new since: only the end of its wait can change the answer.
       const bool unchanged =
           p.first_try >= 0 && !retry && now < p.first_try + settings_.correlation.pending_timeout;
-      if (p.echo != echoes || now < p.settle_at || unchanged || !try_emit(p, now, false)) {
+      if (p.echo != echoes || !settled_now || unchanged || !try_emit(p, now, false)) {
         ++i;
         continue;
       }

@@ -119,7 +119,11 @@ class Correlator {
     std::uint64_t missing_generation = 0;       // that source's records when last traced
     Incident incident;  // detection fields filled; trace fields filled at emission
     std::string key;
+    // Log time every source must have logged past before the detection is traced (its time
+    // plus clock_skew, or three times that for a relay echo), unless settle_timeout has passed
+    // since it arrived (`arrived`: the time of the advance() before it, wall time when live).
     TimePoint settle_at = 0;
+    TimePoint arrived = 0;
     TimePoint first_try = -1;
     bool has_id_key = false;             // keyed by queue id or Message-ID
     bool echo = false;                   // a bounce whose refusing next hop is one of our sources
@@ -187,6 +191,12 @@ class Correlator {
   std::vector<std::uint64_t> source_generation_;  // records applied per source
   std::uint64_t retried_generation_ = 0;
   TimePoint watermark_ = 0;
+  // Per source: the latest log time it has logged (0: nothing yet). A detection settles when
+  // every source that has logged anything is past its settle time: what the collector has seen
+  // decides, never the wall clock alone, so a backlog gives what replay gives.
+  std::vector<TimePoint> source_watermark_;
+  TimePoint clock_ = 0;  // the `now` of the last advance()
+  bool settled(const Pending& p, TimePoint now) const;
   TimePoint last_retry_ = 0;
 };
 

@@ -338,7 +338,7 @@ class SettingsParser : YamlFieldParser {
     const YAML::Node& map = f.value;
     if (!reader_.check_keys(map,
                             {"clock_skew", "window", "max_hops", "pending_timeout", "max_messages",
-                             "max_pending", "envelope_matching", "id_link_skew"},
+                             "max_pending", "envelope_matching", "id_link_skew", "settle_timeout"},
                             "correlation")) {
       return;
     }
@@ -367,6 +367,11 @@ class SettingsParser : YamlFieldParser {
     if (auto k = find_field(map, "id_link_skew")) {
       if (auto d = duration(*k, "correlation.id_link_skew", 0, kDay, "[0s, 1d]")) {
         c.id_link_skew = *d;
+      }
+    }
+    if (auto k = find_field(map, "settle_timeout")) {
+      if (auto d = duration(*k, "correlation.settle_timeout", 0, kHour, "[0s, 1h]")) {
+        c.settle_timeout = *d;
       }
     }
     if (auto k = find_field(map, "max_hops")) {

@@ -50,6 +50,9 @@ struct CorrelationSettings {
   // so this only has to keep a reused queue id from matching: it is not clock_skew, which an
   // NTP site sets small, and a host whose clock drifts by seconds still links by id.
   Duration id_link_skew = seconds(5 * 60);
+  // A detection waits until every source that has logged anything has logged past its time
+  // plus clock_skew; at most this long after it arrived (a source may be silent, not late).
+  Duration settle_timeout = seconds(10);
   Duration window = seconds(30 * 60);
   int max_hops = 8;
   Duration pending_timeout = seconds(5 * 60);

@@ -343,7 +343,8 @@ correlation:
 )",
                    "unknown-key", 5, 3,
                    "correlation: unknown key 'clock_skw' (allowed: clock_skew, window, max_hops, "
-                   "pending_timeout, max_messages, max_pending, envelope_matching, id_link_skew)");
+                   "pending_timeout, max_messages, max_pending, envelope_matching, id_link_skew, "
+                   "settle_timeout)");
   expect_one_error(R"(source:
   - name: gw1
 sources:
