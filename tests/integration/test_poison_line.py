@@ -53,18 +53,29 @@ def body(lab):
     stages = sorted(e["stage"] for e in entries)
     # The poison detection has two lines (clamav-milter's and postfix's milter-reject): once
     # the first is set aside the second is the detection, and kills the correlator in turn.
-    check(stages == ["ingest", "trace", "trace"],
+    # relay1's bounce names the same virus ("Virus ... detected by gateway"): when it is due
+    # before the correlator is back (rsyslog waits action.resumeInterval, 10 s, after a start
+    # that follows a failed one) it is traced as that detection's echo and dies too.
+    def of_poison_detection(line):
+        msg = json.loads(line)["msg"]
+        return POISON_VIRUS in msg and (poison_trace.gw_qid in msg or
+                                        poison_trace.relay_qid in msg)
+
+    traced = [e for e in entries if e["stage"] == "trace"]
+    check(stages in (["ingest", "trace", "trace"], ["ingest", "trace", "trace", "trace"]),
           f"the poison lines, and only they, are set aside ({stages})")
-    check(all(POISON_VIRUS in e["line"] for e in entries if e["stage"] == "trace"),
-          "the lines set aside for the trace crashes are the poison detection's")
+    check(all(of_poison_detection(e["line"]) for e in traced),
+          "the lines set aside for the trace crashes are the poison detection's (or its echo)")
     check([poison_ingest.gw_qid in e["line"] for e in entries if e["stage"] == "ingest"] == [True],
           "the line set aside for the ingest crash is the marked gateway line")
     log_text = lab.read(lab.correlator_log)
-    check(log_text.count("is set aside in") == 3, "each quarantine is logged loudly once")
+    check(log_text.count("is set aside in") == len(entries), "each quarantine is logged loudly once")
     restarts = lab.restarts_seen()
-    check(restarts == 3, f"rsyslog restarted the correlator once per poison line ({restarts})")
-    stats = lab.wait_stats(lambda s: s.get("quarantine") == 3, timeout=10)
-    check(stats.get("quarantine") == 3, f"the stats count the quarantine ({stats.get('quarantine')})")
+    check(restarts == len(entries),
+          f"rsyslog restarted the correlator once per poison line ({restarts})")
+    stats = lab.wait_stats(lambda s: s.get("quarantine") == len(entries), timeout=10)
+    check(stats.get("quarantine") == len(entries),
+          f"the stats count the quarantine ({stats.get('quarantine')})")
     ids = {d["id"] for d in lab.responder.incidents()}
     check(ids == set(wanted), f"nothing else was reported ({sorted(ids - set(wanted))})")
 

@@ -5,9 +5,10 @@
   Debian rsyslog.conf with the file dropped into its include directory.
 - Uncommented the way its header says (the core and every feed: mail, tcp, relp, isvw),
   rsyslogd -N1 accepts it, both inside Debian's rsyslog.conf and on its own.
-- The uncommented text holds the omprog contract (confirmMessages, forceSingleInstance, a
-  disk-assisted queue saved on shutdown, endless retries, mmutf8fix before omprog, no
-  useTransactions).
+- The uncommented text holds the omprog contract (confirmMessages; one worker on a pure disk
+  queue and no forceSingleInstance, which segfaults rsyslogd 8.2302 when the program exits at
+  start; one message per dequeue; a full queue drops instead of blocking rsyslog; endless
+  retries every 10 s; mmutf8fix before omprog; no useTransactions).
 - A typo in it is rejected by -N1, so the checks above are not vacuous.
 The other integration tests run rsyslogd live on the same text (core + tcp feed).
 """
@@ -67,14 +68,18 @@ def body(_):
         for needle in ('type="omprog"',
                        'binary="/usr/bin/vtrace-correlator --config /etc/vtrace/vtrace.yaml"',
                        'template="vtrace_json"', 'confirmMessages="on"',
-                       'forceSingleInstance="on"', 'queue.type="LinkedList"',
-                       'queue.filename="', 'queue.saveOnShutdown="on"',
-                       'action.resumeRetryCount="-1"', 'action.resumeInterval="1"',
+                       'queue.type="Disk"', 'queue.workerThreads="1"',
+                       'queue.filename="', 'queue.dequeueBatchSize="1"',
+                       'queue.timeoutEnqueue="0"', 'queue.maxDiskSpace="',
+                       'action.resumeRetryCount="-1"', 'action.resumeInterval="10"',
                        'confirmTimeout="', 'killUnresponsive="on"', 'signalOnClose="on"',
                        'closeTimeout="', 'hup.signal="HUP"',
                        'output="/var/log/vtrace/correlator.log"', 'reportFailures="on"'):
             check(needle in ruleset, f"the omprog action has {needle}")
         check("useTransactions" not in text, "useTransactions is not used")
+        check("forceSingleInstance" not in ruleset,
+              "forceSingleInstance is not used (rsyslogd 8.2302 segfaults with it when the "
+              "program exits at start)")
         check(ruleset.index('type="mmutf8fix"') < ruleset.index('type="omprog"'),
               "mmutf8fix runs before omprog")
         template = text[text.index('template(name="vtrace_json"'):]
