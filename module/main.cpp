@@ -20,6 +20,7 @@
 #include "module/correlator.hpp"
 #include "module/crash_guard.hpp"
 #include "module/incident_text.hpp"
+#include "module/instance_lock.hpp"
 #include "module/omprog_loop.hpp"
 #include "module/outbox_sender.hpp"
 #include "module/replay.hpp"
@@ -144,6 +145,25 @@ class DurableSink final : public vtrace::IncidentSink {
 // detection waits for its companion lines, large against the time one message takes.
 constexpr vtrace::Duration kAdvanceEvery = 20'000;
 
+// How long a live correlator waits for the state directory's lock: long enough for a
+// predecessor that rsyslog just killed to finish exiting, well inside rsyslog's confirmTimeout.
+constexpr std::chrono::seconds kPredecessorExitWait{5};
+
+// Live mode runs under rsyslog, which restarts a correlator that exits at start (every
+// action.resumeInterval) while the lines wait in its queue: each refused start says so in the
+// log (the omprog output= file), with the time, so an administrator reading the log sees that
+// it is still refusing, and why.
+void refuse_to_start(const std::string& reason) {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::cerr << stamp << " vtrace-correlator: refusing to start: " << reason
+            << "\nvtrace-correlator: the lines wait in rsyslog's queue; rsyslog starts the "
+               "correlator again until this is fixed\n";
+}
+
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_reload = 0;
 
@@ -224,11 +244,20 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGHUP, [](int) { g_reload = 1; });
   std::signal(SIGPIPE, SIG_IGN);
-  const std::string database = settings.output.state_dir + "/correlator.db";
   std::string error;
+  // Before anything in the state directory is opened: a second process would append to the
+  // same journal and outbox. After a short wait it exits (rsyslog keeps its lines queued and
+  // retries) rather than waiting on: the holder may be rsyslog's other correlator, which stays.
+  const auto lock =
+      vtrace::InstanceLock::acquire(settings.output.state_dir, kPredecessorExitWait, error);
+  if (!lock) {
+    refuse_to_start(error);
+    return 1;
+  }
+  const std::string database = settings.output.state_dir + "/correlator.db";
   auto store = vtrace::StateStore::open(database, error);
   if (!store) {
-    std::cerr << "vtrace-correlator: cannot open state: " << error << "\n";
+    refuse_to_start("cannot open the state database: " + error);
     return 1;
   }
   // Before the journal: a crash the previous process died of may have to set a line aside,
@@ -242,7 +271,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   if (!report_recovery(*guard, journal_dir)) return 1;
   auto journal = vtrace::Journal::open(journal_dir, error);
   if (!journal) {
-    std::cerr << "vtrace-correlator: cannot open the journal: " << error << "\n";
+    refuse_to_start("cannot open the journal: " + error);
     return 1;
   }
   const auto imported = store->take_legacy_journal(
@@ -468,6 +497,8 @@ int main(int argc, char** argv) {
   vtrace::Diagnostics diagnostics;
   auto settings = vtrace::load_correlator_settings(config_path, diagnostics);
   if (!settings) {
+    const bool live = !check_config && !replay;
+    if (live) refuse_to_start("the configuration " + config_path + " has errors:");
     std::cerr << diagnostics.render();
     return 1;
   }
