@@ -499,11 +499,15 @@ class Lab:
                                   text=True)
         if check_rc.returncode != 0:
             raise TestFailure(f"rsyslogd -N1 rejected the generated config:\n{check_rc.stderr}")
+        # In a session of its own, as the real daemon is: otherwise rsyslogd and its correlator
+        # share the test runner's process group, and the kernel sends SIGHUP + SIGCONT to a
+        # group that becomes orphaned while one of them is stopped (test_hung_correlator).
         self.proc = subprocess.Popen(
             [self.rsyslogd, "-n", "-iNONE", "-f", self.conf],
             stdin=subprocess.DEVNULL,
             stdout=open(os.path.join(self.dir, "rsyslogd.stdout"), "wb"),
-            stderr=open(os.path.join(self.dir, "rsyslogd.stderr"), "wb"))
+            stderr=open(os.path.join(self.dir, "rsyslogd.stderr"), "wb"),
+            start_new_session=True)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:
