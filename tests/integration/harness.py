@@ -37,6 +37,7 @@ SHIPPED_BINARY = "/usr/bin/vtrace-correlator"
 SHIPPED_CONFIG = "/etc/vtrace/vtrace.yaml"
 SHIPPED_OUTPUT = "/var/log/vtrace/correlator.log"
 SHIPPED_TCP_PORT = 'port="10514"'
+SHIPPED_TCP_RULESET = 'ruleset="vtrace" discardTruncatedMsg'
 SHIPPED_ISVW_FILE = "/var/log/isvw/virus.log"
 
 
@@ -362,6 +363,28 @@ class Mail:
                            self.detected_at_us)
 
 
+def send_mails(relay, gw, rng, numbers, virus_name):
+    """Makes and sends one mail per number in `numbers`, stamped with the time it is sent;
+    `virus_name(n)` is its virus or None. Returns (mails, frames sent)."""
+    mails = [Mail(rng, n, virus=virus_name(n)) for n in numbers]
+    return mails, sum(send_mail(relay, gw, m) for m in mails)
+
+
+def send_mail(relay, gw, mail):
+    """Sends `mail`'s relay1 lines, then its gw1 lines; returns the number of frames."""
+    relay_lines = mail.relay_lines()
+    gateway_lines = mail.gateway_lines()
+    relay.send(*relay_lines)
+    gw.send(*gateway_lines)
+    return len(relay_lines) + len(gateway_lines)
+
+
+def missing_mails(lab, mails):
+    """The numbers of those `mails` whose incident the responder has not received."""
+    ids = set(lab.responder.ids())
+    return [m.n for m in mails if m.expected_id() not in ids]
+
+
 def check_gateway_incident(doc, mail, what=""):
     """The incident for `mail` as detected by gw1: exact, through relay1 to the PC."""
     prefix = f"{what}: " if what else ""
@@ -440,11 +463,19 @@ timezone: UTC
 
 class Lab:
     def __init__(self, name, clock_skew="2s", pending_timeout="30s", yaml_template=DEFAULT_YAML,
-                 feeds=("tcp",), extra_global=""):
+                 feeds=("tcp",), extra_global="", binary=None, site_log=False):
+        """`binary`: what the omprog action runs instead of the built correlator (a path that
+        may not exist yet, or a wrapper); `site_log`: the tcp input goes to a site ruleset that
+        writes every line to `self.site_log` (the collector's other output) and then calls
+        the vtrace ruleset, as the snippet suggests for keeping files of the mail logs."""
         self.name = name
         self.rsyslogd = find_rsyslogd()
         self.correlator = find_correlator()
         self.dir = tempfile.mkdtemp(prefix=f"vtrace-it-{name}-")
+        # None: the correlator (read when the configuration is written, so a caller may still
+        # set `correlator` to another program, as bench/omprog_bench.py does).
+        self.binary = binary(self.dir) if callable(binary) else binary
+        self.site_log = os.path.join(self.dir, "site.log") if site_log else None
         self.work = os.path.join(self.dir, "work")
         self.state = os.path.join(self.dir, "state")
         os.makedirs(self.work)
@@ -472,7 +503,7 @@ class Lab:
     # rsyslog ------------------------------------------------------------------------------
     def write_rsyslog_conf(self):
         substitutions = {
-            SHIPPED_BINARY: self.correlator,
+            SHIPPED_BINARY: self.binary or self.correlator,
             SHIPPED_CONFIG: self.config,
             SHIPPED_OUTPUT: self.correlator_log,
             SHIPPED_TCP_PORT: f'address="127.0.0.1" port="0" '
@@ -480,6 +511,14 @@ class Lab:
         }
         if "isvw" in self.feeds:
             substitutions[SHIPPED_ISVW_FILE] = self.isvw_log
+        site = ""
+        if self.site_log:
+            substitutions[SHIPPED_TCP_RULESET] = 'ruleset="site" discardTruncatedMsg'
+            site = ("# The site's own output of the same lines, then vtrace\n"
+                    'ruleset(name="site") {\n'
+                    f'  action(type="omfile" file="{self.site_log}")\n'
+                    "  call vtrace\n"
+                    "}\n")
         snippet = render_snippet(self.feeds, substitutions)
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write(
@@ -487,7 +526,7 @@ class Lab:
                 f"# {SNIPPET} (core + feeds {', '.join(self.feeds)}; paths substituted).\n"
                 f'global(workDirectory="{self.work}" processInternalMessages="on"\n'
                 f'       maxMessageSize="64k" net.enableDNS="off"{self.extra_global})\n'
-                + snippet +
+                + snippet + site +
                 "# rsyslogd's own messages (the inputs are bound to the vtrace ruleset)\n"
                 f'action(type="omfile" file="{self.internal_log}")\n')
 
@@ -527,6 +566,56 @@ class Lab:
             raise TestFailure("rsyslogd did not start listening within 15 s")
         log(f"rsyslogd pid {self.proc.pid} listening on 127.0.0.1:{self.port}; "
             f"responder {self.responder.url}; dir {self.dir}")
+
+    def rsyslogd_alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop_rsyslogd(self):
+        """Stops rsyslogd (SIGTERM) and waits for it, keeping the lab (its queue files in
+        work/, the state directory, the responder) for a restart. Returns the seconds taken;
+        fails if it crashed or did not exit within 30 s."""
+        for s in self.senders:
+            s.close()
+        if self.senders:
+            time.sleep(1.0)  # see stop(): let imtcp finish with the closed sessions
+        self.senders = []
+        t0 = time.time()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure("rsyslogd did not exit within 30 s of SIGTERM")
+        if self.proc.returncode != 0:
+            raise TestFailure(f"rsyslogd exited with {self.proc.returncode} on SIGTERM")
+        log(f"rsyslogd stopped after {time.time() - t0:.1f} s")
+        self.proc = None
+        os.unlink(self.port_file)  # start() waits for the new instance to write it
+        return time.time() - t0
+
+    def restart_rsyslogd(self):
+        """systemctl restart rsyslog: stop, then start on the same work directory."""
+        self.stop_rsyslogd()
+        self.start(responder=False)
+
+    def site_lines(self):
+        """Lines the site's own output (site_log=True) has written so far."""
+        return self.read(self.site_log).count("\n")
+
+    def wait_site_lines(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.site_lines() < n:
+            time.sleep(0.05)
+        return self.site_lines()
+
+    def queue_files(self):
+        """The omprog action's disk queue files in rsyslog's work directory, with sizes."""
+        out = {}
+        for name in os.listdir(self.work):
+            if name.startswith("vtrace-correlator."):
+                out[name] = os.path.getsize(os.path.join(self.work, name))
+        return out
 
     def sender(self, source_ip):
         s = Sender(self.port, source_ip)
