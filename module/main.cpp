@@ -264,7 +264,7 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
   // or the whole journal.
   auto guard = vtrace::CrashGuard::open(settings.output.state_dir, error);
   if (!guard) {
-    std::cerr << "vtrace-correlator: cannot open the crash guard: " << error << "\n";
+    refuse_to_start("cannot open the crash guard: " + error);
     return 1;
   }
   const std::string journal_dir = settings.output.state_dir + "/journal";
