@@ -414,8 +414,9 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   if (in.queue_id.empty()) return nullptr;
   const std::string_view queue_id = in.queue_id.substr(0, kMaxQueueId);
   // Find the current incarnation of this queue id. Postfix reuses short ids (they derive from
-  // inode numbers): a new receive line, or a line after the old one was removed, or a long
-  // silence, starts a new message.
+  // inode numbers): a new receive line, or a line logged after the old one was removed, or a
+  // long silence, starts a new message. A line logged no later than the removal belongs to the
+  // removed message, however late it arrives (a collector's queue can reorder a host's lines).
   MessageRecord* record = nullptr;
   {
     const MessageRecord* latest = nullptr;
@@ -425,7 +426,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     if (latest != nullptr) {
       const bool stale = t - latest->last_seen() > window_;
       const bool restarted = in.kind == RecordKind::kReceive && latest->received;
-      const bool reborn = latest->done && in.kind != RecordKind::kDone;
+      const bool reborn = latest->done && in.kind != RecordKind::kDone && t > latest->last_seen();
       if (!stale && !restarted && !reborn) record = const_cast<MessageRecord*>(latest);
     }
   }

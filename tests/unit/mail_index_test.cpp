@@ -217,3 +217,24 @@ TEST_CASE("index counts its own memory, records and lookup table alike", "[index
   CHECK(full.extras == 0);  // one recipient, one delivery: nothing outgrew a record
   CHECK(full.total() == full.records + full.extras + full.table + full.names);
 }
+
+TEST_CASE("a receive line that arrives after its message's removal still belongs to it",
+          "[index]") {
+  // rsyslog puts a line it had to retry at the end of its disk queue: the relay's client=
+  // line can reach the collector after the same message's "removed".
+  MailIndex index(1000, seconds(1800));
+  index.apply(0, seconds(201), delivery("LATE00003", "NEXT00004"));
+  ParsedRecord removed;
+  removed.kind = RecordKind::kDone;
+  removed.queue_id = "LATE00003";
+  index.apply(0, seconds(201), removed);
+  index.apply(0, seconds(200), receive("LATE00003", "10.0.0.7"));
+  CHECK(index.size() == 1);
+  const auto* r = index.find_by_next_queue_id(0, "NEXT00004", seconds(202), seconds(5));
+  REQUIRE(r);
+  REQUIRE(r->has_client);
+  CHECK(r->client_ip.to_string() == "10.0.0.7");
+  // Logged after the removal: the queue id was reused by a new message.
+  index.apply(0, seconds(260), receive("LATE00003", "10.0.0.8"));
+  CHECK(index.size() == 2);
+}
