@@ -20,6 +20,7 @@
 #include <queue>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "module/isvw_reader.hpp"
@@ -344,7 +345,14 @@ ReplaySummary run_replay(Correlator& correlator, const std::vector<ReplayInput>&
   ReplaySummary summary;
   std::vector<std::unique_ptr<FileReader>> readers;
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<>> heap;
-  for (const auto& input : inputs) {
+  // Lines of the same time are taken file by file in the heap's tie-break order (the reader's
+  // index): the files are sorted first, so the output does not depend on the order of the
+  // arguments.
+  std::vector<ReplayInput> sorted_inputs = inputs;
+  std::sort(sorted_inputs.begin(), sorted_inputs.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.path, a.source) < std::tie(b.path, b.source);
+  });
+  for (const auto& input : sorted_inputs) {
     std::optional<SourceIndex> source;
     std::string zone = options.timezone;
     if (!input.source.empty()) {
