@@ -194,18 +194,28 @@ void Engine::audit_locked(const std::string& actor, const std::string& event,
       .run();
 }
 
+bool is_better_trace(const Incident& offered, const std::optional<Incident>& held) {
+  if (!held) return true;  // an unreadable stored row is replaced
+  const Confidence now = held->confidence;
+  if (offered.confidence == Confidence::kExact) return now != Confidence::kExact;
+  // An envelope trace or an ambiguity only replaces a chain that broke.
+  return now == Confidence::kUnresolved && offered.confidence != Confidence::kUnresolved;
+}
+
 IngestResult Engine::ingest(const Incident& incident, const std::string& peer) {
   std::lock_guard lock(mutex_);
   counters_.incidents_received++;
   IngestResult result;
   Transaction tx(db_);
   const TimePoint now = clock_.now();
-  auto existing = db_.prepare("SELECT revision FROM incidents WHERE id=?");
+  auto existing = db_.prepare("SELECT revision, json FROM incidents WHERE id=?");
   existing.bind(1, incident.id);
   const std::string stored = to_json(incident);
   if (existing.step()) {
     const int revision = static_cast<int>(existing.integer(0));
-    if (incident.revision <= revision) {
+    const bool better = incident.revision == revision &&
+                        is_better_trace(incident, incident_from_json(existing.text(1), nullptr));
+    if (incident.revision < revision || (incident.revision == revision && !better)) {
       counters_.incidents_unchanged++;
       result.kind = IngestKind::kUnchanged;
       result.revision = revision;

@@ -57,6 +57,12 @@ struct IngestResult {
 
 // Thread-safe: every public method takes the engine's mutex, except that deliver_due() does not
 // hold it while the MailSender talks to the server.
+// Two collectors (or a correlator that saw more after a restart) may post the same id and
+// revision with different traces: the responder keeps the best. True if `offered` replaces
+// `held`: an exact trace replaces any other; a fuzzy or ambiguous one replaces an unresolved
+// one; nothing else (a fuzzy trace never replaces an ambiguity: it may have missed candidates).
+bool is_better_trace(const Incident& offered, const std::optional<Incident>& held);
+
 class Engine {
  public:
   // Opens (creating) the state database at config->state_file, or the one given.

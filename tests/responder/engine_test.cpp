@@ -130,6 +130,44 @@ TEST_CASE("a higher revision updates the incident but never re-runs its actions"
   CHECK(doc->find("a later trace added a hop") != std::string::npos);
 }
 
+TEST_CASE("for one id and revision the exact trace is kept, whichever collector posts first",
+          "[responder][engine][idempotent][ha]") {
+  Fixture f;
+  Incident fuzzy = internal_incident("i1", f.clock.now());
+  fuzzy.confidence = Confidence::kFuzzy;  // a collector that was behind matched by envelope
+  Incident exact = internal_incident("i1", f.clock.now());
+  CHECK(f.engine.ingest(fuzzy, "collector-b").actions_run == 0);  // policies want exact
+  auto r = f.engine.ingest(exact, "collector-a");
+  CHECK(r.kind == IngestKind::kUpdated);
+  CHECK(r.actions_run == 1);
+  // The fuzzy one again, or the exact one again: nothing changes, nothing runs twice.
+  CHECK(f.engine.ingest(fuzzy, "collector-b").kind == IngestKind::kUnchanged);
+  CHECK(f.engine.ingest(exact, "collector-a").kind == IngestKind::kUnchanged);
+  CHECK(f.deliver() == 1);
+  auto doc = f.engine.incident_json("i1");
+  REQUIRE(doc);
+  CHECK(doc->find("\"confidence\":\"exact\"") != std::string::npos);
+}
+
+TEST_CASE("a trace never replaces a better one of the same revision", "[responder][engine][ha]") {
+  const Incident base = internal_incident("i1", 0);
+  auto with = [&](Confidence c) {
+    Incident in = base;
+    in.confidence = c;
+    return in;
+  };
+  using C = Confidence;
+  CHECK(is_better_trace(with(C::kExact), with(C::kFuzzy)));
+  CHECK(is_better_trace(with(C::kExact), with(C::kUnresolved)));
+  CHECK(is_better_trace(with(C::kExact), with(C::kAmbiguous)));
+  CHECK(is_better_trace(with(C::kFuzzy), with(C::kUnresolved)));
+  CHECK(is_better_trace(with(C::kAmbiguous), with(C::kUnresolved)));
+  CHECK_FALSE(is_better_trace(with(C::kFuzzy), with(C::kExact)));
+  CHECK_FALSE(is_better_trace(with(C::kUnresolved), with(C::kFuzzy)));
+  CHECK_FALSE(is_better_trace(with(C::kFuzzy), with(C::kAmbiguous)));
+  CHECK_FALSE(is_better_trace(with(C::kExact), with(C::kExact)));
+}
+
 TEST_CASE("an update that newly matches a policy runs only that policy's actions",
           "[responder][engine][idempotent]") {
   Fixture f;
