@@ -313,6 +313,9 @@ int run_live(const std::string& config_path, vtrace::CorrelatorSettings settings
     archive_options.timezone = settings_ptr->timezone;
     archive_options.reference_time = wall_now();
     correlator->set_archive_loader(vtrace::ArchiveSearcher(archive_options));
+    // The journal's detections arrive now, for the settle wait: the relays' records that
+    // rsyslog still holds are waited for (settle_timeout), not given up on at once.
+    correlator->advance(wall_now());
     std::uint64_t n = 0;
     journal->for_each([&](vtrace::TimePoint, std::string_view line) {
       if (guard->is_quarantined(line)) {
