@@ -64,12 +64,14 @@ Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
 
 std::vector<const MessageRecord*> HopTracer::envelope_candidates(
     SourceIndex source, TextHash sender, const Recipients& rcpts, TimePoint t,
-    bool use_delivery_time, RecordId exclude) const {
+    bool use_delivery_time, RecordId exclude, bool skip_clean) const {
   const Duration skew = config_.clock_skew;
   std::vector<std::pair<Duration, const MessageRecord*>> found;
   for (const auto* r : index_.find_by_sender(source, sender)) {
     if (r->id == exclude) continue;
     if (disjoint(rcpts, *r)) continue;
+    // The detecting host's own scanner passed this message as clean: not the infected one.
+    if (skip_clean && r->clean) continue;
     Duration distance = -1;
     if (use_delivery_time && !r->deliveries().empty()) {
       for (const Delivery d : r->deliveries()) {
@@ -347,6 +349,10 @@ HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& cand
   Chain c;
   c.ambiguous = true;
   c.candidates = std::move(listed);
+  // A candidate whose own trace still waits for a record may yet lead to the same host as the
+  // others: the ambiguity is held (until pending_timeout), not reported at once.
+  c.waiting = std::any_of(chains.begin(), chains.end(),
+                          [](const Chain& chain) { return chain.broken && chain.waiting; });
   c.note = std::to_string(chains.size()) +
            " messages match the envelope and they lead to different hosts";
   return c;
@@ -398,8 +404,8 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
     chain = walk(&direct, HopLink::kDirect, rcpts, {}, 0, budget);
   } else if (det.queue_id.empty() && det.message_id.empty() && config_.envelope_matching &&
              det.has_sender) {
-    auto cands =
-        envelope_candidates(det.source, hash_address(det.sender), rcpts, det.time, false, 0);
+    auto cands = envelope_candidates(det.source, hash_address(det.sender), rcpts, det.time, false,
+                                     0, /*skip_clean=*/true);
     if (cands.empty()) {
       chain.broken = true;
       chain.waiting = true;
@@ -423,6 +429,7 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
   out.note = std::move(chain.note);
   if (chain.ambiguous) {
     out.confidence = Confidence::kAmbiguous;
+    out.waiting = chain.waiting;
   } else if (chain.broken || !chain.origin) {
     out.confidence = Confidence::kUnresolved;
     out.waiting = chain.waiting;

@@ -56,8 +56,8 @@ class HopTracer {
   Step step(const MessageRecord& record, const Recipients& rcpts) const;
   std::vector<const MessageRecord*> envelope_candidates(SourceIndex source, TextHash sender,
                                                         const Recipients& rcpts, TimePoint t,
-                                                        bool use_delivery_time,
-                                                        RecordId exclude) const;
+                                                        bool use_delivery_time, RecordId exclude,
+                                                        bool skip_clean = false) const;
   Chain branch(const std::vector<const MessageRecord*>& candidates, HopLink link,
                const Recipients& rcpts, const std::vector<RecordId>& visited, int depth,
                int& budget) const;

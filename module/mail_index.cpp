@@ -446,6 +446,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     r.received = true;
     r.set_received_at(t);
   }
+  if (in.clean) r.clean = true;
   if (!in.message_id.empty() && r.message_id == 0) {
     r.message_id = hash_text(in.message_id);
     link(Key::kMessageId, source, r.message_id, r.id);

@@ -164,6 +164,7 @@ struct MessageRecord {
   bool done = false;      // removed / Completed
   bool has_sender = false;
   bool has_client = false;
+  bool clean = false;  // the host's scanner logged it clean: not an infected message
 };
 
 class MessageRecord::DeliveryIterator {

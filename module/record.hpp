@@ -45,6 +45,9 @@ struct ParsedRecord {
   std::string_view subject;          // detection (clamav-milter Full)
   std::string_view file;             // detection (ISVW File:)
   std::int64_t size = -1;
+  // The host's own scanner, or its MTA for a milter, logged this message as clean
+  // (clamav-milter "Clean message", "X-Virus-Status: Clean", amavis "Passed CLEAN").
+  bool clean = false;
 
   void clear() {
     recipients.clear();

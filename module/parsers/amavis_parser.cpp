@@ -168,6 +168,7 @@ class AmavisParser final : public LogParser {
       }
       out.kind = RecordKind::kDelivery;
       out.status = DeliveryStatus::kSent;
+      out.clean = ccat == "CLEAN";
     } else {
       // The first name of "(Exploit.HTML.IFrame, Worm.SomeFool.P)".
       std::string_view virus = trim(virus_list.substr(0, virus_list.find(',')));

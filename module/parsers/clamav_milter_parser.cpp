@@ -18,6 +18,7 @@ class ClamavMilterParser final : public LogParser {
   // so that a subject containing "' message-id '" or " infected by " cannot move the fields.
   ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
     std::string_view msg = line.message;
+    if (msg.starts_with("Clean message ")) return parse_clean(msg.substr(14), out);
     if (!msg.starts_with("Message ")) return ParseStatus::kIgnored;
     const auto infected = msg.rfind(" infected by ");
     if (infected == std::string_view::npos) return ParseStatus::kIgnored;
@@ -58,6 +59,22 @@ class ClamavMilterParser final : public LogParser {
       out.subject = tail.substr(15, mid - 15);
       out.message_id = known(strip_brackets(tail.substr(mid + 14, date - mid - 14)));
     }
+    return ParseStatus::kRecord;
+  }
+
+ private:
+  // LogClean Full: "QID from <S> to <R> with subject ..." names the message: it was scanned
+  // and found clean, so an envelope match for a detection cannot be it. LogClean Basic names
+  // no queue id and is of no use.
+  static ParseStatus parse_clean(std::string_view rest, ParsedRecord& out) {
+    if (rest.starts_with("from <")) return ParseStatus::kIgnored;
+    const auto space = rest.find(' ');
+    if (space == std::string_view::npos || space == 0) return ParseStatus::kMalformed;
+    out.queue_id = known(rest.substr(0, space));
+    if (out.queue_id.empty()) return ParseStatus::kIgnored;
+    if (!rest.substr(space + 1).starts_with("from <")) return ParseStatus::kMalformed;
+    out.kind = RecordKind::kAttribute;
+    out.clean = true;
     return ParseStatus::kRecord;
   }
 };

@@ -65,6 +65,11 @@ class SendmailParser final : public LogParser {
         return ParseStatus::kIgnored;
       }
     }
+    if (rest.starts_with("Milter add: header: X-Virus-Status: Clean")) {
+      out.kind = RecordKind::kAttribute;
+      out.clean = true;
+      return ParseStatus::kRecord;
+    }
     if (rest.starts_with("Milter add: header: X-Virus-Status: Infected") ||
         rest.starts_with("Milter change: header X-Virus-Status: from Clean to Infected")) {
       const auto virus = virus_in_reply(rest);

@@ -188,18 +188,22 @@ TEST_CASE("UNKNOWN sender and recipient macros are not stated addresses", "[clam
   CHECK(r.recipients.empty());
 }
 
-TEST_CASE("Clean message lines are ignored", "[clamav]") {
+TEST_CASE("Clean message lines are no detections; only Full ones name a message", "[clamav]") {
   ParsedRecord r;
   // log-formats.md §5.2 [P: mail-server build notes (6circles)]
   CHECK(parse("Sep 26 17:11:34 smtp.6circles.cc clamav-milter[3051]: Clean message from "
               "<kimchen@6circles.cc> to <kimchen@6circles.cc>",
               r) == ParseStatus::kIgnored);
   CHECK(r.sender.empty());
-  // LogClean Full (clamfi.c, log-formats.md §5.1) for the kFullLine message
+  // LogClean Full (clamfi.c, log-formats.md §5.1) for the kFullLine message: a verdict
   CHECK(parse_body("Clean message 7F310975433 from <support@example.com> to "
                    "<office@example.ac.jp> with subject 'Re: document' message-id "
                    "'<vpnkafic.241.Ahms0c@example.com>' date 'Sat, 28 Nov 2026 05:00:36 +0000'",
-                   r) == ParseStatus::kIgnored);
+                   r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.clean);
+  CHECK(r.virus.empty());
+  r.clear();
   // other clamav-milter messages (clamfi.c: "No reply from clamd", "Unknown reply from clamd")
   CHECK(parse_body("No reply from clamd", r) == ParseStatus::kIgnored);
   CHECK(parse_body("Unknown reply from clamd", r) == ParseStatus::kIgnored);
@@ -224,4 +228,23 @@ TEST_CASE("truncated clamav-milter lines are malformed", "[clamav]") {
     INFO(message);
     CHECK(parse_body(message, r) == ParseStatus::kMalformed);
   }
+}
+
+TEST_CASE("a LogClean Full line marks its queue id clean; a LogClean Basic line is noise",
+          "[clamav][verdict]") {
+  // The Basic line is real (log-formats.md, a public forum post); the Full one follows
+  // clamfi.c's LogClean Full format: "Clean message %s from <%s> to <%s> with subject ...".
+  ParsedRecord r;
+  REQUIRE(parse("Sep 26 17:11:34 smtp.6circles.cc clamav-milter[3051]: Clean message from "
+                "<kimchen@6circles.cc> to <kimchen@6circles.cc>",
+                r) == ParseStatus::kIgnored);
+  r.clear();
+  REQUIRE(parse("Nov 28 05:10:01 gw2 clamav-milter[3051]: Clean message 6B7HNx2a012328 from "
+                "<a@example.net> to <b@example.ac.jp> with subject 'hello' message-id "
+                "'<c1@example.net>' date 'Sat, 28 Nov 2026 05:10:01 +0000'",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.queue_id == "6B7HNx2a012328");
+  CHECK(r.clean);
+  CHECK(r.virus.empty());
 }

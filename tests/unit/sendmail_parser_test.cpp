@@ -477,12 +477,16 @@ TEST_CASE("Milter add header X-Virus-Status Infected is a detection", "[sendmail
   CHECK(r.action == "tagged");
 }
 
-TEST_CASE("Milter add header X-Virus-Status Clean is ignored", "[sendmail]") {
+TEST_CASE("Milter add header X-Virus-Status Clean marks its message clean, not a detection",
+          "[sendmail][verdict]") {
   // log-formats.md §2.3(i) [P: clamav-milter install notes]
   ParsedRecord r;
   CHECK(parse("Jun  1 14:04:17 sandbox sendmail[4600]: m51L409D004600: Milter add: header: "
               "X-Virus-Status: Clean",
-              r) == ParseStatus::kIgnored);
+              r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.queue_id == "m51L409D004600");
+  CHECK(r.clean);
   CHECK(r.virus.empty());
 }
 

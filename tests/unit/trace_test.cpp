@@ -802,3 +802,76 @@ TEST_CASE("a detected bounce whose original mail was never detected is its own i
   CHECK(incidents[0].origin->ip == "10.1.23.45");
   CHECK(h.correlator().stats().backscatter_merged == 0);
 }
+
+namespace {
+
+// Two messages with the same forged envelope reach gw1 through relay1 a second apart, from two
+// PCs; clamav-milter logs its detection in the Basic format (no queue id, no Message-ID).
+std::vector<std::string> same_envelope_burst(const std::string& verdict_line) {
+  std::vector<std::string> lines = {
+      "Nov 28 05:10:01 relay1 postfix/smtpd[1]: AAA0000001: client=pc1[10.1.5.1]",
+      "Nov 28 05:10:01 relay1 postfix/qmgr[2]: AAA0000001: from=<boss@example.ac.jp>, size=1, "
+      "nrcpt=1 (queue active)",
+      "Nov 28 05:10:01 relay1 postfix/smtp[3]: AAA0000001: to=<kato@example.ac.jp>, "
+      "relay=gw1[192.0.2.25]:25, delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "Ok: queued as BBB0000001)",
+      "Nov 28 05:10:02 relay1 postfix/smtpd[1]: AAA0000002: client=pc2[10.1.5.2]",
+      "Nov 28 05:10:02 relay1 postfix/qmgr[2]: AAA0000002: from=<boss@example.ac.jp>, size=1, "
+      "nrcpt=1 (queue active)",
+      "Nov 28 05:10:02 relay1 postfix/smtp[3]: AAA0000002: to=<kato@example.ac.jp>, "
+      "relay=gw1[192.0.2.25]:25, delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "Ok: queued as BBB0000002)",
+      "Nov 28 05:10:01 gw1 postfix/smtpd[9]: BBB0000001: client=relay1[10.1.0.25]",
+      "Nov 28 05:10:01 gw1 postfix/qmgr[8]: BBB0000001: from=<boss@example.ac.jp>, size=1, "
+      "nrcpt=1 (queue active)",
+      "Nov 28 05:10:02 gw1 postfix/smtpd[9]: BBB0000002: client=relay1[10.1.0.25]",
+      "Nov 28 05:10:02 gw1 postfix/qmgr[8]: BBB0000002: from=<boss@example.ac.jp>, size=1, "
+      "nrcpt=1 (queue active)",
+  };
+  if (!verdict_line.empty()) lines.push_back(verdict_line);
+  lines.push_back(
+      "Nov 28 05:10:02 gw1 clamav-milter[7]: Message from <boss@example.ac.jp> to "
+      "<kato@example.ac.jp> infected by Win.Worm.Burst");
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("without a verdict, same-envelope messages from two PCs leave the detection ambiguous",
+          "[trace][verdict]") {
+  Harness h;
+  const auto& incidents = h.feed(same_envelope_burst("")).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kAmbiguous);
+  CHECK_FALSE(incidents[0].origin);
+}
+
+TEST_CASE("a message the gateway's scanner logged clean is no candidate for its detection",
+          "[trace][verdict]") {
+  // clamav-milter LogClean Full names the first message's queue id.
+  Harness h;
+  const auto& incidents =
+      h.feed(same_envelope_burst(
+                 "Nov 28 05:10:01 gw1 clamav-milter[7]: Clean message BBB0000001 from "
+                 "<boss@example.ac.jp> to <kato@example.ac.jp> with subject 'hi' message-id "
+                 "'<c1@x>' date 'x'"))
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kFuzzy);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
+}
+
+TEST_CASE("sendmail's X-Virus-Status: Clean header line rules its message out",
+          "[trace][verdict]") {
+  Harness h;
+  auto lines = same_envelope_burst("");
+  // gw1 as a sendmail gateway would log the milter's header for the first message.
+  lines.insert(lines.end() - 1,
+               "Nov 28 05:10:01 gw1 sendmail[5]: BBB0000001: Milter add: header: "
+               "X-Virus-Status: Clean");
+  const auto& incidents = h.feed(lines).finish();
+  REQUIRE(incidents.size() == 1);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
+}
