@@ -115,6 +115,14 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         count(stats_.malformed_by_format, parser->name());
         return;
       case ParseStatus::kRecord:
+        if (line.raw_is_message && scratch_.kind == RecordKind::kDetection) {
+          evidence_.assign(format_rfc3339(line.time)).append(" ").append(line.hostname);
+          evidence_.append(" ").append(line.program);
+          if (!line.pid.empty()) evidence_.append("[").append(line.pid).append("]");
+          evidence_.append(": ").append(line.message);
+          on_record(source, line.time, parser->name(), parser->is_mta(), scratch_, evidence_);
+          return;
+        }
         on_record(source, line.time, parser->name(), parser->is_mta(), scratch_, line.raw);
         return;
     }

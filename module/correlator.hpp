@@ -179,6 +179,7 @@ class Correlator {
   std::deque<std::pair<TimePoint, std::string>> repeat_order_;
   std::vector<std::string> uncorroborated_samples_;
   ParsedRecord scratch_;
+  std::string evidence_;  // a live detection line with its envelope written back
   // The last hostname seen: consecutive lines mostly repeat it.
   std::string last_hostname_;
   std::optional<SourceIndex> last_hostname_source_;

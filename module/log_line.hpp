@@ -15,6 +15,9 @@ struct LogLine {
   std::string_view pid;
   std::string_view message;  // the text after "prog[pid]: " (Solaris "[ID n f.l]" removed)
   std::string_view raw;      // the whole input line, for evidence
+  // rsyslog hands over the fields, not the line: `raw` is the message alone, and a detection's
+  // evidence is written with its time, host and program in front, as replay's lines have them.
+  bool raw_is_message = false;
 };
 
 }  // namespace vtrace

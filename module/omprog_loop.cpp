@@ -260,6 +260,7 @@ std::optional<TimePoint> RsyslogIngester::ingest(const RsyslogRecord& record) {
     }
   }
   line.raw = record.msg;
+  line.raw_is_message = true;
   const Sender& from = sender(record.fromhost_ip);
   std::optional<SourceIndex> source = from.source;
   // Over the network only the sender's address counts, never the hostname it claims (a forged

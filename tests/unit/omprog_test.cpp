@@ -70,6 +70,16 @@ TEST_CASE("records from the sources' own addresses are traced", "[omprog]") {
   CHECK(incidents[0].subject == "\u3053\u3093\u306b\u3061\u306f");
 }
 
+TEST_CASE("a live detection's evidence is the whole line, with time, host and program",
+          "[omprog][evidence]") {
+  const auto incidents = run(chain("10.1.0.25", "192.0.2.25"));
+  REQUIRE(incidents.size() == 1);
+  REQUIRE(incidents[0].evidence.size() == 1);
+  CHECK(
+      incidents[0].evidence[0].starts_with("2026-11-28T05:00:06.400000Z gw1 clamav-milter[1]: "
+                                           "Message A39D5E08539 from <a@example.org>"));
+}
+
 TEST_CASE("a record claiming a source's hostname from another address changes nothing",
           "[omprog][trust]") {
   CHECK(run(chain("10.1.0.25", "203.0.113.66")).empty());
