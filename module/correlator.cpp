@@ -436,6 +436,12 @@ void Correlator::revisit(TimePoint now) {
 
 void Correlator::emit(Pending& p, TraceOutcome outcome) {
   Incident& in = p.incident;
+  // A detection without ids was joined by envelope to a message in its host's log: the
+  // incident names the message the join found.
+  if (in.queue_id.empty() && !outcome.hops.empty() &&
+      outcome.hops.front().host == in.detector_host) {
+    in.queue_id = outcome.hops.front().queue_id;
+  }
   in.hops = std::move(outcome.hops);
   in.origin = std::move(outcome.origin);
   in.confidence = outcome.confidence;

@@ -860,6 +860,8 @@ TEST_CASE("a message the gateway's scanner logged clean is no candidate for its 
   CHECK(incidents[0].confidence == Confidence::kFuzzy);
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.5.2");
+  // The incident names the message the envelope join found on the gateway.
+  CHECK(incidents[0].queue_id == "BBB0000002");
 }
 
 TEST_CASE("sendmail's X-Virus-Status: Clean header line rules its message out",
