@@ -73,7 +73,7 @@ std::optional<TimePoint> IsvwAssembler::parse_date(std::string_view date, LocalT
   if (year >= 0 && year < 100) year += 2000;
   if (month < 1 || month > 12 || day < 1 || day > 31 || year < 1990 || hour < 0 || hour > 23 ||
       minute < 0 || minute > 59 || second < 0 || second > 60 || date[space + 3] != ':' ||
-      date[space + 6] != ':') {
+      date[space + 6] != ':' || !valid_civil_date(year, month, day)) {
     return std::nullopt;
   }
   return zone.to_utc(year, month, day, hour, minute, second);

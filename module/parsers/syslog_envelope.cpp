@@ -249,7 +249,10 @@ bool SyslogEnvelopeDecoder::decode_bsd_second(std::string_view rest, TimePoint& 
     return false;
   }
   end = clock + 8;
-  out = zone_.to_utc(year_for(month), month, day, hour, minute, second);
+  // "Feb 29" in a year that has none (the year is inferred): refused, not moved to March 1st.
+  const int year = year_for(month);
+  if (!valid_civil_date(year, month, day)) return false;
+  out = zone_.to_utc(year, month, day, hour, minute, second);
   return true;
 }
 
@@ -458,6 +461,7 @@ bool SyslogEnvelopeDecoder::decode_exim_mainlog(std::string_view text, std::stri
     }
     while (n > 0 && n++ < 6) micros *= 10;
   }
+  if (!valid_civil_date(year, month, day)) return false;
   // exim's log_timezone option appends " +zzzz".
   if (pos + 6 <= text.size() && text[pos] == ' ' &&
       (text[pos + 1] == '+' || text[pos + 1] == '-') && two_digits(text, pos + 2) >= 0 &&

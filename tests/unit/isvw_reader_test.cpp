@@ -188,6 +188,13 @@ TEST_CASE("a record with only a recipient still names it", "[isvw]") {
   CHECK(a.record().recipients[0] == "suzuki@example.ac.jp");
 }
 
+TEST_CASE("parse_date refuses a day the calendar lacks", "[isvw]") {
+  vtrace::LocalTimeResolver utc("UTC");
+  CHECK_FALSE(IsvwAssembler::parse_date("02/29/26 05:00:59", utc));
+  CHECK_FALSE(IsvwAssembler::parse_date("04/31/2026 05:00:59", utc));
+  CHECK(IsvwAssembler::parse_date("02/29/28 05:00:59", utc) == make_utc(2028, 2, 29, 5, 0, 59));
+}
+
 TEST_CASE("parse_date reads MM/DD/YY and MM/DD/YYYY", "[isvw]") {
   LocalTimeResolver utc("UTC");
   CHECK(IsvwAssembler::parse_date("11/28/26 05:00:59", utc) == make_utc(2026, 11, 28, 5, 0, 59));

@@ -179,6 +179,20 @@ TEST_CASE("an RFC 3339 envelope on a day the calendar lacks or before 1970 is no
   CHECK(line.time == utc(2028, 2, 29, 0, 0, 0, 1));
 }
 
+TEST_CASE("BSD and exim timestamps on a day the calendar lacks are not decoded", "[envelope]") {
+  // The BSD year is the decoder's (2026 here): no February 29th in it.
+  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
+  LogLine line;
+  CHECK_FALSE(decoder.decode("Feb 29 05:00:05 relay1 postfix/smtpd[1180]: x", line));
+  CHECK_FALSE(decoder.decode("Apr 31 05:00:05 relay1 postfix/smtpd[1180]: x", line));
+  REQUIRE(decoder.decode("Feb 28 05:00:05 relay1 postfix/smtpd[1180]: x", line));
+  CHECK_FALSE(decoder.decode_exim_mainlog("2026-02-29 05:00:39 wHBbRe-qV5UMQ-LK Completed",
+                                          "relay3", line));
+  SyslogEnvelopeDecoder leap(2028, "UTC", 0);
+  REQUIRE(leap.decode("Feb 29 05:00:05 relay1 postfix/smtpd[1180]: x", line));
+  CHECK(line.time == utc(2028, 2, 29, 5, 0, 5, 0));
+}
+
 // --- PRI --------------------------------------------------------------------------------------
 
 TEST_CASE("a <PRI> prefix before a BSD timestamp is skipped", "[envelope]") {
