@@ -427,6 +427,17 @@ def journal_lines(state_dir):
 # ------------------------------------------------------------------------------------------
 # The lab.
 
+# The correlator's output section every lab configuration ends with.
+OUTPUT_YAML = """\
+output:
+  responder_url: "{responder_url}"
+  jsonl: "{jsonl}"
+  state_dir: "{state_dir}"
+  stats_file: "{stats_file}"
+  stats_interval: 1s
+timezone: UTC
+"""
+
 DEFAULT_YAML = """\
 # Integration test sources. Every source is recognised by ADDRESS: the test sends each host's
 # lines from its own 127.0.0.x address. No hostnames are configured for them on purpose: the
@@ -451,14 +462,7 @@ correlation:
   clock_skew: {clock_skew}
   window: 30m
   pending_timeout: {pending_timeout}
-output:
-  responder_url: "{responder_url}"
-  jsonl: "{jsonl}"
-  state_dir: "{state_dir}"
-  stats_file: "{stats_file}"
-  stats_interval: 1s
-timezone: UTC
-"""
+""" + OUTPUT_YAML
 
 
 class Lab:

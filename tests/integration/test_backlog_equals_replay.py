@@ -106,18 +106,9 @@ def body(lab):
                       f"({len(differ)} of {len(expected)} differ)")
 
 
-TAIL = """\
-output:
-  responder_url: "{responder_url}"
-  jsonl: "{jsonl}"
-  state_dir: "{state_dir}"
-  stats_file: "{stats_file}"
-  stats_interval: 1s
-timezone: UTC
-"""
 
 if __name__ == "__main__":
-    template = yaml_for(TAIL).replace("  window: 30m\n", "  window: 30m\n  pending_timeout: {pending_timeout}\n")
+    template = yaml_for(harness.OUTPUT_YAML).replace("  window: 30m\n", "  window: 30m\n  pending_timeout: {pending_timeout}\n")
     template = template.replace("  clock_skew: 5s\n", "  clock_skew: {clock_skew}\n")
     harness.run("backlog_equals_replay", body, yaml_template=template, clock_skew="5s",
                 pending_timeout="10s")

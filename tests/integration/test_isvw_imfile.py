@@ -22,14 +22,8 @@ YAML = harness.DEFAULT_YAML.replace("""  # Recognised by hostname only""", """\
   # Recognised by hostname only""")
 
 
-def body(lab):
-    open(lab.isvw_log, "w").close()
-    lab.start()
-    relay = lab.sender("127.0.0.3")
-    gw3 = lab.sender("127.0.0.4")
-    rng = random.Random(9)
-    m = Mail(rng, 1, sender="info@example.net", rcpt="suzuki@example.ac.jp")
-    sm_qid = "6AS50wTQ028968"
+def send_mta_lines(relay, gw3, m, sm_qid):
+    """relay1's postfix lines of mail `m` (handed to gw3) and gw3's sendmail lines for it."""
     t = m.t
     relay_lines = m.relay_lines()
     # relay1 hands the mail to gw3's sendmail, which answers with its own queue id
@@ -46,6 +40,17 @@ def body(lab):
         rfc3164("gw3", "sendmail", 29034,
                 f"{sm_qid}: to=<{m.rcpt}>, delay=00:00:01, xdelay=00:00:01, mailer=local, "
                 "pri=100518, dsn=2.0.0, stat=Sent", t + 1.2))
+
+
+def body(lab):
+    open(lab.isvw_log, "w").close()
+    lab.start()
+    relay = lab.sender("127.0.0.3")
+    gw3 = lab.sender("127.0.0.4")
+    rng = random.Random(9)
+    m = Mail(rng, 1, sender="info@example.net", rcpt="suzuki@example.ac.jp")
+    send_mta_lines(relay, gw3, m, "6AS50wTQ028968")
+    t = m.t
     date = time.strftime("%m/%d/%y %H:%M:%S", time.gmtime(t + 1.0))
     record = (f"Date: {date}\nMethod: SMTP\nFrom: {m.sender}\nTo: <{m.rcpt}>\n"
               "File: 請求書_2026.exe\nAction: deleted\nVirus: WORM_LOVGATE.F\n")

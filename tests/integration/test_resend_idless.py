@@ -11,8 +11,8 @@ import random
 import time
 
 import harness
-from harness import Mail, check, log, rfc3164
-from test_isvw_imfile import YAML
+from harness import Mail, check, log
+from test_isvw_imfile import YAML, send_mta_lines
 
 
 def body(lab):
@@ -23,22 +23,8 @@ def body(lab):
     gw3 = lab.sender("127.0.0.4")
     rng = random.Random(14)
     m = Mail(rng, 1, sender="info@example.net", rcpt="suzuki@example.ac.jp")
-    sm_qid = "6AS50wTQ028970"
+    send_mta_lines(relay, gw3, m, "6AS50wTQ028970")
     t = m.t
-    relay_lines = m.relay_lines()
-    relay_lines[3] = rfc3164(
-        "relay1", "postfix/smtp", 1285,
-        f"{m.relay_qid}: to=<{m.rcpt}>, relay=gw3.example.ac.jp[192.0.2.27]:25, delay=0.52, "
-        "delays=0.06/0.01/0.21/0.24, dsn=2.0.0, status=sent (250 2.0.0 "
-        f"{sm_qid} Message accepted for delivery)", t + 0.6)
-    relay.send(*relay_lines)
-    gw3.send(
-        rfc3164("gw3", "sendmail", 28998,
-                f"{sm_qid}: from=<{m.sender}>, size=70518, class=0, nrcpts=1, msgid=<{m.msgid}>, "
-                "proto=ESMTP, daemon=MTA, relay=relay1.campus.example.ac.jp [10.1.0.25]", t + 0.7),
-        rfc3164("gw3", "sendmail", 29034,
-                f"{sm_qid}: to=<{m.rcpt}>, delay=00:00:01, xdelay=00:00:01, mailer=local, "
-                "pri=100518, dsn=2.0.0, stat=Sent", t + 1.2))
     time.sleep(0.5)
     date = time.strftime("%m/%d/%y %H:%M:%S", time.gmtime(t + 1.0))
     with open(lab.isvw_log, "a", encoding="utf-8") as f:
