@@ -8,6 +8,8 @@
 
 namespace vtrace {
 
+ParserRegistry::ParserRegistry() : ParserRegistry(std::vector<CustomFormatSettings>{}) {}
+
 ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_formats) {
   parsers_.push_back(make_postfix_parser());
   parsers_.push_back(make_sendmail_parser());

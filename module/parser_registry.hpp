@@ -28,8 +28,11 @@ std::unique_ptr<LogParser> make_custom_parser(const CustomFormatSettings& format
 // Owns every parser and finds the ones that accept a program name (cached per name).
 class ParserRegistry {
  public:
-  // Built-in formats first, then the site's custom formats in declaration order.
-  explicit ParserRegistry(const std::vector<CustomFormatSettings>& custom_formats = {});
+  // Built-in formats first, then the site's custom formats in declaration order. (Two
+  // constructors, not a default argument: an empty vector of the incomplete settings type here
+  // would need its destructor, which clang instantiates where the default is declared.)
+  ParserRegistry();
+  explicit ParserRegistry(const std::vector<CustomFormatSettings>& custom_formats);
   // The parsers to try for `program`, in order. The reference stays valid until the next call
   // (a flood of distinct names clears the cache).
   const std::vector<const LogParser*>& parsers_for(std::string_view program);

@@ -115,7 +115,9 @@ struct Builtin {
   const char* body;
 };
 
-constexpr Builtin kBuiltins[] = {
+// const, not constexpr: the texts above are `const char* const`, which clang does not read in
+// a constant expression.
+const Builtin kBuiltins[] = {
     {"incident", kIncidentSubject, kIncidentBody},
     {"digest", kDigestSubject, kDigestBody},
     {"abuse", kAbuseSubject, kAbuseBody},
