@@ -120,11 +120,14 @@ std::optional<std::int64_t> YamlReader::integer(const YAML::Node& node, const st
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
     std::int64_t value = 0;
+    // At most 18 digits, so the value fits; accumulation stops at the first non-digit (a
+    // long text of letters must not overflow on its way to the type error).
     bool ok = !s.empty() && s.size() < 19;
     for (char c : s) {
+      if (!ok) break;
       if (c == '_') continue;
-      ok = ok && c >= '0' && c <= '9';
-      value = value * 10 + (c - '0');
+      ok = c >= '0' && c <= '9';
+      if (ok) value = value * 10 + (c - '0');
     }
     if (ok) {
       if (value < min || value > max) {

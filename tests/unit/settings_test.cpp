@@ -322,6 +322,19 @@ correlation:
                    "type", 5, 13, "correlation.max_hops: expected a whole number");
 }
 
+// Found by tests/fuzz/fuzz_correlator_settings: the digits were accumulated past the first
+// letter, and 25 characters overflowed int64 (UBSan) before the type error was reported.
+TEST_CASE("a long number or a number with letters is a type error and read without overflow",
+          "[settings]") {
+  const std::string head = "sources:\n  - name: gw1\n    addresses: [192.0.2.25]\ncorrelation:\n";
+  expect_one_error(head + "  max_pending: 100N4YAML15ParserExc00000\n", "type", 5, 16,
+                   "correlation.max_pending: expected a whole number");
+  expect_one_error(head + "  max_pending: 99999999999999999999999\n", "type", 5, 16,
+                   "correlation.max_pending: expected a whole number");
+  expect_one_error(head + "  max_pending: zzzzzzzzzzzzzzzzzz\n", "type", 5, 16,
+                   "correlation.max_pending: expected a whole number");
+}
+
 TEST_CASE("an empty value is reported at its key, not on the next line", "[settings]") {
   expect_one_error(R"(sources:
   - name: gw1
