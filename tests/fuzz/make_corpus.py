@@ -195,7 +195,7 @@ def main():
           "msgid=<a.1@example.net> from=<x@example.net> to=a@example.ac.jp,b@example.ac.jp\n")
 
     # correlator: whole traces across hosts, the same with a hop's lines missing, the issue 22
-    # loop (a known crash until its fix lands), and ISVW records with the gateway's lines.
+    # loop (it crashed the correlator until 3ce09d4), and ISVW records with the gateway's lines.
     reset("correlator")
     for i, window in enumerate(scenario_windows(20, 4)):
         write("correlator", f"trace-{i:02d}", "\n".join(window) + "\n")
