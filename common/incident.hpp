@@ -86,7 +86,7 @@ struct Incident {
 // What incident JSON may hold (docs/incident.md). Sizes are bytes of UTF-8 text, counts are
 // list items; the parser refuses anything beyond them, so a producer shortens before it sends.
 namespace incident_limits {
-// Each at least what the correlator's own caps allow (module/incident_bounds.hpp).
+// Each at least what the correlator's own caps allow (module/output/incident_bounds.hpp).
 inline constexpr std::size_t kIdBytes = 128;
 inline constexpr std::size_t kNameBytes = 255;     // source, format and zone names
 inline constexpr std::size_t kQueueIdBytes = 256;  // queue ids of the message, hops, candidates

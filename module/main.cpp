@@ -17,15 +17,15 @@
 #include <utility>
 
 #include "common/version.hpp"
-#include "module/correlator.hpp"
-#include "module/crash_guard.hpp"
-#include "module/incident_text.hpp"
-#include "module/instance_lock.hpp"
-#include "module/omprog_loop.hpp"
-#include "module/outbox_sender.hpp"
-#include "module/replay.hpp"
+#include "module/input/crash_guard.hpp"
+#include "module/input/instance_lock.hpp"
+#include "module/input/omprog_loop.hpp"
+#include "module/input/replay.hpp"
+#include "module/output/incident_text.hpp"
+#include "module/output/outbox_sender.hpp"
+#include "module/output/state_store.hpp"
 #include "module/settings.hpp"
-#include "module/state_store.hpp"
+#include "module/trace/correlator.hpp"
 
 namespace {
 

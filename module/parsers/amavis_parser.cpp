@@ -21,7 +21,8 @@
 // %a, so a lone bracket is taken as the client.)
 #include <cstdint>
 
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

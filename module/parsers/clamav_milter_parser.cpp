@@ -1,5 +1,6 @@
 // clamav-milter "LogInfected Basic" and "LogInfected Full" lines (format from clamfi.c).
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

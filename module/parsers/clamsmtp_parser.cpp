@@ -18,7 +18,8 @@
 // full the status overwrites the end), so it is taken from the last ", status="; addresses
 // cannot move it. An MTA hands special characters in a local part to clamsmtpd quoted
 // ("a, to=b"@example.org), so the ", to=" separators are looked for outside double quotes.
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

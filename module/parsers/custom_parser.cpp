@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
 
 namespace vtrace {

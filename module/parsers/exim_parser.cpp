@@ -21,7 +21,8 @@
 // are skipped, not interpreted: the line's time is LogLine::time, set by the envelope decoder.
 #include <cstdint>
 
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

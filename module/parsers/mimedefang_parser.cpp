@@ -18,7 +18,8 @@
 //
 // Hostile text: sender, recipient and subject are attacker-written, but MIMEDefang encodes the
 // commas in them, so they cannot shift the fields; their %XX sequences are kept as they are.
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

@@ -1,8 +1,8 @@
 // Small scanning helpers shared by the format parsers; no allocation, no regex.
+#include "module/parsers/parse_util.hpp"
+
 #include <array>
 #include <cstring>
-
-#include "module/log_parser.hpp"
 
 namespace vtrace {
 

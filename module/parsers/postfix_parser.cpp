@@ -2,7 +2,8 @@
 // syslog names (postfix-in/smtpd, postfix-smo/submission/smtpd) and content-filter hops.
 #include <array>
 
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

@@ -36,7 +36,8 @@
 // Every scan is bounded or memoised, so a long crafted line costs time linear in its length.
 #include <algorithm>
 
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

@@ -1,5 +1,6 @@
 // Sendmail (and sm-mta, Solaris, MSP) from=/to=/DSN/milter lines.
-#include "module/parser_registry.hpp"
+#include "module/parsers/parse_util.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 namespace vtrace {
 namespace {

@@ -9,9 +9,9 @@
 #include <string_view>
 
 #include "common/incident.hpp"
-#include "module/correlator.hpp"
-#include "module/isvw_reader.hpp"
-#include "module/syslog_envelope.hpp"
+#include "module/input/isvw_assembler.hpp"
+#include "module/input/syslog_envelope.hpp"
+#include "module/trace/correlator.hpp"
 #include "tests/fuzz/fuzz_sites.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "module/correlator.hpp"
-#include "module/omprog_loop.hpp"
+#include "module/input/omprog_loop.hpp"
+#include "module/trace/correlator.hpp"
 #include "tests/fuzz/fuzz_sites.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

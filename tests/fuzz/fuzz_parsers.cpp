@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "module/isvw_reader.hpp"
-#include "module/parser_registry.hpp"
+#include "module/input/isvw_assembler.hpp"
+#include "module/input/syslog_envelope.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
-#include "module/syslog_envelope.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace vtrace;

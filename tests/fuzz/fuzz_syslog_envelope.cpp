@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "module/syslog_envelope.hpp"
+#include "module/input/syslog_envelope.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace vtrace;

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "module/correlator.hpp"
+#include "module/input/syslog_envelope.hpp"
 #include "module/settings.hpp"
-#include "module/syslog_envelope.hpp"
+#include "module/trace/correlator.hpp"
 
 namespace vtrace::testing {
 

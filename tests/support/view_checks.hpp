@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string_view>
 
-#include "module/record.hpp"
+#include "module/parsers/record.hpp"
 
 namespace vtrace::testing {
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "module/log_line.hpp"
-#include "module/parser_registry.hpp"
-#include "module/syslog_envelope.hpp"
+#include "module/input/log_line.hpp"
+#include "module/input/syslog_envelope.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;

@@ -1,6 +1,6 @@
 // Bounds on incident fields: whatever the log lines held, an incident fits the responder's
 // body limit, and an ordinary incident is not touched.
-#include "module/incident_bounds.hpp"
+#include "module/output/incident_bounds.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

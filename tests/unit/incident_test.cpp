@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string>
 
-#include "module/incident_bounds.hpp"
-#include "module/replay.hpp"
+#include "module/input/replay.hpp"
+#include "module/output/incident_bounds.hpp"
 #include "support/correlator_harness.hpp"
 
 using namespace vtrace;

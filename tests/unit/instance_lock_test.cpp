@@ -1,4 +1,4 @@
-#include "module/instance_lock.hpp"
+#include "module/input/instance_lock.hpp"
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // The recent-mail index: incarnations of reused queue ids, lookups, and its bounds.
-#include "module/mail_index.hpp"
+#include "module/trace/mail_index.hpp"
 
 #include <catch2/catch.hpp>
 

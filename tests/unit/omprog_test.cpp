@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "module/crash_guard.hpp"
-#include "module/omprog_loop.hpp"
-#include "module/outbox_sender.hpp"
-#include "module/state_store.hpp"
+#include "module/input/crash_guard.hpp"
+#include "module/input/omprog_loop.hpp"
+#include "module/output/outbox_sender.hpp"
+#include "module/output/state_store.hpp"
 #include "support/correlator_harness.hpp"
 
 namespace {

@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "module/isvw_reader.hpp"
-#include "module/parser_registry.hpp"
+#include "module/input/isvw_assembler.hpp"
+#include "module/input/syslog_envelope.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"  // ParserRegistry's default argument needs the full type
-#include "module/syslog_envelope.hpp"
 
 using namespace vtrace;
 

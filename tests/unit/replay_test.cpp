@@ -1,5 +1,5 @@
 // Replay: reading files (plain and gzip) in any order, SOURCE= attribution, exim main logs.
-#include "module/replay.hpp"
+#include "module/input/replay.hpp"
 
 #include <zlib.h>
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "module/parser_registry.hpp"
-#include "module/syslog_envelope.hpp"
+#include "module/input/syslog_envelope.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;

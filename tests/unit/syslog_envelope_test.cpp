@@ -1,6 +1,6 @@
 // Unit tests for SyslogEnvelopeDecoder: every syslog envelope form of log-formats.md §1, year
 // inference for BSD timestamps, and exim's own main-log lines.
-#include "module/syslog_envelope.hpp"
+#include "module/input/syslog_envelope.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -12,7 +12,7 @@
 #include <unordered_map>
 
 #include "common/time.hpp"
-#include "module/correlator.hpp"
+#include "module/trace/correlator.hpp"
 
 namespace vtrace {
 

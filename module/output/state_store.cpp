@@ -1,6 +1,6 @@
 // The journal's segment files and the SQLite outbox. Every SQL statement is prepared once per
 // connection.
-#include "module/state_store.hpp"
+#include "module/output/state_store.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

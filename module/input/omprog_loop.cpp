@@ -1,5 +1,5 @@
 // omprog loop and rsyslog JSON decoding.
-#include "module/omprog_loop.hpp"
+#include "module/input/omprog_loop.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

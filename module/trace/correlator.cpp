@@ -1,10 +1,10 @@
 // Correlator orchestration: trust, parse, index, hold, trace, emit.
-#include "module/correlator.hpp"
+#include "module/trace/correlator.hpp"
 
 #include <algorithm>
 
 #include "common/text.hpp"
-#include "module/incident_bounds.hpp"
+#include "module/output/incident_bounds.hpp"
 
 namespace vtrace {
 

@@ -1,5 +1,5 @@
 // Text rendering for people reading a replay in a terminal.
-#include "module/incident_text.hpp"
+#include "module/output/incident_text.hpp"
 
 #include <ostream>
 

@@ -1,5 +1,5 @@
 // The registry: one line per built-in format.
-#include "module/parser_registry.hpp"
+#include "module/parsers/parser_registry.hpp"
 
 #include <algorithm>
 

@@ -10,8 +10,8 @@
 
 #include "common/incident.hpp"
 #include "common/net.hpp"
-#include "module/mail_index.hpp"
 #include "module/settings.hpp"
+#include "module/trace/mail_index.hpp"
 
 namespace vtrace {
 

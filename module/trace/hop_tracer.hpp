@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "module/mail_index.hpp"
-#include "module/topology.hpp"
+#include "module/trace/mail_index.hpp"
+#include "module/trace/topology.hpp"
 
 namespace vtrace {
 

@@ -14,13 +14,13 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "module/hop_tracer.hpp"
-#include "module/isvw_reader.hpp"
-#include "module/log_line.hpp"
-#include "module/mail_index.hpp"
-#include "module/parser_registry.hpp"
+#include "module/input/isvw_assembler.hpp"
+#include "module/input/log_line.hpp"
+#include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
-#include "module/topology.hpp"
+#include "module/trace/hop_tracer.hpp"
+#include "module/trace/mail_index.hpp"
+#include "module/trace/topology.hpp"
 
 namespace vtrace {
 

@@ -1,7 +1,7 @@
 // The hop-by-hop trace. Exact keys first (queue id, next-hop queue id, Message-ID, content
 // filter and bounce links), envelope + time only as a fallback, and never a guess between
 // candidates that lead to different origins.
-#include "module/hop_tracer.hpp"
+#include "module/trace/hop_tracer.hpp"
 
 #include <algorithm>
 #include <cstdlib>

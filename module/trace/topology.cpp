@@ -1,5 +1,5 @@
 // Source and network lookups built once from the settings.
-#include "module/topology.hpp"
+#include "module/trace/topology.hpp"
 
 namespace vtrace {
 

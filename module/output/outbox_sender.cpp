@@ -1,5 +1,5 @@
 // Outbox delivery: at-least-once, oldest first, exponential backoff capped at a minute.
-#include "module/outbox_sender.hpp"
+#include "module/output/outbox_sender.hpp"
 
 #include <chrono>
 #include <iostream>

@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "module/correlator.hpp"
+#include "module/trace/correlator.hpp"
 
 namespace vtrace {
 

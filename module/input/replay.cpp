@@ -1,5 +1,5 @@
 // File reading (zlib handles plain and gzip alike), format sniffing and the k-way time merge.
-#include "module/replay.hpp"
+#include "module/input/replay.hpp"
 
 #include <fcntl.h>
 #include <glob.h>
@@ -23,8 +23,8 @@
 #include <tuple>
 #include <utility>
 
-#include "module/isvw_reader.hpp"
-#include "module/syslog_envelope.hpp"
+#include "module/input/isvw_assembler.hpp"
+#include "module/input/syslog_envelope.hpp"
 
 namespace vtrace {
 

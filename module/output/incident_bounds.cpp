@@ -1,4 +1,4 @@
-#include "module/incident_bounds.hpp"
+#include "module/output/incident_bounds.hpp"
 
 #include <algorithm>
 #include <string_view>

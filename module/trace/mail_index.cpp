@@ -1,6 +1,6 @@
 // The recent-mail index: compact records in creation order and one flat hash table of
 // (key hash, record id) entries for the trace's lookups.
-#include "module/mail_index.hpp"
+#include "module/trace/mail_index.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "common/http_client.hpp"
-#include "module/state_store.hpp"
+#include "module/output/state_store.hpp"
 
 namespace vtrace {
 

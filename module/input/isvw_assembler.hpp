@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/time.hpp"
-#include "module/record.hpp"
+#include "module/parsers/record.hpp"
 
 namespace vtrace {
 

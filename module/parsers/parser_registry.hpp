@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "module/log_parser.hpp"
+#include "module/parsers/log_parser.hpp"
 
 namespace vtrace {
 

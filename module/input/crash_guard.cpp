@@ -1,6 +1,6 @@
 // The crash guard's note is one fixed-size record in a shared file mapping: writing it is a
 // copy into the page cache, with no system call on the per-line path.
-#include "module/crash_guard.hpp"
+#include "module/input/crash_guard.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,38 +1,13 @@
-// LogParser: one implementation per log format, registered in parser_registry.cpp.
+// Small scanning helpers shared by the format parsers (and the ISVW assembler): no allocation,
+// no regex. Defined in parse_util.cpp.
 #pragma once
 
-#include <memory>
-#include <string>
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
-#include "module/log_line.hpp"
-#include "module/record.hpp"
-
 namespace vtrace {
-
-enum class ParseStatus : std::uint8_t {
-  kNotMine,    // another format's line
-  kIgnored,    // this format's line, but it carries nothing the trace needs (noise)
-  kRecord,     // `out` holds a record
-  kMalformed,  // this format's line, but truncated or garbled; counted, never fatal
-};
-
-// Parsers do no I/O, read no clock and keep no state between lines; they are called from one
-// thread. `out` is cleared by the caller before each call.
-class LogParser {
- public:
-  virtual ~LogParser() = default;
-  // A short stable name ("postfix", "sendmail", "clamav-milter") used in incidents and stats.
-  virtual std::string_view name() const = 0;
-  // True for an MTA's own log, whose lines trace the message; a scanner's lines only name
-  // detections, and are what an incident shows as its detector when both logged one.
-  virtual bool is_mta() const { return false; }
-  // True iff lines with this syslog program name may be this format's. Called once per
-  // distinct program name and cached, so it may be slow.
-  virtual bool accepts_program(std::string_view program) const = 0;
-  virtual ParseStatus parse(const LogLine& line, ParsedRecord& out) const = 0;
-};
 
 // Without leading blanks and tabs, and without trailing blanks, tabs, CR and LF.
 std::string_view trim(std::string_view s);
@@ -82,12 +57,10 @@ std::int64_t leading_number(std::string_view s);
 // True for strings that look like a queue id of some MTA (letters, digits, '-' and '.' only).
 bool plausible_queue_id(std::string_view s);
 
-}  // namespace vtrace
-
-namespace vtrace {
 // Finds an antivirus verdict in free reply text ("5.7.1 Virus X detected", "FOUND VIRUS: X",
 // "INFECTED: X", "contains a virus (X)", "virus found: \"X\"", "infected by X"). Returns the
 // virus name, "unknown" when the text names a virus verdict without a name, or an empty view
 // when the text is no virus verdict at all (a spam or policy reject).
 std::string_view virus_in_reply(std::string_view text);
+
 }  // namespace vtrace

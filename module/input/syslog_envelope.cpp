@@ -1,5 +1,5 @@
 // Syslog envelope decoding. Every form we meet in mail logs, without regex or allocation.
-#include "module/syslog_envelope.hpp"
+#include "module/input/syslog_envelope.hpp"
 
 #include <algorithm>
 #include <array>

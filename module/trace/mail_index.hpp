@@ -22,7 +22,7 @@
 
 #include "common/net.hpp"
 #include "common/time.hpp"
-#include "module/record.hpp"
+#include "module/parsers/record.hpp"
 
 namespace vtrace {
 

@@ -1,7 +1,7 @@
 // InterScan VirusWall record assembly.
-#include "module/isvw_reader.hpp"
+#include "module/input/isvw_assembler.hpp"
 
-#include "module/log_parser.hpp"
+#include "module/parsers/parse_util.hpp"
 
 namespace vtrace {
 

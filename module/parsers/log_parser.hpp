@@ -1,0 +1,36 @@
+// LogParser: one implementation per log format, registered in parser_registry.cpp; the
+// scanning helpers the implementations share are in parse_util.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "module/input/log_line.hpp"
+#include "module/parsers/record.hpp"
+
+namespace vtrace {
+
+enum class ParseStatus : std::uint8_t {
+  kNotMine,    // another format's line
+  kIgnored,    // this format's line, but it carries nothing the trace needs (noise)
+  kRecord,     // `out` holds a record
+  kMalformed,  // this format's line, but truncated or garbled; counted, never fatal
+};
+
+// Parsers do no I/O, read no clock and keep no state between lines; they are called from one
+// thread. `out` is cleared by the caller before each call.
+class LogParser {
+ public:
+  virtual ~LogParser() = default;
+  // A short stable name ("postfix", "sendmail", "clamav-milter") used in incidents and stats.
+  virtual std::string_view name() const = 0;
+  // True for an MTA's own log, whose lines trace the message; a scanner's lines only name
+  // detections, and are what an incident shows as its detector when both logged one.
+  virtual bool is_mta() const { return false; }
+  // True iff lines with this syslog program name may be this format's. Called once per
+  // distinct program name and cached, so it may be slow.
+  virtual bool accepts_program(std::string_view program) const = 0;
+  virtual ParseStatus parse(const LogLine& line, ParsedRecord& out) const = 0;
+};
+
+}  // namespace vtrace
