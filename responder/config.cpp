@@ -19,8 +19,8 @@
 #include "common/url.hpp"
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
-#include "responder/http_backend.hpp"
-#include "responder/templates.hpp"
+#include "responder/containment/http_backend.hpp"
+#include "responder/mail/templates.hpp"
 
 namespace vtrace::responder {
 

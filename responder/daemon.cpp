@@ -12,13 +12,13 @@
 #include <thread>
 
 #include "common/http_client.hpp"
+#include "responder/api/http_server.hpp"
+#include "responder/api/router.hpp"
 #include "responder/config.hpp"
+#include "responder/containment/http_backend.hpp"
+#include "responder/containment/snmp_client.hpp"
 #include "responder/engine.hpp"
-#include "responder/http_backend.hpp"
-#include "responder/http_server.hpp"
-#include "responder/router.hpp"
-#include "responder/smtp_sender.hpp"
-#include "responder/snmp_client.hpp"
+#include "responder/mail/smtp_sender.hpp"
 
 namespace vtrace::responder {
 

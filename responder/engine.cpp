@@ -10,9 +10,9 @@
 #include <boost/json.hpp>
 #include <iostream>
 
-#include "responder/mail_message.hpp"
-#include "responder/policy.hpp"
-#include "responder/templates.hpp"
+#include "responder/mail/mail_message.hpp"
+#include "responder/mail/templates.hpp"
+#include "responder/policy/policy.hpp"
 
 namespace vtrace::responder {
 

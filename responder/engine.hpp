@@ -13,9 +13,9 @@
 
 #include "common/incident.hpp"
 #include "responder/config.hpp"
-#include "responder/containment.hpp"
+#include "responder/containment/containment.hpp"
 #include "responder/interfaces.hpp"
-#include "responder/sqlite.hpp"
+#include "responder/store/sqlite.hpp"
 
 namespace vtrace::responder {
 

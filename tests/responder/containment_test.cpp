@@ -1,7 +1,7 @@
 // Containment (issue 5): guards, the circuit breaker, location preference, verify-after-write,
 // persistence of the re-enable timer across a restart, the release API and the configuration.
 // The network is an in-memory SNMP agent; time is a FakeClock.
-#include "responder/containment.hpp"
+#include "responder/containment/containment.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
+#include "responder/api/router.hpp"
 #include "responder/engine.hpp"
-#include "responder/router.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {

@@ -1,7 +1,7 @@
 // HTTP automation back ends (issue 5): the webhook and AWX controllers against a scripted HTTP
 // server, a fake clock and a sleeper that advances it; their configuration and its diagnostics;
 // the containment engine writing through them. No sockets, no sleeping.
-#include "responder/http_backend.hpp"
+#include "responder/containment/http_backend.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

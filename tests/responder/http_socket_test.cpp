@@ -11,7 +11,7 @@
 #include <optional>
 #include <thread>
 
-#include "responder/http_server.hpp"
+#include "responder/api/http_server.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {

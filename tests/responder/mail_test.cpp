@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "responder/mail_message.hpp"
-#include "responder/templates.hpp"
+#include "responder/mail/mail_message.hpp"
+#include "responder/mail/templates.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {
@@ -42,9 +42,11 @@ std::vector<std::string> header_names(const std::string& message) {
   return names;
 }
 
-const std::vector<std::string> kExpectedHeaders = {
-    "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
-    "Content-Transfer-Encoding", "Auto-Submitted", "X-Vtrace-Incident"};
+const std::vector<std::string> kExpectedHeaders = {"From",           "To",
+                                                   "Subject",        "Date",
+                                                   "Message-ID",     "MIME-Version",
+                                                   "Content-Type",   "Content-Transfer-Encoding",
+                                                   "Auto-Submitted", "X-Vtrace-Incident"};
 
 OutgoingMail mail_with_subject(const std::string& subject) {
   OutgoingMail m;
@@ -61,10 +63,11 @@ OutgoingMail mail_with_subject(const std::string& subject) {
 }  // namespace
 
 TEST_CASE("a subject with CR/LF cannot add a header", "[responder][mail][hostile]") {
-  for (const char* hostile :
-       {"Worm\r\nBcc: victim@example.org", "Worm\nBcc: victim@example.org",
-        "Worm\rBcc: victim@example.org", "Worm\r\n\r\nbody injection",
-        "Worm\x0b\x0c\x00\x1b[31m", "Worm\r\n Continued: folded", "Worm\xc2\x85" "Bcc: x@y"}) {
+  for (const char* hostile : {"Worm\r\nBcc: victim@example.org", "Worm\nBcc: victim@example.org",
+                              "Worm\rBcc: victim@example.org", "Worm\r\n\r\nbody injection",
+                              "Worm\x0b\x0c\x00\x1b[31m", "Worm\r\n Continued: folded",
+                              "Worm\xc2\x85"
+                              "Bcc: x@y"}) {
     const std::string message = build_message(mail_with_subject(hostile));
     INFO(message);
     CHECK(header_names(message) == kExpectedHeaders);
@@ -73,8 +76,8 @@ TEST_CASE("a subject with CR/LF cannot add a header", "[responder][mail][hostile
 }
 
 TEST_CASE("a non-ASCII subject is RFC 2047 encoded and folded", "[responder][mail][hostile]") {
-  const std::string message =
-      build_message(mail_with_subject("ウイルス検出 \xe2\x80\xae Worm.Mydoom — 添付ファイル名が長すぎます"));
+  const std::string message = build_message(
+      mail_with_subject("ウイルス検出 \xe2\x80\xae Worm.Mydoom — 添付ファイル名が長すぎます"));
   INFO(message);
   const auto headers = headers_of(message);
   REQUIRE(header_names(message) == kExpectedHeaders);
@@ -106,7 +109,7 @@ TEST_CASE("header text drops controls, repairs UTF-8 and stays short", "[respond
   CHECK(header_text("overlong \xc0\xaf") == "overlong ??");
   CHECK(header_text(std::string(500, 'x')).size() == 200);
   // Cutting never splits a character.
-  const std::string cut = header_text(std::string(100, '\xe3') , 10);
+  const std::string cut = header_text(std::string(100, '\xe3'), 10);
   CHECK(cut == "??????????");
   CHECK(header_text("ああああ", 7) == "ああ");
 }
@@ -207,8 +210,9 @@ TEST_CASE("the digest template reports count, viruses and first and last time",
   g.incident_ids = {"aaaa", "bbbb"};
   RenderedMail m = render_digest(*t, g, "internal-origin");
   INFO(m.body);
-  CHECK(m.subject == "[vtrace] digest: 397 more detections from 10.1.23.45 (pc-45) (internal, "
-                     "zone tsushima)");
+  CHECK(m.subject ==
+        "[vtrace] digest: 397 more detections from 10.1.23.45 (pc-45) (internal, "
+        "zone tsushima)");
   CHECK(m.body.find("397 further detections from 10.1.23.45 (pc-45) (internal, zone tsushima) "
                     "between 2026-11-28T05:00:07.000000Z and 2026-11-28T05:48:00.000000Z") !=
         std::string::npos);

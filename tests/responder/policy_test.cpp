@@ -1,5 +1,5 @@
 // Policy matching, abuse-contact lookup and own-domain checks.
-#include "responder/policy.hpp"
+#include "responder/policy/policy.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -78,8 +78,7 @@ TEST_CASE("an incident without an origin matches only origin: any", "[responder]
   CHECK_FALSE(matches(m, in));
 }
 
-TEST_CASE("the abuse contact is the one with the longest matching prefix",
-          "[responder][policy]") {
+TEST_CASE("the abuse contact is the one with the longest matching prefix", "[responder][policy]") {
   std::vector<AbuseContact> contacts = {
       {{*Cidr::parse("198.51.0.0/16")}, "abuse@big.example"},
       {{*Cidr::parse("198.51.100.0/24"), *Cidr::parse("2001:db8::/32")}, "abuse@small.example"}};

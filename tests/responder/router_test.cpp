@@ -1,5 +1,5 @@
 // The API router, without sockets: routes, validation, idempotency, auth, metrics.
-#include "responder/router.hpp"
+#include "responder/api/router.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "responder/router.hpp"
+#include "responder/api/router.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {

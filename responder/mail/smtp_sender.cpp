@@ -1,5 +1,5 @@
 // The libcurl SMTP adapter: the only file that includes curl.
-#include "responder/smtp_sender.hpp"
+#include "responder/mail/smtp_sender.hpp"
 
 #include <curl/curl.h>
 

@@ -1,5 +1,5 @@
 // Mail templates: built-in texts, site overrides, and the data each template can use.
-#include "responder/templates.hpp"
+#include "responder/mail/templates.hpp"
 
 #include <filesystem>
 #include <fstream>

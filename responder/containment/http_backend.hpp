@@ -18,7 +18,7 @@
 
 #include "common/http_client.hpp"
 #include "responder/config.hpp"
-#include "responder/containment.hpp"
+#include "responder/containment/containment.hpp"
 #include "responder/interfaces.hpp"
 
 namespace vtrace::responder {

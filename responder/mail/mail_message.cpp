@@ -1,5 +1,5 @@
 // Header-safe message building: the only place mail headers are written.
-#include "responder/mail_message.hpp"
+#include "responder/mail/mail_message.hpp"
 
 #include <array>
 #include <cstdint>

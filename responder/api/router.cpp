@@ -1,5 +1,5 @@
 // Routes of the v1 API, their validation and their JSON answers.
-#include "responder/router.hpp"
+#include "responder/api/router.hpp"
 
 #include <boost/json.hpp>
 #include <fstream>

@@ -1,5 +1,5 @@
 // The webhook and AWX port controllers, their request templates, and the retry policy.
-#include "responder/http_backend.hpp"
+#include "responder/containment/http_backend.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

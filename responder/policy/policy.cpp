@@ -1,5 +1,5 @@
 // Policy matching and the small lookups actions need (abuse contacts, own domains).
-#include "responder/policy.hpp"
+#include "responder/policy/policy.hpp"
 
 #include <algorithm>
 

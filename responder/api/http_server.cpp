@@ -1,6 +1,6 @@
 // The HTTP transport, shaped like Beast's http/server/async example: listener -> session ->
 // router. The only file that includes Beast.
-#include "responder/http_server.hpp"
+#include "responder/api/http_server.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>

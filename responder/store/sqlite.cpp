@@ -1,5 +1,5 @@
 // SQLite wrapper: errors become SqliteError with SQLite's own message.
-#include "responder/sqlite.hpp"
+#include "responder/store/sqlite.hpp"
 
 #include <sqlite3.h>
 

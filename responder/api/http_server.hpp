@@ -3,8 +3,8 @@
 
 #include <memory>
 
+#include "responder/api/router.hpp"
 #include "responder/config.hpp"
-#include "responder/router.hpp"
 
 namespace boost::asio {
 class io_context;

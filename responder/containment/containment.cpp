@@ -1,5 +1,5 @@
 // Port location, the port guards and the verified SNMP port write.
-#include "responder/containment.hpp"
+#include "responder/containment/containment.hpp"
 
 #include <algorithm>
 #include <set>
