@@ -499,7 +499,8 @@ void Journal::for_each(const std::function<void(TimePoint, std::string_view)>& f
     if (zero_tail && !open_segment) {
       // Never appended to again: its allocated tail (up to 64 MiB) and a torn last line go,
       // so the directory holds what the journal holds, however often the process was killed.
-      const std::size_t whole = data.rfind('\n') == std::string::npos ? 0 : data.rfind('\n') + 1;
+      const std::size_t last = data.rfind('\n');
+      const std::size_t whole = last == std::string::npos ? 0 : last + 1;
       if (::ftruncate(fd, static_cast<off_t>(whole)) == 0) data.resize(whole);
     }
     ::close(fd);

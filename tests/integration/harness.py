@@ -574,15 +574,17 @@ class Lab:
     def rsyslogd_alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop_rsyslogd(self):
-        """Stops rsyslogd (SIGTERM) and waits for it, keeping the lab (its queue files in
-        work/, the state directory, the responder) for a restart. Returns the seconds taken;
-        fails if it crashed or did not exit within 30 s."""
+    def _close_senders(self):
         for s in self.senders:
             s.close()
         if self.senders:
-            time.sleep(1.0)  # see stop(): let imtcp finish with the closed sessions
+            # rsyslog 8.2302's imtcp can crash (SIGSEGV in lmnsd_ptcp) when SIGTERM arrives
+            # while it is still tearing down sessions the peers just closed: let it settle.
+            time.sleep(1.0)
         self.senders = []
+
+    def _terminate_rsyslogd(self):
+        """SIGTERM, then waits up to 30 s (fails after that). Returns (exit status, seconds)."""
         t0 = time.time()
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -591,12 +593,20 @@ class Lab:
             self.proc.kill()
             self.proc.wait()
             raise TestFailure("rsyslogd did not exit within 30 s of SIGTERM")
-        if self.proc.returncode != 0:
-            raise TestFailure(f"rsyslogd exited with {self.proc.returncode} on SIGTERM")
-        log(f"rsyslogd stopped after {time.time() - t0:.1f} s")
+        return self.proc.returncode, time.time() - t0
+
+    def stop_rsyslogd(self):
+        """Stops rsyslogd (SIGTERM) and waits for it, keeping the lab (its queue files in
+        work/, the state directory, the responder) for a restart. Returns the seconds taken;
+        fails if it crashed or did not exit within 30 s."""
+        self._close_senders()
+        rc, took = self._terminate_rsyslogd()
+        if rc != 0:
+            raise TestFailure(f"rsyslogd exited with {rc} on SIGTERM")
+        log(f"rsyslogd stopped after {took:.1f} s")
         self.proc = None
         os.unlink(self.port_file)  # start() waits for the new instance to write it
-        return time.time() - t0
+        return took
 
     def restart_rsyslogd(self):
         """systemctl restart rsyslog: stop, then start on the same work directory."""
@@ -653,25 +663,11 @@ class Lab:
         return None
 
     def stop(self):
-        for s in self.senders:
-            s.close()
-        if self.senders:
-            # rsyslog 8.2302's imtcp can crash (SIGSEGV in lmnsd_ptcp) when SIGTERM arrives
-            # while it is still tearing down sessions the peers just closed: let it settle.
-            time.sleep(1.0)
-        self.senders = []
+        self._close_senders()
         orphans = []
         if self.proc is not None and self.proc.poll() is None:
-            t0 = time.time()
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise TestFailure("rsyslogd did not exit within 30 s of SIGTERM")
-            rc = self.proc.returncode
-            log(f"rsyslogd exited {rc} after {time.time() - t0:.1f} s")
+            rc, took = self._terminate_rsyslogd()
+            log(f"rsyslogd exited {rc} after {took:.1f} s")
             if rc != 0:
                 print(f"  WARNING: rsyslogd exit status {rc} at shutdown"
                       + (" (killed by signal %d)" % -rc if rc < 0 else ""), flush=True)
