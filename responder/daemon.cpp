@@ -14,7 +14,7 @@
 #include "common/http_client.hpp"
 #include "responder/api/http_server.hpp"
 #include "responder/api/router.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "responder/containment/http_backend.hpp"
 #include "responder/containment/snmp_client.hpp"
 #include "responder/engine.hpp"

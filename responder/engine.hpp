@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/incident.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
 #include "responder/interfaces.hpp"
 #include "responder/store/sqlite.hpp"

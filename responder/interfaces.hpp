@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/time.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 
 namespace vtrace::responder {
 

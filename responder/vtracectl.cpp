@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/version.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 
 namespace json = boost::json;
 

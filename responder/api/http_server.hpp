@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "responder/api/router.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 
 namespace boost::asio {
 class io_context;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "responder/interfaces.hpp"
 
 namespace vtrace::responder {

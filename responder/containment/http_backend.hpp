@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/http_client.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
 #include "responder/interfaces.hpp"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 
 namespace vtrace::responder {
 

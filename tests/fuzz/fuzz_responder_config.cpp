@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace vtrace;

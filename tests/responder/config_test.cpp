@@ -1,5 +1,5 @@
 // The responder's configuration loader: values, defaults, secrets, positioned diagnostics.
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 
 #include <sys/stat.h>
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "responder/config.hpp"
+#include "responder/config/config.hpp"
 #include "responder/interfaces.hpp"
 
 namespace vtrace::responder::test {
