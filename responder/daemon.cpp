@@ -16,7 +16,7 @@
 #include "responder/api/router.hpp"
 #include "responder/config/config.hpp"
 #include "responder/containment/http_backend.hpp"
-#include "responder/containment/snmp_client.hpp"
+#include "responder/containment/netsnmp_client.hpp"
 #include "responder/engine.hpp"
 #include "responder/mail/smtp_sender.hpp"
 

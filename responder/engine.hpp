@@ -12,9 +12,10 @@
 #include <string>
 
 #include "common/incident.hpp"
+#include "responder/clock.hpp"
 #include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
-#include "responder/interfaces.hpp"
+#include "responder/mail/mail_sender.hpp"
 #include "responder/store/sqlite.hpp"
 
 namespace vtrace::responder {

@@ -3,7 +3,7 @@
 // guards), and the SNMP port controller that writes ifAdminStatus and reads it back.
 //
 // Everything here talks to the network only through SnmpClient, so it is tested with an
-// in-memory agent; the Net-SNMP implementation lives in snmp_client.cpp.
+// in-memory agent; the Net-SNMP implementation lives in netsnmp_client.cpp.
 #pragma once
 
 #include <map>
@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "responder/clock.hpp"
 #include "responder/config/config.hpp"
-#include "responder/interfaces.hpp"
+#include "responder/containment/port_controller.hpp"
+#include "responder/containment/snmp_client.hpp"
 
 namespace vtrace::responder {
 

@@ -17,9 +17,10 @@
 #include <vector>
 
 #include "common/http_client.hpp"
+#include "responder/clock.hpp"
 #include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
-#include "responder/interfaces.hpp"
+#include "responder/containment/port_controller.hpp"
 
 namespace vtrace::responder {
 

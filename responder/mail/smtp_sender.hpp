@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "responder/config/config.hpp"
-#include "responder/interfaces.hpp"
+#include "responder/mail/mail_sender.hpp"
 
 namespace vtrace::responder {
 

@@ -7,8 +7,11 @@
 #include <vector>
 
 #include "common/incident.hpp"
+#include "responder/clock.hpp"
 #include "responder/config/config.hpp"
-#include "responder/interfaces.hpp"
+#include "responder/containment/port_controller.hpp"
+#include "responder/containment/snmp_client.hpp"
+#include "responder/mail/mail_sender.hpp"
 
 namespace vtrace::responder::test {
 
@@ -65,14 +68,14 @@ inline Incident internal_incident(const std::string& id, TimePoint detected_at,
   in.envelope_to = {"a@example.ac.jp"};
   in.queue_id = "4Q" + id;
   in.message_id = id + "@pc-45";
-  in.hops = {Hop{"gw1", "4Q" + id, detected_at - seconds(1), "10.1.0.25", "relay1",
-                 HopLink::kQueueId},
-             Hop{"relay1", "R" + id, detected_at - seconds(2), origin_ip, "pc-45",
-                 HopLink::kNextHopQueueId}};
+  in.hops = {
+      Hop{"gw1", "4Q" + id, detected_at - seconds(1), "10.1.0.25", "relay1", HopLink::kQueueId},
+      Hop{"relay1", "R" + id, detected_at - seconds(2), origin_ip, "pc-45",
+          HopLink::kNextHopQueueId}};
   in.origin = Origin{origin_ip, "pc-45", true, "tsushima"};
   in.confidence = Confidence::kExact;
-  in.evidence = {"Nov 28 05:00:36 gw1 clamav-milter[812]: 4Q" + id +
-                 ": Message infected by " + virus};
+  in.evidence = {"Nov 28 05:00:36 gw1 clamav-milter[812]: 4Q" + id + ": Message infected by " +
+                 virus};
   return in;
 }
 

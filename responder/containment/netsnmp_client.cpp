@@ -3,7 +3,7 @@
 // opening one costs a socket and, for v3, an engine-ID probe, on the path from incident to
 // shut port. A session that timed out is closed, so the next request probes afresh (an agent
 // that restarted has a new engine boot count).
-#include "responder/containment/snmp_client.hpp"
+#include "responder/containment/netsnmp_client.hpp"
 
 #include <algorithm>
 #include <cstdlib>
