@@ -15,7 +15,7 @@
 #include "responder/api/http_server.hpp"
 #include "responder/api/router.hpp"
 #include "responder/config/config.hpp"
-#include "responder/containment/http_backend.hpp"
+#include "responder/containment/http_port_controllers.hpp"
 #include "responder/containment/netsnmp_client.hpp"
 #include "responder/engine.hpp"
 #include "responder/mail/smtp_sender.hpp"

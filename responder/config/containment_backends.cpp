@@ -6,7 +6,7 @@
 
 #include "common/url.hpp"
 #include "responder/config/config_parser.hpp"
-#include "responder/containment/http_backend.hpp"
+#include "responder/containment/request_template.hpp"
 
 namespace vtrace::responder::detail {
 

@@ -16,7 +16,7 @@
 #include <fstream>
 
 #include "common/http_client.hpp"
-#include "responder/containment/http_backend.hpp"
+#include "responder/containment/http_port_controllers.hpp"
 #include "support.hpp"
 
 extern char** environ;

@@ -1,14 +1,13 @@
 // HTTP automation back ends (issue 5): the webhook and AWX controllers against a scripted HTTP
 // server, a fake clock and a sleeper that advances it; their configuration and its diagnostics;
 // the containment engine writing through them. No sockets, no sleeping.
-#include "responder/containment/http_backend.hpp"
-
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 
 #include "common/url.hpp"
+#include "responder/containment/http_port_controllers.hpp"
 #include "responder/engine.hpp"
 #include "support.hpp"
 
@@ -389,6 +388,13 @@ TEST_CASE("an AWX job template is launched with extra_vars and polled until succ
   CHECK(vars.at("port").as_string() == "Gi1/0/2");
   CHECK(vars.at("action").as_string() == "down");
   CHECK(vars.at("incident_id").as_string() == port_request(*f.config).incident_id);
+  CHECK(vars.at("containment_id").as_int64() == 7);
+  // The names and the order the playbooks see: a webhook template's values, with _id on the
+  // containment and the incident.
+  std::vector<std::string> names;
+  for (const auto& field : vars.as_object()) names.emplace_back(field.key());
+  CHECK(names == std::vector<std::string>{"action", "switch", "switch_address", "port", "if_index",
+                                          "containment_id", "incident_id", "origin_ip", "mac"});
   CHECK(f.http.requests[1].url == "https://awx.example.org/api/v2/jobs/301/");
   CHECK(f.sleeper.slept == std::vector<Duration>{seconds(2), seconds(2)});
   CHECK(w.detail.find("AWX job 301 successful") != std::string::npos);

@@ -1,11 +1,12 @@
-// The webhook and AWX port controllers, their request templates, and the retry policy.
-#include "responder/containment/http_backend.hpp"
+// The webhook and AWX port controllers and their retry policy.
+#include "responder/containment/http_port_controllers.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <variant>
 
 namespace vtrace::responder {
 
@@ -47,23 +48,6 @@ std::string join(const std::vector<std::string>& parts) {
   return out;
 }
 
-std::string percent_encode(std::string_view text) {
-  static const char* const kHex = "0123456789ABCDEF";
-  std::string out;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
 // A JSON scalar as the text an operator would write in the configuration.
 std::string scalar_text(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
@@ -79,95 +63,7 @@ std::optional<json::value> parse_json(const std::string& text) {
   return v;
 }
 
-std::string action_of(const PortRequest& r) { return r.up ? "up" : "down"; }
-
 }  // namespace
-
-// ---- templates -----------------------------------------------------------------------------
-
-const std::vector<std::string>& template_variables() {
-  static const std::vector<std::string> names = {"action",   "switch",    "switch_address",
-                                                 "port",     "if_index",  "containment",
-                                                 "incident", "origin_ip", "mac"};
-  return names;
-}
-
-std::optional<RequestTemplate> RequestTemplate::compile(std::string_view source, Encoding encoding,
-                                                        std::string* problem) {
-  RequestTemplate t;
-  t.encoding_ = encoding;
-  std::size_t pos = 0;
-  while (pos < source.size()) {
-    const std::size_t open = source.find("{{", pos);
-    if (open == std::string_view::npos) {
-      t.parts_.push_back({false, std::string(source.substr(pos))});
-      break;
-    }
-    if (open > pos) t.parts_.push_back({false, std::string(source.substr(pos, open - pos))});
-    const std::size_t close = source.find("}}", open + 2);
-    if (close == std::string_view::npos) {
-      *problem = "'{{' at offset " + std::to_string(open) + " is never closed with '}}'";
-      return std::nullopt;
-    }
-    std::string_view name = source.substr(open + 2, close - open - 2);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    const auto& known = template_variables();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      *problem = "unknown placeholder {{" + std::string(name) + "}} (known: " + list + ")";
-      return std::nullopt;
-    }
-    t.parts_.push_back({true, std::string(name)});
-    pos = close + 2;
-  }
-  return t;
-}
-
-std::string RequestTemplate::render(const TemplateValues& values) const {
-  std::string out;
-  for (const auto& part : parts_) {
-    if (!part.variable) {
-      out += part.text;
-      continue;
-    }
-    auto it = values.find(part.text);
-    const TemplateValue value = it == values.end() ? TemplateValue(std::string()) : it->second;
-    if (const auto* n = std::get_if<std::int64_t>(&value)) {
-      out += std::to_string(*n);
-    } else if (encoding_ == Encoding::kJson) {
-      out += json::serialize(json::string(std::get<std::string>(value)));
-    } else {
-      out += percent_encode(std::get<std::string>(value));
-    }
-  }
-  return out;
-}
-
-TemplateValues sample_template_values() {
-  return {{"action", std::string("down")},
-          {"switch", std::string("sw-sample")},
-          {"switch_address", std::string("192.0.2.1")},
-          {"port", std::string("Gi1/0/1")},
-          {"if_index", std::int64_t{1}},
-          {"containment", std::int64_t{1}},
-          {"incident", std::string("gw1-4Q\"sample\\incident")},
-          {"origin_ip", std::string("192.0.2.10")},
-          {"mac", std::string("00:00:5e:00:53:01")}};
-}
-
-TemplateValues template_values(const PortRequest& r) {
-  return {{"action", action_of(r)},
-          {"switch", r.device->name},
-          {"switch_address", r.device->address},
-          {"port", r.port},
-          {"if_index", r.if_index},
-          {"containment", r.containment_id},
-          {"incident", r.incident_id},
-          {"origin_ip", r.origin_ip},
-          {"mac", r.mac}};
-}
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -390,15 +286,14 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
   }
   const std::int64_t job_template =
       request.up && a.release_job_template != 0 ? a.release_job_template : a.job_template;
-  json::object vars{{"action", action_of(request)},
-                    {"switch", request.device->name},
-                    {"switch_address", request.device->address},
-                    {"port", request.port},
-                    {"if_index", request.if_index},
-                    {"containment_id", request.containment_id},
-                    {"incident_id", request.incident_id},
-                    {"origin_ip", request.origin_ip},
-                    {"mac", request.mac}};
+  // The same values as a webhook's template, but AWX playbooks read the containment and the
+  // incident as containment_id and incident_id.
+  json::object vars;
+  for (const auto& [name, value] : port_values(request)) {
+    std::string key(name);
+    if (key == "containment" || key == "incident") key += "_id";
+    std::visit([&](const auto& v) { vars[key] = v; }, value);
+  }
   HttpRequest launch =
       this->request("POST", "/api/v2/job_templates/" + std::to_string(job_template) + "/launch/");
   launch.body = json::serialize(json::object{{"extra_vars", vars}});

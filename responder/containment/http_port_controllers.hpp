@@ -1,4 +1,4 @@
-// HTTP automation back ends for containment: a generic webhook and AWX / Ansible controller job
+// The HTTP automation port controllers: a generic webhook and AWX / Ansible controller job
 // templates. They write a port through someone else's automation and then verify the result
 // themselves; a write that cannot be verified is a failure, never a success.
 //
@@ -21,43 +21,9 @@
 #include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
 #include "responder/containment/port_controller.hpp"
+#include "responder/containment/request_template.hpp"
 
 namespace vtrace::responder {
-
-// ---- request templates ---------------------------------------------------------------------
-
-using TemplateValue = std::variant<std::string, std::int64_t>;
-using TemplateValues = std::map<std::string, TemplateValue>;
-
-// The names a request template may use.
-const std::vector<std::string>& template_variables();
-
-// A text with {{name}} placeholders and nothing else (no sections, no partials). Rendering
-// encodes every value for where it goes: as a JSON value (strings quoted and escaped, numbers
-// bare) in a body, percent-encoded in a URL. So an incident id or a MAC can never change the
-// shape of the request, whatever it contains.
-class RequestTemplate {
- public:
-  enum class Encoding { kJson, kUrl };
-
-  // Nullopt with `problem` set on an unknown name or an unclosed {{.
-  static std::optional<RequestTemplate> compile(std::string_view source, Encoding encoding,
-                                                std::string* problem);
-  std::string render(const TemplateValues& values) const;
-
- private:
-  struct Part {
-    bool variable = false;
-    std::string text;  // literal text, or the variable name
-  };
-  Encoding encoding_ = Encoding::kJson;
-  std::vector<Part> parts_;
-};
-
-// Values used to check templates when the configuration is loaded.
-TemplateValues sample_template_values();
-// The values of one port write.
-TemplateValues template_values(const PortRequest& request);
 
 // Hex HMAC-SHA256 of `data` under `key`.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
