@@ -167,6 +167,173 @@ int list_refused(const std::string& state_dir) {
   return 0;
 }
 
+// Where the responder is and the API token to show it (empty: none).
+struct Api {
+  std::string url;
+  std::string token;
+};
+
+// vtracectl list: recent incidents, one line each.
+int list_incidents(const Api& api, const std::string& origin, const std::string& since, int limit) {
+  std::string q = "?limit=" + std::to_string(limit);
+  if (!origin.empty()) q += "&origin=" + escape_query(origin);
+  if (!since.empty()) q += "&since=" + escape_query(since);
+  Reply r = call("GET", api.url + "/v1/incidents" + q, api.token);
+  if (r.status != 200) return report(r);
+  auto doc = json::parse(r.body);
+  std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", "ID", "DETECTED", "ORIGIN", "CLASS",
+              "CONFIDENCE", "VIRUS");
+  for (const auto& i : doc.at("incidents").as_array()) {
+    const auto& o = i.at("origin");
+    const std::string ip = o.is_object() ? str(o, "ip") : "-";
+    const std::string cls = !o.is_object()                 ? "-"
+                            : str(o, "internal") == "true" ? "internal"
+                                                           : "external";
+    std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
+                str(i, "detected_at").c_str(), ip.c_str(), cls.c_str(),
+                str(i, "confidence").c_str(), str(i, "virus").c_str());
+  }
+  return 0;
+}
+
+// vtracectl report: the statistics of /v1/stats as tables.
+int show_report(const Api& api, const std::string& since) {
+  Reply r = call("GET", api.url + "/v1/stats?since=" + escape_query(since), api.token);
+  if (r.status != 200) return report(r);
+  auto doc = json::parse(r.body);
+  std::printf("vtrace report since %s\n\n", str(doc, "since").c_str());
+  std::printf("%-40s %10s %8s\n", "VIRUS (internal origins)", "DETECTIONS", "HOSTS");
+  std::int64_t total = 0;
+  for (const auto& v : doc.at("viruses").as_array()) {
+    std::printf("%-40s %10s %8s\n", str(v, "virus").c_str(), str(v, "detections").c_str(),
+                str(v, "origins").c_str());
+    total += v.at("detections").as_int64();
+  }
+  std::printf("%-40s %10lld\n\n", "total", static_cast<long long>(total));
+  std::printf("detections from internal origins: %s\n", str(doc, "internal").c_str());
+  std::printf("detections from external origins: %s\n", str(doc, "external").c_str());
+  std::printf("origin not determined:            %s\n\n", str(doc, "unknown").c_str());
+  std::printf("%-16s %-27s %-27s %s\n", "ORIGIN", "FIRST DETECTION", "CONTAINED",
+              "TIME TO CONTAINMENT");
+  for (const auto& t : doc.at("time_to_containment").as_array()) {
+    const auto& secs = t.at("seconds");
+    std::string took = "-";
+    if (secs.is_number()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f s", secs.to_number<double>());
+      took = buf;
+    }
+    const std::string at =
+        t.at("contained_at").is_string() ? str(t, "contained_at") : "not contained";
+    std::printf("%-16s %-27s %-27s %s\n", str(t, "ip").c_str(), str(t, "first_detection").c_str(),
+                at.c_str(), took.c_str());
+  }
+  return 0;
+}
+
+// vtracectl show ID: one incident with its actions and mails.
+int show_incident(const Api& api, const std::string& id) {
+  Reply r = call("GET", api.url + "/v1/incidents/" + escape_query(id), api.token);
+  if (r.status != 200) return report(r);
+  print_incident(json::parse(r.body));
+  return 0;
+}
+
+// vtracectl outbox: the mails in the outbox.
+int list_outbox(const Api& api, const std::string& status) {
+  std::string q = status.empty() ? "" : "?status=" + escape_query(status);
+  Reply r = call("GET", api.url + "/v1/outbox" + q, api.token);
+  if (r.status != 200) return report(r);
+  auto doc = json::parse(r.body);
+  for (const auto& m : doc.at("mails").as_array()) {
+    std::string to;
+    for (const auto& t : m.at("to").as_array())
+      to += (to.empty() ? "" : ",") + std::string(t.as_string());
+    std::printf("#%-6s %-8s %-12s %-30s %s\n", str(m, "id").c_str(), str(m, "status").c_str(),
+                str(m, "kind").c_str(), to.c_str(), str(m, "subject").c_str());
+  }
+  return 0;
+}
+
+// vtracectl containments: port containments, one line each.
+int list_containments(const Api& api, const std::string& status) {
+  std::string q = status.empty() ? "" : "?status=" + escape_query(status);
+  Reply r = call("GET", api.url + "/v1/containments" + q, api.token);
+  if (r.status != 200) return report(r);
+  auto doc = json::parse(r.body);
+  std::printf("%-6s %-14s %-16s %-12s %-20s %-25s %s\n", "ID", "STATUS", "ORIGIN", "SWITCH", "PORT",
+              "EXPIRES", "DETAIL");
+  for (const auto& c : doc.at("containments").as_array()) {
+    const std::string port = str(c, "port") + (str(c, "if_index") != "0" && !str(c, "port").empty()
+                                                   ? " (" + str(c, "if_index") + ")"
+                                                   : "");
+    std::printf("c%-5s %-14s %-16s %-12s %-20s %-25s %s\n", str(c, "id").c_str(),
+                str(c, "status").c_str(), str(c, "ip").c_str(), str(c, "switch").c_str(),
+                port.c_str(), str(c, "expires_at").c_str(), str(c, "detail").c_str());
+  }
+  return 0;
+}
+
+// vtracectl release cID: asks for a port to be re-enabled and, unless --wait 0, follows the
+// containment until the write is verified or has failed.
+int release_containment(const Api& api, const std::string& id, const std::string& reason,
+                        const std::string& operator_name, int wait_seconds) {
+  const std::string n = id.substr(1);
+  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) {
+    std::cerr << "vtracectl: " << id << " is not a containment id such as c12\n";
+    return 2;
+  }
+  if (reason.empty()) {
+    std::cerr << "vtracectl: releasing a port needs --reason \"...\" (it goes to the audit)\n";
+    return 2;
+  }
+  json::object body{{"reason", reason}, {"operator", operator_name}};
+  Reply r = call("POST", api.url + "/v1/containments/" + n + "/release", api.token,
+                 json::serialize(body));
+  if (r.status == 200) {
+    std::cout << "containment c" << n << " cancelled: " << str(json::parse(r.body), "message")
+              << "\n";
+    return 0;
+  }
+  if (r.status != 202) return report(r);
+  // The responder's containment worker writes the port; follow the containment until the
+  // write is verified or has failed.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(std::max(wait_seconds, 0));
+  for (;;) {
+    Reply list = call("GET", api.url + "/v1/containments", api.token);
+    if (list.status != 200) return report(list);
+    const json::value doc = json::parse(list.body);
+    for (const auto& c : doc.at("containments").as_array()) {
+      if (str(c, "id") != n) continue;
+      const std::string state = str(c, "status");
+      if (state == "released") {
+        std::cout << "containment c" << n << " released: " << str(c, "detail") << "\n";
+        return 0;
+      }
+      if (state == "release_failed") {
+        std::cerr << "vtracectl: containment c" << n << " release failed (retried every "
+                  << "minute): " << str(c, "detail") << "\n";
+        return 1;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::cout << "containment c" << n << " release requested; still in progress (see "
+                << "'vtracectl containments')\n";
+      return wait_seconds > 0 ? 3 : 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// vtracectl release ID: releases a held mail.
+int release_mail(const Api& api, const std::string& id) {
+  Reply r = call("POST", api.url + "/v1/outbox/" + escape_query(id) + "/release", api.token);
+  if (r.status != 200) return report(r);
+  std::cout << "mail " << id << " released\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,152 +406,15 @@ int main(int argc, char** argv) {
   } else if (const char* t = std::getenv("VTRACE_API_TOKEN")) {
     token = t;
   }
+  const Api api{url, token};
 
-  if (*list) {
-    std::string q = "?limit=" + std::to_string(limit);
-    if (!origin.empty()) q += "&origin=" + escape_query(origin);
-    if (!since.empty()) q += "&since=" + escape_query(since);
-    Reply r = call("GET", url + "/v1/incidents" + q, token);
-    if (r.status != 200) return report(r);
-    auto doc = json::parse(r.body);
-    std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", "ID", "DETECTED", "ORIGIN", "CLASS",
-                "CONFIDENCE", "VIRUS");
-    for (const auto& i : doc.at("incidents").as_array()) {
-      const auto& o = i.at("origin");
-      const std::string ip = o.is_object() ? str(o, "ip") : "-";
-      const std::string cls = !o.is_object()                 ? "-"
-                              : str(o, "internal") == "true" ? "internal"
-                                                             : "external";
-      std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
-                  str(i, "detected_at").c_str(), ip.c_str(), cls.c_str(),
-                  str(i, "confidence").c_str(), str(i, "virus").c_str());
-    }
-    return 0;
-  }
-  if (*report_cmd) {
-    Reply r = call("GET", url + "/v1/stats?since=" + escape_query(report_since), token);
-    if (r.status != 200) return report(r);
-    auto doc = json::parse(r.body);
-    std::printf("vtrace report since %s\n\n", str(doc, "since").c_str());
-    std::printf("%-40s %10s %8s\n", "VIRUS (internal origins)", "DETECTIONS", "HOSTS");
-    std::int64_t total = 0;
-    for (const auto& v : doc.at("viruses").as_array()) {
-      std::printf("%-40s %10s %8s\n", str(v, "virus").c_str(), str(v, "detections").c_str(),
-                  str(v, "origins").c_str());
-      total += v.at("detections").as_int64();
-    }
-    std::printf("%-40s %10lld\n\n", "total", static_cast<long long>(total));
-    std::printf("detections from internal origins: %s\n", str(doc, "internal").c_str());
-    std::printf("detections from external origins: %s\n", str(doc, "external").c_str());
-    std::printf("origin not determined:            %s\n\n", str(doc, "unknown").c_str());
-    std::printf("%-16s %-27s %-27s %s\n", "ORIGIN", "FIRST DETECTION", "CONTAINED",
-                "TIME TO CONTAINMENT");
-    for (const auto& t : doc.at("time_to_containment").as_array()) {
-      const auto& secs = t.at("seconds");
-      std::string took = "-";
-      if (secs.is_number()) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.1f s", secs.to_number<double>());
-        took = buf;
-      }
-      const std::string at =
-          t.at("contained_at").is_string() ? str(t, "contained_at") : "not contained";
-      std::printf("%-16s %-27s %-27s %s\n", str(t, "ip").c_str(), str(t, "first_detection").c_str(),
-                  at.c_str(), took.c_str());
-    }
-    return 0;
-  }
-  if (*show) {
-    Reply r = call("GET", url + "/v1/incidents/" + escape_query(id), token);
-    if (r.status != 200) return report(r);
-    print_incident(json::parse(r.body));
-    return 0;
-  }
-  if (*outbox) {
-    std::string q = status.empty() ? "" : "?status=" + escape_query(status);
-    Reply r = call("GET", url + "/v1/outbox" + q, token);
-    if (r.status != 200) return report(r);
-    auto doc = json::parse(r.body);
-    for (const auto& m : doc.at("mails").as_array()) {
-      std::string to;
-      for (const auto& t : m.at("to").as_array())
-        to += (to.empty() ? "" : ",") + std::string(t.as_string());
-      std::printf("#%-6s %-8s %-12s %-30s %s\n", str(m, "id").c_str(), str(m, "status").c_str(),
-                  str(m, "kind").c_str(), to.c_str(), str(m, "subject").c_str());
-    }
-    return 0;
-  }
-  if (*containments) {
-    std::string q = status.empty() ? "" : "?status=" + escape_query(status);
-    Reply r = call("GET", url + "/v1/containments" + q, token);
-    if (r.status != 200) return report(r);
-    auto doc = json::parse(r.body);
-    std::printf("%-6s %-14s %-16s %-12s %-20s %-25s %s\n", "ID", "STATUS", "ORIGIN", "SWITCH",
-                "PORT", "EXPIRES", "DETAIL");
-    for (const auto& c : doc.at("containments").as_array()) {
-      const std::string port =
-          str(c, "port") + (str(c, "if_index") != "0" && !str(c, "port").empty()
-                                ? " (" + str(c, "if_index") + ")"
-                                : "");
-      std::printf("c%-5s %-14s %-16s %-12s %-20s %-25s %s\n", str(c, "id").c_str(),
-                  str(c, "status").c_str(), str(c, "ip").c_str(), str(c, "switch").c_str(),
-                  port.c_str(), str(c, "expires_at").c_str(), str(c, "detail").c_str());
-    }
-    return 0;
-  }
-  if (*release && !id.empty() && (id[0] == 'c' || id[0] == 'C')) {
-    const std::string n = id.substr(1);
-    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) {
-      std::cerr << "vtracectl: " << id << " is not a containment id such as c12\n";
-      return 2;
-    }
-    if (reason.empty()) {
-      std::cerr << "vtracectl: releasing a port needs --reason \"...\" (it goes to the audit)\n";
-      return 2;
-    }
-    json::object body{{"reason", reason}, {"operator", operator_name}};
-    Reply r =
-        call("POST", url + "/v1/containments/" + n + "/release", token, json::serialize(body));
-    if (r.status == 200) {
-      std::cout << "containment c" << n << " cancelled: " << str(json::parse(r.body), "message")
-                << "\n";
-      return 0;
-    }
-    if (r.status != 202) return report(r);
-    // The responder's containment worker writes the port; follow the containment until the
-    // write is verified or has failed.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(std::max(wait_seconds, 0));
-    for (;;) {
-      Reply list = call("GET", url + "/v1/containments", token);
-      if (list.status != 200) return report(list);
-      const json::value doc = json::parse(list.body);
-      for (const auto& c : doc.at("containments").as_array()) {
-        if (str(c, "id") != n) continue;
-        const std::string state = str(c, "status");
-        if (state == "released") {
-          std::cout << "containment c" << n << " released: " << str(c, "detail") << "\n";
-          return 0;
-        }
-        if (state == "release_failed") {
-          std::cerr << "vtracectl: containment c" << n << " release failed (retried every "
-                    << "minute): " << str(c, "detail") << "\n";
-          return 1;
-        }
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        std::cout << "containment c" << n << " release requested; still in progress (see "
-                  << "'vtracectl containments')\n";
-        return wait_seconds > 0 ? 3 : 0;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  if (*release) {
-    Reply r = call("POST", url + "/v1/outbox/" + escape_query(id) + "/release", token);
-    if (r.status != 200) return report(r);
-    std::cout << "mail " << id << " released\n";
-    return 0;
-  }
+  if (*list) return list_incidents(api, origin, since, limit);
+  if (*report_cmd) return show_report(api, report_since);
+  if (*show) return show_incident(api, id);
+  if (*outbox) return list_outbox(api, status);
+  if (*containments) return list_containments(api, status);
+  if (*release && !id.empty() && (id[0] == 'c' || id[0] == 'C'))
+    return release_containment(api, id, reason, operator_name, wait_seconds);
+  if (*release) return release_mail(api, id);
   return 2;
 }
