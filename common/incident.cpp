@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/net.hpp"
+#include "common/text.hpp"
 
 namespace vtrace {
 
@@ -228,17 +229,6 @@ const char* kind_name(const json::value& v) {
   refuse(field, std::string("expected ") + expected + ", got " + kind_name(got));
 }
 
-// Names of sources, parsers and zones, as the configuration allows them.
-bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > limits::kNameBytes) return false;
-  for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 // One JSON object of the document: its path, and its keys checked against the known ones.
 class Fields {
  public:
@@ -282,7 +272,7 @@ class Fields {
   std::string name(std::string_view key, bool may_be_empty = false) const {
     std::string s = text(key, limits::kNameBytes);
     if (s.empty() && may_be_empty) return s;
-    if (!valid_name(s)) {
+    if (!valid_name(s, limits::kNameBytes)) {
       refuse(field(key), s.empty() ? "empty (expected a configured name)"
                                    : "not a name (letters, digits, '-', '_' and '.')");
     }

@@ -1,11 +1,26 @@
-// Small text helpers for the per-line hot path.
+// Small text helpers: names as the configurations allow them, and comparisons for the per-line
+// hot path.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
 namespace vtrace {
+
+// A configured name (source, format, zone, host, template, credential): 1 to `max_bytes` of
+// letters, digits, '_', '.' and '-', so it can appear in an incident, a metric, a file name or a
+// diagnostic as it is. The correlator allows incident_limits::kNameBytes, the cap of the
+// incident contract; the responder caps its own names at 64.
+inline bool valid_name(std::string_view s, std::size_t max_bytes) {
+  if (s.empty() || s.size() > max_bytes) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
 
 // a == b, for the short texts compared on every line (host names, program names, zones):
 // up to 16 bytes as overlapping word loads, without a call into the library's memcmp, whose

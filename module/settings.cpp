@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "common/incident.hpp"
+#include "common/text.hpp"
 #include "common/url.hpp"
 #include "common/yaml_fields.hpp"
 #include "common/yaml_schema.hpp"
@@ -38,13 +39,7 @@ constexpr Duration kDay = seconds(86400);
 
 // Names of sources, zones and formats end up in incidents (at most
 // incident_limits::kNameBytes there), metrics and file names.
-bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > incident_limits::kNameBytes) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
+bool valid_name(std::string_view s) { return vtrace::valid_name(s, incident_limits::kNameBytes); }
 
 // Host names as syslog reports them; the same alphabet as names, so no spaces or ports.
 bool valid_hostname(std::string_view s) { return valid_name(s); }

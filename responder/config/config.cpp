@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/text.hpp"
 #include "responder/config/config_parser.hpp"
 
 namespace vtrace::responder {
@@ -93,13 +94,7 @@ std::optional<std::string> normalise_mac(std::string_view text) {
 
 namespace detail {
 
-bool valid_name(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-  });
-}
+bool valid_name(std::string_view s) { return vtrace::valid_name(s, kMaxNameBytes); }
 
 std::string lower(std::string s) {
   for (char& c : s) {
