@@ -23,8 +23,8 @@
 #include <tuple>
 #include <utility>
 
-#include "module/input/isvw_assembler.hpp"
 #include "module/input/syslog_envelope.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 
 namespace vtrace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "common/time.hpp"
-#include "module/input/log_line.hpp"
+#include "module/parsers/log_line.hpp"
 
 namespace vtrace {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "module/input/log_line.hpp"
+#include "module/parsers/log_line.hpp"
 #include "module/parsers/record.hpp"
 
 namespace vtrace {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/incident.hpp"
-#include "module/input/isvw_assembler.hpp"
-#include "module/input/log_line.hpp"
+#include "module/parsers/isvw_assembler.hpp"
+#include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
 #include "module/trace/hop_tracer.hpp"

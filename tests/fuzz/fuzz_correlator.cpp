@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "common/incident.hpp"
-#include "module/input/isvw_assembler.hpp"
 #include "module/input/syslog_envelope.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 #include "module/trace/correlator.hpp"
 #include "tests/fuzz/fuzz_sites.hpp"
 #include "tests/fuzz/fuzz_support.hpp"

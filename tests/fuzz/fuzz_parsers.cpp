@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "module/input/isvw_assembler.hpp"
 #include "module/input/syslog_envelope.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
 #include "tests/fuzz/fuzz_support.hpp"

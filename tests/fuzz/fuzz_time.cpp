@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "common/time.hpp"
-#include "module/input/isvw_assembler.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using namespace vtrace;

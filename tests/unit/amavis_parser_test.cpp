@@ -2,7 +2,7 @@
 #include <memory>
 #include <string_view>
 
-#include "module/input/log_line.hpp"
+#include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "support/view_checks.hpp"
 

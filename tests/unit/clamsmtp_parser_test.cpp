@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "module/input/log_line.hpp"
 #include "module/input/syslog_envelope.hpp"
+#include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "support/view_checks.hpp"
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "module/input/log_line.hpp"
+#include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
 #include "support/view_checks.hpp"

@@ -1,7 +1,7 @@
 // Unit tests for the Trend Micro InterScan VirusWall virus-log assembler. No real ISVW line is
 // public (log-formats.md §12), so the records are those of the project's scenario
 // (tests/fixtures/scenario/isvw.log), whose layout follows the vendor's field list.
-#include "module/input/isvw_assembler.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>

@@ -1,5 +1,5 @@
 // InterScan VirusWall record assembly.
-#include "module/input/isvw_assembler.hpp"
+#include "module/parsers/isvw_assembler.hpp"
 
 #include "module/parsers/parse_util.hpp"
 
