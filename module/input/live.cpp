@@ -23,8 +23,11 @@
 
 #include "module/input/crash_guard.hpp"
 #include "module/input/instance_lock.hpp"
+#include "module/input/journal.hpp"
 #include "module/input/omprog_loop.hpp"
 #include "module/input/replay.hpp"
+#include "module/input/rsyslog_ingester.hpp"
+#include "module/input/rsyslog_json_decoder.hpp"
 #include "module/output/outbox_sender.hpp"
 #include "module/output/state_store.hpp"
 #include "module/trace/correlator.hpp"

@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "module/input/omprog_loop.hpp"
+#include "module/input/rsyslog_ingester.hpp"
+#include "module/input/rsyslog_json_decoder.hpp"
 #include "module/trace/correlator.hpp"
 #include "tests/fuzz/fuzz_sites.hpp"
 #include "tests/fuzz/fuzz_support.hpp"

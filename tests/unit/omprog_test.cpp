@@ -19,7 +19,10 @@
 #include <vector>
 
 #include "module/input/crash_guard.hpp"
+#include "module/input/journal.hpp"
 #include "module/input/omprog_loop.hpp"
+#include "module/input/rsyslog_ingester.hpp"
+#include "module/input/rsyslog_json_decoder.hpp"
 #include "module/output/outbox_sender.hpp"
 #include "module/output/state_store.hpp"
 #include "support/correlator_harness.hpp"
