@@ -13,7 +13,7 @@
 
 #include "common/diagnostic.hpp"
 #include "common/time.hpp"
-#include "common/yaml_schema.hpp"
+#include "common/yaml_reader.hpp"
 
 namespace vtrace {
 

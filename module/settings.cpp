@@ -21,7 +21,7 @@
 #include "common/text.hpp"
 #include "common/url.hpp"
 #include "common/yaml_fields.hpp"
-#include "common/yaml_schema.hpp"
+#include "common/yaml_reader.hpp"
 
 namespace vtrace {
 namespace {

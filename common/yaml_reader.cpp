@@ -1,5 +1,5 @@
 // YamlReader: the one place YAML marks (0-based) become diagnostic positions (1-based).
-#include "common/yaml_schema.hpp"
+#include "common/yaml_reader.hpp"
 
 #include <set>
 
