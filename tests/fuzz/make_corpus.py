@@ -41,7 +41,7 @@ def lines_of(path):
 
 def cpp_string_literals(path, start_marker, end_marker):
     """The string values of a C++ initializer list between two markers: adjacent literals
-    joined, comment lines skipped (the seeds of tests/unit/parser_fuzz_test.cpp)."""
+    joined, comment lines skipped (the seeds of tests/module/parsers/parser_fuzz_test.cpp)."""
     text = path.read_text()
     body = text[text.index(start_marker):]
     body = body[:body.index(end_marker)]
@@ -131,9 +131,9 @@ def isvw_records(count):
 
 
 def syslog_seeds():
-    seeds = cpp_string_literals(ROOT / "tests/unit/parser_fuzz_test.cpp",
+    seeds = cpp_string_literals(ROOT / "tests/module/parsers/parser_fuzz_test.cpp",
                                 "curated_seeds() {", "return seeds;")
-    mainlog = cpp_string_literals(ROOT / "tests/unit/parser_fuzz_test.cpp",
+    mainlog = cpp_string_literals(ROOT / "tests/module/parsers/parser_fuzz_test.cpp",
                                   "exim_mainlog_seeds() {", "return seeds;")
     return seeds, mainlog
 
@@ -258,7 +258,7 @@ def main():
     for target, files, tests in [
             ("correlator_settings",
              [ROOT / "rules/vtrace.yaml", FIX / "scenario/vtrace.yaml", FIX / "config/minimal.yaml",
-              FIX / "config/several-errors.yaml"], [ROOT / "tests/unit/settings_test.cpp"]),
+              FIX / "config/several-errors.yaml"], [ROOT / "tests/module/settings_test.cpp"]),
             ("responder_config", [ROOT / "rules/responder.yaml"],
              [ROOT / "tests/responder" / f for f in
               ["config_test.cpp", "containment_test.cpp", "http_backend_test.cpp"]])]:

@@ -257,7 +257,7 @@ class Sender:
 # ------------------------------------------------------------------------------------------
 # Mail log lines: a PC sends through relay1 (postfix, RFC 3164 from 127.0.0.3) to the gateway
 # gw1 (postfix + clamav-milter "LogInfected Full" with OnInfected Reject, RFC 5424 from
-# 127.0.0.2). Shapes as in tests/unit/trace_test.cpp.
+# 127.0.0.2). Shapes as in tests/module/trace/trace_test.cpp.
 
 _QID_CHARS = "0123456789ABCDEF"
 
