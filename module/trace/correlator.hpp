@@ -175,8 +175,11 @@ class Correlator {
   // (source, queue id) of every record an emitted trace went through, for relay echoes.
   std::unordered_map<std::string, TimePoint> covered_;
   std::deque<std::pair<TimePoint, std::string>> covered_order_;
+  // Id-less detections per source, envelope and log second, to number them; per source in
+  // log order, kept until that source has logged 2 s past (its watermark, not the wall clock:
+  // a backlog arriving late numbers them as replay does).
   std::unordered_map<std::string, int> repeat_counts_;
-  std::deque<std::pair<TimePoint, std::string>> repeat_order_;
+  std::vector<std::deque<std::pair<TimePoint, std::string>>> repeat_order_;
   std::vector<std::string> uncorroborated_samples_;
   ParsedRecord scratch_;
   std::string evidence_;  // a live detection line with its envelope written back

@@ -66,14 +66,15 @@ class Harness {
     correlator_ = std::make_unique<Correlator>(settings_, sink_, "UTC");
   }
 
-  // Feeds syslog lines (any envelope) in the given order, trusting them by hostname.
-  Harness& feed(const std::vector<std::string>& lines) {
+  // Feeds syslog lines (any envelope) in the given order, trusting them by hostname. `behind`:
+  // how far the clock advance() is given runs ahead of the lines, as live after a backlog.
+  Harness& feed(const std::vector<std::string>& lines, Duration behind = 0) {
     for (const auto& l : lines) {
       storage_.push_back(l);
       LogLine line;
       REQUIRE(decoder_.decode(storage_.back(), line));
       correlator_->ingest_untrusted(line);
-      correlator_->advance(line.time);
+      correlator_->advance(line.time + behind);
     }
     return *this;
   }
