@@ -62,7 +62,6 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
       isvw_(settings.sources.size()),
       source_generation_(settings.sources.size(), 0),
       source_watermark_(settings.sources.size(), 0) {
-  repeat_order_.resize(settings.sources.size());
   for (const auto& s : settings.sources) {
     zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
@@ -198,7 +197,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
                        (facts.recipients.empty() ? "" : facts.recipients.front()) + "|" + virus +
                        "|" + std::string(record.file) + "|" + std::to_string(t / kMicrosPerSecond);
     const int n = ++repeat_counts_[base];
-    if (n == 1) repeat_order_[source].emplace_back(t, base);
+    if (n == 1) repeat_order_.emplace_back(t, base);
     key = base + "#" + std::to_string(n);
   }
 
@@ -507,9 +506,7 @@ void Correlator::advance(TimePoint now) {
   const TimePoint cutoff = log_now - settings_.correlation.window;
   trim_before(emitted_keys_, emitted_order_, cutoff);
   trim_before(covered_, covered_order_, cutoff);
-  for (std::size_t s = 0; s < repeat_order_.size(); ++s) {
-    trim_before(repeat_counts_, repeat_order_[s], source_watermark_[s] - seconds(2));
-  }
+  trim_before(repeat_counts_, repeat_order_, cutoff);
 }
 
 void Correlator::finish() {

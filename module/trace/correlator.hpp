@@ -175,11 +175,12 @@ class Correlator {
   // (source, queue id) of every record an emitted trace went through, for relay echoes.
   std::unordered_map<std::string, TimePoint> covered_;
   std::deque<std::pair<TimePoint, std::string>> covered_order_;
-  // Id-less detections per source, envelope and log second, to number them; per source in
-  // log order, kept until that source has logged 2 s past (its watermark, not the wall clock:
-  // a backlog arriving late numbers them as replay does).
+  // Id-less detections per envelope and log second, to number them. Kept, in log time, as long
+  // as the keys they name (the window): a record that arrives late -- a backlog, an imfile
+  // read lagging its file, a restart -- is numbered as replay numbers it, and never takes the
+  // number, and so the key, of an earlier record of the same second.
   std::unordered_map<std::string, int> repeat_counts_;
-  std::vector<std::deque<std::pair<TimePoint, std::string>>> repeat_order_;
+  std::deque<std::pair<TimePoint, std::string>> repeat_order_;
   std::vector<std::string> uncorroborated_samples_;
   ParsedRecord scratch_;
   std::string evidence_;  // a live detection line with its envelope written back

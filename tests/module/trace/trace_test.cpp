@@ -249,6 +249,34 @@ TEST_CASE("an ISVW detection without ids is matched by envelope within the clock
   CHECK(in.origin->ip == "10.1.36.108");
 }
 
+TEST_CASE("an identical ISVW record of the same second read late is a mail of its own",
+          "[trace][isvw]") {
+  // The worm sent the same envelope twice in one second; the second record reaches the
+  // correlator after gw2 has logged 24 s further (imfile lagging, or reading the file again
+  // after a restart). It keeps its own number, and so its own incident id.
+  Harness h;
+  h.feed({
+      "Nov 28 05:00:58 gw2 sendmail[3]: 6AS50wTQ028968: from=<info@example.net>, size=70518, "
+      "class=0, nrcpts=1, msgid=<j.244@example.net>, proto=ESMTP, daemon=MTA, "
+      "relay=relay2.campus.example.ac.jp [10.1.0.26]",
+      "Nov 28 05:00:59 gw2 sendmail[4]: 6AS50wTQ028969: from=<info@example.net>, size=70518, "
+      "class=0, nrcpts=1, msgid=<j.245@example.net>, proto=ESMTP, daemon=MTA, "
+      "relay=relay2.campus.example.ac.jp [10.1.0.26]",
+  });
+  const auto record = isvw_record("11/28/26 05:01:01", "info@example.net", "suzuki@example.ac.jp",
+                                  "photo.exe", "WORM_LOVGATE.F");
+  h.feed_as("gw2", record);
+  h.feed(
+      {"Nov 28 05:01:25 gw2 sendmail[5]: 6AS51aaa030000: from=<a@example.org>, size=1, "
+       "class=0, nrcpts=1, msgid=<b@example.org>, proto=ESMTP, daemon=MTA, "
+       "relay=[198.51.100.9]"});
+  h.feed_as("gw2", record);
+  const auto& incidents = h.finish();
+  REQUIRE(incidents.size() == 2);
+  CHECK(incidents[0].id != incidents[1].id);
+  CHECK(h.correlator().stats().detections_merged == 0);
+}
+
 TEST_CASE("an ISVW detection outside the clock skew of every message yields no incident",
           "[trace][isvw]") {
   Harness h;
