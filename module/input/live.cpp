@@ -26,6 +26,7 @@
 #include "module/input/journal.hpp"
 #include "module/input/omprog_loop.hpp"
 #include "module/input/replay.hpp"
+#include "module/input/reread_filter.hpp"
 #include "module/input/rsyslog_ingester.hpp"
 #include "module/input/rsyslog_json_decoder.hpp"
 #include "module/output/outbox_sender.hpp"
@@ -150,15 +151,22 @@ TimePoint wall_now() {
 
 // `last_line_at`: wall time (µs) at which the last input line was handled, 0 before the first;
 // tells a stale feed from a quiet one, and gives the benchmark the exact end of a run.
+// What live mode itself skipped, beside the correlator's own counters.
+struct LiveCounters {
+  std::uint64_t oversized = 0;       // lines over the omprog loop's length limit
+  std::uint64_t resent_skipped = 0;  // unconfirmed lines rsyslog sent again
+  std::uint64_t reread_skipped = 0;  // lines a file input read again (RereadFilter)
+};
+
 void write_stats(const std::string& path, const Correlator& c, StateStore& store,
-                 const Journal& journal, const CrashGuard& guard, std::uint64_t oversized,
-                 std::uint64_t resent_skipped, TimePoint last_line_at) {
+                 const Journal& journal, const CrashGuard& guard, const LiveCounters& live,
+                 const RereadFilter& reread, TimePoint last_line_at) {
   const auto& s = c.stats();
   std::ostringstream o;
   o << "{\"lines\":" << s.lines << ",\"last_line_at\":" << last_line_at
     << ",\"records\":" << s.records << ",\"untrusted\":" << s.untrusted
     << ",\"unrecognised\":" << s.unrecognised << ",\"noise\":" << s.ignored
-    << ",\"undecodable\":" << c.undecodable() << ",\"oversized\":" << oversized
+    << ",\"undecodable\":" << c.undecodable() << ",\"oversized\":" << live.oversized
     << ",\"detections\":" << s.detections << ",\"merged\":" << s.detections_merged
     << ",\"echoes_suppressed\":" << s.echoes_suppressed
     << ",\"backscatter_merged\":" << s.backscatter_merged
@@ -170,7 +178,8 @@ void write_stats(const std::string& path, const Correlator& c, StateStore& store
     << ",\"ambiguous\":" << s.incidents[2] << ",\"unresolved\":" << s.incidents[3]
     << "},\"outbox_depth\":" << store.outbox_depth()
     << ",\"outbox_refused\":" << store.outbox_refused() << ",\"journal\":" << journal.size()
-    << ",\"resent_skipped\":" << resent_skipped
+    << ",\"resent_skipped\":" << live.resent_skipped
+    << ",\"reread_skipped\":" << live.reread_skipped << ",\"reread_forgotten\":" << reread.evicted()
     << ",\"quarantined_skipped\":" << guard.skipped_count()
     << ",\"quarantine\":" << guard.quarantine_size() << ",\"records_by_format\":{";
   bool first = true;
@@ -289,12 +298,16 @@ int run_live(LiveInputs inputs) {
   // Journalled lines rsyslog never had the OK for: it sends them again first, and they are
   // skipped then (already journalled and ingested), so a re-send is never a second detection.
   std::deque<std::string> resent;
-  std::uint64_t resent_skipped = 0;
+  LiveCounters counters;
+  // Lines imfile reads again after rsyslogd died before saving its position: known by where
+  // they are in their file, rebuilt from the journal like the rest of the state.
+  RereadFilter reread;
   std::vector<std::string_view> journalled;  // this batch's, for the crash guard's test hook
   RsyslogJsonDecoder decoder;
   RsyslogRecord record;
   auto rebuild = [&] {
     ingester.reset();
+    reread.clear();
     correlator = std::make_unique<Correlator>(*settings_ptr, sink);
     correlator->set_trace_watch([&guard](std::string_view line) { guard->watch_trace(line); });
     ingester = std::make_unique<RsyslogIngester>(*correlator);
@@ -312,6 +325,7 @@ int run_live(LiveInputs inputs) {
         return;
       }
       if (decoder.decode(line, record)) {
+        reread.remember(record.filename, record.fileoffset, record.msg);
         guard->enter_ingest(line);
         correlator->set_input_line(line);
         ingester->ingest(record);
@@ -337,7 +351,6 @@ int run_live(LiveInputs inputs) {
   TimePoint last_line_at = 0;
   TimePoint last_advance = 0;
   std::uint64_t malformed = 0;
-  std::uint64_t oversized = 0;
   auto housekeeping = [&] {
     journal->mark_confirmed();  // the last batch's OKs are written
     const TimePoint now = wall_now();
@@ -362,7 +375,7 @@ int run_live(LiveInputs inputs) {
     }
     if (now - last_stats >= settings_ptr->output.stats_interval) {
       last_stats = now;
-      write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, resent_skipped,
+      write_stats(stats_path, *correlator, *store, *journal, *guard, counters, reread,
                   last_line_at);
     }
     return g_stop == 0;
@@ -376,7 +389,7 @@ int run_live(LiveInputs inputs) {
       if (!resent.empty()) {
         if (line == resent.front()) {
           resent.pop_front();
-          ++resent_skipped;
+          ++counters.resent_skipped;
           continue;
         }
         resent.clear();  // rsyslog sends the unconfirmed lines first, or none of them
@@ -390,7 +403,7 @@ int run_live(LiveInputs inputs) {
         // The omprog loop dropped a line over its length limit (rsyslog's template never
         // makes an empty one).
         correlator->count_undecodable();
-        if (oversized++ < 10) {
+        if (counters.oversized++ < 10) {
           std::cerr << "vtrace-correlator: input line over " << kMaxOmprogLineBytes
                     << " bytes dropped\n";
         }
@@ -404,6 +417,10 @@ int run_live(LiveInputs inputs) {
         }
         continue;
       }
+      if (reread.seen(record.filename, record.fileoffset, record.msg)) {
+        ++counters.reread_skipped;  // journalled and traced when it was first read
+        continue;
+      }
       const auto before = correlator->relevant_lines();
       guard->enter_ingest(line);
       correlator->set_input_line(line);
@@ -411,6 +428,7 @@ int run_live(LiveInputs inputs) {
       guard->leave();
       if (correlator->relevant_lines() != before) {
         journal->add(std::min(t.value_or(arrived), arrived), line);
+        reread.remember(record.filename, record.fileoffset, record.msg);
         if (guard->has_test_hooks()) journalled.push_back(line);
       }
     }
@@ -445,8 +463,7 @@ int run_live(LiveInputs inputs) {
   const auto end = run_omprog_loop(inputs.in_fd, inputs.out_fd, on_batch, housekeeping);
   if (end != OmprogEnd::kFailed) journal->mark_confirmed();
   if (end != OmprogEnd::kFailed) correlator->advance(wall_now());
-  write_stats(stats_path, *correlator, *store, *journal, *guard, oversized, resent_skipped,
-              last_line_at);
+  write_stats(stats_path, *correlator, *store, *journal, *guard, counters, reread, last_line_at);
   if (sender) {
     // Give the sender a moment to deliver what the last lines produced.
     for (int i = 0; end != OmprogEnd::kFailed && i < 20 && store->outbox_depth() > 0; ++i) {

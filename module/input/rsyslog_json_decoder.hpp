@@ -19,9 +19,13 @@ struct RsyslogRecord {
   std::string_view procid;
   std::string_view msg;
   std::string_view inputname;  // rsyslog's input module (imuxsock, imfile, ...); optional
+  // Where imfile read the line (addMetadata="on"): $!metadata!filename and !fileoffset.
+  // Optional; empty for every other input.
+  std::string_view filename;
+  std::string_view fileoffset;
   // The unescaped values, one per field in the order above, kept from line to line so that
   // their memory is reused.
-  std::array<std::string, 7> unescaped;
+  std::array<std::string, 9> unescaped;
 };
 
 // Decodes lines of the JSON template into a record, reusing the parser's and the record's

@@ -58,7 +58,9 @@ def body(lab):
         f.write(record)
     log("sent relay1's and gw3's MTA lines; appended one ISVW record to the imfile log")
 
-    deadline = time.time() + 20
+    # imfile hands the record over after readTimeout (2 s); relay1 then stays quiet, so the
+    # detection waits for settle_timeout (10 s) before it is traced. Margin for a loaded host.
+    deadline = time.time() + 40
     while time.time() < deadline and not lab.responder.incidents():
         time.sleep(0.2)
     docs = lab.responder.incidents()

@@ -51,6 +51,38 @@ class SavedSignals {
   std::array<struct sigaction, 4> saved_{};
 };
 
+struct LiveRun {
+  int exit_code = -1;
+  std::string answers;  // what the correlator wrote back to rsyslog
+};
+
+// Runs live mode on `input` (rsyslog's side of stdin, closed at its end) until it ends.
+LiveRun run_live_on(vtrace::CorrelatorSettings settings, const std::string& input) {
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  LiveRun run;
+  {
+    const SavedSignals saved;
+    run.exit_code = vtrace::run_live({"unused.yaml", std::move(settings), in[0], out[1]});
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  char buf[256];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) run.answers.append(buf, n);
+  ::close(out[0]);
+  return run;
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("live mode confirms every line, traces the worm and journals the trusted lines",
@@ -82,31 +114,91 @@ TEST_CASE("live mode confirms every line, traces the worm and journals the trust
                   "'hello' message-id '<m@x>' date 'x' infected by Worm.A",
                   7) +
       "not json\n";
-  int in[2], out[2];
-  REQUIRE(::pipe(in) == 0);
-  REQUIRE(::pipe(out) == 0);
-  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
-  ::close(in[1]);
-  int exit_code = -1;
-  {
-    const SavedSignals saved;
-    exit_code = vtrace::run_live({"unused.yaml", std::move(*settings), in[0], out[1]});
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  std::string answers;
-  char buf[256];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) answers.append(buf, n);
-  ::close(out[0]);
-
+  const auto [exit_code, answers] = run_live_on(std::move(*settings), input);
   CHECK(exit_code == 0);
   CHECK(answers == "OK\nOK\nOK\nOK\nOK\nOK\n");  // start-up, four records, the malformed line
-  std::ifstream jsonl(dir / "incidents.jsonl");
-  std::vector<std::string> incidents;
-  for (std::string line; std::getline(jsonl, line);) incidents.push_back(line);
+  const auto incidents = lines_of(dir / "incidents.jsonl");
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].find("\"10.1.23.45\"") != std::string::npos);
   CHECK(std::filesystem::exists(dir / "correlator.db"));
   CHECK(!std::filesystem::is_empty(dir / "journal"));
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// An InterScan VirusWall record as imfile hands it over with the shipped "isvw" feed: one
+// message of seven lines (escapeLF="off", so real line breaks, written \n in JSON), logged on
+// the collector (no fromhost-ip), with addMetadata's file name and offset.
+std::string isvw_record_read_at(const std::string& offset, const std::string& date) {
+  return R"({"timereported":")" + rfc3339_ago(0) +
+         R"(","hostname":"gw2","fromhost-ip":"","app-name":"isvw","procid":"-","msg":"Date: )" +
+         date +
+         R"(\nMethod: SMTP\nFrom: info@example.net\nTo: <suzuki@example.ac.jp>\nFile: )"
+         R"(invoice.exe\nAction: deleted\nVirus: WORM_LOVGATE.F","inputname":"imfile",)"
+         R"("filename":"/var/log/isvw/virus.log","fileoffset":")" +
+         offset + "\"}\n";
+}
+
+// gw2's sendmail lines for the mail an ISVW record names: the gateway's own record of it,
+// without which an ISVW record is not believed (uncorroborated).
+std::string gw2_sendmail_lines(const std::string& queue_id) {
+  return json_record(
+             "gw2", "192.0.2.26", "sendmail",
+             queue_id +
+                 ": from=<info@example.net>, size=70518, class=0, nrcpts=1, "
+                 "msgid=<" +
+                 queue_id +
+                 "@example.net>, proto=ESMTP, daemon=MTA, relay=relay1.campus.example.ac.jp "
+                 "[10.1.0.25]",
+             7) +
+         json_record("gw2", "192.0.2.26", "sendmail",
+                     queue_id +
+                         ": to=<suzuki@example.ac.jp>, delay=00:00:01, xdelay=00:00:01, "
+                         "mailer=local, pri=100518, dsn=2.0.0, stat=Sent",
+                     6);
+}
+
+}  // namespace
+
+TEST_CASE("a record imfile reads again after rsyslogd lost its position is not a second incident",
+          "[live]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vtrace-live-reread-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  vtrace::Diagnostics diagnostics;
+  auto settings =
+      vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "test.yaml", diagnostics);
+  REQUIRE(settings);
+  settings->output.state_dir = dir.string();
+  settings->output.jsonl_path = (dir / "incidents.jsonl").string();
+  // Nothing else will arrive: the record's trace is given up on at once, not held for records.
+  settings->correlation.settle_timeout = 0;
+  settings->correlation.pending_timeout = 0;
+  const std::time_t t = std::time(nullptr) - 5;
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char date[32];
+  std::strftime(date, sizeof date, "%m/%d/%y %H:%M:%S", &utc);
+  const std::string first = isvw_record_read_at("0", date);
+
+  REQUIRE(run_live_on(*settings, gw2_sendmail_lines("6AS50wTQ028968") + first).answers ==
+          "OK\nOK\nOK\nOK\n");
+  REQUIRE(lines_of(dir / "incidents.jsonl").size() == 1);
+
+  // rsyslogd died before saving imfile's position: the next one reads the file from the start.
+  // The journal (and so the restarted correlator) already has the record at offset 0.
+  const LiveRun reread = run_live_on(*settings, first);
+  CHECK(reread.answers == "OK\nOK\n");  // confirmed, so rsyslog does not keep it
+  CHECK(lines_of(dir / "incidents.jsonl").size() == 1);
+  const auto stats = lines_of(dir / "correlator-stats.json");
+  REQUIRE(stats.size() == 1);
+  CHECK(stats[0].find("\"reread_skipped\":1") != std::string::npos);
+
+  // The worm mails the same envelope again in the same second: ISVW logs a second, identical
+  // record further down the file. That one is a mail of its own.
+  run_live_on(*settings, gw2_sendmail_lines("6AS50wTQ028969") + isvw_record_read_at("221", date));
+  CHECK(lines_of(dir / "incidents.jsonl").size() == 2);
   std::filesystem::remove_all(dir);
 }
