@@ -3,8 +3,11 @@
 and/or an amavisd-new $LOGFILE and sends each line as RFC 5424 syslog over TCP to the collector,
 from the address of the network namespace it runs in (run under `ip netns exec`). Timestamps are
 the read time (UTC, µs): the files are polled every 10 ms, so this is within ~10 ms of the
-daemon's write. amavisd's lines (`HOST /usr/sbin/amavisd[PID]: ...` in its own log file) are sent
-with the app-name `amavis`, the syslog ident amavisd-new logs under on a Debian site.
+daemon's write. The clamav-milter file is read first in each poll: the milter logs its verdict
+before it replies, so before the MTA logs what follows (a `Clean message QID` line stamped after
+postfix's `QID: removed` would be misplaced; tests/e2e/repro-clean-after-removed). amavisd's
+lines (`HOST /usr/sbin/amavisd[PID]: ...` in its own log file) are sent with the app-name
+`amavis`, the syslog ident amavisd-new logs under on a Debian site.
 
 usage: forward.py --connect IP:PORT --host NAME [--postfix FILE] [--milter FILE] [--exim FILE]
                   [--amavis FILE]"""
@@ -46,7 +49,7 @@ if sock is None:
     sys.exit('forward.py: cannot connect to %s' % a.connect)
 
 files = []
-for kind, path in (('postfix', a.postfix), ('milter', a.milter), ('exim', a.exim),
+for kind, path in (('milter', a.milter), ('postfix', a.postfix), ('exim', a.exim),
                    ('amavis', a.amavis)):
     if path:
         files.append([kind, open(path, 'rb'), b''])
