@@ -19,7 +19,8 @@ Switch ports (snmpsim, mirrored to veths in vte-sw): 1 uplink (router), 2 relay,
 
 usage: scripts/e2e [--gateway clamav-milter|amavis] [--mode quarantine|reject] [--virus N]
                    [--interval S] [--digest-window D] [--keep] [--build DIR]
-                   [--correlator PATH] [--responder PATH]
+                   [--correlator PATH] [--responder PATH] [--scenario standard|dense]
+                   [--log-infected full|basic] [--feed tcp|relp] [--collector-outage S]
 Exit: 0 pass, 1 fail, 77 skip (not root, or packages missing: scripts/install-deps).
 """
 import argparse, glob, json, mailbox, os, re, shutil, signal, subprocess, sys, tempfile, time
@@ -67,11 +68,32 @@ ap.add_argument('--build', default=os.environ.get('VTRACE_E2E_BUILD_DIR'),
 ap.add_argument('--correlator', default=os.environ.get('VTRACE_CORRELATOR'))
 ap.add_argument('--responder', default=os.environ.get('VTRACE_RESPONDER'))
 ap.add_argument('--down-only', action='store_true', help='only tear down leftovers, then exit')
+ap.add_argument('--log-infected', choices=('full', 'basic'), default='full',
+                help='clamav-milter LogInfected: Full (queue id, subject, message-id) or Basic '
+                     '("Message from <S> to <R> infected by V": no ids; LogClean Full is then on, '
+                     'so the gateway names the messages it passed clean)')
+ap.add_argument('--scenario', choices=('standard', 'dense'), default='standard',
+                help='standard: one worm per infected PC, clean mail, an outside virus mail; '
+                     'dense: two infected PCs and a clean PC send the same forged envelope within '
+                     'the same seconds (see tests/e2e/README.md)')
+ap.add_argument('--feed', choices=('tcp', 'relp'), default='tcp',
+                help="the shipped snippet's feed the mail hosts' forwarders use: tcp (imtcp) or "
+                     "relp (imrelp: nothing lost when the collector stops)")
+ap.add_argument('--collector-outage', type=float, default=0.0, metavar='S',
+                help='stop the collector\'s rsyslogd for S seconds mid-outbreak, then restart it '
+                     '(the forwarders queue and flush); then compare live incidents with a replay '
+                     'of the collected lines')
 args = ap.parse_args()
 if args.gateway == 'amavis' and args.mode == 'reject':
     ap.error('--mode reject is clamav-milter\'s OnInfected Reject; the amavis gateway is an '
              'after-queue content_filter that accepts, then discards and quarantines')
 AMAVIS = args.gateway == 'amavis'
+DENSE = args.scenario == 'dense'
+if (DENSE or args.log_infected == 'basic') and (AMAVIS or args.mode != 'quarantine'):
+    ap.error('--scenario dense and --log-infected basic need clamav-milter in quarantine mode '
+             '(in reject mode postfix\'s milter-reject line names the queue id anyway)')
+if args.collector_outage and not DENSE:
+    ap.error('--collector-outage is part of --scenario dense')
 
 P = 'vte-'
 NAMESPACES = ['pc', 'pc2', 'pc3', 'relay', 'relay2', 'gw', 'ext', 'mgmt', 'sw']
@@ -81,7 +103,8 @@ IP = {'pc': '10.99.1.10', 'pc2': '10.99.1.11', 'relay': '10.99.1.2', 'gw': '10.9
       'pc3': '10.99.1.12', 'relay2': '10.99.1.3',
       'gw_out': '10.99.3.1', 'ext': '10.99.3.10', 'mgmt': '10.99.0.10', 'router': '10.99.1.1'}
 SNMP = '127.0.0.1:1161'
-COLLECTOR_PORT = 10514
+COLLECTOR_PORT = 20514 if args.feed == 'relp' else 10514
+RELP = ('--relp',) if args.feed == 'relp' else ()
 
 
 def log(msg):
@@ -218,14 +241,14 @@ if missing:
     sys.exit(77)
 
 from harness import (render_snippet, SHIPPED_BINARY, SHIPPED_CONFIG,  # noqa: E402
-                     SHIPPED_OUTPUT, SHIPPED_TCP_PORT)
+                     SHIPPED_OUTPUT, SHIPPED_TCP_PORT, SHIPPED_TCP_RULESET)
 
 T = tempfile.mkdtemp(prefix='vtrace-e2e-')
 with open(STATE, 'w') as f:
     json.dump({'netns_dir_existed': existed_before, 'scratch': T}, f)
 os.chmod(T, 0o755)
 for d in ('logs', 'run', 'db', 'clamav', 'work', 'state', 'snmp/data', 'snmp/cache',
-          'ext', 'amavis', 'amavis-etc'):
+          'ext', 'amavis', 'amavis-etc', 'collected'):
     os.makedirs(os.path.join(T, d), mode=0o755, exist_ok=True)
 procs = []
 checks, failures = 0, []
@@ -386,9 +409,9 @@ containment:
       uplinks: [Gi1/0/1]
 policies:
   - name: lab-worm
-    match: {{origin: internal, zones: [lan]}}
+    match: {{origin: internal, zones: [lan]{', confidence: [exact, fuzzy]' if DENSE else ''}}}
     actions:
-      - {{type: disable_port, dry_run: false, duration: 1h}}
+      - {{type: disable_port, dry_run: false, duration: 1h{', allow_fuzzy: true' if DENSE else ''}}}
       - {{type: mail, to: [security@lab.test], digest_window: {args.digest_window}}}
 """)
     r = sh(RESPONDER, '--config', T + '/responder.yaml', '--check-config', check=False)
@@ -426,21 +449,53 @@ output:
   stats_interval: 1s
 timezone: UTC
 """)
-    snippet = render_snippet(('tcp',), {
+    # The feed's input is bound to a ruleset of the lab's that writes every line it received
+    # per sending address (RFC 5424, the forwarder's timestamps) to collected/ and then does
+    # "call vtrace", as the snippet's comment tells an administrator who keeps files (these
+    # files are replayed and compared with the live incidents).
+    if args.feed == 'relp':
+        feed = {'input(type="imrelp" port="20514" ruleset="vtrace")':
+                'input(type="imrelp" address="%s" port="%d" ruleset="lab_collect")'
+                % (IP['mgmt'], COLLECTOR_PORT)}
+    else:
+        feed = {SHIPPED_TCP_PORT: 'address="%s" port="%d"' % (IP['mgmt'], COLLECTOR_PORT),
+                SHIPPED_TCP_RULESET: SHIPPED_TCP_RULESET.replace('"vtrace"', '"lab_collect"')}
+    snippet = render_snippet((args.feed,), {
         SHIPPED_BINARY: CORRELATOR, SHIPPED_CONFIG: T + '/vtrace.yaml',
-        SHIPPED_OUTPUT: T + '/logs/correlator.log',
-        SHIPPED_TCP_PORT: 'address="%s" port="%d"' % (IP['mgmt'], COLLECTOR_PORT)})
+        SHIPPED_OUTPUT: T + '/logs/correlator.log', **feed})
     write(T + '/rsyslog.conf',
           '# vtrace e2e collector: generated by scripts/e2e from packaging/rsyslog/60-vtrace.conf\n'
           f'global(workDirectory="{T}/work" processInternalMessages="on"\n'
           '       maxMessageSize="64k" net.enableDNS="off")\n' + snippet +
+          f'template(name="lab_collected" type="string" string="{T}/collected/%fromhost-ip%.log")\n'
+          'ruleset(name="lab_collect") {\n'
+          '  action(type="omfile" dynaFile="lab_collected"\n'
+          '         template="RSYSLOG_SyslogProtocol23Format")\n'
+          '  call vtrace\n'
+          '}\n'
           f'action(type="omfile" file="{T}/logs/rsyslogd-internal.log")\n')
     r = sh('rsyslogd', '-N1', '-f', T + '/rsyslog.conf', check=False)
     if r.returncode != 0:
         raise RuntimeError('rsyslogd -N1: ' + r.stderr)
-    spawn('mgmt', 'rsyslogd', 'rsyslogd', '-n', '-iNONE', '-f', T + '/rsyslog.conf')
+    collector_start()
+
+
+COLLECTOR = []
+
+
+def collector_start():
+    COLLECTOR.append(spawn('mgmt', 'rsyslogd', 'rsyslogd', '-n', '-iNONE', '-f',
+                           T + '/rsyslog.conf'))
     wait_for(lambda: nsx('mgmt', 'bash', '-c', 'exec 3<>/dev/tcp/%s/%d' % (IP['mgmt'], COLLECTOR_PORT),
                          check=False).returncode == 0, 15, 'the collector to listen')
+
+
+def collector_stop():
+    """SIGTERM, as `systemctl stop rsyslog`: rsyslogd stops the correlator (omprog
+    signalOnClose) and keeps what it did not deliver in the action's disk queue."""
+    p = COLLECTOR[-1]
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
 
 
 # ---- 4. mail chain: Postfix relay, Postfix gateway + clamd + clamav-milter, outside sink -------
@@ -590,7 +645,8 @@ AddHeader Replace
 ReportHostname gw.lab.test
 LogFile {T}/logs/clamav-milter.log
 LogTime true
-LogInfected Full
+LogInfected {args.log_infected.capitalize()}
+{'LogClean Full' if args.log_infected == 'basic' else ''}
 """)
     for f in ('clamd.log', 'clamav-milter.log'):
         open(os.path.join(T, 'logs', f), 'a').close()
@@ -612,9 +668,11 @@ LogInfected Full
                          'non_smtpd_milters = $smtpd_milters', 'milter_default_action = tempfail')
     # forwarders first (they read the files from the start), then the daemons
     spawn('relay', 'fwd-relay', sys.executable, E2E + '/forward.py', '--connect',
-          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), '--host', 'relay', '--postfix', T + '/logs/relay.log')
+          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), *RELP, '--host', 'relay', '--postfix',
+          T + '/logs/relay.log')
     spawn('gw', 'fwd-gw', sys.executable, E2E + '/forward.py', '--connect',
-          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), '--host', 'gw', '--postfix', T + '/logs/gw.log',
+          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), *RELP, '--host', 'gw', '--postfix',
+          T + '/logs/gw.log',
           *(('--amavis', T + '/amavis/log/amavis.log') if AMAVIS else
             ('--milter', T + '/logs/clamav-milter.log')))
     if AMAVIS:
@@ -685,7 +743,7 @@ def exim_up():
           '10.99.1.0/24 : 127.0.0.1')
     wait_for(lambda: os.path.exists(T + '/exim/ready'), 20, 'exim to start')
     spawn('relay2', 'fwd-relay2', sys.executable, E2E + '/forward.py', '--connect',
-          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), '--host', 'relay2', '--exim',
+          '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), *RELP, '--host', 'relay2', '--exim',
           T + '/exim/log/mainlog')
 
 
@@ -940,6 +998,300 @@ def standard_scenario():
                 x.get('listed', 0)))
 
 
+# ---- 6. the dense scenario: LogInfected Basic, one forged envelope, two infected PCs ----------
+RFC5424 = re.compile(r'^<\d+>1 (\S+) (\S+) (\S+) (\S+) \S+ \S+ (.*)$')
+POSTFIX_QID = re.compile(r'^([0-9A-Za-z]{6,}): (.*)$')
+FORGED = ('it-support@bank.example', 'bob@partner.example')
+
+
+def epoch(rfc3339):
+    import datetime
+    return datetime.datetime.fromisoformat(rfc3339.replace('Z', '+00:00')).timestamp()
+
+
+def collected():
+    """The lines the collector received, per sending address: [(time, host, app, msg)]."""
+    out = {}
+    for path in glob.glob(T + '/collected/*.log'):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            out[os.path.basename(path)[:-4]] = [
+                (epoch(m.group(1)), m.group(2), m.group(3), m.group(5))
+                for m in map(RFC5424.match, f.read().splitlines()) if m]
+    return out
+
+
+def gateway_facts(lines):
+    """From the gateway's collected lines: the clamav-milter detections (time, sender,
+    recipient) and per postfix queue id its receive time (client= line), message-id, sender,
+    whether clamav-milter logged it clean (LogClean Full) and when postfix held it."""
+    detections, msgs = [], {}
+    basic = re.compile(r'^Message from <([^>]*)> to <([^>]*)> infected by (.+)$')
+    clean = re.compile(r'^Clean message ([0-9A-Za-z]+) from ')
+    for t, _, app, msg in lines:
+        if app == 'clamav-milter':
+            m = basic.match(msg)
+            if m:
+                detections.append({'t': t, 'from': m.group(1), 'to': m.group(2),
+                                   'virus': m.group(3)})
+            m = clean.match(msg)
+            if m:
+                msgs.setdefault(m.group(1), {})['clean'] = True
+            continue
+        m = POSTFIX_QID.match(msg)
+        if not m or not app.startswith('postfix/'):
+            continue
+        q, rest = m.group(1), m.group(2)
+        d = msgs.setdefault(q, {})
+        if rest.startswith('client='):
+            d['t_recv'] = t
+        elif rest.startswith('message-id='):
+            d['mid'] = rest[len('message-id='):].strip('<>')
+        if rest.startswith('milter-hold: '):
+            d['t_hold'] = t
+        m = re.search(r'(?:^|; )from=<([^>]*)>', rest)       # qmgr's line; milter-hold's
+        if m:
+            d['from'] = m.group(1)
+    return detections, msgs
+
+
+def decide(detections, msgs, pc_of_mid, skew):
+    """The rule (tests/e2e/README.md): a detection's candidates are the gateway's messages with
+    its envelope sender whose receive time is within clock_skew of the detection's time and that
+    clamav-milter did not log clean; decidable when they all come from one PC. Within 20 ms of the
+    boundary both readings are computed: "borderline" when they differ. The truth (which message
+    it was) is the held message whose milter-hold line is nearest the detection: the two lines
+    are written at the same moment for the same message."""
+    held = [(d['t_hold'], q) for q, d in msgs.items() if 't_hold' in d]
+    for det in detections:
+        pcs = {}
+        for margin in (-0.02, 0.02):
+            pcs[margin] = {pc_of_mid.get(d.get('mid')) for d in msgs.values()
+                           if d.get('from') == det['from'] and 't_recv' in d
+                           and not d.get('clean') and abs(d['t_recv'] - det['t']) <= skew + margin}
+        nearest = min(held, key=lambda h: abs(h[0] - det['t']), default=(None, None))[1]
+        det['truth'] = pc_of_mid.get(msgs.get(nearest, {}).get('mid'))
+        det['pcs'] = pcs[0.02]
+        if pcs[-0.02] != pcs[0.02]:
+            det['kind'] = 'borderline'
+        elif len(pcs[0.02]) == 1 and None not in pcs[0.02]:
+            det['kind'] = 'decidable'
+        else:
+            det['kind'] = 'undecidable'
+
+
+def latest(incidents):
+    final = {}
+    for d in incidents:
+        if d.get('revision', 0) >= final.get(d['id'], {}).get('revision', 0):
+            final[d['id']] = d
+    return final
+
+
+def judge(detections, incidents, where):
+    """Per detection its incident; returns (decided right, ambiguous, wrong, missing) and
+    checks each detection against the rule and the truth."""
+    by_time = {}
+    for d in incidents.values():
+        by_time.setdefault(round(epoch(d['detected_at']), 6), []).append(d)
+    counts = {'right': 0, 'ambiguous': 0, 'wrong': 0, 'missing': 0, 'undecided-decidable': 0}
+    for det in detections:
+        ds = by_time.get(round(det['t'], 6), [])
+        if len(ds) != 1:
+            counts['missing'] += 1
+            check(False, '%s: the detection at %.6f has one incident (got %d)'
+                  % (where, det['t'], len(ds)))
+            continue
+        d = ds[0]
+        ip = (d.get('origin') or {}).get('ip')
+        conf = d.get('confidence')
+        named = (d.get('message') or {}).get('message_id') or None
+        if ip is not None:
+            right = ip == IP.get(det['truth']) and conf in ('exact', 'fuzzy') and (
+                named is None or named.startswith({'pc': 'dworm-', 'pc3': 'dworm3-'}.get(
+                    det['truth'], '?')))
+            counts['right' if right else 'wrong'] += 1
+            what = '%s: detection at %.6f (%s, truth %s, candidates from %s) -> origin %s %s, ' \
+                'message %s' % (where, det['t'], det['kind'], det['truth'],
+                                sorted(map(str, det['pcs'])), ip, conf, named)
+            if not right:
+                check(False, 'WRONG ' + what)
+            elif det['kind'] == 'undecidable':
+                check(False, 'an origin for a detection the rule calls undecidable: ' + what)
+        else:
+            counts['ambiguous'] += 1
+            if det['kind'] == 'decidable':
+                counts['undecided-decidable'] += 1
+                check(False, '%s: decidable detection at %.6f (candidates all from %s, truth %s) '
+                      '-> %s, no origin (note: %s)' % (where, det['t'], sorted(det['pcs']),
+                                                        det['truth'], conf, d.get('note')))
+            elif conf not in ('ambiguous', 'unresolved'):
+                check(False, '%s: detection at %.6f -> %s without an origin'
+                      % (where, det['t'], conf))
+    return counts
+
+
+def dense_scenario():
+    """Two infected PCs (pc via the Postfix relay, pc3 via the Exim relay) and a clean PC (pc2,
+    via the Postfix relay) send the same forged envelope within the same seconds; clamav-milter
+    logs LogInfected Basic (no ids) and LogClean Full. Optionally the collector is down for
+    --collector-outage seconds mid-outbreak. Asserts: every decidable detection traced to its
+    PC, every undecidable one without an origin, none wrong; ports shut only for infected PCs;
+    every line reached the collector (the forwarders queued through the outage); live incidents
+    equal a replay of the collected lines."""
+    if not EXIM:
+        check(False, 'the dense scenario needs the Exim relay (the second infected PC)')
+        return
+    skew = duration_s(args.clock_skew)
+    t0 = time.time() + 1.5
+    common = ('--sender', FORGED[0], '--rcpt', FORGED[1], '--start-at')
+    # pc alone first (decidable), pc3 from 1.6 s on (within clock_skew of pc's last mails, even
+    # when pc's port is shut at once: undecidable), then pc3 alone (decidable); the clean PC's
+    # mails fall in between all along.
+    senders = [
+        sender('pc', 'dworm', '--server', IP['relay'], '--count', '10', '--interval', '0.2',
+               '--helo', 'pc10.corp.lab.test', '--tag', 'dworm', '--eicar', '--timeout', '0.5',
+               *common, '%.3f' % t0),
+        sender('pc2', 'dclean', '--server', IP['relay'], '--count', '25', '--interval', '0.2',
+               '--helo', 'pc11.corp.lab.test', '--tag', 'dclean', *common, '%.3f' % (t0 + 0.1)),
+        sender('pc3', 'dworm3', '--server', IP['relay2'], '--count', '18', '--interval', '0.2',
+               '--helo', 'pc12.corp.lab.test', '--tag', 'dworm3', '--eicar', '--timeout', '0.5',
+               *common, '%.3f' % (t0 + 1.6)),
+    ]
+    outage = None
+    if args.collector_outage:
+        time.sleep(max(0.0, t0 + 1.0 - time.time()))
+        log('collector rsyslogd stopped for %.0f s (mid-outbreak)' % args.collector_outage)
+        t_stop = time.time()
+        collector_stop()
+        time.sleep(max(0.0, t_stop + args.collector_outage - time.time()))
+        collector_start()
+        outage = time.time() - t_stop
+        log('collector rsyslogd restarted after %.1f s' % outage)
+    for p in senders:
+        p.wait(120)
+    sent = {tag: results(tag) for tag in ('dworm', 'dworm3', 'dclean')}
+    pc_of_mid = {m['message_id']: ns for ns, tag in (('pc', 'dworm'), ('pc3', 'dworm3'),
+                                                     ('pc2', 'dclean')) for m in sent[tag]}
+    for ns, tag in (('pc', 'dworm'), ('pc3', 'dworm3'), ('pc2', 'dclean')):
+        log('%s (%s): %d of %d mails accepted' % (ns, IP[ns], sum(m['ok'] for m in sent[tag]),
+                                                  len(sent[tag])))
+
+    def gw_detections():
+        return gateway_facts(collected().get(IP['gw'], []))[0]
+    # every detection the gateway logged has its incident (an ambiguous one may wait for a
+    # candidate's trace up to pending_timeout, 20 s)
+    try:
+        wait_for(lambda: len(gw_detections()) > 0 and len(latest(jsonl_incidents())) >=
+                 len(gw_detections()), 45, 'one incident per detection')
+    except RuntimeError as e:
+        log(str(e))
+    time.sleep(1.0)
+    # every line the mail hosts logged reached the collector (through the outage)
+    lines = collected()
+    for host, ip, files in (('gw', IP['gw'], (T + '/logs/gw.log', T + '/logs/clamav-milter.log')),
+                            ('relay', IP['relay'], (T + '/logs/relay.log',)),
+                            ('relay2', IP['relay2'], (T + '/exim/log/mainlog',))):
+        got = {}
+        for _, _, _, msg in lines.get(ip, []):
+            got[msg] = got.get(msg, 0) + 1
+        missing = 0
+        for path in files:
+            with open(path, encoding='utf-8', errors='replace') as f:
+                for line in f.read().splitlines():
+                    body = re.sub(r'^(\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ \S+: |\w{3} \w{3} [ \d]\d '
+                                  r'\d\d:\d\d:\d\d \d{4} -> )', '', line)
+                    if body == line and host != 'relay2' or not body:
+                        continue
+                    if got.get(body, 0) > 0:
+                        got[body] -= 1
+                    else:
+                        missing += 1
+        check(missing == 0, 'every line %s logged reached the collector (%d missing)'
+              % (host, missing))
+
+    detections, msgs = gateway_facts(lines.get(IP['gw'], []))
+    decide(detections, msgs, pc_of_mid, skew)
+    incs = latest(jsonl_incidents())
+    kinds = {k: sum(d['kind'] == k for d in detections) for k in
+             ('decidable', 'undecidable', 'borderline')}
+    held = sum('t_hold' in d for d in msgs.values())
+    n_clean = sum(bool(d.get('clean')) for d in msgs.values())
+    check(len(detections) == held, '%d detections (LogInfected Basic) = %d messages held by the '
+          'gateway; %d logged clean'
+          % (len(detections), held, n_clean))
+    c = judge(detections, incs, 'live')
+    times = {round(d['t'], 6) for d in detections}
+    extra = sorted(i for i, d in incs.items() if round(epoch(d['detected_at']), 6) not in times)
+    check(not extra, 'every incident is one of the gateway\'s detections%s'
+          % (' (not: %s)' % ' '.join(extra) if extra else ''))
+    check(kinds['decidable'] > 0 and kinds['undecidable'] > 0,
+          'the burst has both kinds: %d decidable, %d undecidable, %d borderline'
+          % (kinds['decidable'], kinds['undecidable'], kinds['borderline']))
+    log('DENSE live: %d detections: %d decidable, %d undecidable, %d borderline; incidents: %d '
+        'traced to the right PC, %d without origin (%d of them decidable), %d WRONG, %d missing'
+        % (len(detections), kinds['decidable'], kinds['undecidable'], kinds['borderline'],
+           c['right'], c['ambiguous'], c['undecided-decidable'], c['wrong'], c['missing']))
+    named = {(d.get('origin') or {}).get('ip') for d in incs.values()}
+    check(IP['pc2'] not in named and IP['relay'] not in named and IP['relay2'] not in named,
+          'no incident names the clean PC or a relay (origins: %s)' % sorted(map(str, named)))
+
+    # containment: the infected PCs with a decidable detection are shut (allow_fuzzy), never
+    # the clean PC
+    want_down = sorted({{'pc': 3, 'pc3': 6}[d['truth']] for d in detections
+                        if d['kind'] == 'decidable'})
+    try:
+        wait_for(lambda: all(admin(i) == '2' for i in want_down), 20, 'ports %s down' % want_down)
+    except RuntimeError as e:
+        log(str(e))
+    downs = sorted({c_['if_index'] for c_ in (json.loads(l) for l in open(T + '/mirror.jsonl')
+                                              if l.strip()) if c_['status'] == '2'})
+    states = [admin(i) for i in range(1, 7)]
+    check(downs == want_down and states == ['2' if i in want_down else '1' for i in range(1, 7)],
+          'ports shut: %s, ifAdminStatus 1..6 = %s (want %s: the infected PCs with a decidable '
+          'detection; never 4, the clean PC)' % (downs, states, want_down))
+
+    if args.collector_outage:
+        queued = {}
+        for name in ('fwd-gw', 'fwd-relay', 'fwd-relay2'):
+            with open(os.path.join(T, 'logs', name + '.out')) as f:
+                queued[name] = [int(x) for x in re.findall(r'reconnected; sending (\d+) queued',
+                                                           f.read())]
+        check(all(queued.values()), 'each forwarder queued through the outage and flushed after '
+              'it (lines sent on reconnecting: %s)' % queued)
+    replay_equals_live(incs)
+
+
+def replay_equals_live(live):
+    """Replays the collected lines (the collector's own copy) with the lab's settings and
+    compares origin and confidence per incident id with the live incidents."""
+    with open(T + '/vtrace.yaml') as f:
+        conf = f.read()
+    conf = conf[:conf.index('output:')] + 'output:\n  state_dir: "%s/replay-state"\n' % T + \
+        conf[conf.index('timezone:'):]
+    os.makedirs(T + '/replay-state', exist_ok=True)
+    write(T + '/vtrace-replay.yaml', conf)
+    files = ['%s=%s/collected/%s.log' % (name, T, IP[name]) for name in ('gw', 'relay', 'relay2')]
+    r = sh(CORRELATOR, '--config', T + '/vtrace-replay.yaml', '--replay', *files, check=False)
+    write(T + '/replay.jsonl', r.stdout)
+    replayed = latest(json.loads(l) for l in r.stdout.splitlines() if l.strip())
+
+    def view(ds):
+        """Per detection (its time): incident id, origin, confidence."""
+        out = {}
+        for d in ds.values():
+            out.setdefault(d['detected_at'], []).append(
+                (d['id'], (d.get('origin') or {}).get('ip'), d.get('confidence')))
+        return out
+    lv, rv = view(live), view(replayed)
+    diff = sorted((t, lv.get(t), rv.get(t)) for t in set(lv) | set(rv) if lv.get(t) != rv.get(t))
+    check(r.returncode == 0 and not diff,
+          'live incidents (%d) equal the replay of the collected lines (%d): per detection the '
+          'same id, origin and confidence%s%s' % (
+              len(live), len(replayed), ' (replay exit %d: %s)'
+              % (r.returncode, r.stderr.strip()[-300:]) if r.returncode else '',
+              ''.join('\n      %s: live %s, replay %s' % x for x in diff[:20])))
+
+
 def _stop(signum, _frame):
     raise SystemExit('interrupted by signal %d%s' % (signum, ' (the 240 s limit)'
                                                      if signum == signal.SIGALRM else ''))
@@ -971,7 +1323,7 @@ try:
     check([admin(i) for i in range(1, 7)] == ['1'] * 6, 'snmpsim: all 6 switch ports up(1)')
     log('lab up in %.1f s (scratch %s)' % (time.time() - t, T))
 
-    standard_scenario()
+    dense_scenario() if DENSE else standard_scenario()
     rc = 0 if not failures else 1
 except Exception as e:  # noqa: BLE001
     import traceback

@@ -2,6 +2,7 @@
 """e2e lab mail sender (run in a PC's namespace): sends COUNT mails, one every INTERVAL s, to
 SERVER:25 and prints one JSON line per mail: {"i", "t_start", "t_end", "ok", "reply"}.
 --eicar attaches the EICAR test string (a "worm" mail with the given forged sender).
+--start-at T (epoch seconds) waits until then, so senders in several namespaces start together.
 
 usage: worm.py --server IP --count N --interval S --sender A --rcpt A --helo H --tag T [--eicar]"""
 import argparse, json, smtplib, sys, time
@@ -18,10 +19,11 @@ ap.add_argument('--helo', required=True)
 ap.add_argument('--tag', required=True)
 ap.add_argument('--eicar', action='store_true')
 ap.add_argument('--timeout', type=float, default=2.0)
+ap.add_argument('--start-at', type=float, default=0.0)
 a = ap.parse_args()
 EICAR = (r'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*').encode()
 domain = a.sender.split('@')[-1]
-t_next = time.time()
+t_next = max(time.time(), a.start_at)
 for i in range(a.count):
     delay = t_next - time.time()
     if delay > 0:
