@@ -16,6 +16,10 @@ constexpr std::size_t kMaxDeliveries = 64;
 constexpr std::size_t kMaxNames = 1'000'000;
 // Longer "queue ids" are not ids of any MTA; cut, they still match themselves.
 constexpr std::size_t kMaxQueueId = 64;
+// How long after a message's removal a verdict naming its queue id is still about it. A
+// scanner logs its verdict before the MTA queues the message, so only a late read of its log
+// puts it after the removal: seconds, not minutes. A reused queue id starts with a receive.
+constexpr Duration kLateVerdict = 60 * kMicrosPerSecond;
 
 std::uint64_t mix(std::uint64_t h) {
   h ^= h >> 33;
@@ -426,7 +430,13 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     if (latest != nullptr) {
       const bool stale = t - latest->last_seen() > window_;
       const bool restarted = in.kind == RecordKind::kReceive && latest->received;
-      const bool reborn = latest->done && in.kind != RecordKind::kDone && t > latest->last_seen();
+      // A scanner's verdict naming the id ("Clean message QID", a detection) never starts a
+      // message: it is about the one the id named last, even when it is stamped after the
+      // MTA's removal (the scanner's own log file, read a moment after the MTA's).
+      const bool late_verdict = (in.clean || in.kind == RecordKind::kDetection) &&
+                                t - latest->last_seen() <= kLateVerdict;
+      const bool reborn =
+          latest->done && in.kind != RecordKind::kDone && t > latest->last_seen() && !late_verdict;
       if (!stale && !restarted && !reborn) record = const_cast<MessageRecord*>(latest);
     }
   }

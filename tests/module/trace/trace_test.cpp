@@ -1001,3 +1001,68 @@ TEST_CASE("id-less detections in one second stay two incidents when the collecto
     CHECK(got[i].origin->ip == expected[i].origin->ip);
   }
 }
+
+namespace {
+
+// The e2e lab's dense LogInfected Basic run (tests/e2e/repro-clean-after-removed/): a worm mail
+// from 10.99.1.10, held at the gateway, and a clean mail with the same envelope from
+// 10.99.1.11 a quarter second later. The gateway's "Clean message 3E33FA76688" line reached
+// the collector stamped 13 µs after postfix's "3E33FA76688: removed" (clamav-milter's log
+// file was read after postfix's).
+const std::vector<std::string> kLabCleanVerdictAfterRemoval = {
+    "<22>1 2026-12-07T21:36:44.960736+00:00 relay postfix/smtpd 4668 - - E91EEA76095: "
+    "client=unknown[10.99.1.10]",
+    "<22>1 2026-12-07T21:36:44.960769+00:00 relay postfix/cleanup 4807 - - E91EEA76095: "
+    "message-id=<dworm-0@bank.example>",
+    "<22>1 2026-12-07T21:36:44.960775+00:00 relay postfix/qmgr 4537 - - E91EEA76095: "
+    "from=<it-support@bank.example>, size=925, nrcpt=1 (queue active)",
+    "<22>1 2026-12-07T21:36:44.980796+00:00 gw postfix/smtpd 4670 - - EDA64A760B6: "
+    "client=unknown[10.99.1.2]",
+    "<22>1 2026-12-07T21:36:44.980822+00:00 gw postfix/cleanup 4811 - - EDA64A760B6: "
+    "message-id=<dworm-0@bank.example>",
+    "<22>1 2026-12-07T21:36:44.980829+00:00 gw postfix/cleanup 4811 - - EDA64A760B6: milter-hold: "
+    "END-OF-MESSAGE from unknown[10.99.1.2]: milter triggers HOLD action; "
+    "from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP helo=<relay.lab.test>",
+    "<22>1 2026-12-07T21:36:44.980845+00:00 gw clamav-milter - - - Message from "
+    "<it-support@bank.example> to <bob@partner.example> infected by Lab.Test.EICAR-NDB.UNOFFICIAL",
+    "<22>1 2026-12-07T21:36:44.982420+00:00 relay postfix/smtp 4808 - - E91EEA76095: "
+    "to=<bob@partner.example>, relay=10.99.2.1[10.99.2.1]:25, delay=0.03, delays=0.01/0.01/0/0.01, "
+    "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as EDA64A760B6)",
+    "<22>1 2026-12-07T21:36:44.982447+00:00 relay postfix/qmgr 4537 - - E91EEA76095: removed",
+    "<22>1 2026-12-07T21:36:45.260325+00:00 gw postfix/smtpd 4670 - - 3E33FA76688: "
+    "client=unknown[10.99.1.2]",
+    "<22>1 2026-12-07T21:36:45.260330+00:00 gw postfix/cleanup 4811 - - 3E33FA76688: "
+    "message-id=<dclean-1@bank.example>",
+    "<22>1 2026-12-07T21:36:45.260334+00:00 gw postfix/qmgr 4665 - - 3E33FA76688: "
+    "from=<it-support@bank.example>, size=670, nrcpt=1 (queue active)",
+    "<22>1 2026-12-07T21:36:45.260338+00:00 gw postfix/smtp 4815 - - 3E33FA76688: "
+    "to=<bob@partner.example>, relay=10.99.3.10[10.99.3.10]:25, delay=0, delays=0/0/0/0, "
+    "dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+    "<22>1 2026-12-07T21:36:45.260343+00:00 gw postfix/qmgr 4665 - - 3E33FA76688: removed",
+    "<22>1 2026-12-07T21:36:45.260356+00:00 gw clamav-milter - - - Clean message 3E33FA76688 from "
+    "<it-support@bank.example> to <bob@partner.example> with subject 'Minutes dclean-1' message-id "
+    "'<dclean-1@bank.example>' date 'Mon, 07 Dec 2026 21:36:45 -0000'",
+    "<22>1 2026-12-07T21:36:45.261693+00:00 relay postfix/smtpd 4668 - - 3DA23A76687: "
+    "client=unknown[10.99.1.11]",
+    "<22>1 2026-12-07T21:36:45.261718+00:00 relay postfix/cleanup 4807 - - 3DA23A76687: "
+    "message-id=<dclean-1@bank.example>",
+    "<22>1 2026-12-07T21:36:45.261722+00:00 relay postfix/qmgr 4537 - - 3DA23A76687: "
+    "from=<it-support@bank.example>, size=463, nrcpt=1 (queue active)",
+    "<22>1 2026-12-07T21:36:45.261730+00:00 relay postfix/smtp 4808 - - 3DA23A76687: "
+    "to=<bob@partner.example>, relay=10.99.2.1[10.99.2.1]:25, delay=0.01, delays=0/0/0/0, "
+    "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 3E33FA76688)",
+    "<22>1 2026-12-07T21:36:45.261735+00:00 relay postfix/qmgr 4537 - - 3DA23A76687: removed",
+};
+
+}  // namespace
+
+TEST_CASE("a clean verdict stamped just after its message's removal still rules it out",
+          "[trace][verdict]") {
+  Harness h(kLabYaml);
+  const auto& incidents = h.feed(kLabCleanVerdictAfterRemoval).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kFuzzy);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.99.1.10");
+  CHECK(h.correlator().index().stats().records_created == 4);  // no new record for the verdict
+}
