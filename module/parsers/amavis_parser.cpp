@@ -1,5 +1,5 @@
 // amavisd-new main log lines (the default $log_templ, amavisd-new 2.2 .. 2.13). Grammar:
-// shared/reference/log-formats.md section 6.
+// docs/log-formats.md section 6.
 //
 //   (PID-SEQ) Passed|Blocked CCAT[ (VIRUS-LIST)][ {ACTIONS}], [BANKS ][LOCAL ][CLIENT]:PORT
 //       [ORIG] <SENDER> -> <R1>,<R2>[, quarantine: Q][, Queue-ID: QID][, Message-ID: <ID>]

@@ -1,4 +1,4 @@
-// ClamSMTP (clamsmtpd) per-connection lines. Grammar: shared/reference/log-formats.md section
+// ClamSMTP (clamsmtpd) per-connection lines. Grammar: docs/log-formats.md section
 // 7, from clamsmtp's smtppass.c (sp_add_log) and clamsmtpd.c:
 //
 //   CONNID: from=SENDER, to=R1[, to=R2 ...], status=CLEAN|VIRUS:NAME|VIRUS|CLAMAV-ERROR

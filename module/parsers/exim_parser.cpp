@@ -1,5 +1,5 @@
 // Exim main-log lines, syslog-wrapped ("exim[pid]: 2006-11-21 15:01:33 1Glsgv-0002wv-00 <= ...")
-// or the bare remainder. Grammar: shared/reference/log-formats.md section 4 and the Exim spec,
+// or the bare remainder. Grammar: docs/log-formats.md section 4 and the Exim spec,
 // chapter "Log files".
 //
 // Records:

@@ -1,5 +1,5 @@
 // rspamd task-log lines: the one-line summary rspamd writes for every scanned message
-// ("rspamd_task_write_log"). Grammar: shared/reference/log-formats.md section 8, and rspamd's
+// ("rspamd_task_write_log"). Grammar: docs/log-formats.md section 8, and rspamd's
 // default log_format (src/libserver/task.c, rspamd_task_write_log):
 //
 //   [YYYY-MM-DD HH:MM:SS[.frac] ][#PID(PROCESS) ][<TASKID>; ][MODULE; ]rspamd_task_write_log:

@@ -1,4 +1,4 @@
-// The operator view's read-only queries: origins and the statistics report (issue 8).
+// The operator view's read-only queries: origins and the statistics report.
 #include <array>
 #include <boost/json.hpp>
 #include <map>

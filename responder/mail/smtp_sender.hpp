@@ -21,7 +21,7 @@ class SmtpSender final : public MailSender {
   std::string password_;
 };
 
-// Classifies an SMTP reply code (the style guide's tiers): 2xx sent, 4xx retry, else fail.
+// Classifies an SMTP reply code: 2xx sent, 4xx retry, else fail.
 SendStatus classify_smtp_reply(long code);
 
 }  // namespace vtrace::responder

@@ -1,5 +1,5 @@
 // Unit tests for common/time (RFC 3339, durations, local zones) and common/net (addresses,
-// CIDR networks). Timestamps are the ones printed in shared/reference/log-formats.md.
+// CIDR networks). Timestamps are the ones printed in docs/log-formats.md.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>

@@ -5,7 +5,8 @@ namespaces, their logs fed over TCP to a private collector rsyslogd running the 
 60-vtrace.conf with vtrace-correlator, incidents to vtrace-responder, which mails the admins
 (aiosmtpd sink, Maildir) and shuts the infected PC's port on an snmpsim switch. A "port mirror"
 applies the simulated ifAdminStatus to the lab's real veth bridge port, so containment really
-cuts the PC off. Recipe: shared/reference/mta-lab.md (Postfix instances, offline EICAR signature).
+cuts the PC off. Postfix runs as private instances (own config and queue directories per
+namespace), and clamd detects a custom offline EICAR-like signature, so nothing is downloaded.
 
 Network (all inside namespaces vte-*, 10.99.0.0/16 only; the root namespace is not touched):
   vte-pc    10.99.1.10  infected PC  ─┐

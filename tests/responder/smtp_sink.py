@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Test SMTP sink (aiosmtpd 1.4): every accepted message is written to a Maildir.
 
-Adapted from shared/reference/snmp-smtp-lab.md section 4.3.
+aiosmtpd's Controller with a handler that stores each message; TLS and AUTH as below.
 usage: smtp_sink.py PORT MAILDIR [--tls CERT KEY] [--require-tls] [--auth USER:PASS]
                     [--require-auth] [--reject ADDRESS]...
   --tls            offer STARTTLS with CERT/KEY          --require-tls  refuse MAIL before STARTTLS

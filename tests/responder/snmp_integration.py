@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Integration test (issue 5): a real vtrace-responder shutting ports on a real SNMP agent,
-snmpsim 0.4.5, set up as in shared/reference/snmp-smtp-lab.md (data files sorted by numeric OID,
+snmpsim 0.4.5 (data files sorted by numeric OID,
 writable ifAdminStatus through the writecache variation module, one alias per device, SNMPv3
 user labuser SHA/AES with the data file name as context).
 

@@ -373,7 +373,7 @@ TEST_CASE("a tag without a pid decodes with an empty pid", "[envelope]") {
   CHECK(clamsmtpd.message ==
         "1308A0: from=info@coach-us.de, to=latipov.d@rain.ru, "
         "status=VIRUS:rules_block_Zip_js.UNOFFICIAL");
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause), last line
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause), last line
   const LogLine madeup = decode_ok("Jul 30 00:10:11 imac27 madeup: Gobbely Gook");
   CHECK(madeup.hostname == "imac27");
   CHECK(madeup.program == "madeup");
@@ -382,7 +382,7 @@ TEST_CASE("a tag without a pid decodes with an empty pid", "[envelope]") {
 }
 
 TEST_CASE("a program whose message repeats its name keeps the message whole", "[envelope]") {
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause), first line
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause), first line
   const LogLine line = decode_ok(
       "Jul  5 06:52:01 prd-mx1 spamd[11526]: spamd: identified spam (9.3/5.0) for nagios:1209 "
       "in 0.8 seconds, 5 bytes.");
@@ -639,7 +639,7 @@ TEST_CASE("a decoder that rejected a line still decodes the next one", "[envelop
   SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
   LogLine line;
   CHECK_FALSE(decoder.decode("Nov  3 11:35:30 Microsoft sendmail[26254", line));
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
   REQUIRE(
       decoder.decode("Jul  5 06:52:11 prd-mx1 postfix/qmgr[20459]: 3mPVKl0Mhjz7sXv: "
                      "from=<>, size=2666, nrcpt=2 (queue active)",

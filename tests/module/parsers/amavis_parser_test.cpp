@@ -41,7 +41,7 @@ TEST_CASE("amavis parser is named amavis and accepts amavis program names", "[am
 }
 
 TEST_CASE("amavis Blocked INFECTED with client port and Queue-ID is a detection", "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [P: TUM PSA team-02 documentation]
+  // docs/log-formats.md §6.2 [P: TUM PSA team-02 documentation]
   constexpr std::string_view kLine =
       "(48018-02) Blocked INFECTED (Eicar-Signature) {DiscardedInbound,Quarantined}, "
       "[192.168.2.2]:47128 <root@vmpsateam02-02.psa-team02.cit.tum.de> -> "
@@ -70,7 +70,7 @@ TEST_CASE("amavis Blocked INFECTED with client port and Queue-ID is a detection"
 
 TEST_CASE("amavis policy banks and LOCAL precede the client, the originator is not used",
           "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [P: Gentoo-wiki-derived "virtual mail server" guide]
+  // docs/log-formats.md §6.2 [P: Gentoo-wiki-derived "virtual mail server" guide]
   ParsedRecord r;
   REQUIRE(parse_amavis("(07554-01) Blocked INFECTED (Eicar-Test-Signature) "
                        "{DiscardedInternal,Quarantined}, MYNETS LOCAL [10.0.0.2]:41144 "
@@ -99,7 +99,7 @@ TEST_CASE("amavis policy banks and LOCAL precede the client, the originator is n
 }
 
 TEST_CASE("amavis 2.6 line without Queue-ID and port still gives the detection facts", "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [P: EasyEngine/rtCamp-style mail setup guide]
+  // docs/log-formats.md §6.2 [P: EasyEngine/rtCamp-style mail setup guide]
   ParsedRecord r;
   REQUIRE(parse_amavis("(1576510-03) Blocked INFECTED (Eicar-Test-Signature), [192.241.254.103] "
                        "[192.241.254.103] <root@test.rtcamp.com> -> <admin@example.com>, "
@@ -119,7 +119,7 @@ TEST_CASE("amavis 2.6 line without Queue-ID and port still gives the detection f
 }
 
 TEST_CASE("amavis 2.2 line with an IPv6 client and capitalised Size", "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [C: perl log-parser comment, amavis 2.2-era]
+  // docs/log-formats.md §6.2 [C: perl log-parser comment, amavis 2.2-era]
   ParsedRecord r;
   REQUIRE(parse_amavis("(01088-09) Blocked INFECTED (EICAR-Test-File), [IPv6:3ffe::1] [3ffe::1] "
                        "<sender@domain.example> -> <account@domain.example>, quarantine: "
@@ -136,7 +136,7 @@ TEST_CASE("amavis 2.2 line with an IPv6 client and capitalised Size", "[amavis]"
 }
 
 TEST_CASE("amavis pre-2.4 INFECTED line without verb or client lists every recipient", "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [C: logwatch amavis-logwatch #TD comment]
+  // docs/log-formats.md §6.2 [C: logwatch amavis-logwatch #TD comment]
   ParsedRecord r;
   REQUIRE(parse_amavis("INFECTED (Exploit.HTML.IFrame, Worm.SomeFool.P), <from@sample.net> -> "
                        "<to@example.com>,<to2@example.com>, quarantine qiO2ZG4K, Message-ID: "
@@ -156,7 +156,7 @@ TEST_CASE("amavis pre-2.4 INFECTED line without verb or client lists every recip
 
 TEST_CASE("amavis Passed INFECTED is a detection with action passed and the re-injected id",
           "[amavis]") {
-  // The §6.2 tudv Passed CLEAN line (shared/reference/log-formats.md) with the verdict changed
+  // The §6.2 tudv Passed CLEAN line (docs/log-formats.md) with the verdict changed
   // to INFECTED, as amavis logs it when $final_virus_destiny is D_PASS.
   ParsedRecord r;
   REQUIRE(parse_amavis("(04082-01) Passed INFECTED (Eicar-Signature) {RelayedInbound}, "
@@ -174,7 +174,7 @@ TEST_CASE("amavis Passed INFECTED is a detection with action passed and the re-i
 
 TEST_CASE("amavis Passed CLEAN with queued_as links the filtered message to its re-injection",
           "[amavis]") {
-  // shared/reference/log-formats.md §6.2 [P: Zimbra/postfix notes (tudv)]
+  // docs/log-formats.md §6.2 [P: Zimbra/postfix notes (tudv)]
   constexpr std::string_view kLine =
       "(04082-01) Passed CLEAN {RelayedInbound}, [209.85.222.51]:39854 [209.85.222.51] "
       "<idinhtu1989@gmail.com> -> <admin@tudv3.tudv.xyz>, Queue-ID: ECE98E6BE1, Message-ID: "
@@ -207,13 +207,13 @@ TEST_CASE("amavis Passed CLEAN with queued_as links the filtered message to its 
 
 TEST_CASE("amavis Passed lines without Queue-ID or queued_as are noise", "[amavis]") {
   ParsedRecord r;
-  // shared/reference/log-formats.md §6.2 [R:ossec-docs amavis.rst]: queued_as, no Queue-ID.
+  // docs/log-formats.md §6.2 [R:ossec-docs amavis.rst]: queued_as, no Queue-ID.
   CHECK(parse_amavis("(22838-08) Passed CLEAN, [87.28.227.29] [145.136.142.65] "
                      "<removes@espci.fr> -> <USERNAME@FQHOSTNAME.org>, Message-ID: "
                      "<000801c73ae6$67f161b0$00000000@caritasamm>, mail_id: yT709FGcUKJa, Hits: "
                      "5.357, queued_as: 097491CC2E, 11031 ms",
                      r) == ParseStatus::kIgnored);
-  // shared/reference/log-formats.md §6.2 [C: logwatch amavis-logwatch #TD comment]: three
+  // docs/log-formats.md §6.2 [C: logwatch amavis-logwatch #TD comment]: three
   // recipients, no queued_as.
   CHECK(parse_amavis("Passed BAD-HEADER, ORIGINATING/MYNETS LOCAL [10.0.0.1] [10.0.0.1] "
                      "<from@sample.net> -> <to1@sample.net>,<to2@sample.net>,<to3@example.com>, "
@@ -225,7 +225,7 @@ TEST_CASE("amavis Passed lines without Queue-ID or queued_as are noise", "[amavi
 
 TEST_CASE("amavis Blocked non-virus verdicts and other amavis lines are noise", "[amavis]") {
   ParsedRecord r;
-  // Constructed from the §6.1 grammar (shared/reference/log-formats.md).
+  // Constructed from the §6.1 grammar (docs/log-formats.md).
   CHECK(parse_amavis("(48018-03) Blocked SPAM {DiscardedInbound,Quarantined}, "
                      "[192.168.2.2]:47130 <spam@example.net> -> <robyn@example.org>, Queue-ID: "
                      "B2CD1A5ABD, mail_id: XAW35wmwyoTb, Hits: 12.1, size: 5120, 300 ms",
@@ -250,7 +250,7 @@ TEST_CASE("amavis Blocked non-virus verdicts and other amavis lines are noise", 
 
 TEST_CASE("amavis truncated INFECTED lines are malformed", "[amavis]") {
   ParsedRecord r;
-  // Cut-off versions of the §6.2 TUM line (shared/reference/log-formats.md).
+  // Cut-off versions of the §6.2 TUM line (docs/log-formats.md).
   CHECK(parse_amavis("(48018-02) Blocked INFECTED (Eicar-Sig", r) == ParseStatus::kMalformed);
   CHECK(parse_amavis("(48018-02) Blocked INFECTED", r) == ParseStatus::kMalformed);
   CHECK(parse_amavis("(48018-02) Blocked INFECTED (Eicar-Signature) {DiscardedInbound,Quar", r) ==

@@ -43,7 +43,7 @@ TEST_CASE("exim parser is named exim and accepts only exim program names", "[exi
 }
 
 TEST_CASE("exim arrival with a forged HELO takes the client from the bracketed address", "[exim]") {
-  // shared/reference/log-formats.md §4.2(a) [P: LKML message by Florian Weimer, 2019-10-04]
+  // docs/log-formats.md §4.2(a) [P: LKML message by Florian Weimer, 2019-10-04]
   constexpr std::string_view kLine =
       "2019-10-04 07:09:29 1iGHiT-00007b-Na <= fw@deneb.enyo.de H=(deneb.enyo.de) "
       "[172.17.203.2] P=esmtps X=TLS1.2:ECDHE_RSA_AES_256_GCM_SHA384:256 CV=no S=72580 "
@@ -67,7 +67,7 @@ TEST_CASE("exim arrival with a forged HELO takes the client from the bracketed a
 
 TEST_CASE("exim arrival with a verified name reports the name and ignores the HELO literal",
           "[exim]") {
-  // shared/reference/log-formats.md §4.2(d) [C: Lua syslog-grammar test]
+  // docs/log-formats.md §4.2(d) [C: Lua syslog-grammar test]
   ParsedRecord r;
   REQUIRE(parse_exim("2017-04-20 12:06:19 1d18yh-0006Kd-Ji <= cheval@cheval.fr "
                      "H=mou03-h01-176-128-239-175.dsl.sta.abo.bbox.fr ([192.168.1.95]) "
@@ -85,7 +85,7 @@ TEST_CASE("exim arrival with a verified name reports the name and ignores the HE
 
 TEST_CASE("exim H=(ip) [ip] and H=([ip]) [ip] forged HELO literals yield the final address",
           "[exim]") {
-  // Exim spec example line (shared/reference/log-formats.md §4.2, [D] "16ZCW1-0005MB-00 <= ...")
+  // Exim spec example line (docs/log-formats.md §4.2, [D] "16ZCW1-0005MB-00 <= ...")
   // with its H= field replaced by the two forged-HELO forms the spec quotes.
   ParsedRecord r;
   REQUIRE(parse_exim("2002-10-31 08:57:53 16ZCW1-0005MB-00 <= kryten@dwarf.fict.example "
@@ -113,7 +113,7 @@ TEST_CASE("exim H=(ip) [ip] and H=([ip]) [ip] forged HELO literals yield the fin
 }
 
 TEST_CASE("exim arrival from an IPv6 client with port keeps the full address", "[exim]") {
-  // shared/reference/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
+  // docs/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
   ParsedRecord r;
   REQUIRE(
       parse_exim("2016-02-25 20:08:55 1aZ1HS-0006iF-Rk <= "
@@ -144,7 +144,7 @@ TEST_CASE("exim arrival from an IPv6 client with port keeps the full address", "
 }
 
 TEST_CASE("exim 4.97 message ids of the form 6-11-4 are recognised", "[exim]") {
-  // shared/reference/log-formats.md §4.2(b) [P: security-course homework repo]
+  // docs/log-formats.md §4.2(b) [P: security-course homework repo]
   ParsedRecord r;
   REQUIRE(parse_exim("2024-09-07 01:34:11 1smkL5-00000000e65-24eQ <= nothing@change.this "
                      "H=(v261955545.local) [43.6.92.12] P=esmtps "
@@ -243,7 +243,7 @@ TEST_CASE("exim additional-address lines are deliveries of the same message", "[
   CHECK(r.relay_ip == "127.0.0.1");
   CHECK(r.next_queue_id == "10HmaY-000000005vi-0000");
 
-  // shared/reference/log-formats.md §4.2(a) [P: LKML message by Florian Weimer, 2019-10-04]:
+  // docs/log-formats.md §4.2(a) [P: LKML message by Florian Weimer, 2019-10-04]:
   // a reply without a queue id.
   REQUIRE(parse_exim("2019-10-04 07:09:37 1iGHiT-00007b-Na -> linux-arch@vger.kernel.org "
                      "R=dnslookup T=remote_smtp_ext H=vger.kernel.org [209.132.180.67] "
@@ -287,7 +287,7 @@ TEST_CASE("exim delivery to an IPv6 next hop and with a port and original recipi
 }
 
 TEST_CASE("exim local delivery names the local part and no relay", "[exim]") {
-  // shared/reference/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
+  // docs/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
   ParsedRecord r;
   REQUIRE(parse_exim("2016-02-25 20:02:24 1aZ1B6-0006g0-ND => r3boot <r3boot@r3blog.nl> "
                      "R=mailbox T=dovecot S=7727 QT=4s DT=0s",
@@ -317,7 +317,7 @@ TEST_CASE("exim deferred deliveries are deliveries with status deferred", "[exim
 }
 
 TEST_CASE("exim failed deliveries are deliveries with status bounced", "[exim]") {
-  // shared/reference/log-formats.md §4.2(e) [R:ossec-docs exim.rst], syslog-wrapped; the
+  // docs/log-formats.md §4.2(e) [R:ossec-docs exim.rst], syslog-wrapped; the
   // envelope decoder leaves the part after "exim[13428]: " as the message.
   ParsedRecord r;
   REQUIRE(parse_exim("2006-11-21 14:39:59 1GmbTK-0003UZ-00 ** xxxxxxxx@somedomain.com "
@@ -348,7 +348,7 @@ TEST_CASE("exim failed deliveries are deliveries with status bounced", "[exim]")
 }
 
 TEST_CASE("exim Completed ends the message", "[exim]") {
-  // shared/reference/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
+  // docs/log-formats.md §4.2(c) [P: blog grepular.com (Mike Cardwell)]
   ParsedRecord r;
   REQUIRE(parse_exim("2016-02-25 20:02:24 1aZ1B6-0006g0-ND Completed", r) == ParseStatus::kRecord);
   CHECK(r.kind == RecordKind::kDone);
@@ -434,10 +434,10 @@ TEST_CASE("exim noise lines are ignored", "[exim]") {
   // Exim/exim test/log/0036 (GPL-2.0-or-later), one cited line.
   CHECK(parse_exim("1999-03-02 09:44:33 Start queue run: pid=p1234 -qf", r) ==
         ParseStatus::kIgnored);
-  // Exim spec example with a time zone (shared/reference/log-formats.md §1.7 [D]).
+  // Exim spec example with a time zone (docs/log-formats.md §1.7 [D]).
   CHECK(parse_exim("2003-04-25 11:17:07 +0100 Start queue run: pid=12762", r) ==
         ParseStatus::kIgnored);
-  // shared/reference/log-formats.md §4.2(b) [P: security-course homework repo]
+  // docs/log-formats.md §4.2(b) [P: security-course homework repo]
   CHECK(parse_exim("2024-09-07 01:34:11 1smkL5-00000000e65-24eQ H=mx.yandex.ru [2a02:6b8::311] "
                    "Network is unreachable",
                    r) == ParseStatus::kIgnored);
@@ -476,7 +476,7 @@ TEST_CASE("exim noise lines are ignored", "[exim]") {
 }
 
 TEST_CASE("exim timestamps with zone, fraction and pid are skipped before the id", "[exim]") {
-  // §4.2(a) LKML line (shared/reference/log-formats.md) with the optional zone, millisecond
+  // §4.2(a) LKML line (docs/log-formats.md) with the optional zone, millisecond
   // and pid parts of the exim main-log prefix added.
   ParsedRecord r;
   REQUIRE(parse_exim("2019-10-04 07:09:37.123 +0200 [4711] 1iGHiT-00007b-Na Completed", r) ==
@@ -493,7 +493,7 @@ TEST_CASE("exim timestamps with zone, fraction and pid are skipped before the id
 
 TEST_CASE("exim truncated lines are malformed", "[exim]") {
   ParsedRecord r;
-  // Cut-off versions of the §4.2(a) LKML lines (shared/reference/log-formats.md).
+  // Cut-off versions of the §4.2(a) LKML lines (docs/log-formats.md).
   CHECK(parse_exim("2019-10-04 07:09:29 1iGHiT-00007b-Na <=", r) == ParseStatus::kMalformed);
   CHECK(parse_exim("2019-10-04 07:09:29 1iGHiT-00007b-Na <= fw@deneb.enyo.de", r) ==
         ParseStatus::kMalformed);

@@ -150,7 +150,7 @@ TEST_CASE("smtpd client= with an IPv6 client reports the bare IPv6 address", "[p
 // --- cleanup / qmgr ---------------------------------------------------------------------------
 
 TEST_CASE("cleanup message-id= is an attribute with the id without brackets", "[postfix]") {
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
   ParsedRecord r;
   REQUIRE(parse("Jul  5 06:52:11 prd-mx1 postfix/cleanup[21893]: 3mPVKl0Mhjz7sXv: "
                 "message-id=<E1ZB06G-0006n5-Vp@anc-dev-web1.slc.example.net>",
@@ -171,7 +171,7 @@ TEST_CASE("cleanup message-id=<> is an attribute with an empty id", "[postfix]")
 }
 
 TEST_CASE("qmgr from= with the null sender states the sender and the size", "[postfix]") {
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
   ParsedRecord r;
   REQUIRE(parse("Jul  5 06:52:11 prd-mx1 postfix/qmgr[20459]: 3mPVKl0Mhjz7sXv: from=<>, "
                 "size=2666, nrcpt=2 (queue active)",
@@ -208,7 +208,7 @@ TEST_CASE("qmgr removed ends the message's life in the queue", "[postfix]") {
 // --- deliveries -------------------------------------------------------------------------------
 
 TEST_CASE("smtp status=sent with a long next-hop queue id links to that id", "[postfix]") {
-  // shared/corpus/public/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
+  // tests/fixtures/logs/log-ship-elastic-postfix/mail.log (BSD-2-Clause)
   constexpr std::string_view kLine =
       "Jul  5 06:52:11 prd-mx1 postfix/smtp[22030]: 3mPVKl0Mhjz7sXv: "
       "to=<56597@continuity.delivery>, relay=10.2.2.85[10.2.2.85]:2527, delay=0.51, "

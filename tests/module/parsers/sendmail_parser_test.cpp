@@ -77,7 +77,7 @@ TEST_CASE("from= with relay=name [ip] is a receive with sender, size, msgid and 
 }
 
 TEST_CASE("from= with relay=[ip] only is a receive without a client name", "[sendmail]") {
-  // shared/corpus/public/fluent-plugin-sendmail/data (MIT)
+  // tests/fixtures/logs/fluent-plugin-sendmail/data (MIT)
   ParsedRecord r;
   REQUIRE(parse("Apr  2 00:15:25 mta001 sendmail[32300]: u31FFPtp032300: "
                 "from=<grandeur09@gmail.com>, size=5938, class=0, nrcpts=7, "
@@ -196,7 +196,7 @@ TEST_CASE("from= in a BSD syslogd -v envelope decodes", "[sendmail]") {
 }
 
 TEST_CASE("a from= line cut before relay= is malformed", "[sendmail]") {
-  // shared/corpus/public/fluent-plugin-sendmail/data (MIT), cut short
+  // tests/fixtures/logs/fluent-plugin-sendmail/data (MIT), cut short
   ParsedRecord r;
   CHECK(parse("Apr  2 00:15:25 mta001 sendmail[32300]: u31FFPtp032300: "
               "from=<grandeur09@gmail.com>, size=5938, class=0, nrcpts=7",
@@ -422,7 +422,7 @@ TEST_CASE("to= for a local mailer without relay= is a delivery without a relay",
 
 TEST_CASE("truncated to= lines are malformed", "[sendmail]") {
   ParsedRecord r;
-  // shared/corpus/public/fluent-plugin-sendmail/data (MIT), cut short
+  // tests/fixtures/logs/fluent-plugin-sendmail/data (MIT), cut short
   CHECK(parse("Apr  2 00:15:25 mta001 sendmail[32302]: u31FFPtp032300: "
               "to=<sent1@example.com>,<sent2@example.com>",
               r) == ParseStatus::kMalformed);
@@ -522,7 +522,7 @@ TEST_CASE("sendmail lines without from=, to= or a verdict are ignored", "[sendma
            "[IPv6:2001:DB8::1] did not issue MAIL/EXPN/VRFY/ETRN during connection to IPv6",
            "Mar 29 22:51:43 server sendmail[3529565]: xA32R2PQ3529565: [192.0.2.2] did not "
            "issue MAIL/EXPN/VRFY/ETRN during connection to MTA",
-           // shared/corpus/public/fluent-plugin-sendmail/data (MIT)
+           // tests/fixtures/logs/fluent-plugin-sendmail/data (MIT)
            "Apr  2 00:15:25 mta001 sendmail[32300]: u31FFPtp032300: Milter: no active filter",
            "Apr  2 00:15:25 mta001 sendmail[32302]: u31FFPtp032300: SMTP outgoing connect on "
            "[192.168.198.81]",
