@@ -87,8 +87,9 @@ def body(_):
         check('option.jsonf="on"' in template, 'the template uses option.jsonf="on"')
         outnames = re.findall(r'outname="([^"]+)"', template)
         check(outnames == ["timereported", "hostname", "fromhost-ip", "app-name", "procid",
-                           "msg", "inputname"],
-              f"the template writes the contract's six properties and inputname ({outnames})")
+                           "msg", "inputname", "filename", "fileoffset"],
+              f"the template writes the contract's six properties, inputname, and imfile's "
+              f"filename and fileoffset ({outnames})")
         check("main_queue(" not in _active(text), "main_queue is not forced (only documented)")
         check(re.search(r"^#.*main_queue\(queue.workerThreads=\"1\"\)", shipped, re.M)
               is not None, "main_queue(queue.workerThreads=\"1\") is documented")
