@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
       "vtrace-correlator: traces virus mails with forged senders back to the host that sent "
       "them, hop by hop through your own mail relays.\n"
       "Replay archived logs:  vtrace-correlator --config vtrace.yaml --replay [SOURCE=]FILE...\n"
-      "Live (rsyslog omprog): vtrace-correlator --config vtrace.yaml"};
+      "Live (rsyslog omprog): vtrace-correlator --config vtrace.yaml\n"
+      "Live (syslog-ng program()): vtrace-correlator --config vtrace.yaml --input syslog-ng"};
   std::string config_path = "/etc/vtrace/vtrace.yaml";
   bool check_config = false;
   bool replay = false;
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   std::string timezone;
   std::string format = "json";
   std::vector<std::string> files;
+  std::string input = "rsyslog";
   app.set_version_flag("--version", std::string("vtrace-correlator ") + vtrace::kVersion);
   app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   app.add_flag("--check-config", check_config, "validate the configuration and exit 0 or 1");
@@ -60,6 +62,11 @@ int main(int argc, char** argv) {
                  "IANA zone of BSD, exim and ISVW timestamps (default: configuration, then TZ)");
   app.add_option("--format", format, "replay output: json (incident v1 lines) or text")
       ->check(CLI::IsMember({"json", "text"}));
+  app.add_option("--input", input,
+                 "live input: rsyslog (omprog, an OK per line) or syslog-ng (program(), no "
+                 "answers; on SIGTERM the pipe is read to its end)")
+      ->check(CLI::IsMember({"rsyslog", "syslog-ng"}))
+      ->capture_default_str();
   app.add_option("files", files, "[SOURCE=]FILE... log files, plain or .gz");
   CLI11_PARSE(app, argc, argv);
 
@@ -79,7 +86,11 @@ int main(int argc, char** argv) {
     std::cerr << "vtrace-correlator: unknown time zone '" << timezone << "'\n";
     return 2;
   }
-  if (!replay) return vtrace::run_live({config_path, std::move(*settings)});
+  if (!replay) {
+    vtrace::LiveInputs live{config_path, std::move(*settings)};
+    if (input == "syslog-ng") live.feed = vtrace::Feed::kSyslogNgProgram;
+    return vtrace::run_live(std::move(live));
+  }
   if (files.empty()) {
     std::cerr << "vtrace-correlator: --replay needs at least one log file\n";
     return 2;

@@ -222,9 +222,10 @@ bool report_recovery(const CrashGuard& guard, const std::string& journal_dir) {
 }  // namespace
 
 // Live mode runs under rsyslog, which restarts a correlator that exits at start (every
-// action.resumeInterval) while the lines wait in its queue: each refused start says so in the
-// log (the omprog output= file), with the time, so an administrator reading the log sees that
-// it is still refusing, and why.
+// action.resumeInterval) while the lines wait in its queue, or under the syslog-ng snippet's
+// loop, which does the same (every 5 s) while they wait in syslog-ng's disk buffer: each refused
+// start says so in the log (the omprog output= file), with the time, so an administrator
+// reading the log sees that it is still refusing, and why.
 void refuse_to_start(const std::string& reason) {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -232,8 +233,9 @@ void refuse_to_start(const std::string& reason) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::cerr << stamp << " vtrace-correlator: refusing to start: " << reason
-            << "\nvtrace-correlator: the lines wait in rsyslog's queue; rsyslog starts the "
-               "correlator again until this is fixed\n";
+            << "\nvtrace-correlator: the lines wait in the collector's queue (rsyslog's disk "
+               "queue, syslog-ng's disk buffer); it starts the correlator again until this is "
+               "fixed\n";
 }
 
 int run_live(LiveInputs inputs) {
@@ -460,7 +462,8 @@ int run_live(LiveInputs inputs) {
     }
     return durable;
   };
-  const auto end = run_omprog_loop(inputs.in_fd, inputs.out_fd, on_batch, housekeeping);
+  const auto end = run_omprog_loop(inputs.in_fd, inputs.out_fd, on_batch, housekeeping, 250,
+                                   kMaxOmprogLineBytes, inputs.feed);
   if (end != OmprogEnd::kFailed) journal->mark_confirmed();
   if (end != OmprogEnd::kFailed) correlator->advance(wall_now());
   write_stats(stats_path, *correlator, *store, *journal, *guard, counters, reread, last_line_at);

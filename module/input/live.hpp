@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "module/input/omprog_loop.hpp"
 #include "module/settings.hpp"
 
 namespace vtrace {
@@ -18,6 +19,7 @@ struct LiveInputs {
   CorrelatorSettings settings;
   int in_fd = STDIN_FILENO;    // rsyslog's lines
   int out_fd = STDOUT_FILENO;  // the "OK"s
+  Feed feed = Feed::kRsyslogOmprog;
 };
 
 // Runs until the input ends (0), SIGTERM or SIGINT (0), or a batch that cannot be made durable
@@ -25,8 +27,8 @@ struct LiveInputs {
 // unconfirmed lines again). Installs handlers for SIGTERM, SIGINT and SIGHUP, ignores SIGPIPE.
 int run_live(LiveInputs inputs);
 
-// Says on stderr, with the time, that the correlator refuses to start, and that rsyslog keeps
-// the lines and starts it again.
+// Says on stderr, with the time, that the correlator refuses to start, and that the collector
+// (rsyslog, or the syslog-ng snippet's loop) keeps the lines and starts it again.
 void refuse_to_start(const std::string& reason);
 
 }  // namespace vtrace

@@ -110,9 +110,11 @@ class TickInterrupter {
 
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
                           const std::function<bool(std::span<const std::string_view>)>& on_batch,
-                          const std::function<bool()>& on_idle, int tick_ms, std::size_t max_line) {
+                          const std::function<bool()>& on_idle, int tick_ms, std::size_t max_line,
+                          Feed feed) {
   std::string answers;
   auto confirm = [&](std::size_t n) {
+    if (feed == Feed::kSyslogNgProgram) return;
     answers.clear();
     for (std::size_t i = 0; i < n; ++i) answers += "OK\n";
     write_all(out_fd, answers.data(), answers.size());
@@ -121,7 +123,21 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(tick_ms);
   auto last_idle = Clock::now();
-  constexpr std::size_t kReadSize = 65536;
+  // Asked to stop, with the pipe still to be read until syslog-ng closes it: until when at
+  // most. (Not just until it is empty: syslog-ng may still finish a write after SIGTERM.)
+  std::optional<Clock::time_point> draining_until;
+  // False when the loop is to stop now; true to go on (to drain the pipe, for syslog-ng).
+  auto idle = [&] {
+    if (draining_until) return Clock::now() < *draining_until;
+    last_idle = Clock::now();
+    if (on_idle()) return true;
+    if (feed != Feed::kSyslogNgProgram) return false;
+    draining_until = Clock::now() + std::chrono::milliseconds(kMaxDrainMillis);
+    return true;
+  };
+  // What one read() takes out of the pipe. From syslog-ng, whatever was read and not yet handed
+  // over is lost if the process is killed (nothing is sent again): small reads keep that small.
+  const std::size_t kReadSize = feed == Feed::kSyslogNgProgram ? kSyslogNgReadBytes : 65536;
   std::string buffer;     // a partial line not yet handed over, then what the next read adds
   bool dropping = false;  // the partial line grew over max_line: its bytes are dropped
   std::vector<std::string_view> lines;
@@ -132,10 +148,7 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
   std::optional<NonBlocking> non_blocking;
   if (!ticks.armed()) non_blocking.emplace(in_fd);
   while (true) {
-    if (Clock::now() - last_idle >= tick) {
-      last_idle = Clock::now();
-      if (!on_idle()) return OmprogEnd::kStopped;
-    }
+    if (Clock::now() - last_idle >= tick && !idle()) return OmprogEnd::kStopped;
     // Read straight into the buffer's tail, so that a line is not copied through a second
     // buffer (and its cache lines) on its way.
     const std::size_t kept = buffer.size();
@@ -148,15 +161,12 @@ OmprogEnd run_omprog_loop(int in_fd, int out_fd,
       pollfd p{in_fd, POLLIN, 0};
       const int ready = ::poll(&p, 1, tick_ms);
       if (ready < 0 && errno != EINTR) return OmprogEnd::kEndOfInput;
-      if (ready <= 0) {  // timed out, or a signal (SIGTERM, SIGHUP) to be seen at once
-        last_idle = Clock::now();
-        if (!on_idle()) return OmprogEnd::kStopped;
-      }
+      // Timed out, or a signal (SIGTERM, SIGHUP) to be seen at once.
+      if (ready <= 0 && !idle()) return OmprogEnd::kStopped;
       continue;
     }
     if (n < 0 && errno == EINTR) {  // the tick, or a signal (SIGTERM, SIGHUP) to be seen now
-      last_idle = Clock::now();
-      if (!on_idle()) return OmprogEnd::kStopped;
+      if (!idle()) return OmprogEnd::kStopped;
       continue;
     }
     if (n <= 0) {

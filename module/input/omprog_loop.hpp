@@ -30,10 +30,22 @@ enum class OmprogEnd {
 // signal's previous disposition is restored on return. A line longer than `max_line` bytes
 // is not kept: its bytes are dropped as they arrive and it is handed over as an empty line, to
 // be counted and confirmed (rsyslog would otherwise send it again for ever).
+//
+// `feed` kSyslogNgProgram is syslog-ng's program() destination: nobody reads the answers (its
+// stdout is /dev/null), so none are written; and a message counts as delivered for syslog-ng
+// once it is in the pipe, so when `on_idle` asks to stop (syslog-ng sends SIGTERM after its
+// last write, when it stops or reloads) the loop first reads what the pipe still holds, until
+// syslog-ng closes it (end of input) or for kMaxDrainMillis, and hands it over as usual. It reads
+// at most kSyslogNgReadBytes at a time: what a killed process had read and not yet journalled
+// is lost.
+enum class Feed { kRsyslogOmprog, kSyslogNgProgram };
 inline constexpr std::size_t kMaxOmprogLineBytes = 1 << 20;
+inline constexpr int kMaxDrainMillis = 5000;
+inline constexpr std::size_t kSyslogNgReadBytes = 4096;
 OmprogEnd run_omprog_loop(int in_fd, int out_fd,
                           const std::function<bool(std::span<const std::string_view>)>& on_batch,
                           const std::function<bool()>& on_idle, int tick_ms = 250,
-                          std::size_t max_line = kMaxOmprogLineBytes);
+                          std::size_t max_line = kMaxOmprogLineBytes,
+                          Feed feed = Feed::kRsyslogOmprog);
 
 }  // namespace vtrace

@@ -55,8 +55,10 @@ std::optional<TimePoint> RsyslogIngester::ingest(const RsyslogRecord& record) {
   // syslog line can claim any hostname). The hostname counts only for lines logged on the
   // collector itself: read from a file (no fromhost-ip) or from the local log socket. A TCP
   // connection over loopback is the network too: any local user could open one.
+  // "local": what the syslog-ng snippet sets for its local sources.
   const bool local_input = record.inputname == "imuxsock" || record.inputname == "imjournal" ||
-                           record.inputname == "imfile" || record.inputname == "imklog";
+                           record.inputname == "imfile" || record.inputname == "imklog" ||
+                           record.inputname == "local";
   if (!source && (record.fromhost_ip.empty() || (from.loopback && local_input))) {
     source = correlator_.topology().by_hostname(record.hostname);
   }

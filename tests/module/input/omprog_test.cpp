@@ -106,6 +106,9 @@ TEST_CASE("one ingester applies the trust rule to every record, whatever came be
       {"203.0.113.66", "imuxsock", false},  // a local input name does not make a remote sender
       {"not an address", "imtcp", false},
       {"10.1.0.25", "imtcp", true},
+      {"127.0.0.1", "local", true},      // the syslog-ng snippet's local sources
+      {"127.0.0.1", "", false},          // its network sources, over loopback
+      {"203.0.113.66", "local", false},  // "local" does not make a remote sender local either
   };
   for (const auto& [ip, input, trusted] : cases) {
     INFO(ip << " " << input);
@@ -827,4 +830,88 @@ TEST_CASE("a crash blames its line at once; a kill from outside only at the seco
     REQUIRE(guard->recovery().quarantined_line);
     CHECK(*guard->recovery().quarantined_line == line);
   }
+}
+
+TEST_CASE("fed by syslog-ng's program() the loop hands every line over and answers nothing",
+          "[omprog]") {
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  const std::string input = "one\ntwo\nthree\n";
+  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  std::vector<std::string> seen;
+  const auto end = vtrace::run_omprog_loop(
+      in[0], out[1],
+      [&](std::span<const std::string_view> lines) {
+        seen.insert(seen.end(), lines.begin(), lines.end());
+        return true;
+      },
+      [] { return true; }, 10, vtrace::kMaxOmprogLineBytes, vtrace::Feed::kSyslogNgProgram);
+  CHECK(end == vtrace::OmprogEnd::kEndOfInput);
+  CHECK(seen == std::vector<std::string>{"one", "two", "three"});
+  ::close(out[1]);
+  CHECK(read_to_end(out[0]).empty());
+  ::close(in[0]);
+  ::close(out[0]);
+}
+
+TEST_CASE("asked to stop, the syslog-ng loop first hands over what the pipe still holds",
+          "[omprog]") {
+  // syslog-ng writes its last lines, sends SIGTERM and closes the pipe: here the lines are in
+  // the pipe, and the pipe closed, when the idle work asks to stop.
+  for (const auto feed : {vtrace::Feed::kSyslogNgProgram, vtrace::Feed::kRsyslogOmprog}) {
+    int in[2], out[2];
+    REQUIRE(::pipe(in) == 0);
+    REQUIRE(::pipe(out) == 0);
+    std::vector<std::string> seen;
+    const auto end = vtrace::run_omprog_loop(
+        in[0], out[1],
+        [&](std::span<const std::string_view> lines) {
+          seen.insert(seen.end(), lines.begin(), lines.end());
+          return true;
+        },
+        [&] {
+          const std::string last = "last\nlines\n";
+          const bool written =
+              ::write(in[1], last.data(), last.size()) == static_cast<ssize_t>(last.size());
+          ::close(in[1]);
+          return !written;
+        },
+        10, vtrace::kMaxOmprogLineBytes, feed);
+    if (feed == vtrace::Feed::kSyslogNgProgram) {
+      CHECK(end == vtrace::OmprogEnd::kEndOfInput);
+      CHECK(seen == std::vector<std::string>{"last", "lines"});
+    } else {
+      CHECK(end == vtrace::OmprogEnd::kStopped);
+      CHECK(seen.empty());  // rsyslog sends what was not confirmed again
+    }
+    for (int fd : {in[0], out[0], out[1]}) ::close(fd);
+  }
+}
+
+TEST_CASE("the syslog-ng loop reads at most a few KiB at a time, so a kill loses little",
+          "[omprog]") {
+  int in[2], out[2];
+  REQUIRE(::pipe(in) == 0);
+  REQUIRE(::pipe(out) == 0);
+  const std::string line(99, 'x');
+  std::string input;
+  for (int i = 0; i < 200; ++i) input += line + "\n";  // 20,000 bytes, all in the pipe at once
+  REQUIRE(::write(in[1], input.data(), input.size()) == static_cast<ssize_t>(input.size()));
+  ::close(in[1]);
+  std::size_t largest = 0;
+  std::size_t total = 0;
+  vtrace::run_omprog_loop(
+      in[0], out[1],
+      [&](std::span<const std::string_view> lines) {
+        largest = std::max(largest, lines.size());
+        total += lines.size();
+        return true;
+      },
+      [] { return true; }, 10, vtrace::kMaxOmprogLineBytes, vtrace::Feed::kSyslogNgProgram);
+  CHECK(total == 200);
+  // A read completes at most the line the previous one began, then 4 KiB of whole lines.
+  CHECK(largest <= vtrace::kSyslogNgReadBytes / 100 + 1);
+  for (int fd : {in[0], out[0], out[1]}) ::close(fd);
 }
