@@ -1,4 +1,5 @@
 // vtrace-correlator: argument parsing and wiring only; the work is in vtrace_correlator_core.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -69,6 +70,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("files", files, "[SOURCE=]FILE... log files, plain or .gz");
   CLI11_PARSE(app, argc, argv);
+  if (input == "syslog-ng" && !check_config && !replay) {
+    // What syslog-ng has written into the pipe counts as delivered, and is lost if syslog-ng
+    // stops while no correlator reads it (one that cannot start: a bad vtrace.yaml). A pipe of
+    // one page (instead of 64 KiB) holds little; first thing, so that a refused start shrinks
+    // it too. Best effort: it fails (EBUSY) while the pipe holds more than a page.
+    ::fcntl(STDIN_FILENO, F_SETPIPE_SZ, static_cast<int>(vtrace::kSyslogNgReadBytes));
+  }
 
   vtrace::Diagnostics diagnostics;
   auto settings = vtrace::load_correlator_settings(config_path, diagnostics);
