@@ -93,7 +93,8 @@ def body(lab):
         f.write(text.replace("  # Recognised by hostname only",
                              GW4 + "  # Recognised by hostname only"))
     os.kill(pids[0], signal.SIGHUP)
-    deadline = time.time() + 10
+    # The reload replays the journal of the whole stream: seconds on a loaded host.
+    deadline = time.time() + 30
     while time.time() < deadline and "configuration reloaded" not in lab.read(lab.correlator_log):
         time.sleep(0.1)
     check("configuration reloaded" in lab.read(lab.correlator_log),
