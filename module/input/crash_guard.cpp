@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -57,6 +58,7 @@ struct CrashGuard::Note {
   std::uint64_t killed_identity;
   std::uint32_t killed_in_a_row;
   std::uint32_t reserved;
+  std::int64_t startup_began;  // wall time (µs) the last start-up began
   char line[kMaxNotedLine];
 };
 
@@ -89,7 +91,13 @@ std::uint64_t line_identity(std::string_view line) {
   return identity_of(line.substr(0, CrashGuard::kMaxNotedLine), line.size());
 }
 
-std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::string& error) {
+std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::string& error,
+                                           std::int64_t now) {
+  if (now < 0) {
+    now = std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  }
   const std::string path = state_dir + "/inflight";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
@@ -147,6 +155,12 @@ std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::st
     } else {
       note.killed_in_a_row = 0;
     }
+    if (recovery.unfinished_startups > 0 && note.crashed == 0 &&
+        now - note.startup_began < kHungStartup) {
+      // The last start-up was killed from outside soon after it began: no evidence against
+      // the journal, so it does not count.
+      --recovery.unfinished_startups;
+    }
   }
   ++recovery.unfinished_startups;
   if (recovery.unfinished_startups > kMaxUnfinishedStartups) {
@@ -157,6 +171,7 @@ std::optional<CrashGuard> CrashGuard::open(const std::string& state_dir, std::st
   note.crashed = 0;
   note.unfinished_startups = static_cast<std::uint32_t>(recovery.unfinished_startups);
   note.full_length = 0;
+  note.startup_began = now;
   std::atomic_signal_fence(std::memory_order_release);
   note.magic = kNoteMagic;
   if (const char* hook = std::getenv("VTRACE_TEST_CRASH_ON")) {

@@ -18,6 +18,10 @@
 // Crashes that no line can be blamed for (in the start-up replay's housekeeping, say) are
 // caught by counting start-ups that never finished: after kMaxUnfinishedStartups of them the
 // journal is moved aside (kept on disk, named in the log) and the correlator starts empty.
+// A start-up counts when it died of a fault, or was killed from outside after running for
+// kHungStartup (rsyslog kills a start-up that hangs after confirmTimeout, 30 s). A quick kill
+// (an administrator, a collector restarting, syslog-ng's restart loop) is no evidence against
+// the journal, and moving it aside would lose the detections it holds.
 //
 // Only the correlator's main thread uses it.
 #pragma once
@@ -35,6 +39,7 @@ namespace vtrace {
 class CrashGuard {
  public:
   static constexpr int kMaxUnfinishedStartups = 3;
+  static constexpr std::int64_t kHungStartup = 25'000'000;  // µs
   // The longest line the note keeps whole; a longer one is set aside by its first bytes' and
   // its length's identity (lines are already capped by the input's maximum line length).
   static constexpr std::size_t kMaxNotedLine = 96 * 1024;
@@ -53,8 +58,9 @@ class CrashGuard {
   };
 
   // Maps <state_dir>/inflight and reads <state_dir>/quarantine.jsonl. Marks a start-up in
-  // progress until startup_finished().
-  static std::optional<CrashGuard> open(const std::string& state_dir, std::string& error);
+  // progress until startup_finished(). `now`: wall time in µs (the system clock if negative).
+  static std::optional<CrashGuard> open(const std::string& state_dir, std::string& error,
+                                        std::int64_t now = -1);
   CrashGuard(CrashGuard&& other) noexcept;
   CrashGuard& operator=(CrashGuard&&) = delete;
   ~CrashGuard();

@@ -832,6 +832,50 @@ TEST_CASE("a crash blames its line at once; a kill from outside only at the seco
   }
 }
 
+TEST_CASE("only start-ups that crash or hang move the journal aside, not quick kills",
+          "[omprog][crash-guard]") {
+  TempDir dir;
+  std::string error;
+  std::int64_t now = 1'796'000'000'000'000;
+  // A start-up that dies before startup_finished(), `lived` µs after it began.
+  auto startup_dies = [&](bool fault, std::int64_t lived) {
+    in_child([&] {
+      auto guard = vtrace::CrashGuard::open(dir.path(), error, now);
+      if (!guard) ::_exit(1);
+      if (fault) __builtin_trap();
+      ::kill(::getpid(), SIGKILL);
+    });
+    now += lived;
+  };
+  auto next_start_moves_journal_aside = [&] {
+    auto guard = vtrace::CrashGuard::open(dir.path(), error, now);
+    REQUIRE(guard);
+    const bool aside = guard->recovery().move_journal_aside;
+    guard->startup_finished();
+    return aside;
+  };
+  SECTION("killed from outside a second after starting, five times") {
+    for (int i = 0; i < 5; ++i) startup_dies(false, vtrace::seconds(1));
+    CHECK_FALSE(next_start_moves_journal_aside());
+  }
+  SECTION("killed after hanging for 30 s (rsyslog's confirmTimeout), three times") {
+    for (int i = 0; i < 3; ++i) startup_dies(false, vtrace::seconds(30));
+    CHECK(next_start_moves_journal_aside());
+  }
+  SECTION("crashing at once, three times") {
+    for (int i = 0; i < 3; ++i) startup_dies(true, vtrace::seconds(1));
+    CHECK(next_start_moves_journal_aside());
+  }
+  SECTION("two hangs, quick kills in between, then a third hang") {
+    startup_dies(false, vtrace::seconds(30));
+    startup_dies(false, vtrace::seconds(1));
+    startup_dies(false, vtrace::seconds(30));
+    startup_dies(false, vtrace::seconds(2));
+    startup_dies(false, vtrace::seconds(30));
+    CHECK(next_start_moves_journal_aside());
+  }
+}
+
 TEST_CASE("fed by syslog-ng's program() the loop hands every line over and answers nothing",
           "[omprog]") {
   int in[2], out[2];
