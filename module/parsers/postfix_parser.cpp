@@ -238,11 +238,12 @@ class PostfixParser final : public LogParser {
     const std::string_view verb = rest.substr(0, colon);
     const std::string_view details = rest.substr(colon + 2);
     const std::string_view virus = virus_in_reply(reject_text(details));
-    // Most rejects are spam and policy rejects: their details are only read for a quarantine
-    // hold, which keeps the client as facts about the message.
-    const bool hold = verb == "milter-hold" || verb == "hold";
-    if (virus.empty() && (!hold || qid.empty())) return ParseStatus::kIgnored;
+    const MtaAction action = qid.empty() ? MtaAction::kNone : message_action(verb, details);
+    // Most rejects are spam and policy rejects: without a virus their details are only read
+    // when the whole message was held, discarded or rejected, which is a verdict about it.
+    if (virus.empty() && action == MtaAction::kNone) return ParseStatus::kIgnored;
     reject_details(details, out);
+    out.mta_action = action;
     if (virus.empty()) {
       out.kind = RecordKind::kAttribute;
       return ParseStatus::kRecord;
@@ -254,6 +255,23 @@ class PostfixParser final : public LogParser {
                  : verb.find("discard") != std::string_view::npos ? "discarded"
                                                                   : "rejected";
     return ParseStatus::kRecord;
+  }
+
+  // What a reject line of a queued message says the MTA did with the whole message. A hold or
+  // discard (a milter's, or header/body checks') is always about the message; a reject is only
+  // at the end of its data ("END-OF-MESSAGE", "DATA", "BDAT") and with a permanent reply: a
+  // RCPT reject refuses one recipient, a 4xx reply asks the client to try again.
+  static MtaAction message_action(std::string_view verb, std::string_view details) {
+    if (verb == "milter-hold" || verb == "hold") return MtaAction::kQuarantined;
+    if (verb == "milter-discard" || verb == "discard") return MtaAction::kDiscarded;
+    const bool end_of_data = details.starts_with("END-OF-MESSAGE ") ||
+                             details.starts_with("DATA ") || details.starts_with("BDAT ");
+    if (!end_of_data) return MtaAction::kNone;
+    // "END-OF-MESSAGE from NAME[ADDR]: 5.7.1 text": the reply follows the client.
+    const auto from = details.find(" from ");
+    const auto reply = from == std::string_view::npos ? from : details.find(": ", from);
+    if (reply == std::string_view::npos || reply + 2 >= details.size()) return MtaAction::kNone;
+    return details[reply + 2] == '5' ? MtaAction::kRejected : MtaAction::kNone;
   }
 };
 

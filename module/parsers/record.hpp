@@ -21,6 +21,26 @@ enum class RecordKind : std::uint8_t {
 
 enum class DeliveryStatus : std::uint8_t { kUnknown, kSent, kDeferred, kBounced, kRejected };
 
+// What the host's MTA did with a whole message on a verdict (a milter's, or its own header or
+// body checks): sendmail "milter=M, quarantine=...", "Milter: data, reject=..." / "discard";
+// postfix "milter-hold" / "milter-reject" / "milter-discard" at end of message, "hold" /
+// "discard". A reject of one recipient is not one.
+enum class MtaAction : std::uint8_t { kNone, kQuarantined, kRejected, kDiscarded };
+// The incident's word for it ("" for kNone).
+inline std::string_view to_string(MtaAction action) {
+  switch (action) {
+    case MtaAction::kQuarantined:
+      return "quarantined";
+    case MtaAction::kRejected:
+      return "rejected";
+    case MtaAction::kDiscarded:
+      return "discarded";
+    case MtaAction::kNone:
+      break;
+  }
+  return {};
+}
+
 // Every string_view points into the LogLine the parser was given. Fields a line does not
 // state stay empty. `recipients` is cleared and refilled by each parse (reused capacity).
 struct ParsedRecord {
@@ -48,6 +68,7 @@ struct ParsedRecord {
   // The host's own scanner, or its MTA for a milter, logged this message as clean
   // (clamav-milter "Clean message", "X-Virus-Status: Clean", amavis "Passed CLEAN").
   bool clean = false;
+  MtaAction mta_action = MtaAction::kNone;
 
   void clear() {
     recipients.clear();

@@ -80,6 +80,13 @@ class SendmailParser final : public LogParser {
       out.action = "tagged";
       return ParseStatus::kRecord;
     }
+    if (rest.starts_with("milter=")) return parse_quarantine(rest, out);
+    if (rest == "Milter: data, discard") {
+      // A milter's SMFIS_DISCARD (clamav-milter OnInfected Blackhole): accepted, then dropped.
+      out.kind = RecordKind::kAttribute;
+      out.mta_action = MtaAction::kDiscarded;
+      return ParseStatus::kRecord;
+    }
     if (!rest.starts_with("Milter") && !rest.starts_with("ruleset=")) {
       return ParseStatus::kIgnored;
     }
@@ -91,8 +98,15 @@ class SendmailParser final : public LogParser {
       if (f.key == "relay" && relay.empty()) relay = f.value;
       if (f.key == "arg1" && arg.empty()) arg = f.value;
     }
+    // "Milter: data, reject=REPLY" refuses the whole message at its end (a 4xx reply only asks
+    // the client to try again); "Milter: to=..., reject=" one recipient.
+    if (rest.starts_with("Milter: data, reject=5")) out.mta_action = MtaAction::kRejected;
     const auto virus = virus_in_reply(reject);
-    if (virus.empty()) return ParseStatus::kIgnored;
+    if (virus.empty()) {
+      if (out.mta_action == MtaAction::kNone) return ParseStatus::kIgnored;
+      out.kind = RecordKind::kAttribute;
+      return ParseStatus::kRecord;
+    }
     out.kind = RecordKind::kDetection;
     out.virus = virus;
     out.action = "rejected";
@@ -130,6 +144,17 @@ class SendmailParser final : public LogParser {
     out.message_id = strip_brackets(msgid);
     if (relay.empty()) return ParseStatus::kMalformed;  // every from= line ends with relay=
     relay_of(relay, out.client_name, out.client_ip);
+    return ParseStatus::kRecord;
+  }
+
+  // "milter=clamav-milter, quarantine=quarantined by clamav-milter": the milter put the message
+  // in sendmail's quarantine (clamav-milter OnInfected Quarantine). The reason is the milter's
+  // free text.
+  static ParseStatus parse_quarantine(std::string_view rest, ParsedRecord& out) {
+    const auto at = rest.find(", quarantine=");
+    if (at == std::string_view::npos) return ParseStatus::kIgnored;
+    out.kind = RecordKind::kAttribute;
+    out.mta_action = MtaAction::kQuarantined;
     return ParseStatus::kRecord;
   }
 

@@ -496,7 +496,7 @@ TEST_CASE("a milter-reject with an IPv6 client and an rspamd virus text is a det
   CHECK(r.recipients[0] == "marianne@spiller.me");
 }
 
-TEST_CASE("a milter-reject for spam is ignored and leaves no facts behind", "[postfix]") {
+TEST_CASE("a milter-reject for spam records the rejection, never a detection", "[postfix]") {
   // postfix-grok-patterns test/cleanup_0004.yaml (BSD-3-Clause)
   ParsedRecord r;
   REQUIRE(parse_body("postfix/cleanup",
@@ -504,11 +504,12 @@ TEST_CASE("a milter-reject for spam is ignored and leaves no facts behind", "[po
                      "061238241086.static.ctinets.com[61.238.241.86]: 5.7.1 Blocked by "
                      "SpamAssassin; from=<wumt5@cchfdc.com> to=<voorzitter@example.com> "
                      "proto=ESMTP helo=<ecsolved.com>",
-                     r) == ParseStatus::kIgnored);
-  CHECK(r.client_ip.empty());
-  CHECK(r.sender.empty());
-  CHECK(r.recipients.empty());
+                     r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.mta_action == MtaAction::kRejected);
   CHECK(r.virus.empty());
+  CHECK(r.sender == "wumt5@cchfdc.com");
+  r.clear();
   // postfix-grok-patterns test/smtpd_0038.yaml (BSD-3-Clause): greylisting at RCPT
   REQUIRE(parse_body("postfix/smtpd",
                      "NOQUEUE: milter-reject: RCPT from mailrelay.example.com[8.8.8.8]: 451 "
@@ -614,12 +615,6 @@ TEST_CASE("NOQUEUE rejects are ignored", "[postfix]") {
                    "from=<aap@henk> to=<user@example.com> proto=SMTP helo=<test>",
                    r) == ParseStatus::kIgnored);
   CHECK(r.client_ip.empty());
-  // log-formats.md §3.2(g) [R:fail2ban postfix]: a queued reject without a virus
-  CHECK(parse("Mar 11 23:27:54 server postfix-smo/submission/smtpd[22427]: 44JCRG5tYPzCqt2: "
-              "reject: BDAT from signing-milter.example.com[192.0.2.109]: 550 5.5.3 <DATA>: "
-              "Data command rejected: Multi-recipient bounce; from=<> to=<some@example.com> "
-              "proto=ESMTP helo=<domain.tld>",
-              r) == ParseStatus::kIgnored);
 }
 
 TEST_CASE("postscreen, connect and warning lines are ignored", "[postfix]") {
@@ -854,4 +849,95 @@ TEST_CASE("the log-ship-elastic-postfix trace parses line by line", "[postfix]")
   CHECK(postfix_lines == 3);
   CHECK(kinds ==
         std::vector{RecordKind::kAttribute, RecordKind::kAttribute, RecordKind::kDelivery});
+}
+
+TEST_CASE("a queued message rejected at its end of data records the rejection",
+          "[postfix][verdict]") {
+  ParsedRecord r;
+  // log-formats.md §3.2(g) [R:fail2ban postfix]: a queued reject without a virus
+  REQUIRE(parse("Mar 11 23:27:54 server postfix-smo/submission/smtpd[22427]: 44JCRG5tYPzCqt2: "
+                "reject: BDAT from signing-milter.example.com[192.0.2.109]: 550 5.5.3 <DATA>: "
+                "Data command rejected: Multi-recipient bounce; from=<> to=<some@example.com> "
+                "proto=ESMTP helo=<domain.tld>",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.queue_id == "44JCRG5tYPzCqt2");
+  CHECK(r.mta_action == MtaAction::kRejected);
+  r.clear();
+  // shared/corpus/public/fail2ban/postfix (GPL-2.0): a milter's plain SMFIS_REJECT at DATA
+  REQUIRE(parse("Mar 7 02:09:33 server postfix/smtpd[27246]: 1D8CC1CA0A7F: milter-reject: DATA "
+                "from 66-220-155-151.mail-mail.facebook.com[192.0.2.151]: 550 5.7.1 Command "
+                "rejected; from=<security@mail.example.com> to=<hostmaster@example.com> "
+                "proto=ESMTP helo=<192-0-2-151.mail-mail.example.com>",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.mta_action == MtaAction::kRejected);
+  CHECK(r.recipients == std::vector<std::string_view>{"hostmaster@example.com"});
+}
+
+TEST_CASE("a milter-hold without a virus name records the quarantine of its message",
+          "[postfix][verdict]") {
+  // shared/reference/mta-lab.md §A: postfix 3.7 with clamav-milter OnInfected Quarantine
+  ParsedRecord r;
+  REQUIRE(parse("Nov 28 05:07:17 gw postfix-gw/cleanup[27082]: 467C4A7225B: milter-hold: "
+                "END-OF-MESSAGE from unknown[10.200.1.2]: milter triggers HOLD action; "
+                "from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP "
+                "helo=<relay.lab.test>",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.queue_id == "467C4A7225B");
+  CHECK(r.mta_action == MtaAction::kQuarantined);
+  CHECK(r.virus.empty());
+  CHECK(r.client_ip == "10.200.1.2");
+  CHECK(r.sender == "it-support@bank.example");
+  CHECK(r.recipients == std::vector<std::string_view>{"bob@partner.example"});
+}
+
+TEST_CASE("a milter-discard records the discard of its message", "[postfix][verdict]") {
+  // The lab's milter-hold line (mta-lab.md §A) with the DISCARD text of postfix's
+  // cleanup_milter.c ("milter-discard", "milter triggers DISCARD action"): clamav-milter
+  // OnInfected Blackhole.
+  ParsedRecord r;
+  REQUIRE(parse("Nov 28 05:07:17 gw postfix-gw/cleanup[27082]: 467C4A7225B: milter-discard: "
+                "END-OF-MESSAGE from unknown[10.200.1.2]: milter triggers DISCARD action; "
+                "from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP "
+                "helo=<relay.lab.test>",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.mta_action == MtaAction::kDiscarded);
+  CHECK(r.recipients == std::vector<std::string_view>{"bob@partner.example"});
+}
+
+TEST_CASE("a milter-reject naming a virus is a detection and records the rejection",
+          "[postfix][verdict]") {
+  // shared/reference/mta-lab.md §B: clamav-milter OnInfected Reject with RejectMsg "Virus %v ..."
+  ParsedRecord r;
+  REQUIRE(parse("Nov 28 05:06:49 gw postfix-gw/cleanup[26099]: 39949A7214C: milter-reject: "
+                "END-OF-MESSAGE from unknown[10.200.1.2]: 5.7.1 Virus "
+                "Lab.Test.EICAR-NDB.UNOFFICIAL detected by lab gateway; "
+                "from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP "
+                "helo=<relay.lab.test>",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kDetection);
+  CHECK(r.virus == "Lab.Test.EICAR-NDB.UNOFFICIAL");
+  CHECK(r.mta_action == MtaAction::kRejected);
+}
+
+TEST_CASE("a temporary or one-recipient reject of a queued message is no verdict about it",
+          "[postfix][verdict]") {
+  ParsedRecord r;
+  // postfix-grok-patterns test/smtpd_0038.yaml (BSD-3-Clause) with a queue id: greylisting
+  CHECK(parse_body("postfix/cleanup",
+                   "4104E3D: milter-reject: END-OF-MESSAGE from mailrelay.example.com[8.8.8.8]: "
+                   "451 4.7.1 Greylisting in action, please come back later; "
+                   "from=<support@example.com> to=<example@example.org> proto=ESMTP "
+                   "helo=<mailrelay.example.com>",
+                   r) == ParseStatus::kIgnored);
+  // postfix-grok-patterns test/smtpd_0004.yaml (BSD-3-Clause) with a queue id: one recipient
+  CHECK(parse_body("postfix/smtpd",
+                   "4104E3D: reject: RCPT from 061238241086.static.ctinets.com[61.238.241.86]: "
+                   "550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User "
+                   "unknown in virtual mailbox table; from=<wumt5@cchfdc.com> "
+                   "to=<toernooicommissie@example.com> proto=ESMTP helo=<ecsolved.com>",
+                   r) == ParseStatus::kIgnored);
 }

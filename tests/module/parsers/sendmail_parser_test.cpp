@@ -501,6 +501,45 @@ TEST_CASE("a Milter data reject naming a virus is a detection", "[sendmail]") {
   CHECK(r.queue_id == "m51L409D004600");
   CHECK(r.virus == "Eicar-Test-Signature");
   CHECK(r.action == "rejected");
+  CHECK(r.mta_action == MtaAction::kRejected);
+}
+
+TEST_CASE("a milter's quarantine line records the quarantine of its message, not a detection",
+          "[sendmail][verdict]") {
+  // log-formats.md §2.1 "QID: milter=clamav-milter, quarantine=quarantined by clamav-milter"
+  // (sendmail milter.c "milter=%s, quarantine=%s"; the reason is clamav-milter's), for the
+  // §2.3(i) message
+  ParsedRecord r;
+  REQUIRE(parse("Jun  1 14:04:17 sandbox sendmail[4600]: m51L409D004600: milter=clamav-milter, "
+                "quarantine=quarantined by clamav-milter",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.queue_id == "m51L409D004600");
+  CHECK(r.mta_action == MtaAction::kQuarantined);
+  CHECK(r.virus.empty());
+}
+
+TEST_CASE("a Milter data reject or discard without a virus name records what the MTA did",
+          "[sendmail][verdict]") {
+  // sendmail srvrsmtp.c: "Milter: data, reject=554 5.7.1 Command rejected" (a milter's plain
+  // SMFIS_REJECT: clamav-milter OnInfected Reject without RejectMsg) and "Milter: data,
+  // discard" (OnInfected Blackhole), for the §2.3(i) message
+  ParsedRecord r;
+  REQUIRE(parse("Jun  1 14:04:17 sandbox sendmail[4600]: m51L409D004600: Milter: data, "
+                "reject=554 5.7.1 Command rejected",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.mta_action == MtaAction::kRejected);
+  r.clear();
+  REQUIRE(parse("Jun  1 14:04:17 sandbox sendmail[4600]: m51L409D004600: Milter: data, discard",
+                r) == ParseStatus::kRecord);
+  CHECK(r.kind == RecordKind::kAttribute);
+  CHECK(r.mta_action == MtaAction::kDiscarded);
+  r.clear();
+  // srvrsmtp.c's MSG_TEMPFAIL: the client is asked to try again, nothing was decided
+  CHECK(parse("Jun  1 14:04:17 sandbox sendmail[4600]: m51L409D004600: Milter: data, "
+              "reject=451 4.3.2 Please try again later",
+              r) == ParseStatus::kIgnored);
 }
 
 TEST_CASE("a ruleset reject for relaying is ignored", "[sendmail]") {
