@@ -50,6 +50,13 @@ void trim_before(Map& map, std::deque<std::pair<TimePoint, std::string>>& order,
   }
 }
 
+// Whether the detecting host's logged verdicts (clean, infected by V) are about what this
+// scanner saw: its MTA's lines are for a milter, amavis logs its own. See
+// DetectionFacts::verdicts_apply.
+bool verdicts_speak_for(std::string_view format, bool from_mta) {
+  return from_mta || format == "clamav-milter" || format == "amavis";
+}
+
 }  // namespace
 
 Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, std::string timezone)
@@ -183,6 +190,8 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
     facts.client_ip = IpAddress::parse(record.client_ip);
     facts.client_name = record.client_name;
   }
+  facts.verdicts_apply = verdicts_speak_for(format, from_mta);
+  if (!record.virus.empty() && record.virus != "unknown") facts.virus = verdict_name(record.virus);
   const std::string virus(record.virus);
   std::string key;
   const bool has_id_key = !facts.queue_id.empty() || !facts.message_id.empty();
@@ -225,6 +234,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
       p.facts.message_id = facts.message_id;
       p.incident.message_id = facts.message_id;
     }
+    p.facts.verdicts_apply = p.facts.verdicts_apply || facts.verdicts_apply;
     if (!p.facts.client_ip && facts.client_ip) {
       p.facts.client_ip = facts.client_ip;
       p.facts.client_name = facts.client_name;

@@ -22,6 +22,19 @@ bool disjoint(const std::vector<TextHash>& wanted, const MessageRecord& r) {
   return true;
 }
 
+// The detecting host's verdicts rule this message out as the one its scanner found `virus` in:
+// logged clean (and never infected), or infected by another virus than the detection names.
+bool ruled_out(const MessageRecord& r, std::uint32_t virus) {
+  const std::uint32_t named = r.verdict_virus();
+  if (r.clean && named == 0) return true;
+  return virus != 0 && named != 0 && named != kSeveralViruses && named != virus;
+}
+
+// A verdict on the message names `virus` (or several viruses, which may include it).
+bool names(const MessageRecord& r, std::uint32_t virus) {
+  return r.verdict_virus() == virus || r.verdict_virus() == kSeveralViruses;
+}
+
 }  // namespace
 
 struct HopTracer::Chain {
@@ -64,14 +77,14 @@ Hop HopTracer::make_hop(const MessageRecord& r, HopLink link) const {
 
 std::vector<const MessageRecord*> HopTracer::envelope_candidates(
     SourceIndex source, TextHash sender, const Recipients& rcpts, TimePoint t,
-    bool use_delivery_time, RecordId exclude, bool skip_clean) const {
+    bool use_delivery_time, RecordId exclude, const DetectionFacts* verdicts) const {
   const Duration skew = config_.clock_skew;
+  const bool judged = verdicts != nullptr && verdicts->verdicts_apply;
   std::vector<std::pair<Duration, const MessageRecord*>> found;
   for (const auto* r : index_.find_by_sender(source, sender)) {
     if (r->id == exclude) continue;
     if (disjoint(rcpts, *r)) continue;
-    // The detecting host's own scanner passed this message as clean: not the infected one.
-    if (skip_clean && r->clean) continue;
+    if (judged && ruled_out(*r, verdicts->virus)) continue;
     Duration distance = -1;
     if (use_delivery_time && !r->deliveries().empty()) {
       for (const Delivery d : r->deliveries()) {
@@ -90,6 +103,13 @@ std::vector<const MessageRecord*> HopTracer::envelope_candidates(
       if (delta <= skew) distance = delta;
     }
     if (distance >= 0) found.emplace_back(distance, r);
+  }
+  if (judged && verdicts->virus != 0 && std::any_of(found.begin(), found.end(), [&](const auto& f) {
+        return f.second->verdict_virus() == verdicts->virus;
+      })) {
+    // The host logged a verdict naming the detected virus for some of them: the detection is
+    // one of those, not a message it logged no such verdict for.
+    std::erase_if(found, [&](const auto& f) { return !names(*f.second, verdicts->virus); });
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
@@ -404,8 +424,8 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
     chain = walk(&direct, HopLink::kDirect, rcpts, {}, 0, budget);
   } else if (det.queue_id.empty() && det.message_id.empty() && config_.envelope_matching &&
              det.has_sender) {
-    auto cands = envelope_candidates(det.source, hash_address(det.sender), rcpts, det.time, false,
-                                     0, /*skip_clean=*/true);
+    auto cands =
+        envelope_candidates(det.source, hash_address(det.sender), rcpts, det.time, false, 0, &det);
     if (cands.empty()) {
       chain.broken = true;
       chain.waiting = true;

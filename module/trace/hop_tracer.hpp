@@ -23,6 +23,12 @@ struct DetectionFacts {
   std::vector<std::string> recipients;  // lower-cased
   std::optional<IpAddress> client_ip;   // when the detection line itself names the client
   std::string client_name;
+  // The detecting host's own verdicts speak for this scanner: its MTA logs what a milter
+  // decided (clamav-milter), amavis logs its own. Not for a scanner in front of the MTA (ISVW)
+  // or a site's own format: a proxy that strips the virus passes on a message a milter then
+  // calls clean, and another engine names the same virus differently.
+  bool verdicts_apply = false;
+  std::uint32_t virus = 0;  // verdict_name() of the detection's virus; 0 when it names none
 };
 
 struct TraceOutcome {
@@ -54,10 +60,11 @@ class HopTracer {
   Chain walk(const MessageRecord* record, HopLink link, const Recipients& rcpts,
              std::vector<RecordId> visited, int depth, int& budget) const;
   Step step(const MessageRecord& record, const Recipients& rcpts) const;
-  std::vector<const MessageRecord*> envelope_candidates(SourceIndex source, TextHash sender,
-                                                        const Recipients& rcpts, TimePoint t,
-                                                        bool use_delivery_time, RecordId exclude,
-                                                        bool skip_clean = false) const;
+  // `verdicts`: the detection, when the candidates are on its own host and its verdicts on
+  // them count; nullptr elsewhere.
+  std::vector<const MessageRecord*> envelope_candidates(
+      SourceIndex source, TextHash sender, const Recipients& rcpts, TimePoint t,
+      bool use_delivery_time, RecordId exclude, const DetectionFacts* verdicts = nullptr) const;
   Chain branch(const std::vector<const MessageRecord*>& candidates, HopLink link,
                const Recipients& rcpts, const std::vector<RecordId>& visited, int depth,
                int& budget) const;

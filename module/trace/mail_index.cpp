@@ -241,6 +241,19 @@ void MessageRecord::add_delivery(const Delivery& d) {
   ++delivery_count_;
 }
 
+std::uint32_t verdict_name(std::string_view virus) {
+  const auto h = static_cast<std::uint32_t>(hash_address(virus) >> 32);
+  return h <= kSeveralViruses ? h + 2 : h;
+}
+
+void MessageRecord::add_verdict_virus(std::uint32_t name) {
+  if (verdict_virus_ == 0) {
+    verdict_virus_ = name;
+  } else if (verdict_virus_ != name) {
+    verdict_virus_ = kSeveralViruses;
+  }
+}
+
 const std::string& MessageRecord::bounce_of() const {
   return links() ? links()->bounce_of : kEmpty;
 }
@@ -457,6 +470,12 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
     r.set_received_at(t);
   }
   if (in.clean) r.clean = true;
+  if (in.mta_action != MtaAction::kNone && r.mta_action == MtaAction::kNone) {
+    r.mta_action = in.mta_action;
+  }
+  if (in.kind == RecordKind::kDetection && !in.virus.empty() && in.virus != "unknown") {
+    r.add_verdict_virus(verdict_name(in.virus));
+  }
   if (!in.message_id.empty() && r.message_id == 0) {
     r.message_id = hash_text(in.message_id);
     link(Key::kMessageId, source, r.message_id, r.id);

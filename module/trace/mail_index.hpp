@@ -33,6 +33,10 @@ using TextHash = std::uint64_t;
 // 64-bit hash of a text; `hash_address` ignores ASCII case (e-mail addresses).
 TextHash hash_text(std::string_view text);
 TextHash hash_address(std::string_view address);
+// A virus name as a record keeps it: 32 bits of its case-insensitive hash, never 0 or
+// kSeveralViruses. Two names of a handful at once (a burst's worms) collide once in 4e9.
+inline constexpr std::uint32_t kSeveralViruses = 1;
+std::uint32_t verdict_name(std::string_view virus);
 // Lower-cases an e-mail address (or host name) for display and comparison.
 std::string normalise_address(std::string_view address);
 
@@ -130,6 +134,10 @@ struct MessageRecord {
   const std::string& bounce_of() const;
   const std::string& orig_queue_id() const;
   const std::string& upstream_exim_id() const;
+  // The virus this host's verdicts named for the message, as verdict_name(); 0 when none did,
+  // kSeveralViruses when two named different ones.
+  std::uint32_t verdict_virus() const { return verdict_virus_; }
+  void add_verdict_virus(std::uint32_t name);
   // The links, when any was set; created on first use by links_facts().
   const RecordLinks* links() const { return extra ? extra->links.get() : nullptr; }
   RecordLinks& links_facts();
@@ -165,6 +173,10 @@ struct MessageRecord {
   bool has_sender = false;
   bool has_client = false;
   bool clean = false;  // the host's scanner logged it clean: not an infected message
+  MtaAction mta_action = MtaAction::kNone;  // what the host's MTA did with it on a verdict
+
+ private:
+  std::uint32_t verdict_virus_ = 0;  // in the padding at the end: the record keeps its size
 };
 
 class MessageRecord::DeliveryIterator {

@@ -1066,3 +1066,112 @@ TEST_CASE("a clean verdict stamped just after its message's removal still rules 
   CHECK(incidents[0].origin->ip == "10.99.1.10");
   CHECK(h.correlator().index().stats().records_created == 4);  // no new record for the verdict
 }
+
+namespace {
+
+const Incident* incident_of(const std::vector<Incident>& incidents, const std::string& virus) {
+  const auto it = std::find_if(incidents.begin(), incidents.end(),
+                               [&](const Incident& in) { return in.virus == virus; });
+  return it == incidents.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+TEST_CASE("a milter-reject naming another virus rules its message out of a Basic detection",
+          "[trace][verdict]") {
+  // The gateway's postfix logs clamav-milter's reject ("Virus %v ...", as in mta-lab.md §B) of
+  // the first message for another worm.
+  Harness h;
+  const auto& incidents =
+      h.feed(same_envelope_burst(
+                 "Nov 28 05:10:01 gw1 postfix/cleanup[9]: BBB0000001: milter-reject: "
+                 "END-OF-MESSAGE from relay1[10.1.0.25]: 5.7.1 Virus Win.Worm.Other detected by "
+                 "gateway; from=<boss@example.ac.jp> to=<kato@example.ac.jp> proto=ESMTP "
+                 "helo=<relay1>"))
+          .finish();
+  const Incident* burst = incident_of(incidents, "Win.Worm.Burst");
+  REQUIRE(burst);
+  CHECK(burst->confidence == Confidence::kFuzzy);
+  REQUIRE(burst->origin);
+  CHECK(burst->origin->ip == "10.1.5.2");
+  CHECK(burst->queue_id == "BBB0000002");
+}
+
+TEST_CASE("sendmail's X-Virus-Status: Infected line naming the detected virus picks its message",
+          "[trace][verdict]") {
+  Harness h;
+  auto lines = same_envelope_burst("");
+  // log-formats.md §2.1 "QID: Milter add: header: X-Virus-Status: Infected (…)", for the
+  // second message.
+  lines.insert(lines.end() - 1,
+               "Nov 28 05:10:02 gw1 sendmail[5]: BBB0000002: Milter add: header: "
+               "X-Virus-Status: Infected (Win.Worm.Burst)");
+  const auto& incidents = h.feed(lines).finish();
+  const auto basic = std::find_if(incidents.begin(), incidents.end(), [](const Incident& in) {
+    return in.detector_format == "clamav-milter";
+  });
+  REQUIRE(basic != incidents.end());
+  CHECK(basic->confidence == Confidence::kFuzzy);
+  REQUIRE(basic->origin);
+  CHECK(basic->origin->ip == "10.1.5.2");
+  CHECK(basic->queue_id == "BBB0000002");
+}
+
+TEST_CASE("an amavis Blocked INFECTED line of the detected virus makes one exact incident",
+          "[trace][verdict]") {
+  // log-formats.md §6.2 (amavisd-new 2.7+ default template), Queue-ID of the second message:
+  // amavis names the queue id, so its line joins the Basic detection as a companion and the
+  // incident is traced by id; its verdict also marks that message infected by this virus.
+  Harness h;
+  const auto& incidents =
+      h.feed(same_envelope_burst(
+                 "Nov 28 05:10:02 gw1 amavis[48018]: (48018-02) Blocked INFECTED "
+                 "(Win.Worm.Burst) {DiscardedInbound,Quarantined}, [10.1.0.25]:47128 "
+                 "<boss@example.ac.jp> -> <kato@example.ac.jp>, quarantine: S/virus-SAW35wmw, "
+                 "Queue-ID: BBB0000002, Message-ID: <b2@x>, mail_id: SAW35wmw, Hits: -, "
+                 "size: 1226, 165 ms"))
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  CHECK(incidents[0].queue_id == "BBB0000002");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
+  CHECK(incidents[0].evidence.size() == 2);
+}
+
+TEST_CASE("a milter-hold naming no virus leaves same-envelope candidates ambiguous",
+          "[trace][verdict]") {
+  // mta-lab.md §A: postfix logs only "milter triggers HOLD action"; another milter (spam) may
+  // hold a message too, so it does not say which message the scanner found.
+  Harness h;
+  const auto& incidents =
+      h.feed(same_envelope_burst(
+                 "Nov 28 05:10:02 gw1 postfix/cleanup[9]: BBB0000002: milter-hold: "
+                 "END-OF-MESSAGE from relay1[10.1.0.25]: milter triggers HOLD action; "
+                 "from=<boss@example.ac.jp> to=<kato@example.ac.jp> proto=ESMTP helo=<relay1>"))
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kAmbiguous);
+  CHECK_FALSE(incidents[0].origin);
+}
+
+TEST_CASE("an ISVW detection is not narrowed by the milter verdicts of the MTA behind it",
+          "[trace][verdict][isvw]") {
+  // A scanner in front of the MTA that deletes the infected part passes on a message the
+  // MTA's milter then calls clean: that verdict is not about what ISVW saw.
+  Harness h;
+  h.feed({
+      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.1]",
+      "Nov 28 05:20:01 gw2 sendmail[1]: 6AS5K1aa000001: Milter add: header: X-Virus-Status: "
+      "Clean",
+      "Nov 28 05:20:02 gw2 sendmail[2]: 6AS5K2bb000002: from=<support@example.com>, size=1, "
+      "class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[198.51.100.2]",
+  });
+  h.feed_as("gw2", isvw_record("11/28/26 05:20:02", "support@example.com", "office@example.ac.jp",
+                               "photo.exe", "WORM_NETSKY.P"));
+  const auto& incidents = h.finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kAmbiguous);
+  CHECK(incidents[0].candidates.size() == 2);
+}
