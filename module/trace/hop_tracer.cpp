@@ -30,6 +30,13 @@ bool ruled_out(const MessageRecord& r, std::uint32_t virus) {
   return virus != 0 && named != 0 && named != kSeveralViruses && named != virus;
 }
 
+// The record was matched by envelope for a detection naming `rcpts`, and its own recipients
+// are still to come: it names none yet, and it is neither finished nor stopped by a verdict
+// (a rejected, discarded or quarantined message gets no delivery line).
+bool awaits_recipients(const MessageRecord& r, const std::vector<TextHash>& rcpts) {
+  return !rcpts.empty() && r.recipients().empty() && !r.done && r.mta_action == MtaAction::kNone;
+}
+
 // A verdict on the message names `virus` (or several viruses, which may include it).
 bool names(const MessageRecord& r, std::uint32_t virus) {
   return r.verdict_virus() == virus || r.verdict_virus() == kSeveralViruses;
@@ -49,6 +56,9 @@ struct HopTracer::Chain {
   bool waiting = false;
   std::optional<SourceIndex> missing_source;
   bool invalid = false;  // an envelope candidate whose recipients contradict the detection
+  // A record matched by envelope has no recipients yet (a sendmail from= line, postfix's qmgr
+  // line) while the detection names some: its to= line may still rule it out.
+  bool recipients_pending = false;
 };
 
 struct HopTracer::Step {
@@ -265,6 +275,9 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
       c.invalid = true;
       return c;
     }
+    if (link == HopLink::kEnvelope && awaits_recipients(*r, checked_rcpts)) {
+      c.recipients_pending = true;
+    }
     c.hops.push_back(make_hop(*r, link));
     c.records.emplace_back(r->source, std::string(r->queue_id()));
     if (--budget < 0) {
@@ -315,6 +328,7 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
     c.ambiguous = rest.ambiguous;
     c.broken = rest.broken;
     c.waiting = rest.waiting;
+    c.recipients_pending = c.recipients_pending || rest.recipients_pending;
     c.missing_source = rest.missing_source;
     c.invalid = rest.invalid;
     return c;
@@ -358,8 +372,12 @@ HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& cand
   }
   if (one_origin) {
     // Several messages match, but every one of them came from the same host: that host
-    // stands as the origin, and the incident says it was found by envelope.
+    // stands as the origin, and the incident says it was found by envelope. It stands once one
+    // of them is confirmed by its recipients; while all still await theirs, all may drop out.
+    const bool confirmed = std::any_of(
+        chains.begin(), chains.end(), [](const Chain& chain) { return !chain.recipients_pending; });
     Chain c = std::move(chains.front());
+    c.recipients_pending = !confirmed;
     c.fuzzy = true;
     c.candidates = std::move(listed);
     c.note = std::to_string(chains.size()) + " messages match the envelope; all came from " +
@@ -371,8 +389,10 @@ HopTracer::Chain HopTracer::branch(const std::vector<const MessageRecord*>& cand
   c.candidates = std::move(listed);
   // A candidate whose own trace still waits for a record may yet lead to the same host as the
   // others: the ambiguity is held (until pending_timeout), not reported at once.
-  c.waiting = std::any_of(chains.begin(), chains.end(),
-                          [](const Chain& chain) { return chain.broken && chain.waiting; });
+  // So is one whose recipients are still to be logged: they may rule it out.
+  c.waiting = std::any_of(chains.begin(), chains.end(), [](const Chain& chain) {
+    return (chain.broken && chain.waiting) || chain.recipients_pending;
+  });
   c.note = std::to_string(chains.size()) +
            " messages match the envelope and they lead to different hosts";
   return c;
@@ -452,11 +472,14 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
     out.waiting = chain.waiting;
   } else if (chain.broken || !chain.origin) {
     out.confidence = Confidence::kUnresolved;
-    out.waiting = chain.waiting;
+    out.waiting = chain.waiting || chain.recipients_pending;
     out.missing_source = chain.missing_source;
   } else {
     out.origin = chain.origin;
     out.confidence = chain.fuzzy ? Confidence::kFuzzy : Confidence::kExact;
+    // Not accepted on the sender alone while the message's recipients may still be logged:
+    // held (until pending_timeout) like a chain waiting for a record.
+    out.waiting = chain.recipients_pending;
   }
   return out;
 }

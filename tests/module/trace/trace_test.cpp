@@ -1175,3 +1175,52 @@ TEST_CASE("an ISVW detection is not narrowed by the milter verdicts of the MTA b
   CHECK(incidents[0].confidence == Confidence::kAmbiguous);
   CHECK(incidents[0].candidates.size() == 2);
 }
+
+namespace {
+
+// Lines past the detection's settle time (its time plus clock_skew) from both hosts.
+const std::vector<std::string> kLaterLines = {
+    "Nov 28 05:10:10 relay1 postfix/smtpd[1]: AAA0000009: client=pc9[10.1.5.9]",
+    "Nov 28 05:10:10 gw1 postfix/smtpd[9]: BBB0000009: client=relay1[10.1.0.25]",
+};
+
+}  // namespace
+
+TEST_CASE("a candidate whose to= line is still to come is waited for, then ruled out by it",
+          "[trace][verdict][pending]") {
+  Harness h;
+  h.feed(same_envelope_burst("")).feed(kLaterLines);
+  // Settled, but neither candidate has logged its recipients yet: held, not called ambiguous.
+  CHECK(h.incidents().empty());
+  h.feed({
+      "Nov 28 05:10:20 gw1 postfix/smtp[4]: BBB0000001: to=<sato@example.ac.jp>, "
+      "relay=mx[198.51.100.9]:25, delay=19, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "Ok: queued as CCC0000001)",
+  });
+  const auto& incidents = h.finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kFuzzy);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
+}
+
+TEST_CASE("a single candidate is not accepted on the sender alone before its to= line",
+          "[trace][verdict][pending]") {
+  Harness h;
+  auto lines = same_envelope_burst("");
+  // Only the second message reached gw1.
+  std::erase_if(lines, [](const std::string& l) { return l.find("BBB0000001") != l.npos; });
+  h.feed(lines).feed(kLaterLines);
+  CHECK(h.incidents().empty());
+  h.feed({
+      "Nov 28 05:10:20 gw1 postfix/smtp[4]: BBB0000002: to=<kato@example.ac.jp>, "
+      "relay=mx[198.51.100.9]:25, delay=18, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "Ok: queued as CCC0000002)",
+      "Nov 28 05:10:22 relay1 postfix/smtpd[1]: AAA0000010: client=pc9[10.1.5.9]",
+  });
+  // Confirmed by its recipient: emitted without waiting for the end.
+  REQUIRE(h.incidents().size() == 1);
+  CHECK(h.incidents()[0].confidence == Confidence::kFuzzy);
+  REQUIRE(h.incidents()[0].origin);
+  CHECK(h.incidents()[0].origin->ip == "10.1.5.2");
+}
