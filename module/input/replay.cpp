@@ -500,7 +500,8 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
   out << "index memory: " << memory.total() << " bytes";
   if (held > 0) out << " = " << memory.total() / held << " B per message held";
   out << " (records " << memory.records << ", overflow " << memory.extras << ", lookup table "
-      << memory.table << ", client names " << memory.names << ")\n";
+      << memory.table << ", client names " << memory.names << ", message-ids " << memory.message_ids
+      << ")\n";
 }
 
 }  // namespace vtrace

@@ -2,6 +2,7 @@
 #include "module/trace/correlator.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/text.hpp"
 #include "module/output/incident_bounds.hpp"
@@ -446,12 +447,10 @@ void Correlator::revisit(TimePoint now) {
 
 void Correlator::emit(Pending& p, TraceOutcome outcome) {
   Incident& in = p.incident;
-  // A detection without ids was joined by envelope to a message in its host's log: the
-  // incident names the message the join found.
-  if (in.queue_id.empty() && !outcome.hops.empty() &&
-      outcome.hops.front().host == in.detector_host) {
-    in.queue_id = outcome.hops.front().queue_id;
-  }
+  // A detection without ids was joined by envelope to one message in its host's log: the
+  // incident names the message the join found (not one of several candidates).
+  if (in.queue_id.empty()) in.queue_id = outcome.detector_queue_id;
+  if (in.message_id.empty()) in.message_id = outcome.detector_message_id;
   in.hops = std::move(outcome.hops);
   in.origin = std::move(outcome.origin);
   in.confidence = outcome.confidence;
@@ -517,6 +516,7 @@ void Correlator::advance(TimePoint now) {
   trim_before(emitted_keys_, emitted_order_, cutoff);
   trim_before(covered_, covered_order_, cutoff);
   trim_before(repeat_counts_, repeat_order_, cutoff);
+  forget_message_ids();
 }
 
 void Correlator::finish() {
@@ -527,6 +527,22 @@ void Correlator::finish() {
     }
   }
   pending_.clear();
+  for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
+    index_.forget_message_ids(s, std::numeric_limits<TimePoint>::max());
+  }
+}
+
+void Correlator::forget_message_ids() {
+  // A detection's envelope join picks records its own host first saw within clock_skew of it:
+  // a host's texts are kept from twice that before its oldest pending detection (or before
+  // what it has logged).
+  const Duration keep = 2 * settings_.correlation.clock_skew;
+  std::vector<TimePoint> cutoff(source_watermark_.size());
+  for (SourceIndex s = 0; s < cutoff.size(); ++s) cutoff[s] = source_watermark_[s] - keep;
+  for (const Pending& p : pending_) {
+    cutoff[p.facts.source] = std::min(cutoff[p.facts.source], p.facts.time - keep);
+  }
+  for (SourceIndex s = 0; s < cutoff.size(); ++s) index_.forget_message_ids(s, cutoff[s]);
 }
 
 }  // namespace vtrace

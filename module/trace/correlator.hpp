@@ -152,6 +152,8 @@ class Correlator {
   // Every trace goes through here, under the trace watch.
   TraceOutcome trace(const Pending& p);
   void revisit(TimePoint now);
+  // Drops the Message-ID texts no pending detection can be joined to any more.
+  void forget_message_ids();
 
   const CorrelatorSettings& settings_;
   IncidentSink& sink_;

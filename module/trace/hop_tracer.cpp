@@ -59,6 +59,7 @@ struct HopTracer::Chain {
   // A record matched by envelope has no recipients yet (a sendmail from= line, postfix's qmgr
   // line) while the detection names some: its to= line may still rule it out.
   bool recipients_pending = false;
+  RecordId first = 0;  // the record of the first hop (0: none, or made of the detection line)
 };
 
 struct HopTracer::Step {
@@ -278,6 +279,7 @@ HopTracer::Chain HopTracer::walk(const MessageRecord* r, HopLink link, const Rec
     if (link == HopLink::kEnvelope && awaits_recipients(*r, checked_rcpts)) {
       c.recipients_pending = true;
     }
+    if (c.hops.empty()) c.first = r->id;
     c.hops.push_back(make_hop(*r, link));
     c.records.emplace_back(r->source, std::string(r->queue_id()));
     if (--budget < 0) {
@@ -463,6 +465,11 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
         (det.queue_id.empty() ? "message-id <" + det.message_id + ">" : "queue id " + det.queue_id);
   }
   TraceOutcome out;
+  if (const MessageRecord* r = index_.get(chain.first);
+      r != nullptr && r->source == det.source && chain.candidates.empty() && !chain.ambiguous) {
+    out.detector_queue_id = std::string(r->queue_id());
+    out.detector_message_id = index_.message_id_text(r->id);
+  }
   out.hops = std::move(chain.hops);
   out.records = std::move(chain.records);
   out.candidates = std::move(chain.candidates);

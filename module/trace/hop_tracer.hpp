@@ -43,6 +43,11 @@ struct TraceOutcome {
   std::optional<SourceIndex> missing_source;
   // (source, queue id) of every record the chain went through, for de-duplication.
   std::vector<std::pair<SourceIndex, std::string>> records;
+  // The detecting host's record of the message the trace starts from, when it found one
+  // message (not several envelope candidates): its queue id and Message-ID as logged ("" when
+  // not kept).
+  std::string detector_queue_id;
+  std::string detector_message_id;
 };
 
 // Stateless apart from its references; cheap to construct.

@@ -14,12 +14,17 @@ constexpr std::uint64_t kFnvPrime = 0x100000001b3ULL;
 constexpr std::size_t kMaxRecipients = 64;
 constexpr std::size_t kMaxDeliveries = 64;
 constexpr std::size_t kMaxNames = 1'000'000;
+// Texts are kept for a few seconds' worth of records, or minutes' while a detection is held:
+// the bound is far above that at any real mail rate.
+constexpr std::size_t kMaxMessageIdTexts = 262'144;
 // Longer "queue ids" are not ids of any MTA; cut, they still match themselves.
 constexpr std::size_t kMaxQueueId = 64;
 // How long after a message's removal a verdict naming its queue id is still about it. A
 // scanner logs its verdict before the MTA queues the message, so only a late read of its log
 // puts it after the removal: seconds, not minutes. A reused queue id starts with a receive.
 constexpr Duration kLateVerdict = 60 * kMicrosPerSecond;
+// What an incident carries of a Message-ID (docs/incident.md: message.message_id).
+constexpr std::size_t kMaxMessageIdText = 1024;
 
 std::uint64_t mix(std::uint64_t h) {
   h ^= h >> 33;
@@ -393,7 +398,46 @@ MailIndexMemory MailIndex::memory() const {
   for (const auto& [address, name] : names_) {
     if (name.capacity() > 15) m.names += name.capacity() + 1;
   }
+  m.message_ids =
+      message_id_texts_.bucket_count() * sizeof(void*) +
+      message_id_texts_.size() * (sizeof(RecordId) + sizeof(std::string) + 2 * sizeof(void*) +
+                                  sizeof(std::pair<TimePoint, RecordId>));
+  for (const auto& [id, text] : message_id_texts_) {
+    if (text.capacity() > 15) m.message_ids += text.capacity() + 1;
+  }
   return m;
+}
+
+void MailIndex::keep_message_id(const MessageRecord& r, std::string_view text) {
+  if (message_id_order_.size() <= r.source) message_id_order_.resize(r.source + 1);
+  auto& order = message_id_order_[r.source];
+  if (message_id_texts_.size() >= kMaxMessageIdTexts && !order.empty()) {
+    message_id_texts_.erase(order.front().second);
+    order.pop_front();
+    ++stats_.message_ids_dropped;
+  }
+  if (message_id_texts_.size() >= kMaxMessageIdTexts) {
+    ++stats_.message_ids_dropped;
+    return;
+  }
+  message_id_texts_[r.id].assign(text.substr(0, kMaxMessageIdText));
+  order.emplace_back(r.first_seen(), r.id);
+}
+
+const std::string& MailIndex::message_id_text(RecordId id) const {
+  const auto it = message_id_texts_.find(id);
+  return it == message_id_texts_.end() ? kEmpty : it->second;
+}
+
+void MailIndex::forget_message_ids(SourceIndex source, TimePoint t) {
+  if (message_id_order_.size() <= source) return;
+  auto& order = message_id_order_[source];
+  while (!order.empty() && order.front().first < t) {
+    message_id_texts_.erase(order.front().second);
+    order.pop_front();
+  }
+  // After a burst, or at the end of a replay, the table gives its buckets back.
+  if (message_id_texts_.empty()) decltype(message_id_texts_)().swap(message_id_texts_);
 }
 
 const MessageRecord* MailIndex::get(RecordId id) const {
@@ -479,6 +523,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   if (!in.message_id.empty() && r.message_id == 0) {
     r.message_id = hash_text(in.message_id);
     link(Key::kMessageId, source, r.message_id, r.id);
+    keep_message_id(r, in.message_id);
     if (const auto exim_id = exim_id_in_message_id(in.message_id); !exim_id.empty()) {
       r.links_facts().upstream_exim_id = exim_id;
     }

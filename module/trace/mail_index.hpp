@@ -210,16 +210,18 @@ struct MailIndexStats {
   std::uint64_t evicted_by_age = 0;
   std::uint64_t evicted_by_capacity = 0;
   std::uint64_t table_rebuilds = 0;
-  std::uint64_t names_dropped = 0;  // client-name cache cleared at its bound
+  std::uint64_t names_dropped = 0;        // client-name cache cleared at its bound
+  std::uint64_t message_ids_dropped = 0;  // Message-ID texts dropped at their bound
 };
 
 // What the index holds in memory, counted by the index itself (allocator overhead aside).
 struct MailIndexMemory {
-  std::size_t records = 0;  // the record array, including its unused tail
-  std::size_t extras = 0;   // RecordExtra structures and what they own
-  std::size_t table = 0;    // the lookup table
-  std::size_t names = 0;    // the client-name cache
-  std::size_t total() const { return records + extras + table + names; }
+  std::size_t records = 0;      // the record array, including its unused tail
+  std::size_t extras = 0;       // RecordExtra structures and what they own
+  std::size_t table = 0;        // the lookup table
+  std::size_t names = 0;        // the client-name cache
+  std::size_t message_ids = 0;  // the Message-ID texts of recent records
+  std::size_t total() const { return records + extras + table + names + message_ids; }
 };
 
 // Not thread-safe; owned by the correlator's single thread.
@@ -241,6 +243,14 @@ class MailIndex {
   MailIndexMemory memory() const;
   // The last name a log gave for this client address ("" when none).
   const std::string& client_name(const IpAddress& address) const;
+
+  // The Message-ID of a record as logged (without brackets), while it is kept: records keep
+  // only its hash, and the text is kept for recent records only, for the incident of a
+  // detection that named no ids to name the message its envelope join found. "" when gone.
+  const std::string& message_id_text(RecordId id) const;
+  // Drops the texts of `source`'s records first seen before `t` (the caller knows which
+  // records a detection may still be joined to).
+  void forget_message_ids(SourceIndex source, TimePoint t);
 
   // The incarnation of `queue_id` on `source` that was current at `t`: the latest whose
   // receive time is not after `t + slack`.
@@ -286,6 +296,7 @@ class MailIndex {
   static void for_each_next_queue_id(const MessageRecord& r, Fn&& fn);
   MessageRecord& create(SourceIndex source, std::string_view queue_id, TimePoint t);
   void remember_name(const IpAddress& address, std::string_view name);
+  void keep_message_id(const MessageRecord& r, std::string_view text);
 
   std::size_t max_messages_;
   Duration window_;
@@ -294,6 +305,9 @@ class MailIndex {
   std::vector<Slot> table_;
   std::size_t table_used_ = 0;
   std::unordered_map<IpAddress, std::string, IpAddressHash> names_;
+  std::unordered_map<RecordId, std::string> message_id_texts_;
+  // Per source: (first seen, record id) of each kept text, in the order they were kept.
+  std::vector<std::deque<std::pair<TimePoint, RecordId>>> message_id_order_;
   MailIndexStats stats_;
 };
 

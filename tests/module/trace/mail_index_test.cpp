@@ -215,7 +215,7 @@ TEST_CASE("index counts its own memory, records and lookup table alike", "[index
   CHECK(full.records >= 1000 * sizeof(vtrace::MessageRecord));
   CHECK(full.table > empty.table);
   CHECK(full.extras == 0);  // one recipient, one delivery: nothing outgrew a record
-  CHECK(full.total() == full.records + full.extras + full.table + full.names);
+  CHECK(full.total() == full.records + full.extras + full.table + full.names + full.message_ids);
 }
 
 TEST_CASE("a receive line that arrives after its message's removal still belongs to it",
@@ -237,4 +237,25 @@ TEST_CASE("a receive line that arrives after its message's removal still belongs
   // Logged after the removal: the queue id was reused by a new message.
   index.apply(0, seconds(260), receive("LATE00003", "10.0.0.8"));
   CHECK(index.size() == 2);
+}
+
+TEST_CASE("a record's Message-ID text is kept until its host's texts are forgotten", "[index]") {
+  MailIndex index(1000, seconds(1800));
+  index.apply(0, seconds(100), receive("KEEP00001", "10.0.0.1"));
+  ParsedRecord attribute;
+  attribute.kind = RecordKind::kAttribute;
+  attribute.queue_id = "KEEP00001";
+  attribute.message_id = "b2@example.net";
+  index.apply(0, seconds(100), attribute);
+  const auto* r = index.find_by_queue_id(0, "KEEP00001", seconds(100), 0);
+  REQUIRE(r);
+  CHECK(index.message_id_text(r->id) == "b2@example.net");
+  CHECK(index.memory().message_ids > 0);
+  index.forget_message_ids(1, seconds(200));  // another host's: this one's stays
+  CHECK(index.message_id_text(r->id) == "b2@example.net");
+  index.forget_message_ids(0, seconds(100));  // first seen at 100: not before it
+  CHECK(index.message_id_text(r->id) == "b2@example.net");
+  index.forget_message_ids(0, seconds(101));
+  CHECK(index.message_id_text(r->id).empty());
+  CHECK(r->message_id != 0);  // the hash the trace compares stays
 }

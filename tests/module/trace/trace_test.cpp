@@ -324,6 +324,8 @@ TEST_CASE("same-envelope candidates that all come from one PC name that PC", "[t
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.242.32");
   CHECK(incidents[0].candidates.size() == 2);
+  // Two messages matched: neither is named as the one the detection was about.
+  CHECK(incidents[0].queue_id.empty());
 }
 
 TEST_CASE("identical ISVW records in one second are distinct detections with distinct ids",
@@ -1223,4 +1225,27 @@ TEST_CASE("a single candidate is not accepted on the sender alone before its to=
   CHECK(h.incidents()[0].confidence == Confidence::kFuzzy);
   REQUIRE(h.incidents()[0].origin);
   CHECK(h.incidents()[0].origin->ip == "10.1.5.2");
+}
+
+TEST_CASE("an envelope-matched incident names the joined message's Message-ID",
+          "[trace][verdict]") {
+  // clamav-milter OnInfected Quarantine: postfix holds the message (mta-lab.md §A's line) and
+  // logs its Message-ID; LogClean Full rules the first message out.
+  Harness h;
+  auto lines = same_envelope_burst(
+      "Nov 28 05:10:01 gw1 clamav-milter[7]: Clean message BBB0000001 from <boss@example.ac.jp> "
+      "to <kato@example.ac.jp> with subject 'hi' message-id '<c1@x>' date 'x'");
+  lines.insert(lines.end() - 1,
+               {"Nov 28 05:10:02 gw1 postfix/cleanup[6]: BBB0000002: "
+                "message-id=<b2@example.net>",
+                "Nov 28 05:10:02 gw1 postfix/cleanup[6]: BBB0000002: milter-hold: END-OF-MESSAGE "
+                "from relay1[10.1.0.25]: milter triggers HOLD action; from=<boss@example.ac.jp> "
+                "to=<kato@example.ac.jp> proto=ESMTP helo=<relay1>"});
+  const auto& incidents = h.feed(lines).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kFuzzy);
+  CHECK(incidents[0].queue_id == "BBB0000002");
+  CHECK(incidents[0].message_id == "b2@example.net");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
 }
