@@ -451,6 +451,12 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   // incident names the message the join found (not one of several candidates).
   if (in.queue_id.empty()) in.queue_id = outcome.detector_queue_id;
   if (in.message_id.empty()) in.message_id = outcome.detector_message_id;
+  // The scanner's line said only that it found the virus: what the host's MTA logged doing
+  // with the message says what happened to it.
+  if ((in.action == "detected" || in.action == "tagged") &&
+      outcome.detector_action != MtaAction::kNone) {
+    in.action = std::string(to_string(outcome.detector_action));
+  }
   in.hops = std::move(outcome.hops);
   in.origin = std::move(outcome.origin);
   in.confidence = outcome.confidence;

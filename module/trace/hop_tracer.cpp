@@ -469,6 +469,7 @@ TraceOutcome HopTracer::trace(const DetectionFacts& det) const {
       r != nullptr && r->source == det.source && chain.candidates.empty() && !chain.ambiguous) {
     out.detector_queue_id = std::string(r->queue_id());
     out.detector_message_id = index_.message_id_text(r->id);
+    out.detector_action = r->mta_action;
   }
   out.hops = std::move(chain.hops);
   out.records = std::move(chain.records);

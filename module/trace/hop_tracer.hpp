@@ -45,9 +45,10 @@ struct TraceOutcome {
   std::vector<std::pair<SourceIndex, std::string>> records;
   // The detecting host's record of the message the trace starts from, when it found one
   // message (not several envelope candidates): its queue id and Message-ID as logged ("" when
-  // not kept).
+  // not kept), and what the host's MTA did with it on a verdict.
   std::string detector_queue_id;
   std::string detector_message_id;
+  MtaAction detector_action = MtaAction::kNone;
 };
 
 // Stateless apart from its references; cheap to construct.

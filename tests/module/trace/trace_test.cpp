@@ -1227,7 +1227,7 @@ TEST_CASE("a single candidate is not accepted on the sender alone before its to=
   CHECK(h.incidents()[0].origin->ip == "10.1.5.2");
 }
 
-TEST_CASE("an envelope-matched incident names the joined message's Message-ID",
+TEST_CASE("an envelope-matched incident names the joined message's Message-ID and its hold",
           "[trace][verdict]") {
   // clamav-milter OnInfected Quarantine: postfix holds the message (mta-lab.md §A's line) and
   // logs its Message-ID; LogClean Full rules the first message out.
@@ -1246,6 +1246,43 @@ TEST_CASE("an envelope-matched incident names the joined message's Message-ID",
   CHECK(incidents[0].confidence == Confidence::kFuzzy);
   CHECK(incidents[0].queue_id == "BBB0000002");
   CHECK(incidents[0].message_id == "b2@example.net");
+  CHECK(incidents[0].action == "quarantined");
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.5.2");
+}
+
+TEST_CASE("a LogInfected Full detection of a held message says it was quarantined",
+          "[trace][verdict]") {
+  // mta-lab.md §C (postfix 3.7 + clamav-milter through syslog), with the harness's host names
+  // and addresses.
+  Harness h;
+  const auto& incidents =
+      h.feed({
+                 "Nov 28 05:08:17 relay1 postfix-relay/smtpd[29018]: 2B426A722AB: "
+                 "client=unknown[10.200.1.10]",
+                 "Nov 28 05:08:17 relay1 postfix-relay/cleanup[29020]: 2B426A722AB: "
+                 "message-id=<s1-virus1@bank.example>",
+                 "Nov 28 05:08:17 relay1 postfix-relay/smtp[29021]: 2B426A722AB: "
+                 "to=<bob@partner.example>, relay=192.0.2.25[192.0.2.25]:25, delay=0.01, "
+                 "delays=0/0/0/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+                 "2BFA3A722AF)",
+                 "Nov 28 05:08:17 gw1 postfix/smtpd[29024]: 2BFA3A722AF: "
+                 "client=unknown[10.1.0.25]",
+                 "Nov 28 05:08:17 gw1 postfix/cleanup[29026]: 2BFA3A722AF: "
+                 "message-id=<s1-virus1@bank.example>",
+                 "Nov 28 05:08:17 gw1 clamav-milter[28811]: Message 2BFA3A722AF from "
+                 "<it-support@bank.example> to <bob@partner.example> with subject 'Your invoice "
+                 "s1' message-id '<s1-virus1@bank.example>' date 'Sat, 28 Nov 2026 05:08:17 "
+                 "+0000' infected by Lab.Test.EICAR-NDB.UNOFFICIAL",
+                 "Nov 28 05:08:17 gw1 postfix/cleanup[29026]: 2BFA3A722AF: milter-hold: "
+                 "END-OF-MESSAGE from unknown[10.1.0.25]: milter triggers HOLD action; "
+                 "from=<it-support@bank.example> to=<bob@partner.example> proto=ESMTP "
+                 "helo=<relay.lab.test>",
+             })
+          .finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  CHECK(incidents[0].action == "quarantined");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.200.1.10");
 }
