@@ -220,8 +220,11 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
     const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
     const bool companion = !same_key && p.facts.source == source && p.format != format &&
                            (!p.has_id_key || !has_id_key) && p.incident.virus == virus &&
-                           std::llabs(p.facts.time - t) <= skew && p.facts.sender == facts.sender &&
-                           overlap(p.facts.recipients, facts.recipients);
+                           std::llabs(p.facts.time - t) <= skew &&
+                           (p.facts.queue_id.empty() || facts.queue_id.empty() ||
+                            p.facts.queue_id == facts.queue_id) &&
+                           overlap(p.facts.recipients, facts.recipients) &&
+                           same_envelope(p.facts, facts);
     if (!same_key && !companion) continue;
     for (const auto& r : facts.recipients) {
       add_unique(p.facts.recipients, r, kMaxRecipients);
@@ -312,6 +315,40 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   pending_.push_back(std::move(p));
 }
 
+bool Correlator::reported_already(const Pending& p, const TraceOutcome& outcome) const {
+  // A detection without ids whose envelope join found the one message that a line naming its
+  // queue id and this virus (sendmail's X-Virus-Status header) already made an incident of,
+  // before the two could merge as companions: the same detection, not a second one.
+  if (p.has_id_key || p.facts.virus == 0 || outcome.detector_queue_id.empty()) return false;
+  if (emitted_keys_.count("q|" + topology_.source(p.facts.source).name + "|" +
+                          outcome.detector_queue_id) == 0) {
+    return false;
+  }
+  const MessageRecord* r = index_.find_by_queue_id(p.facts.source, outcome.detector_queue_id,
+                                                   p.facts.time, settings_.correlation.clock_skew);
+  return r != nullptr && r->verdict_virus() == p.facts.virus;
+}
+
+bool Correlator::same_envelope(const DetectionFacts& a, const DetectionFacts& b) const {
+  if (a.sender == b.sender) return true;
+  if (a.has_sender == b.has_sender) return false;
+  // sendmail's "X-Virus-Status: Infected (V)" and "Milter: data, reject=..." lines name only
+  // the queue id; clamav-milter's Basic line only the envelope. They are one detection when
+  // the MTA's record of that queue id has the envelope the scanner's line names.
+  const DetectionFacts& with_id = a.has_sender ? b : a;
+  const DetectionFacts& with_envelope = a.has_sender ? a : b;
+  if (with_id.queue_id.empty()) return false;
+  const MessageRecord* r = index_.find_by_queue_id(with_id.source, with_id.queue_id, with_id.time,
+                                                   settings_.correlation.clock_skew);
+  if (r == nullptr || !r->has_sender || r->sender != hash_address(with_envelope.sender)) {
+    return false;
+  }
+  if (r->recipients().empty()) return true;
+  return with_envelope.recipients.empty() ||
+         std::any_of(with_envelope.recipients.begin(), with_envelope.recipients.end(),
+                     [r](const std::string& rcpt) { return r->has_recipient(hash_address(rcpt)); });
+}
+
 bool Correlator::try_early(Pending& p, TimePoint now) {
   // A chain linked by ids end to end cannot be changed by records still to come, so it need
   // not wait out clock_skew: containment starts seconds sooner. Only a short grace lets the
@@ -375,6 +412,10 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
     return true;
   }
   TraceOutcome outcome = trace(p);
+  if (reported_already(p, outcome)) {
+    ++stats_.detections_merged;
+    return true;
+  }
   if (p.first_try < 0) p.first_try = now;
   if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
     return false;

@@ -147,6 +147,10 @@ class Correlator {
   // Records the (source, queue id) of every record the trace went through, for relay echoes.
   void cover(const TraceOutcome& outcome, TimePoint t);
   bool try_early(Pending& p, TimePoint now);
+  // Two detection lines of one host name the same message's envelope: the same sender, or,
+  // when one names only a queue id, the MTA's record of it has the other's envelope.
+  bool same_envelope(const DetectionFacts& a, const DetectionFacts& b) const;
+  bool reported_already(const Pending& p, const TraceOutcome& outcome) const;
   void emit(Pending& p, TraceOutcome outcome);
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
   // Every trace goes through here, under the trace watch.

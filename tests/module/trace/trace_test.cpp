@@ -1103,20 +1103,25 @@ TEST_CASE("sendmail's X-Virus-Status: Infected line naming the detected virus pi
           "[trace][verdict]") {
   Harness h;
   auto lines = same_envelope_burst("");
-  // log-formats.md §2.1 "QID: Milter add: header: X-Virus-Status: Infected (…)", for the
-  // second message.
-  lines.insert(lines.end() - 1,
-               "Nov 28 05:10:02 gw1 sendmail[5]: BBB0000002: Milter add: header: "
-               "X-Virus-Status: Infected (Win.Worm.Burst)");
-  const auto& incidents = h.feed(lines).finish();
-  const auto basic = std::find_if(incidents.begin(), incidents.end(), [](const Incident& in) {
-    return in.detector_format == "clamav-milter";
-  });
-  REQUIRE(basic != incidents.end());
-  CHECK(basic->confidence == Confidence::kFuzzy);
-  REQUIRE(basic->origin);
-  CHECK(basic->origin->ip == "10.1.5.2");
-  CHECK(basic->queue_id == "BBB0000002");
+  const std::string basic = lines.back();
+  lines.pop_back();
+  // log-formats.md §2.1 "QID: Milter add: header: X-Virus-Status: Infected (…)" for the second
+  // message, reported (exact, by its queue id) before clamav-milter's Basic line arrives.
+  lines.push_back(
+      "Nov 28 05:10:02 gw1 sendmail[5]: BBB0000002: Milter add: header: X-Virus-Status: "
+      "Infected (Win.Worm.Burst)");
+  lines.push_back("Nov 28 05:10:03 gw1 postfix/smtpd[9]: BBB0000003: client=relay1[10.1.0.25]");
+  h.feed(lines);
+  REQUIRE(h.incidents().size() == 1);
+  // Without the header's verdict the Basic line would be ambiguous between both messages and
+  // reported again; with it, its join finds the reported message: one detection, one incident.
+  const auto& incidents = h.feed({basic}).finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  CHECK(incidents[0].queue_id == "BBB0000002");
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.5.2");
+  CHECK(h.correlator().stats().detections_merged == 1);
 }
 
 TEST_CASE("an amavis Blocked INFECTED line of the detected virus makes one exact incident",
@@ -1285,4 +1290,82 @@ TEST_CASE("a LogInfected Full detection of a held message says it was quarantine
   CHECK(incidents[0].action == "quarantined");
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.200.1.10");
+}
+
+namespace {
+
+// gw1 as a sendmail gateway with clamav-milter LogInfected Basic and AddHeader: two messages of
+// one forged envelope from two PCs through relay1, both infected.
+std::vector<std::string> sendmail_gateway_burst() {
+  return {
+      "Nov 28 05:10:01 relay1 postfix/smtpd[1]: AAA0000001: client=pc1[10.1.5.1]",
+      "Nov 28 05:10:01 relay1 postfix/smtp[3]: AAA0000001: to=<kato@example.ac.jp>, "
+      "relay=gw1[192.0.2.25]:25, delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "6AS5A1aa000001 Message accepted for delivery)",
+      "Nov 28 05:10:02 relay1 postfix/smtpd[1]: AAA0000002: client=pc2[10.1.5.2]",
+      "Nov 28 05:10:02 relay1 postfix/smtp[3]: AAA0000002: to=<kato@example.ac.jp>, "
+      "relay=gw1[192.0.2.25]:25, delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 "
+      "6AS5A2bb000002 Message accepted for delivery)",
+      "Nov 28 05:10:01 gw1 sendmail[9]: 6AS5A1aa000001: from=<boss@example.ac.jp>, size=1, "
+      "class=0, nrcpts=1, msgid=<m1@example.net>, proto=ESMTP, daemon=MTA, relay=relay1 "
+      "[10.1.0.25]",
+      "Nov 28 05:10:01 gw1 sendmail[9]: 6AS5A1aa000001: Milter add: header: X-Virus-Status: "
+      "Infected (Win.Worm.Burst)",
+      "Nov 28 05:10:01 gw1 clamav-milter[7]: Message from <boss@example.ac.jp> to "
+      "<kato@example.ac.jp> infected by Win.Worm.Burst",
+      "Nov 28 05:10:02 gw1 sendmail[8]: 6AS5A2bb000002: from=<boss@example.ac.jp>, size=1, "
+      "class=0, nrcpts=1, msgid=<m2@example.net>, proto=ESMTP, daemon=MTA, relay=relay1 "
+      "[10.1.0.25]",
+      "Nov 28 05:10:02 gw1 clamav-milter[7]: Message from <boss@example.ac.jp> to "
+      "<kato@example.ac.jp> infected by Win.Worm.Burst",
+      "Nov 28 05:10:02 gw1 sendmail[8]: 6AS5A2bb000002: Milter add: header: X-Virus-Status: "
+      "Infected (Win.Worm.Burst)",
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a Basic detection and sendmail's X-Virus-Status line of its message are one incident",
+          "[trace][verdict]") {
+  Harness h;
+  const auto& incidents = h.feed(sendmail_gateway_burst()).finish();
+  // Each clamav-milter line joined the header line of a message with its envelope, in either
+  // order: two incidents, not four, each traced by queue id.
+  REQUIRE(incidents.size() == 2);
+  std::vector<std::string> queue_ids, origins;
+  for (const Incident& in : incidents) {
+    CHECK(in.detector_format == "clamav-milter");
+    CHECK(in.confidence == Confidence::kExact);
+    CHECK(in.envelope_from == "boss@example.ac.jp");
+    CHECK(in.evidence.size() == 2);
+    queue_ids.push_back(in.queue_id);
+    REQUIRE(in.origin);
+    origins.push_back(in.origin->ip);
+  }
+  std::sort(queue_ids.begin(), queue_ids.end());
+  std::sort(origins.begin(), origins.end());
+  CHECK(queue_ids == std::vector<std::string>{"6AS5A1aa000001", "6AS5A2bb000002"});
+  CHECK(origins == std::vector<std::string>{"10.1.5.1", "10.1.5.2"});
+}
+
+TEST_CASE("a header line of a message with another envelope does not join a Basic detection",
+          "[trace][verdict]") {
+  Harness h;
+  auto lines = sendmail_gateway_burst();
+  // The first message was from someone else: its header line is a detection of its own.
+  lines[4] =
+      "Nov 28 05:10:01 gw1 sendmail[9]: 6AS5A1aa000001: from=<other@example.ac.jp>, size=1, "
+      "class=0, nrcpts=1, msgid=<m1@example.net>, proto=ESMTP, daemon=MTA, relay=relay1 "
+      "[10.1.0.25]";
+  lines.erase(lines.begin() + 8);  // and the second message was not infected
+  lines.erase(lines.begin() + 8);
+  const auto& incidents = h.feed(lines).finish();
+  REQUIRE(incidents.size() == 2);
+  const auto header = std::find_if(incidents.begin(), incidents.end(), [](const Incident& in) {
+    return in.detector_format == "sendmail";
+  });
+  REQUIRE(header != incidents.end());
+  CHECK(header->queue_id == "6AS5A1aa000001");
+  REQUIRE(header->origin);
+  CHECK(header->origin->ip == "10.1.5.1");
 }
