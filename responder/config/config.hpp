@@ -109,7 +109,11 @@ struct SnmpDeviceConfig {
   bool is_protected = false;                 // never touch any port of this switch
   std::vector<std::string> protected_ports;  // ifName
   std::vector<std::string> uplinks;          // ifName
-  std::optional<PortBackend> backend;        // unset: containment.backend
+  // Desk ports whatever their LLDP/CDP neighbour announces (an old phone that says nothing,
+  // a desk device announcing bridge); the MAC count and protection still apply.
+  std::vector<std::string> desk_ports;  // ifName
+  std::optional<bool> lldp_uplinks;     // unset: containment.lldp_uplinks
+  std::optional<PortBackend> backend;   // unset: containment.backend
   // BRIDGE-MIB indexed per VLAN (Cisco): walk these VLANs' instances instead of Q-BRIDGE.
   std::vector<int> fdb_vlans;
   std::string vlan_context = "vlan-{vlan}";  // v3: the context of one VLAN's instance
@@ -185,8 +189,10 @@ struct ContainmentConfig {
   std::vector<SnmpDeviceConfig> switches;  // the access switches: the only ones ever written
   std::vector<SnmpDeviceConfig> routers;   // ARP tables for IP -> MAC
   std::vector<StaticPort> static_map;
-  int uplink_max_macs = 4;   // a port with more MACs than this is treated as an uplink
-  bool lldp_uplinks = true;  // a port with an LLDP neighbour is an uplink
+  int uplink_max_macs = 4;  // a port with more MACs than this is treated as an uplink
+  // A port whose LLDP/CDP neighbour is not a phone or a station (bridge, router, access point,
+  // or capabilities not announced) is an uplink.
+  bool lldp_uplinks = true;
   Duration location_max_age = seconds(300);  // freshness of a cached location
   Duration table_max_age = seconds(60);      // ARP/FDB walks reused this long (0: never)
   Duration table_refresh = 0;                // re-walk in the background this often (0: off)

@@ -1,5 +1,7 @@
 // responder.yaml, containment.switches, containment.routers and containment.static_map: the
 // devices the locator asks where a host is, and the ports known without asking.
+#include <algorithm>
+
 #include "common/net.hpp"
 #include "responder/config/config_parser.hpp"
 
@@ -12,11 +14,12 @@ void ConfigParser::parse_devices(const Field& f, const std::string& what, bool i
   for (std::size_t i = 0; i < items->size(); ++i) {
     const YAML::Node& node = (*items)[i];
     std::string label = item_label(what, i);
-    bool ok = is_switch ? reader_.check_keys(node,
-                                             {"name", "address", "port", "version", "credential",
-                                              "context", "dry_run", "protected", "protected_ports",
-                                              "uplinks", "backend", "fdb_vlans", "vlan_context"},
-                                             label)
+    bool ok = is_switch ? reader_.check_keys(
+                              node,
+                              {"name", "address", "port", "version", "credential", "context",
+                               "dry_run", "protected", "protected_ports", "uplinks", "desk_ports",
+                               "lldp_uplinks", "backend", "fdb_vlans", "vlan_context"},
+                              label)
                         : reader_.check_keys(
                               node, {"name", "address", "port", "version", "credential", "context"},
                               label);
@@ -119,13 +122,28 @@ void ConfigParser::parse_devices(const Field& f, const std::string& what, bool i
       if (auto k = find_field(node, "protected")) {
         if (auto b = boolean(*k, label + ".protected")) d.is_protected = *b;
       }
+      if (auto k = find_field(node, "lldp_uplinks")) {
+        if (auto b = boolean(*k, label + ".lldp_uplinks")) d.lldp_uplinks = *b;
+      }
       for (auto [key, list] :
-           {std::pair{"protected_ports", &d.protected_ports}, std::pair{"uplinks", &d.uplinks}}) {
+           {std::pair{"protected_ports", &d.protected_ports}, std::pair{"uplinks", &d.uplinks},
+            std::pair{"desk_ports", &d.desk_ports}}) {
         if (auto k = find_field(node, key)) {
           if (auto values = scalar_items(*k, label + "." + key)) {
             for (const auto& item : *values) {
               if (item.Scalar().empty()) {
                 reader_.error(item, "value", label + "." + key + ": a port name must not be empty");
+                continue;
+              }
+              // A port cannot be both: the uplink list would silently win, so say so.
+              const bool both =
+                  list == &d.desk_ports &&
+                  std::find(d.uplinks.begin(), d.uplinks.end(), item.Scalar()) != d.uplinks.end();
+              if (both) {
+                reader_.error(item, "conflict",
+                              label + ".desk_ports: '" + printable(item.Scalar()) +
+                                  "' is also in " + label +
+                                  ".uplinks; a port is either a desk port or an uplink");
                 continue;
               }
               list->push_back(item.Scalar());

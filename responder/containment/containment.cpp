@@ -2,7 +2,10 @@
 #include "responder/containment/containment.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <span>
+#include <tuple>
 
 #include "common/net.hpp"
 
@@ -52,6 +55,53 @@ const SnmpDeviceConfig* find_switch(const ContainmentConfig& config, const std::
   return nullptr;
 }
 
+// The LLDP and CDP neighbours per ifIndex, from the six columns walk_switch reads: LLDP name,
+// capabilities, chassis id subtype and chassis id, then CDP device id and capabilities. A
+// column an agent does not have comes back empty and changes nothing.
+void read_neighbours(SwitchView& view, std::span<const SnmpResult> columns,
+                     const std::function<std::int64_t(std::int64_t)>& if_of_local_port) {
+  auto bytes = [](const SnmpVar& v) { return v.type == SnmpVar::Type::kBytes ? v.bytes : ""; };
+  auto rows = [&](std::size_t column, const Oid& prefix, std::size_t index_size) {
+    std::map<Oid, const SnmpVar*> out;
+    if (!columns[column].ok) return out;
+    for (const auto& v : columns[column].vars) {
+      Oid idx = suffix(v.oid, prefix);
+      if (idx.size() == index_size) out[idx] = &v;
+    }
+    return out;
+  };
+  // LLDP: timeMark.localPortNum.index
+  const auto caps = rows(1, oids::kLldpRemSysCapEnabled, 3);
+  const auto subtype = rows(2, oids::kLldpRemChassisIdSubtype, 3);
+  const auto chassis = rows(3, oids::kLldpRemChassisId, 3);
+  for (const auto& [idx, var] : rows(0, oids::kLldpRemSysName, 3)) {
+    Neighbour n;
+    n.name = bytes(*var).empty() ? "?" : bytes(*var);
+    n.protocol = "LLDP";
+    if (auto it = caps.find(idx); it != caps.end()) {
+      n.kind = lldp_kind(bytes(*it->second), &n.capabilities);
+    }
+    auto st = subtype.find(idx);
+    auto id = chassis.find(idx);
+    constexpr std::int64_t kMacAddress = 4;  // LldpChassisIdSubtype macAddress(4)
+    if (st != subtype.end() && id != chassis.end() && st->second->integer == kMacAddress) {
+      n.mac = mac_from_bytes(bytes(*id->second)).value_or("");
+    }
+    view.neighbours[if_of_local_port(idx[1])].push_back(std::move(n));
+  }
+  // CDP: ifIndex.deviceIndex
+  const auto cdp_caps = rows(5, oids::kCdpCacheCapabilities, 2);
+  for (const auto& [idx, var] : rows(4, oids::kCdpCacheDeviceId, 2)) {
+    Neighbour n;
+    n.name = bytes(*var).empty() ? "?" : bytes(*var);
+    n.protocol = "CDP";
+    if (auto it = cdp_caps.find(idx); it != cdp_caps.end()) {
+      n.kind = cdp_kind(bytes(*it->second), &n.capabilities);
+    }
+    view.neighbours[static_cast<std::int64_t>(idx[0])].push_back(std::move(n));
+  }
+}
+
 }  // namespace
 
 SnmpTarget vlan_target(const SnmpTarget& base, const SnmpDeviceConfig& device, int vlan) {
@@ -74,6 +124,53 @@ std::string oid_text(const Oid& oid) {
   return out;
 }
 
+NeighbourKind lldp_kind(const std::string& bits, std::string* text) {
+  // LLDP-MIB LldpSystemCapabilitiesMap: BITS, bit 0 is the high bit of the first octet.
+  static const char* const kNames[] = {"other",  "repeater",  "bridge", "wlan-access-point",
+                                       "router", "telephone", "docsis", "station"};
+  auto has = [&](int bit) {
+    const auto byte = static_cast<std::size_t>(bit / 8);
+    return byte < bits.size() && (static_cast<unsigned char>(bits[byte]) & (0x80 >> (bit % 8)));
+  };
+  text->clear();
+  for (int bit = 0; bit < 8; ++bit) {
+    if (has(bit)) *text += (text->empty() ? "" : ", ") + std::string(kNames[bit]);
+  }
+  if (has(5)) return NeighbourKind::kPhone;
+  if (has(1) || has(2) || has(3) || has(4) || has(6)) return NeighbourKind::kUplink;
+  if (has(7)) return NeighbourKind::kStation;
+  return NeighbourKind::kUnknown;
+}
+
+NeighbourKind cdp_kind(const std::string& bitmap, std::string* text) {
+  // The CDP capabilities field: 0x01 router, 0x02 transparent bridge, 0x04 source-route
+  // bridge, 0x08 switch, 0x10 host, 0x20 IGMP, 0x40 repeater, 0x80 phone.
+  static const std::pair<std::uint32_t, const char*> kNames[] = {
+      {0x01, "router"},   {0x02, "trans-bridge"}, {0x04, "source-route-bridge"},
+      {0x08, "switch"},   {0x10, "host"},         {0x20, "igmp"},
+      {0x40, "repeater"}, {0x80, "phone"}};
+  text->clear();
+  if (bitmap.empty() || bitmap.size() > 4) return NeighbourKind::kUnknown;
+  std::uint32_t caps = 0;
+  for (unsigned char c : bitmap) caps = (caps << 8) | c;
+  for (const auto& [bit, name] : kNames) {
+    if (caps & bit) *text += (text->empty() ? "" : ", ") + std::string(name);
+  }
+  if (caps & 0x80) return NeighbourKind::kPhone;
+  if (caps & (0x01 | 0x02 | 0x04 | 0x08 | 0x40)) return NeighbourKind::kUplink;
+  if (caps & 0x10) return NeighbourKind::kStation;
+  return NeighbourKind::kUnknown;
+}
+
+namespace {
+
+std::string describe(const Neighbour& n) {
+  std::string out = n.name + (n.protocol == "CDP" ? " via CDP" : "");
+  return n.capabilities.empty() ? out : out + ": " + n.capabilities;
+}
+
+}  // namespace
+
 std::optional<std::string> port_refusal(const ContainmentConfig& config, const Location& where) {
   if (!where.found) return "not located: " + where.problem;
   const SnmpDeviceConfig* sw = find_switch(config, where.device);
@@ -90,10 +187,28 @@ std::optional<std::string> port_refusal(const ContainmentConfig& config, const L
            std::to_string(where.macs_on_port) + " MACs (more than uplink_max_macs " +
            std::to_string(config.uplink_max_macs) + "): treated as an uplink";
   }
-  if (config.lldp_uplinks && !where.lldp_neighbour.empty()) {
-    return "port " + where.port + " on " + sw->name +
-           " has a neighbour announced by LLDP or CDP (" + where.lldp_neighbour +
-           "): treated as an uplink";
+  for (const Neighbour& n : where.neighbours) {
+    // The phone's own MAC is never the target, even on a port declared a desk port.
+    if (n.kind == NeighbourKind::kPhone && !n.mac.empty() && n.mac == where.mac) {
+      return "the MAC " + where.mac + " on " + sw->name + " " + where.port +
+             " is the phone announced there (" + describe(n) + "), not a PC: never shut";
+    }
+  }
+  const bool neighbours_count =
+      sw->lldp_uplinks.value_or(config.lldp_uplinks) && !listed(sw->desk_ports, where.port);
+  for (const Neighbour& n : where.neighbours) {
+    if (!neighbours_count) break;
+    if (n.kind == NeighbourKind::kUplink) {
+      return "port " + where.port + " on " + sw->name +
+             " has a neighbour announced by LLDP or CDP (" + describe(n) +
+             ") that is a bridge, router or access point and not a phone: treated as an uplink";
+    }
+    if (n.kind == NeighbourKind::kUnknown) {
+      return "port " + where.port + " on " + sw->name +
+             " has a neighbour announced by LLDP or CDP (" + describe(n) +
+             ") that does not announce itself as a phone or a station: treated as an uplink "
+             "(list the port in desk_ports if it is a desk)";
+    }
   }
   if (!where.inspected) {
     return "the forwarding table of " + sw->name +
@@ -244,10 +359,12 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   std::vector<Oid> columns = {oids::kIfName, oids::kDot1dBasePortIfIndex};
   const bool qbridge = device.fdb_vlans.empty();
   if (qbridge) columns.push_back(oids::kDot1qTpFdbPort);
+  // Neighbours are read even where they do not make uplinks: a phone's own MAC is never shut.
   const std::size_t lldp_column = columns.size();
-  if (config.lldp_uplinks) {
-    columns.push_back(oids::kLldpRemSysName);
-    columns.push_back(oids::kCdpCacheDeviceId);
+  for (const Oid& column :
+       {oids::kLldpRemSysName, oids::kLldpRemSysCapEnabled, oids::kLldpRemChassisIdSubtype,
+        oids::kLldpRemChassisId, oids::kCdpCacheDeviceId, oids::kCdpCacheCapabilities}) {
+    columns.push_back(column);
   }
   std::vector<SnmpResult> walked = snmp_.walk_columns(target, columns);
   const bool refused = std::any_of(walked.begin(), walked.end(), [](const SnmpResult& r) {
@@ -280,7 +397,8 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   // Q-BRIDGE (per VLAN: fdbId.mac) first; the plain BRIDGE table when it is empty. A switch
   // with fdb_vlans keeps one BRIDGE-MIB instance per VLAN (Cisco's community@vlan, or an
   // SNMPv3 context per VLAN): each is walked with its own bridge-port numbering.
-  std::set<std::pair<std::int64_t, std::string>> seen;
+  // (ifIndex, fdbId or VLAN, MAC): a MAC counts once per VLAN on a port.
+  std::set<std::tuple<std::int64_t, std::int64_t, std::string>> seen;
   if (!device.fdb_vlans.empty()) {
     for (const int vlan : device.fdb_vlans) {
       const SnmpTarget instance = vlan_target(target, device, vlan);
@@ -306,7 +424,7 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
         auto it = vlan_ports.find(v.integer);
         // A bridge port this VLAN's instance cannot map is not guessed from another's numbering.
         if (it == vlan_ports.end()) continue;
-        seen.insert({it->second, mac_text(&idx[0])});
+        seen.insert({it->second, vlan, mac_text(&idx[0])});
       }
     }
   }
@@ -317,7 +435,7 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
     for (const auto& v : q.vars) {
       Oid idx = suffix(v.oid, oids::kDot1qTpFdbPort);
       if (idx.size() != 7 || v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
-      seen.insert({if_of_bridge_port(v.integer), mac_text(&idx[1])});
+      seen.insert({if_of_bridge_port(v.integer), idx[0], mac_text(&idx[1])});
       any = true;
     }
   }
@@ -330,35 +448,21 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
     for (const auto& v : d.vars) {
       Oid idx = suffix(v.oid, oids::kDot1dTpFdbPort);
       if (idx.size() != 6 || v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
-      seen.insert({if_of_bridge_port(v.integer), mac_text(&idx[0])});
+      seen.insert({if_of_bridge_port(v.integer), 0, mac_text(&idx[0])});
     }
   }
-  for (const auto& [ifindex, mac] : seen) {
-    view.macs_per_port[ifindex]++;
-    view.mac_ports[mac].push_back(ifindex);
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> per_vlan;
+  for (const auto& [ifindex, fdb_id, mac] : seen) {
+    auto& count = per_vlan[{ifindex, fdb_id}];
+    ++count;
+    view.macs_per_port[ifindex] = std::max(view.macs_per_port[ifindex], count);
+    auto& sightings = view.mac_ports[mac];
+    const bool known =
+        std::any_of(sightings.begin(), sightings.end(),
+                    [&](const SwitchView::Sighting& s) { return s.if_index == ifindex; });
+    if (!known) sightings.push_back({ifindex, fdb_id});
   }
-  if (config.lldp_uplinks) {
-    auto neighbour = [](const SnmpVar& v) {
-      std::string name = v.type == SnmpVar::Type::kBytes ? v.bytes : "";
-      return name.empty() ? std::string("?") : name;
-    };
-    if (const SnmpResult& l = walked[lldp_column]; l.ok) {
-      for (const auto& v : l.vars) {
-        Oid idx = suffix(v.oid, oids::kLldpRemSysName);  // timeMark.localPortNum.index
-        if (idx.size() != 3) continue;
-        view.lldp[if_of_bridge_port(idx[1])] = neighbour(v);
-      }
-    }
-    // A switch that speaks only CDP (older Cisco, some phones and access points) names its
-    // neighbours there; an agent without the MIB answers with nothing, which changes nothing.
-    if (const SnmpResult& c = walked[lldp_column + 1]; c.ok) {
-      for (const auto& v : c.vars) {
-        Oid idx = suffix(v.oid, oids::kCdpCacheDeviceId);  // ifIndex.deviceIndex
-        if (idx.size() != 2) continue;
-        view.lldp.emplace(static_cast<std::int64_t>(idx[0]), neighbour(v) + " via CDP");
-      }
-    }
-  }
+  read_neighbours(view, std::span(walked).subspan(lldp_column), if_of_bridge_port);
   view.ok = true;
   return view;
 }
@@ -456,7 +560,12 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
         return where;
       }
       where.macs_on_port = static_cast<int>(view.macs_per_port[where.if_index]);
-      if (view.lldp.count(where.if_index)) where.lldp_neighbour = view.lldp[where.if_index];
+      if (view.neighbours.count(where.if_index)) where.neighbours = view.neighbours[where.if_index];
+      if (auto it = view.mac_ports.find(mac); it != view.mac_ports.end()) {
+        for (const auto& seen : it->second) {
+          if (seen.if_index == where.if_index) where.fdb_id = seen.fdb_id;
+        }
+      }
     } else {
       where.problem = view.error;
     }
@@ -469,7 +578,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     std::int64_t if_index;
     std::int64_t macs;
     std::string name;
-    std::string lldp;
+    std::vector<Neighbour> neighbours;
+    std::int64_t fdb_id;
   };
   std::vector<Candidate> candidates;
   std::vector<std::string> skipped;
@@ -482,14 +592,13 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     }
     auto it = view.mac_ports.find(mac);
     if (it == view.mac_ports.end()) continue;
-    for (std::int64_t idx : it->second) {
+    for (const auto& [idx, fdb_id] : it->second) {
       const std::string name = view.if_names.count(idx) ? view.if_names[idx] : "";
       if (listed(sw.uplinks, name)) {
         skipped.push_back(sw.name + " " + name + " (configured uplink)");
         continue;
       }
-      candidates.push_back(
-          {&sw, idx, view.macs_per_port[idx], name, view.lldp.count(idx) ? view.lldp[idx] : ""});
+      candidates.push_back({&sw, idx, view.macs_per_port[idx], name, view.neighbours[idx], fdb_id});
     }
   }
   if (candidates.empty()) {
@@ -519,7 +628,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   where.if_index = best.if_index;
   where.port = best.name;
   where.macs_on_port = static_cast<int>(best.macs);
-  where.lldp_neighbour = best.lldp;
+  where.neighbours = best.neighbours;
+  where.fdb_id = best.fdb_id;
   if (where.port.empty()) {
     where.found = false;
     where.problem =

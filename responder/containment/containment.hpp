@@ -28,10 +28,38 @@ inline const Oid kIpNetToMediaPhysAddress = {1, 3, 6, 1, 2, 1, 4, 22, 1, 2};
 inline const Oid kDot1qTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2};
 inline const Oid kDot1dTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2};
 inline const Oid kDot1dBasePortIfIndex = {1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2};
+// LLDP-MIB lldpRemTable, indexed by timeMark.localPortNum.index.
+inline const Oid kLldpRemChassisIdSubtype = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4};
+inline const Oid kLldpRemChassisId = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5};
 inline const Oid kLldpRemSysName = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9};
-// CISCO-CDP-MIB cdpCacheDeviceId, indexed by ifIndex.deviceIndex (Cisco and many others).
+inline const Oid kLldpRemSysCapEnabled = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 12};
+// CISCO-CDP-MIB cdpCacheTable, indexed by ifIndex.deviceIndex (Cisco and many others).
 inline const Oid kCdpCacheDeviceId = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 6};
+inline const Oid kCdpCacheCapabilities = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 9};
 }  // namespace oids
+
+// What a neighbour announces itself as. A telephone is a phone even when it also announces
+// bridge (many IP phones enable both bits: they switch the PC port behind them).
+enum class NeighbourKind {
+  kPhone,    // LLDP telephone / CDP Phone: a desk port, the PC may be behind it
+  kStation,  // LLDP station only / CDP Host only: a desk port
+  kUplink,   // bridge, router, WLAN access point, repeater (without telephone)
+  kUnknown,  // no capabilities announced or none we understand: treated as an uplink
+};
+
+struct Neighbour {
+  std::string name;      // lldpRemSysName or cdpCacheDeviceId ("?" when empty)
+  std::string protocol;  // "LLDP" or "CDP"
+  NeighbourKind kind = NeighbourKind::kUnknown;
+  std::string capabilities;  // as announced, e.g. "bridge, telephone"
+  std::string mac;           // LLDP chassis id when it is a MAC address (subtype 4)
+};
+
+// The kind a neighbour announces: LLDP lldpRemSysCapEnabled (BITS, bit 0 the high bit of the
+// first octet) or CDP cdpCacheCapabilities (a 32-bit big-endian bitmap). `text` is set to the
+// capabilities by name.
+NeighbourKind lldp_kind(const std::string& bits, std::string* text);
+NeighbourKind cdp_kind(const std::string& bitmap, std::string* text);
 
 std::string oid_text(const Oid& oid);
 
@@ -47,10 +75,15 @@ struct Location {
   std::string device;   // a configured access switch
   std::string port;     // ifName
   std::int64_t if_index = 0;
-  std::string mac;             // when known
-  int macs_on_port = -1;       // distinct MACs in the FDB on that port (-1: not read)
-  std::string lldp_neighbour;  // lldpRemSysName or cdpCacheDeviceId on that port, when any
-  bool inspected = false;      // the FDB/LLDP of the switch was read
+  std::string mac;  // when known
+  // The most distinct MACs the FDB holds for that port in any one VLAN (-1: not read): a
+  // phone on the voice VLAN with a PC on the data VLAN is one per VLAN, not an uplink.
+  int macs_on_port = -1;
+  std::vector<Neighbour> neighbours;  // announced by LLDP or CDP on that port
+  bool inspected = false;             // the FDB/LLDP of the switch was read
+  // Where the MAC was learned, to confirm it is still there right before a write: the
+  // Q-BRIDGE fdbId, or the VLAN of a per-VLAN BRIDGE-MIB instance (0: plain BRIDGE-MIB).
+  std::int64_t fdb_id = 0;
 };
 
 // The port-level guards; returns the reason to refuse, or nullopt when the port may be shut.
@@ -60,10 +93,14 @@ std::optional<std::string> port_refusal(const ContainmentConfig& config, const L
 struct SwitchView {
   bool ok = false;
   std::string error;
-  std::map<std::string, std::vector<std::int64_t>> mac_ports;  // mac -> ifIndexes it is seen on
-  std::map<std::int64_t, std::int64_t> macs_per_port;          // ifIndex -> distinct MACs
-  std::map<std::int64_t, std::string> if_names;                // ifIndex -> ifName
-  std::map<std::int64_t, std::string> lldp;                    // ifIndex -> neighbour name
+  struct Sighting {
+    std::int64_t if_index = 0;
+    std::int64_t fdb_id = 0;  // see Location::fdb_id
+  };
+  std::map<std::string, std::vector<Sighting>> mac_ports;  // mac -> ports it is seen on, once each
+  std::map<std::int64_t, std::int64_t> macs_per_port;      // ifIndex -> most MACs in one VLAN
+  std::map<std::int64_t, std::string> if_names;            // ifIndex -> ifName
+  std::map<std::int64_t, std::vector<Neighbour>> neighbours;  // ifIndex -> LLDP/CDP neighbours
 };
 
 // Builds SnmpTargets from the configuration and the credentials.

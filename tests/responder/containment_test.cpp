@@ -127,6 +127,21 @@ class FakeSnmp final : public SnmpClient {
   void cdp(const std::string& sw, std::uint32_t if_index, const std::string& name) {
     bytes(sw, cat(oids::kCdpCacheDeviceId, {if_index, 1}), name);
   }
+  // lldpRemSysCapEnabled as BITS (e.g. "\x24" telephone + bridge) and a MAC chassis id.
+  void lldp_caps(const std::string& sw, std::uint32_t local_port, const std::string& bits,
+                 const std::string& chassis_mac = "") {
+    bytes(sw, cat(oids::kLldpRemSysCapEnabled, {0, local_port, 1}), bits);
+    if (chassis_mac.empty()) return;
+    integer(sw, cat(oids::kLldpRemChassisIdSubtype, {0, local_port, 1}), 4);
+    std::string raw;
+    for (auto b : mac_parts(chassis_mac)) raw += static_cast<char>(b);
+    bytes(sw, cat(oids::kLldpRemChassisId, {0, local_port, 1}), raw);
+  }
+  void cdp_caps(const std::string& sw, std::uint32_t if_index, std::uint32_t caps) {
+    std::string raw;
+    for (int shift = 24; shift >= 0; shift -= 8) raw += static_cast<char>((caps >> shift) & 0xff);
+    bytes(sw, cat(oids::kCdpCacheCapabilities, {if_index, 1}), raw);
+  }
   std::int64_t admin(const std::string& sw, std::uint32_t idx) {
     return mib[sw][cat(oids::kIfAdminStatus, {idx})].integer;
   }
@@ -351,13 +366,14 @@ TEST_CASE("a switch's columns are walked together, and one by one when the agent
   Location where = f.locator.locate(f.config->containment, "10.1.23.45");
   CHECK(where.found);
   CHECK(where.port == "Gi1/0/2");
-  CHECK(where.lldp_neighbour.empty());
+  CHECK(where.neighbours.empty());
   CHECK(f.snmp.combined == 3);  // one combined walk per switch, each refused
   f.clock.advance(f.config->containment.table_max_age + 1);
   f.snmp.refuse_combined = false;
   f.locator.forget("10.1.23.48");
   Location ap = f.locator.locate(f.config->containment, "10.1.23.48");
-  CHECK(ap.lldp_neighbour == "ap-3f-east");
+  REQUIRE(ap.neighbours.size() == 1);
+  CHECK(ap.neighbours[0].name == "ap-3f-east");
 }
 
 TEST_CASE("table_refresh re-walks the tables in the background only when they are due",
@@ -514,8 +530,9 @@ TEST_CASE("uplinks, LLDP and CDP neighbours, protected ports and protected switc
     f.snmp.cdp("sw-a", 3, "SEP001122334455");
     f.ingest("i1", "10.1.23.46");
     CHECK(str(f.only(), "status") == "refused");
-    CHECK(str(f.only(), "detail").find("(SEP001122334455 via CDP): treated as an uplink") !=
-          std::string::npos);
+    CHECK(str(f.only(), "detail")
+              .find("(SEP001122334455 via CDP) that does not announce itself as a phone or a "
+                    "station: treated as an uplink") != std::string::npos);
     CHECK(f.snmp.admin("sw-a", 3) == 1);
   }
   SECTION("a protected port") {
@@ -538,6 +555,135 @@ TEST_CASE("uplinks, LLDP and CDP neighbours, protected ports and protected switc
     CHECK(str(f.only(), "detail").find("no router has 10.1.99.99") != std::string::npos);
   }
   CHECK(f.snmp.writes.empty());
+}
+
+TEST_CASE("LLDP and CDP capabilities name phones, stations and uplink-like neighbours",
+          "[responder][containment]") {
+  std::string text;
+  CHECK(lldp_kind("\x24", &text) == NeighbourKind::kPhone);  // bridge + telephone
+  CHECK(text == "bridge, telephone");
+  CHECK(lldp_kind(std::string("\x04\x00", 2), &text) == NeighbourKind::kPhone);
+  CHECK(lldp_kind("\x20", &text) == NeighbourKind::kUplink);  // bridge
+  CHECK(lldp_kind("\x10", &text) == NeighbourKind::kUplink);  // WLAN access point
+  CHECK(lldp_kind("\x08", &text) == NeighbourKind::kUplink);  // router
+  CHECK(lldp_kind("\x01", &text) == NeighbourKind::kStation);
+  CHECK(lldp_kind("\x21", &text) == NeighbourKind::kUplink);  // a station that also bridges
+  CHECK(lldp_kind("", &text) == NeighbourKind::kUnknown);
+  CHECK(lldp_kind("\x80", &text) == NeighbourKind::kUnknown);  // other
+  CHECK(cdp_kind(std::string("\x00\x00\x04\x90", 4), &text) == NeighbourKind::kPhone);
+  CHECK(text == "host, phone");
+  CHECK(cdp_kind(std::string("\x00\x00\x00\x0a", 4), &text) == NeighbourKind::kUplink);
+  CHECK(cdp_kind(std::string("\x00\x00\x00\x02", 4), &text) == NeighbourKind::kUplink);
+  CHECK(cdp_kind(std::string("\x00\x00\x00\x10", 4), &text) == NeighbourKind::kStation);
+  CHECK(cdp_kind("", &text) == NeighbourKind::kUnknown);
+}
+
+// sw-a Gi1/0/5: an IP phone (voice VLAN 20) with a PC behind it (data VLAN 10).
+void phone_desk(FakeSnmp& s) {
+  s.arp("rtr", "10.1.23.70", "00:50:56:aa:00:70");  // the PC
+  s.fdb("sw-a", 10, "00:50:56:aa:00:70", 5);
+  s.arp("rtr", "10.1.23.71", "00:1e:13:00:00:71");  // the phone
+  s.fdb("sw-a", 20, "00:1e:13:00:00:71", 5);
+}
+
+TEST_CASE("a PC behind an LLDP phone that also announces bridge is contained, the phone never",
+          "[responder][containment]") {
+  Fixture f;
+  phone_desk(f.snmp);
+  f.snmp.lldp("sw-a", 5, "SEP001E13000071");
+  f.snmp.lldp_caps("sw-a", 5, "\x24", "00:1e:13:00:00:71");
+  CHECK(f.ingest("i1", "10.1.23.70").rfind("queued", 0) == 0);
+  auto c = f.only();
+  INFO(str(c, "detail"));
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "port") == "Gi1/0/5");
+  CHECK(str(c, "mac") == "00:50:56:aa:00:70");
+  f.ingest("i2", "10.1.23.71");
+  auto phone = f.containments()[0].as_object();
+  CHECK(str(phone, "status") == "refused");
+  CHECK(str(phone, "detail")
+            .find("is the phone announced there (SEP001E13000071: bridge, "
+                  "telephone), not a PC: never shut") != std::string::npos);
+  REQUIRE(f.snmp.writes.size() == 1);
+  CHECK(f.snmp.writes[0] == "sw-a 1.3.6.1.2.1.2.2.1.7.5=2");
+}
+
+TEST_CASE("a PC behind a CDP phone is contained", "[responder][containment]") {
+  Fixture f;
+  phone_desk(f.snmp);
+  f.snmp.cdp("sw-a", 5, "SEP001E13000071");
+  f.snmp.cdp_caps("sw-a", 5, 0x490);  // host, phone, two-port MAC relay
+  f.ingest("i1", "10.1.23.70");
+  INFO(str(f.only(), "detail"));
+  CHECK(str(f.only(), "status") == "down");
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.5=2"});
+}
+
+TEST_CASE("a bridge, router or silent neighbour makes an uplink unless the port is a desk port",
+          "[responder][containment]") {
+  std::string text = kConfig;
+  SECTION("an LLDP bridge neighbour is refused") {
+    Fixture f;
+    phone_desk(f.snmp);
+    f.snmp.lldp("sw-a", 5, "sw-3f-b");
+    f.snmp.lldp_caps("sw-a", 5, "\x28");  // bridge, router
+    f.ingest("i1", "10.1.23.70");
+    CHECK(str(f.only(), "status") == "refused");
+    CHECK(str(f.only(), "detail")
+              .find("(sw-3f-b: bridge, router) that is a bridge, router or "
+                    "access point and not a phone") != std::string::npos);
+    CHECK(f.snmp.writes.empty());
+  }
+  SECTION("a CDP station is a desk") {
+    Fixture f;
+    phone_desk(f.snmp);
+    f.snmp.cdp("sw-a", 5, "thin-client-7");
+    f.snmp.cdp_caps("sw-a", 5, 0x10);
+    f.ingest("i1", "10.1.23.70");
+    CHECK(str(f.only(), "status") == "down");
+  }
+  SECTION("desk_ports overrides the neighbour, not the MAC count") {
+    text.replace(text.find("uplinks: [Gi1/0/1]"), 18,
+                 "uplinks: [Gi1/0/1]\n      desk_ports: [Gi1/0/3, Gi1/0/4]");
+    Fixture f(load(text));
+    f.snmp.cdp("sw-a", 3, "old-phone");  // no capabilities announced
+    f.ingest("i1", "10.1.23.48");        // Gi1/0/4, the LLDP neighbour ap-3f-east
+    CHECK(str(f.only(), "status") == "down");
+    for (int i = 0; i < 4; ++i) f.snmp.fdb("sw-a", 10, "02:00:00:00:00:0" + std::to_string(i), 3);
+    f.clock.advance(f.config->containment.table_max_age + 1);
+    f.ingest("i2", "10.1.23.46");
+    CHECK(str(f.containments()[0].as_object(), "detail").find("treated as an uplink") !=
+          std::string::npos);
+  }
+  SECTION("lldp_uplinks: false on one switch") {
+    text.replace(text.find("uplinks: [Gi1/0/1]"), 18,
+                 "uplinks: [Gi1/0/1]\n      lldp_uplinks: false");
+    Fixture f(load(text));
+    f.ingest("i1", "10.1.23.48");
+    CHECK(str(f.only(), "status") == "down");
+  }
+}
+
+TEST_CASE("the MAC count that makes an uplink is counted per VLAN", "[responder][containment]") {
+  Fixture f;
+  // Gi1/0/6: 3 MACs on VLAN 10 and 3 on VLAN 20 (uplink_max_macs 4): a desk with a phone
+  // and a small desk switch, not an uplink; 5 on one VLAN is.
+  f.snmp.arp("rtr", "10.1.23.80", "02:00:00:00:06:00");
+  for (int i = 0; i < 3; ++i) {
+    f.snmp.fdb("sw-a", 10, "02:00:00:00:06:0" + std::to_string(i), 6);
+    f.snmp.fdb("sw-a", 20, "02:00:00:00:16:0" + std::to_string(i), 6);
+  }
+  Location where = f.locator.locate(f.config->containment, "10.1.23.80");
+  REQUIRE(where.found);
+  CHECK(where.macs_on_port == 3);
+  CHECK(where.fdb_id == 10);
+  CHECK_FALSE(port_refusal(f.config->containment, where));
+  for (int i = 3; i < 5; ++i) f.snmp.fdb("sw-a", 10, "02:00:00:00:06:0" + std::to_string(i), 6);
+  f.locator.forget("10.1.23.80");
+  f.clock.advance(f.config->containment.table_max_age + 1);
+  where = f.locator.locate(f.config->containment, "10.1.23.80");
+  CHECK(where.macs_on_port == 5);
+  CHECK(port_refusal(f.config->containment, where));
 }
 
 TEST_CASE("a write the agent accepts but that does not take is a failure, never success",
@@ -762,6 +908,22 @@ policies:
   CHECK(out.find("sw-z' is not one of containment.switches") != std::string::npos);
   CHECK(out.find("is not a MAC") != std::string::npos);
   CHECK(out.find("5s is out of range") != std::string::npos);
+
+  Diagnostics d3;
+  CHECK_FALSE(parse_responder_config(R"(containment:
+  switches:
+    - name: sw-a
+      address: 192.0.2.2
+      credential: rw
+      uplinks: [Gi1/0/1]
+      desk_ports: [Gi1/0/2, Gi1/0/1]
+      lldp_uplinks: sometimes
+)",
+                                     "r.yaml", d3));
+  INFO(d3.render());
+  CHECK(d3.render().find("r.yaml:7:29: error[conflict]: containment.switches[0].desk_ports: "
+                         "'Gi1/0/1' is also in") != std::string::npos);
+  CHECK(d3.render().find("r.yaml:8:21: error") != std::string::npos);
   CHECK(out.find("'to' applies only to mail actions") != std::string::npos);
 
   Diagnostics d2;

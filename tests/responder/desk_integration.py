@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Integration test (issue 16): containment at real desks, on a real SNMP agent (snmpsim 0.4.5,
+as in shared/reference/snmp-smtp-lab.md) and a real vtrace-responder.
+
+The simulated switch 'desk' is a floor: every writable object goes through the 'floor'
+variation module below, which appends each SET to sets.log (so every write is counted at the
+switch) and reads each forwarding-table entry it serves from a file the test can rewrite (so a
+PC can be moved to another port while everything runs).
+
+Checked: a PC behind an LLDP phone (telephone + bridge) and one behind a CDP phone are
+contained on their desk port, the phone's own MAC never being the target; a port whose LLDP
+neighbour is a bridge is refused; and no SET ever reaches a port the test does not name.
+
+usage: desk_integration.py --responder PATH   (run by ctest)
+"""
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import urllib.error, urllib.request
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--responder', required=True)
+ap.add_argument('--keep', action='store_true')
+args = ap.parse_args()
+
+if not shutil.which('snmpsimd') or not shutil.which('snmpget'):
+    print('SKIP: snmpsim / snmp are not installed (scripts/install-deps)')
+    sys.exit(77)
+
+TMP = tempfile.mkdtemp(prefix='vtrace-desk-it-')
+os.chmod(TMP, 0o755)   # snmpsimd runs as nobody when we are root
+STATE = TMP + '/floor'
+procs, failures = [], []
+checks = 0
+ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + '/persist', MIBS='')
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def mac_hex(m): return m.replace(':', '').lower()
+def mac_oid(m): return '.'.join(str(int(b, 16)) for b in m.split(':'))
+def mac_bytes(m): return mac_hex(m)
+
+
+def emit(path, recs):
+    recs.sort(key=lambda r: [int(p) for p in r[0].split('.')])
+    with open(path, 'w') as f:
+        for oid, tag, val in recs:
+            f.write('%s|%s|%s\n' % (oid, tag, val))
+    os.chmod(path, 0o644)
+
+
+FLOOR = '''# snmpsim variation module "floor": a value kept in a file per key under STATE. A SET
+# writes the file and appends "key value" to STATE/sets.log; a GET reads the file (value= when
+# there is none), so the test moves a MAC by writing its forwarding-table entry's file.
+import os
+from snmpsim.mltsplit import split
+
+STATE = %r
+
+
+def init(**context):
+    pass
+
+
+def variate(oid, tag, value, **context):
+    if not context['nextFlag'] and not context['exactMatch']:
+        return context['origOid'], tag, context['errorStatus']
+    settings = dict([split(x, '=') for x in split(value, ',')])
+    path = os.path.join(STATE, settings['key'])
+    if context['setFlag']:
+        written = int(context['origValue'])
+        with open(os.path.join(STATE, 'sets.log'), 'a') as f:
+            f.write('%%s %%d\\n' %% (settings['key'], written))
+        with open(path, 'w') as f:
+            f.write(str(written))
+        return oid, tag, context['origValue']
+    try:
+        with open(path) as f:
+            return oid, tag, f.read().strip()
+    except OSError:
+        return oid, tag, settings.get('value', '1')
+
+
+def shutdown(**context):
+    pass
+''' % STATE
+
+IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'
+LLDP_REM = '1.0.8802.1.1.2.1.4.1.1'
+CDP_CACHE = '1.3.6.1.4.1.9.9.23.1.2.1.1'
+ROUTER_MAC = '3c:ec:ef:00:00:01'
+# name: (ip, mac, VLAN, port); a port of 0 is a MAC not (yet) learned anywhere.
+HOSTS = {
+    'router': ('192.168.10.1', ROUTER_MAC, 10, 1),
+    'pc-lldp': ('192.168.10.21', '00:50:56:aa:00:21', 10, 2),
+    'phone-lldp': ('192.168.20.21', '00:1e:13:00:00:21', 20, 2),
+    'pc-cdp': ('192.168.10.31', '00:50:56:aa:00:31', 10, 3),
+    'phone-cdp': ('192.168.20.31', '00:1e:13:00:00:31', 20, 3),
+    'pc-bridge': ('192.168.10.41', '00:50:56:aa:00:41', 10, 4),
+    'pc-moves': ('192.168.10.51', '00:50:56:aa:00:51', 10, 5),
+    'pc-stale': ('192.168.10.71', '00:50:56:aa:00:71', 10, 7),
+}
+MOVABLE = ('pc-moves', 'pc-stale')
+
+
+def switch():
+    sw = [('1.3.6.1.2.1.1.5.0', '4', 'lab-desk'), ('1.3.6.1.2.1.2.1.0', '2', '8')]
+    for i in range(1, 9):
+        sw += [('%s.1.%d' % (IF, i), '2', str(i)),
+               ('%s.7.%d' % (IF, i), '2:floor', 'key=admin.%d,value=1' % i),
+               ('%s.1.%d' % (IFX, i), '4', 'Gi1/0/%d' % i),
+               ('1.3.6.1.2.1.17.1.4.1.2.%d' % i, '2', str(i))]
+    for name, (_, mac, vlan, port) in HOSTS.items():
+        oid = '1.3.6.1.2.1.17.7.1.2.2.1.2.%d.%s' % (vlan, mac_oid(mac))
+        if name in MOVABLE:
+            sw.append((oid, '2:floor', 'key=fdb.%s,value=%d' % (name, port)))
+        else:
+            sw.append((oid, '2', str(port)))
+    # Gi1/0/2: an IP phone announcing telephone + bridge (0x24) by LLDP, chassis id its MAC.
+    sw += [('%s.4.0.2.1' % LLDP_REM, '2', '4'),
+           ('%s.5.0.2.1' % LLDP_REM, '4x', mac_bytes(HOSTS['phone-lldp'][1])),
+           ('%s.9.0.2.1' % LLDP_REM, '4', 'SEP001E13000021'),
+           ('%s.12.0.2.1' % LLDP_REM, '4x', '24')]
+    # Gi1/0/3: a Cisco phone by CDP: host, phone, two-port MAC relay (0x490).
+    sw += [('%s.6.3.1' % CDP_CACHE, '4', 'SEP001E13000031'),
+           ('%s.9.3.1' % CDP_CACHE, '4x', '00000490')]
+    # Gi1/0/4: a bridge by LLDP (a desk switch someone plugged in, or a real uplink).
+    sw += [('%s.9.0.4.1' % LLDP_REM, '4', 'sw-3f-b'),
+           ('%s.12.0.4.1' % LLDP_REM, '4x', '20')]
+    return sw
+
+
+def router():
+    rt = [('1.3.6.1.2.1.1.5.0', '4', 'lab-rtr1')]
+    for ip, mac, _, _ in HOSTS.values():
+        rt.append(('1.3.6.1.2.1.4.35.1.4.1.1.4.%s' % ip, '4x', mac_hex(mac)))
+    return rt
+
+
+for d in ('data', 'variation', 'persist', 'floor'):
+    os.makedirs(os.path.join(TMP, d))
+    os.chmod(os.path.join(TMP, d), 0o755)
+os.chmod(STATE, 0o777)   # the agent (nobody when we are root) writes the floor state
+emit(TMP + '/data/desk.snmprec', switch())
+emit(TMP + '/data/router.snmprec', router())
+with open(TMP + '/variation/floor.py', 'w') as f:
+    f.write(FLOOR)
+os.chmod(TMP + '/variation/floor.py', 0o644)
+
+SNMP_PORT = free_port(socket.SOCK_DGRAM)
+P = '127.0.0.1:%d' % SNMP_PORT
+
+
+def snmp(cmd, *rest, community='desk'):
+    r = subprocess.run([cmd, '-v2c', '-c', community, '-t', '1', '-r', '1', '-Oqv', P, *rest],
+                       env=ENV, capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def admin(i):
+    return snmp('snmpget', '1.3.6.1.2.1.2.2.1.7.%d' % i)
+
+
+def sets():
+    """Every SET the switch answered, as (ifIndex, value), in order."""
+    try:
+        with open(STATE + '/sets.log') as f:
+            rows = [line.split() for line in f if line.strip()]
+    except OSError:
+        return []
+    return [(int(key.split('.')[1]), int(value)) for key, value in rows]
+
+
+def move(name, port):
+    path = '%s/fdb.%s' % (STATE, name)
+    with open(path + '.tmp', 'w') as f:
+        f.write(str(port))
+    os.replace(path + '.tmp', path)
+
+
+def start_snmpsim():
+    cache = TMP + '/cache'
+    os.makedirs(cache)
+    os.chmod(cache, 0o777)
+    asroot = ['--process-user=nobody', '--process-group=nogroup'] if os.getuid() == 0 else []
+    p = subprocess.Popen(
+        ['snmpsimd', '--data-dir=' + TMP + '/data', '--cache-dir=' + cache,
+         '--variation-modules-dir=' + TMP + '/variation', '--agent-udpv4-endpoint=' + P,
+         *asroot, '--logging-method=file:' + TMP + '/snmpsimd.log'],
+        stdout=open(TMP + '/snmpsimd.out', 'w'), stderr=subprocess.STDOUT)
+    procs.append(p)
+    for _ in range(150):
+        if snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-desk"':
+            return p
+        if p.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise SystemExit('snmpsimd did not come up; see %s/snmpsimd.out' % TMP)
+
+
+API = free_port()
+URL = 'http://127.0.0.1:%d' % API
+
+
+def write(path, text, mode=0o600):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+write(TMP + '/secrets.yaml', '''snmp_credentials:
+  desk-rw: {community: desk}
+  rtr-ro: {community: router}
+''')
+write(TMP + '/responder.yaml', f"""listen: {{address: 127.0.0.1, port: {API}}}
+state_file: {TMP}/state.db
+secrets_file: {TMP}/secrets.yaml
+smtp: {{host: 127.0.0.1, port: 9}}
+containment:
+  uplink_max_macs: 4
+  snmp_timeout: 500ms
+  breaker: {{max_per_hour: 20, max_per_switch_per_hour: 20, notify: [noc@example.ac.jp]}}
+  routers:
+    - {{name: rtr, address: 127.0.0.1, port: {SNMP_PORT}, credential: rtr-ro}}
+  switches:
+    - {{name: desk, address: 127.0.0.1, port: {SNMP_PORT}, credential: desk-rw, dry_run: false,
+       uplinks: [Gi1/0/1]}}
+policies:
+  - name: contain
+    actions:
+      - {{type: disable_port, dry_run: false, duration: 4h}}
+""", 0o644)
+
+
+def start_responder():
+    log = open(TMP + '/responder.log', 'a')
+    p = subprocess.Popen([args.responder, '--config', TMP + '/responder.yaml'], stdout=log,
+                         stderr=log)
+    procs.append(p)
+    end = time.time() + 10
+    while time.time() < end:
+        try:
+            socket.create_connection(('127.0.0.1', API), 0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit('responder did not listen; see %s/responder.log' % TMP)
+
+
+def http(method, path, body=None):
+    req = urllib.request.Request(URL + path, data=body.encode() if body else None, method=method)
+    if body:
+        req.add_header('Content-Type', 'application/json')
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def incident(id, name):
+    ip = HOSTS[name][0]
+    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    return json.dumps({
+        'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'detected_at': now,
+        'detector': {'host': 'gw1', 'format': 'clamav-milter'}, 'virus': 'Worm.Mydoom.M',
+        'action': 'rejected', 'envelope': {'from': 'forged@example.com', 'to': ['a@example.ac.jp']},
+        'message': {'queue_id': '4Q' + id, 'message_id': id + '@pc'},
+        'hops': [{'host': 'gw1', 'queue_id': '4Q' + id, 'received_at': now,
+                  'client_ip': ip, 'client_name': 'pc', 'link': 'queue_id'}],
+        'origin': {'ip': ip, 'name': 'pc', 'internal': True, 'zone': 'lab'},
+        'confidence': 'exact', 'candidates': []})
+
+
+def containments():
+    status, body = http('GET', '/v1/containments')
+    return json.loads(body)['containments'] if status == 200 else []
+
+
+def containment_for(incident_id):
+    for c in containments():
+        if c['incident'] == incident_id:
+            return c
+    return None
+
+
+def settle(incident_id, wanted=None, timeout=10):
+    """Polls until the incident's containment left pending/working/writing (or is `wanted`)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        c = containment_for(incident_id)
+        if c and (c['status'] == wanted if wanted else
+                  c['status'] not in ('pending', 'working', 'writing')):
+            return c
+        time.sleep(0.01)
+    return containment_for(incident_id)
+
+
+def contain(iid, name):
+    status, _ = http('POST', '/v1/incidents', incident(iid, name))
+    check(status == 201, '%s accepted (%d)' % (iid, status))
+    return settle(iid)
+
+
+try:
+    start_snmpsim()
+    check(admin(2) == '1' and sets() == [], 'snmpsim answers; no SET yet')
+    resp = start_responder()
+
+    # 1. A PC behind an LLDP phone that announces telephone + bridge: a desk port.
+    c = contain('i-lldp-phone', 'pc-lldp')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/2'
+          and c['mac'] == HOSTS['pc-lldp'][1],
+          'PC behind an LLDP phone contained on Gi1/0/2: %s' % str(c and (c['status'], c['detail'])))
+    check(admin(2) == '2', 'the agent reads Gi1/0/2 down(2)')
+
+    # 2. A PC behind a CDP phone.
+    c = contain('i-cdp-phone', 'pc-cdp')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/3'
+          and c['mac'] == HOSTS['pc-cdp'][1],
+          'PC behind a CDP phone contained on Gi1/0/3: %s' % str(c and (c['status'], c['detail'])))
+
+    # 3. The phone's own address: its MAC is never the target.
+    c = contain('i-phone-itself', 'phone-lldp')
+    check(c and c['status'] == 'refused' and 'is the phone announced there' in c['detail'],
+          'the LLDP phone itself is never shut: %s' % str(c and (c['status'], c['detail'])))
+
+    # 4. A PC on a port whose LLDP neighbour is a bridge: refused, nothing written.
+    c = contain('i-bridge', 'pc-bridge')
+    check(c and c['status'] == 'refused' and 'sw-3f-b: bridge' in c['detail']
+          and 'treated as an uplink' in c['detail'],
+          'a port with an LLDP bridge neighbour is refused: %s' % (c and c['detail']))
+    check(admin(4) == '1', 'Gi1/0/4 is still up')
+
+    check(sets() == [(2, 2), (3, 2)],
+          'the switch saw exactly the SETs named here, none to another port: %s' % sets())
+    stop(resp)
+finally:
+    for p in procs:
+        stop(p)
+    if failures or args.keep:
+        print('scratch directory kept: ' + TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+print('%d checks, %d failed' % (checks, len(failures)))
+sys.exit(1 if failures else 0)
