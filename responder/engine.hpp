@@ -157,6 +157,8 @@ class Engine {
   bool contain_one();
   bool release_one_expired();
   bool release_one_requested();
+  // Drops the locator's cached location of `ip` (a containment that ends).
+  void forget_location(const std::string& ip);
   // Writes through the back end; `request.device` is filled in from the current configuration.
   PortWrite write_port(PortRequest request, const std::string& device);
   void audit_containment(const std::string& actor, const std::string& event, std::int64_t id,

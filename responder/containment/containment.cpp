@@ -254,8 +254,8 @@ void PortLocator::forget(const std::string& ip) {
   cache_.erase(ip);
 }
 
-Location PortLocator::locate(const ContainmentConfig& config, const std::string& ip) {
-  {
+Location PortLocator::locate(const ContainmentConfig& config, const std::string& ip, bool fresh) {
+  if (!fresh) {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(ip);
     if (it != cache_.end() && clock_.now() - it->second.first <= config.location_max_age) {
@@ -263,11 +263,70 @@ Location PortLocator::locate(const ContainmentConfig& config, const std::string&
     }
   }
   bool used_cache = false;
-  Location where = locate_uncached(config, ip, false, &used_cache);
+  Location where = locate_uncached(config, ip, fresh, &used_cache);
   if (!where.found && used_cache) where = locate_uncached(config, ip, true, &used_cache);
   std::lock_guard lock(mutex_);
   if (where.found) cache_[ip] = {clock_.now(), where};
   return where;
+}
+
+bool PortLocator::confirm(const ContainmentConfig& config, const Location& where,
+                          std::string* problem) {
+  if (!where.found || where.source != "discovery" || where.mac.empty()) return true;
+  const SnmpDeviceConfig* sw = find_switch(config, where.device);
+  if (!sw) {
+    *problem = "switch " + where.device + " is no longer configured";
+    return false;
+  }
+  SnmpTarget target;
+  {
+    std::lock_guard lock(mutex_);
+    target = targets_.target(config, *sw);
+  }
+  const std::vector<std::uint32_t> mac_index = [&] {
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < 17; i += 3) {
+      out.push_back(static_cast<std::uint32_t>(std::stoul(where.mac.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+  }();
+  Oid entry;
+  const bool per_vlan_instance = !sw->fdb_vlans.empty();
+  if (per_vlan_instance) {
+    target = vlan_target(target, *sw, static_cast<int>(where.fdb_id));
+    entry = oids::kDot1dTpFdbPort;
+  } else if (where.fdb_id > 0) {
+    entry = with(oids::kDot1qTpFdbPort, where.fdb_id);
+  } else {
+    entry = oids::kDot1dTpFdbPort;
+  }
+  entry.insert(entry.end(), mac_index.begin(), mac_index.end());
+  const std::string not_there =
+      "MAC " + where.mac + " is no longer on " + where.device + " " + where.port + ": ";
+  SnmpResult fdb = snmp_.get(target, entry);
+  if (!fdb.ok) {
+    *problem = not_there + (fdb.error.rfind("timeout", 0) == 0
+                                ? "switch " + where.device + " did not answer"
+                                : "it is not in the forwarding table (" + fdb.error + ")");
+    return false;
+  }
+  if (fdb.vars.empty() || fdb.vars[0].type != SnmpVar::Type::kInteger || fdb.vars[0].integer <= 0) {
+    *problem = not_there + "it is not in the forwarding table";
+    return false;
+  }
+  const std::int64_t bridge_port = fdb.vars[0].integer;
+  std::int64_t if_index = per_vlan_instance ? 0 : bridge_port;
+  SnmpResult base = snmp_.get(target, with(oids::kDot1dBasePortIfIndex, bridge_port));
+  if (base.ok && !base.vars.empty() && base.vars[0].type == SnmpVar::Type::kInteger) {
+    if_index = base.vars[0].integer;
+  }
+  if (if_index != where.if_index) {
+    *problem = not_there + "the forwarding table now has it on bridge port " +
+               std::to_string(bridge_port) +
+               (if_index > 0 ? " (ifIndex " + std::to_string(if_index) + ")" : "");
+    return false;
+  }
+  return true;
 }
 
 SwitchView PortLocator::read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device,

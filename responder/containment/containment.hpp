@@ -125,7 +125,13 @@ class PortLocator {
 
   // New credentials (a reload) also drop every cached location and table.
   void set_credentials(std::map<std::string, SnmpCredential> credentials);
-  Location locate(const ContainmentConfig& config, const std::string& ip);
+  // The cached location when younger than location_max_age; `fresh` walks every table again.
+  Location locate(const ContainmentConfig& config, const std::string& ip, bool fresh = false);
+  // Whether a discovered location's MAC is on that port now: one GET of its forwarding-table
+  // entry (dot1qTpFdbPort.fdbId.mac, or dot1dTpFdbPort.mac in its VLAN's instance) and one of
+  // dot1dBasePortIfIndex for the bridge port it names. A static-map location is the operator's
+  // word and is not checked. False with `problem` saying what was found instead.
+  bool confirm(const ContainmentConfig& config, const Location& where, std::string* problem);
   // A switch's view: the cached one when younger than table_max_age and `fresh` is false.
   SwitchView read_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device,
                          bool fresh = true, bool* from_cache = nullptr);

@@ -128,6 +128,15 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   return {"queued", "containment " + std::to_string(id) + " for " + address, std::nullopt};
 }
 
+void Engine::forget_location(const std::string& ip) {
+  ContainmentBackend* backend = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    backend = backend_;
+  }
+  if (backend && backend->locator) backend->locator->forget(ip);
+}
+
 PortWrite Engine::write_port(PortRequest request, const std::string& device) {
   auto cfg = config();
   PortWrite out;
@@ -176,11 +185,19 @@ bool Engine::contain_one() {
   }
   const ContainmentConfig& c = cfg->containment;
   Location where;
+  std::string relocated;
   if (!backend || !backend->locator) {
     where.problem = "no containment back end";
   } else {
     std::lock_guard io(backend->io);
     where = backend->locator->locate(c, ip);
+    // The cached location or the walked tables may be older than the PC's last move: the
+    // write goes where the MAC is now, or the location is done again on fresh tables.
+    if (std::string moved; !backend->locator->confirm(c, where, &moved)) {
+      relocated = moved;
+      backend->locator->forget(ip);
+      where = backend->locator->locate(c, ip, true);
+    }
   }
   std::optional<std::string> refusal = port_refusal(c, where);
   bool write = false;
@@ -190,6 +207,11 @@ bool Engine::contain_one() {
     const TimePoint now = clock_.now();
     std::string status;
     std::string detail;
+    if (!relocated.empty()) {
+      audit_containment("policy:" + policy, "containment.relocated", id, "working",
+                        relocated + "; located again: " +
+                            (where.found ? where.device + " " + where.port : where.problem));
+    }
     if (refusal) {
       status = where.found ? "refused" : "not_located";
       detail = *refusal;
@@ -304,6 +326,8 @@ bool Engine::release_one_expired() {
     q.reset();
     db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
+  // The containment ends: where the PC was is no guide to where it will be.
+  forget_location(request.origin_ip);
   PortWrite w = write_port(request, device);
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();
@@ -417,6 +441,8 @@ bool Engine::release_one_requested() {
     q.reset();
     db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
+  // The containment ends: where the PC was is no guide to where it will be.
+  forget_location(request.origin_ip);
   PortWrite w = write_port(request, device);
   std::lock_guard lock(mutex_);
   const TimePoint now = clock_.now();

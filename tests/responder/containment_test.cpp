@@ -3,6 +3,8 @@
 // The network is an in-memory SNMP agent; time is a FakeClock.
 #include "responder/containment/containment.hpp"
 
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include "responder/api/router.hpp"
 #include "responder/engine.hpp"
+#include "responder/store/sqlite.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {
@@ -28,6 +31,7 @@ class FakeSnmp final : public SnmpClient {
   std::set<std::string> down;                   // devices that time out
   std::vector<std::string> writes;              // "device oid=value"
   std::vector<SnmpTarget> targets;
+  int gets = 0;
 
   // A per-VLAN BRIDGE-MIB instance is its own agent: "sw@10" for community@10 or a context
   // vlan-10.
@@ -63,8 +67,10 @@ class FakeSnmp final : public SnmpClient {
   }
   SnmpResult get(const SnmpTarget& t, const Oid& oid) override {
     if (down.count(t.name)) return {false, "timeout (no response)", {}};
-    auto it = mib[t.name].find(oid);
-    if (it == mib[t.name].end()) return {false, "noSuchInstance", {}};
+    ++gets;
+    auto& agent = mib[instance(t)];
+    auto it = agent.find(oid);
+    if (it == agent.end()) return {false, "noSuchInstance", {}};
     return {true, "", {it->second}};
   }
   SnmpResult set_integer(const SnmpTarget& t, const Oid& oid, std::int64_t value) override {
@@ -263,6 +269,32 @@ struct Fixture {
   ContainmentBackend backend;
   int wakes = 0;
 };
+
+// A state file of its own, removed at the end: for tests that read the audit table.
+struct StateFile {
+  explicit StateFile(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() /
+            ("vtrace-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~StateFile() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "state.db").string(); }
+  // "event: detail" of every audit row, oldest first.
+  std::vector<std::string> audit() const {
+    Database db(path());
+    auto q = db.prepare("SELECT event, detail FROM audit ORDER BY id");
+    std::vector<std::string> out;
+    while (q.step()) out.push_back(q.text(0) + ": " + q.text(1));
+    return out;
+  }
+  std::filesystem::path dir;
+};
+
+bool any_contains(const std::vector<std::string>& rows, const std::string& text) {
+  return std::any_of(rows.begin(), rows.end(),
+                     [&](const std::string& r) { return r.find(text) != std::string::npos; });
+}
 
 std::string str(const json::object& o, const char* key) {
   const auto& v = o.at(key);
@@ -684,6 +716,62 @@ TEST_CASE("the MAC count that makes an uplink is counted per VLAN", "[responder]
   where = f.locator.locate(f.config->containment, "10.1.23.80");
   CHECK(where.macs_on_port == 5);
   CHECK(port_refusal(f.config->containment, where));
+}
+
+TEST_CASE("a MAC that moved after the tables were walked is shut where it is now",
+          "[responder][containment]") {
+  StateFile state("moved");
+  Fixture f(load(), state.path());
+  REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").port == "Gi1/0/2");
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 6);  // plugged into Gi1/0/6 since
+  f.ingest("i1", "10.1.23.45");
+  auto c = f.only();
+  INFO(str(c, "detail"));
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "port") == "Gi1/0/6");
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.6=2"});
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+  const auto audit = state.audit();
+  INFO(audit.size());
+  CHECK(any_contains(audit, "containment.relocated"));
+  CHECK(any_contains(audit,
+                     "MAC 00:50:56:aa:00:01 is no longer on sw-a Gi1/0/2: the forwarding "
+                     "table now has it on bridge port 6 (ifIndex 6)"));
+}
+
+TEST_CASE("a released containment drops its cached location and a re-detection finds the new port",
+          "[responder][containment]") {
+  Fixture f;
+  f.ingest("i1", "10.1.23.45");
+  REQUIRE(str(f.only(), "status") == "down");
+  REQUIRE(f.engine.request_release(1, "operator=alice", "reimaged").status == 202);
+  f.engine.process_containments();
+  REQUIRE(str(f.only(), "status") == "released");
+  // Within location_max_age but past table_max_age: a forgotten location walks again.
+  f.clock.advance(f.config->containment.table_max_age + 1);
+  const std::size_t walks = f.snmp.targets.size();
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 7);
+  CHECK(f.locator.locate(f.config->containment, "10.1.23.45").port == "Gi1/0/7");
+  CHECK(f.snmp.targets.size() > walks);
+  f.locator.forget("10.1.23.45");
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 6);  // and moved again, tables still warm
+  f.ingest("i2", "10.1.23.45");
+  auto c = f.containments()[0].as_object();
+  INFO(str(c, "detail"));
+  CHECK(str(c, "port") == "Gi1/0/6");
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.2=2",
+                                                  "sw-a 1.3.6.1.2.1.2.2.1.7.2=1",
+                                                  "sw-a 1.3.6.1.2.1.2.2.1.7.6=2"});
+}
+
+TEST_CASE("a switch that does not answer the confirming GET is never written",
+          "[responder][containment]") {
+  Fixture f;
+  REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").found);
+  f.snmp.down.insert("sw-a");
+  f.ingest("i1", "10.1.23.45");
+  CHECK(str(f.only(), "status") == "not_located");
+  CHECK(f.snmp.writes.empty());
 }
 
 TEST_CASE("a write the agent accepts but that does not take is a failure, never success",

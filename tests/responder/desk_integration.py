@@ -9,7 +9,9 @@ PC can be moved to another port while everything runs).
 
 Checked: a PC behind an LLDP phone (telephone + bridge) and one behind a CDP phone are
 contained on their desk port, the phone's own MAC never being the target; a port whose LLDP
-neighbour is a bridge is refused; and no SET ever reaches a port the test does not name.
+neighbour is a bridge is refused; a stale cached location (contained, released, moved,
+detected again) shuts the port the PC is on now; and no SET ever reaches a port the test does
+not name.
 
 usage: desk_integration.py --responder PATH   (run by ctest)
 """
@@ -355,7 +357,22 @@ try:
           'a port with an LLDP bridge neighbour is refused: %s' % (c and c['detail']))
     check(admin(4) == '1', 'Gi1/0/4 is still up')
 
-    check(sets() == [(2, 2), (3, 2)],
+    # 5. A stale cached location: contained on Gi1/0/7, released, the PC moves to Gi1/0/8 and
+    # is detected again within location_max_age and table_max_age: Gi1/0/8 is shut, not 7.
+    c = contain('i-stale-1', 'pc-stale')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/7', 'pc-stale contained on Gi1/0/7')
+    status, body = http('POST', '/v1/containments/%d/release' % c['id'],
+                        json.dumps({'operator': 'test', 'reason': 'cleaned'}))
+    c = settle('i-stale-1', 'released')
+    check(c and c['status'] == 'released' and admin(7) == '1', 'released: Gi1/0/7 up again')
+    move('pc-stale', 8)
+    c = contain('i-stale-2', 'pc-stale')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/8' and admin(8) == '2'
+          and admin(7) == '1',
+          'the stale location is not trusted: Gi1/0/8 shut, Gi1/0/7 left up: %s'
+          % str(c and (c['port'], c['detail'])))
+
+    check(sets() == [(2, 2), (3, 2), (7, 2), (7, 1), (8, 2)],
           'the switch saw exactly the SETs named here, none to another port: %s' % sets())
     stop(resp)
 finally:
