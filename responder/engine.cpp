@@ -110,7 +110,8 @@ CREATE TABLE IF NOT EXISTS containments(
   expires_at INTEGER,
   released_at INTEGER,
   released_by TEXT NOT NULL DEFAULT '',
-  release_reason TEXT NOT NULL DEFAULT '');
+  release_reason TEXT NOT NULL DEFAULT '',
+  follows INTEGER);
 CREATE INDEX IF NOT EXISTS containments_by_status ON containments(status, expires_at);
 CREATE INDEX IF NOT EXISTS containments_by_origin ON containments(origin_ip, status);
 CREATE TABLE IF NOT EXISTS audit(
@@ -162,6 +163,7 @@ Engine::Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock
   db_.exec("PRAGMA synchronous=FULL");
   db_.exec("PRAGMA foreign_keys=ON");
   create_schema();
+  migrate_containments();
   recover_containments();
   // A mail that was being sent when the process stopped is sent again: at least once.
   db_.exec("UPDATE outbox SET status='queued' WHERE status='sending'");

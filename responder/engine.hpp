@@ -40,6 +40,7 @@ struct Counters {
   std::atomic<std::int64_t> ports_enabled{0};
   std::atomic<std::int64_t> containments_refused{0};
   std::atomic<std::int64_t> containments_failed{0};
+  std::atomic<std::int64_t> containments_escaped{0};
 };
 
 struct ContainmentRelease {
@@ -151,7 +152,13 @@ class Engine {
   void audit_locked(const std::string& actor, const std::string& event, const std::string& detail);
   ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
                               const Incident& incident);
+  // Adds the columns later versions use to a state file an older version created.
+  void migrate_containments();
   void recover_containments();
+  // A follow-up located its origin's MAC away from the port `first` shut: `first` is marked
+  // escaped, audited and mailed to the containment notify list (breaker.notify).
+  void mark_escaped(std::int64_t first, std::int64_t follow_up, const std::string& ip,
+                    const Location& now_at, const std::string& policy, const std::string& incident);
   // When idle: re-walk the tables table_refresh asks for (no network I/O under the lock).
   void refresh_tables();
   bool contain_one();

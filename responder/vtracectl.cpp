@@ -381,7 +381,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* containments = app.add_subcommand("containments", "list port containments");
   containments->add_option("--status", status,
-                           "pending, down, dry_run, refused, not_located, failed, released, ...");
+                           "pending, down, escaped, dry_run, refused, not_located, failed, released, ...");
   auto* report_cmd = app.add_subcommand(
       "report",
       "statistics: detections per virus (internal origins), internal vs external, "

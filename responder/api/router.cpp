@@ -499,6 +499,9 @@ ApiResponse Router::metrics() {
           c.containments_refused);
   counter("containments_failed_total", "Port writes that failed or did not verify.",
           c.containments_failed);
+  counter("containments_escaped_total",
+          "Containments whose host was detected again on another port after its port was shut.",
+          c.containments_escaped);
   counter("config_reloads_total", "Successful configuration reloads.", c.config_reloads);
   counter("config_reload_failures_total", "Rejected configuration reloads.",
           c.config_reload_failures);

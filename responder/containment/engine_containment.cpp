@@ -7,6 +7,10 @@
 //             writing -> (down | failed);  pending -> cancelled (operator)
 //             down -> releasing -> (released | release_failed -> retried a minute later)
 //             down | release_failed -> release_requested (operator) -> releasing -> ...
+//             down -> escaped (a follow-up found the MAC elsewhere; the port stays shut and is
+//                     re-enabled on expiry or by an operator like a down one)
+// A follow-up row (`follows` = the containment it checks) is queued when an exact incident
+// for an origin whose port is down is dated after that port was verified down.
 // An operator's release is only recorded by the API call; the worker does the write, so a slow
 // switch or automation never holds the HTTP server.
 #include <boost/json.hpp>
@@ -36,6 +40,14 @@ void Engine::set_containment_backend(ContainmentBackend* backend, std::function<
   std::lock_guard lock(mutex_);
   backend_ = backend;
   wake_ = std::move(wake);
+}
+
+void Engine::migrate_containments() {
+  bool has_follows = false;
+  auto columns = db_.prepare("PRAGMA table_info(containments)");
+  while (columns.step()) has_follows = has_follows || columns.text(1) == "follows";
+  columns.reset();
+  if (!has_follows) db_.exec("ALTER TABLE containments ADD COLUMN follows INTEGER");
 }
 
 void Engine::recover_containments() {
@@ -100,32 +112,56 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
     }
   }
   const std::string address = ip->to_string();
+  // The newest containment still holding (or about to hold) this origin; an escaped one holds
+  // nothing.
   auto active = db_.prepare(
-      "SELECT id, status FROM containments WHERE origin_ip=? AND status IN "
+      "SELECT id, status, downed_at FROM containments WHERE origin_ip=? AND status IN "
       "('pending','working','writing','down','release_requested','releasing','release_failed') "
-      "LIMIT 1");
+      "ORDER BY id DESC LIMIT 1");
   active.bind(1, address);
+  std::optional<std::int64_t> follows;
   if (active.step()) {
-    return {"skipped",
-            "already contained: containment " + std::to_string(active.integer(0)) + " (" +
-                active.text(1) + ")",
-            std::nullopt};
+    const std::int64_t first = active.integer(0);
+    const std::string status = active.text(1);
+    const bool detected_after_down =
+        status == "down" && !active.is_null(2) && in.detected_at > active.integer(2);
+    active.reset();
+    // Mail sent after the port was verified down proves the containment is not holding: the
+    // PC may have moved. Only an exact trace is followed.
+    if (!detected_after_down || in.confidence != Confidence::kExact) {
+      return {"skipped",
+              "already contained: containment " + std::to_string(first) + " (" + status + ")",
+              std::nullopt};
+    }
+    follows = first;
+  } else {
+    active.reset();
   }
-  active.reset();
-  db_.prepare(
-         "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
-         "created_at) VALUES(?,?,?,'pending',?,?,?)")
-      .bind(1, in.id)
+  auto insert = db_.prepare(
+      "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
+      "created_at, follows) VALUES(?,?,?,'pending',?,?,?,?)");
+  insert.bind(1, in.id)
       .bind(2, policy.name)
       .bind(3, address)
       .bind(4, action.dry_run ? 1 : 0)
       .bind(5, action.duration)
-      .bind(6, clock_.now())
-      .run();
+      .bind(6, clock_.now());
+  if (follows) {
+    insert.bind(7, *follows);
+  } else {
+    insert.bind_null(7);
+  }
+  insert.run();
   const std::int64_t id = db_.last_insert_rowid();
-  audit_containment(actor, "containment.queued", id, "pending", "policy " + policy.name);
+  const std::string follow_note = follows ? "; detected again after containment " +
+                                                std::to_string(*follows) +
+                                                " was verified down: located again"
+                                          : "";
+  audit_containment(actor, "containment.queued", id, "pending",
+                    "policy " + policy.name + follow_note);
   ++pending_wakes_;
-  return {"queued", "containment " + std::to_string(id) + " for " + address, std::nullopt};
+  return {"queued", "containment " + std::to_string(id) + " for " + address + follow_note,
+          std::nullopt};
 }
 
 void Engine::forget_location(const std::string& ip) {
@@ -164,13 +200,16 @@ bool Engine::contain_one() {
   std::string ip, policy, incident;
   bool dry_run = true;
   Duration duration = 0;
+  std::optional<std::int64_t> follows;              // the containment this one checks
+  std::pair<std::string, std::string> followed_at;  // its switch and port
   std::shared_ptr<const ResponderConfig> cfg;
   ContainmentBackend* backend = nullptr;
   {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
-        "SELECT id, origin_ip, policy, incident_id, dry_run, duration FROM containments WHERE "
-        "status='pending' ORDER BY id LIMIT 1");
+        "SELECT c.id, c.origin_ip, c.policy, c.incident_id, c.dry_run, c.duration, c.follows, "
+        "f.device, f.port FROM containments c LEFT JOIN containments f ON f.id=c.follows WHERE "
+        "c.status='pending' ORDER BY c.id LIMIT 1");
     if (!q.step()) return false;
     id = q.integer(0);
     ip = q.text(1);
@@ -178,6 +217,10 @@ bool Engine::contain_one() {
     incident = q.text(3);
     dry_run = q.integer(4) != 0;
     duration = q.integer(5);
+    if (!q.is_null(6)) {
+      follows = q.integer(6);
+      followed_at = {q.text(7), q.text(8)};
+    }
     q.reset();
     db_.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
     cfg = config_;
@@ -190,7 +233,9 @@ bool Engine::contain_one() {
     where.problem = "no containment back end";
   } else {
     std::lock_guard io(backend->io);
-    where = backend->locator->locate(c, ip);
+    // A follow-up asks where the MAC is now: nothing cached is good enough.
+    if (follows) backend->locator->forget(ip);
+    where = backend->locator->locate(c, ip, follows.has_value());
     // The cached location or the walked tables may be older than the PC's last move: the
     // write goes where the MAC is now, or the location is done again on fresh tables.
     if (std::string moved; !backend->locator->confirm(c, where, &moved)) {
@@ -212,7 +257,16 @@ bool Engine::contain_one() {
                         relocated + "; located again: " +
                             (where.found ? where.device + " " + where.port : where.problem));
     }
-    if (refusal) {
+    const bool same_port =
+        follows && where.found && std::pair{where.device, where.port} == followed_at;
+    if (follows && where.found && !same_port) {
+      mark_escaped(*follows, id, ip, where, policy, incident);
+    }
+    if (same_port) {
+      status = "refused";
+      detail = "detected again, but the MAC is still on " + where.device + " " + where.port +
+               ", the port containment " + std::to_string(*follows) + " shut: nothing written";
+    } else if (refusal) {
       status = where.found ? "refused" : "not_located";
       detail = *refusal;
     } else {
@@ -309,6 +363,47 @@ bool Engine::contain_one() {
   return true;
 }
 
+void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std::string& ip,
+                          const Location& now_at, const std::string& policy,
+                          const std::string& incident) {
+  auto q =
+      db_.prepare("SELECT device, port, downed_at FROM containments WHERE id=? AND status='down'");
+  q.bind(1, first);
+  if (!q.step()) return;  // released or escaped meanwhile
+  const std::string device = q.text(0);
+  const std::string port = q.text(1);
+  const std::string downed = format_rfc3339(q.integer(2));
+  q.reset();
+  const std::string detail =
+      "escaped: " + ip + " was detected again (incident " + incident + ") after " + device + " " +
+      port + " was verified down at " + downed + ", and its MAC " + now_at.mac + " is now on " +
+      now_at.device + " " + now_at.port + "; followed by containment " + std::to_string(follow_up) +
+      ". The port stays shut until it expires "
+      "or is released.";
+  db_.prepare("UPDATE containments SET status='escaped', detail=? WHERE id=?")
+      .bind(1, detail)
+      .bind(2, first)
+      .run();
+  counters_.containments_escaped++;
+  audit_containment("policy:" + policy, "containment.escaped", first, "escaped", detail);
+  const ContainmentConfig& c = config_->containment;
+  if (c.breaker.notify.empty()) return;
+  const std::string body =
+      "vtrace-responder: a contained host escaped its containment.\n\n"
+      "Containment " +
+      std::to_string(first) + " shut " + device + " " + port + " for " + ip +
+      " (verified down at " + downed + ").\nIncident " + incident +
+      " shows the host sending again after that, and its MAC " + now_at.mac + " is now on " +
+      now_at.device + " " + now_at.port + ".\nContainment " + std::to_string(follow_up) +
+      " follows it there (same guards, breaker and dry-run).\n\n"
+      "The first port stays shut until it expires or is released: someone else may be plugged "
+      "into it now. Check with `vtracectl containments`.\n";
+  queue_mail(
+      "containment_escaped", policy, incident, c.breaker.notify,
+      "[vtrace] contained host " + ip + " escaped: now on " + now_at.device + " " + now_at.port,
+      body, false, false, nullptr);
+}
+
 bool Engine::release_one_expired() {
   std::int64_t id = 0;
   std::string device;
@@ -317,7 +412,8 @@ bool Engine::release_one_expired() {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
         "SELECT id, device, port, if_index, incident_id, origin_ip, mac FROM containments WHERE "
-        "status IN ('down','release_failed') AND expires_at<=? ORDER BY expires_at, id LIMIT 1");
+        "status IN ('down','escaped','release_failed') AND expires_at<=? ORDER BY expires_at, id "
+        "LIMIT 1");
     q.bind(1, clock_.now());
     if (!q.step()) return false;
     id = q.integer(0);
@@ -403,7 +499,7 @@ ContainmentRelease Engine::request_release(std::int64_t id, const std::string& a
     if (status == "release_requested" || status == "releasing") {
       return {202, "containment " + std::to_string(id) + " is already being released"};
     }
-    if (status != "down" && status != "release_failed") {
+    if (status != "down" && status != "escaped" && status != "release_failed") {
       return {409, "containment " + std::to_string(id) + " is " + status +
                        (status == "dry_run" ? ": the port was never shut" : "")};
     }
@@ -470,7 +566,8 @@ std::string Engine::containments_json(const std::string& status, int limit) {
   auto q = db_.prepare(
       "SELECT id, incident_id, policy, origin_ip, status, dry_run, device, port, if_index, mac, "
       "detail, created_at, acted_at, downed_at, expires_at, released_at, released_by, "
-      "release_reason FROM containments WHERE (?1='' OR status=?1) ORDER BY id DESC LIMIT ?2");
+      "release_reason, follows FROM containments WHERE (?1='' OR status=?1) ORDER BY id DESC "
+      "LIMIT ?2");
   q.bind(1, status).bind(2, limit);
   json::array items;
   auto when = [&](int col) -> json::value {
@@ -478,24 +575,26 @@ std::string Engine::containments_json(const std::string& status, int limit) {
     return json::value(format_rfc3339(q.integer(col)));
   };
   while (q.step()) {
-    items.push_back(json::object{{"id", q.integer(0)},
-                                 {"incident", q.text(1)},
-                                 {"policy", q.text(2)},
-                                 {"ip", q.text(3)},
-                                 {"status", q.text(4)},
-                                 {"dry_run", q.integer(5) != 0},
-                                 {"switch", q.text(6)},
-                                 {"port", q.text(7)},
-                                 {"if_index", q.integer(8)},
-                                 {"mac", q.text(9)},
-                                 {"detail", q.text(10)},
-                                 {"created_at", when(11)},
-                                 {"acted_at", when(12)},
-                                 {"downed_at", when(13)},
-                                 {"expires_at", when(14)},
-                                 {"released_at", when(15)},
-                                 {"released_by", q.text(16)},
-                                 {"release_reason", q.text(17)}});
+    items.push_back(json::object{
+        {"id", q.integer(0)},
+        {"incident", q.text(1)},
+        {"policy", q.text(2)},
+        {"ip", q.text(3)},
+        {"status", q.text(4)},
+        {"dry_run", q.integer(5) != 0},
+        {"switch", q.text(6)},
+        {"port", q.text(7)},
+        {"if_index", q.integer(8)},
+        {"mac", q.text(9)},
+        {"detail", q.text(10)},
+        {"created_at", when(11)},
+        {"acted_at", when(12)},
+        {"downed_at", when(13)},
+        {"expires_at", when(14)},
+        {"released_at", when(15)},
+        {"released_by", q.text(16)},
+        {"release_reason", q.text(17)},
+        {"follows", q.is_null(18) ? json::value(nullptr) : json::value(q.integer(18))}});
   }
   return json::serialize(json::object{{"containments", std::move(items)}});
 }

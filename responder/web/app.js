@@ -220,7 +220,8 @@ async function loadContainments() {
   const body = $('containments').tBodies[0];
   clear(body);
   for (const c of doc.containments) {
-    const button = c.status === 'down' ? el('button', 'release', 'Release') : null;
+    // An escaped containment's port is still shut (someone else may be on it now).
+    const button = c.status === 'down' || c.status === 'escaped' ? el('button', 'release', 'Release') : null;
     if (button) {
       button.type = 'button';
       button.addEventListener('click', () => askRelease(c));
@@ -232,7 +233,7 @@ async function loadContainments() {
       el('td', 'mono', when(c.downed_at || c.created_at)), el('td', 'mono', when(c.expires_at)),
       el('td', 'text', 'policy ' + c.policy + ', incident ', el('span', 'mono', c.incident),
          c.release_reason ? el('div', 'hint', 'released: ' + c.release_reason + ' (' + c.released_by + ')') : null),
-      el('td', 'text', c.detail), el('td', null, button));
+      el('td', 'text', c.detail, c.follows ? el('div', 'hint', 'follows c' + c.follows) : null), el('td', null, button));
     tr.dataset.id = String(c.id);
     body.appendChild(tr);
   }

@@ -974,6 +974,107 @@ TEST_CASE("a second incident from a contained origin does not contain it twice",
   CHECK(f.snmp.writes.size() == 1);
 }
 
+TEST_CASE(
+    "a PC detected again after its port was shut is followed to its new port, "
+    "the first containment marked escaped",
+    "[responder][containment]") {
+  StateFile state("escaped");
+  Fixture f(load(), state.path());
+  f.ingest("i1", "10.1.23.45");
+  REQUIRE(str(f.only(), "status") == "down");
+  f.clock.advance(seconds(600));
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 6);  // the user plugged it in at Gi1/0/6
+  const std::string action = f.ingest("i2", "10.1.23.45");
+  CHECK(action.find("queued: containment 2 for 10.1.23.45; detected again after containment 1 "
+                    "was verified down") == 0);
+  auto all = f.containments();
+  REQUIRE(all.size() == 2);
+  auto second = all[0].as_object();
+  auto first = all[1].as_object();
+  INFO(str(second, "detail") << " / " << str(first, "detail"));
+  CHECK(str(second, "status") == "down");
+  CHECK(str(second, "port") == "Gi1/0/6");
+  CHECK(str(second, "follows") == "1");
+  CHECK(str(first, "status") == "escaped");
+  CHECK(str(first, "detail")
+            .find("its MAC 00:50:56:aa:00:01 is now on sw-a Gi1/0/6; followed by "
+                  "containment 2") != std::string::npos);
+  CHECK(f.snmp.writes ==
+        std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.2=2", "sw-a 1.3.6.1.2.1.2.2.1.7.6=2"});
+  CHECK(f.engine.counters().containments_escaped == 1);
+  CHECK(any_contains(state.audit(), "containment.escaped"));
+  auto mails = json::parse(f.engine.outbox_json("", 100)).at("mails").as_array();
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].at("kind").as_string() == "containment_escaped");
+  CHECK(std::string(mails[0].at("subject").as_string()) ==
+        "[vtrace] contained host 10.1.23.45 escaped: now on sw-a Gi1/0/6");
+  // A third detection while the follow-up holds is skipped; both ports come back on expiry.
+  CHECK(f.ingest("i3", "10.1.23.45").rfind("skipped: already contained: containment 2", 0) == 0);
+  f.clock.advance(seconds(3600));
+  f.engine.process_containments();
+  CHECK(f.containments("released").size() == 2);
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+  CHECK(f.snmp.admin("sw-a", 6) == 1);
+}
+
+TEST_CASE("a PC detected again but still behind its shut port, or reported late, is not followed",
+          "[responder][containment]") {
+  Fixture f;
+  f.ingest("i1", "10.1.23.45");
+  SECTION("a report dated before the port went down") {
+    Incident late = internal_incident("i2", f.clock.now() - seconds(5), "10.1.23.45");
+    f.clock.advance(seconds(60));
+    f.engine.ingest(late, "127.0.0.1");
+    f.engine.process_containments();
+    CHECK(f.containments().size() == 1);
+  }
+  SECTION("a fuzzy trace, even where the action contains fuzzy traces") {
+    std::string text = kConfig;
+    text.replace(text.find("duration: 1h}"), 13, "duration: 1h, allow_fuzzy: true}");
+    Fixture g(load(text));
+    g.ingest("i1", "10.1.23.45");
+    g.clock.advance(seconds(60));
+    g.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 6);
+    CHECK(g.ingest("i2", "10.1.23.45", Confidence::kFuzzy) ==
+          "skipped: already contained: containment 1 (down)");
+    CHECK(g.snmp.writes.size() == 1);
+  }
+  SECTION("the MAC still on the shut port") {
+    f.clock.advance(seconds(60));
+    f.ingest("i2", "10.1.23.45");
+    auto second = f.containments()[0].as_object();
+    CHECK(str(second, "status") == "refused");
+    CHECK(str(second, "detail").find("still on sw-a Gi1/0/2, the port containment 1 shut") !=
+          std::string::npos);
+    CHECK(str(f.containments()[1].as_object(), "status") == "down");
+  }
+  CHECK(f.snmp.writes.size() == 1);
+}
+
+TEST_CASE("a state file from before follow-ups gains the follows column and keeps its rows",
+          "[responder][containment]") {
+  StateFile state("migrate");
+  {
+    Database old(state.path());
+    old.exec(
+        "CREATE TABLE containments(id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT "
+        "NULL, policy TEXT NOT NULL, origin_ip TEXT NOT NULL, status TEXT NOT NULL, dry_run "
+        "INTEGER NOT NULL, duration INTEGER NOT NULL, device TEXT NOT NULL DEFAULT '', port TEXT "
+        "NOT NULL DEFAULT '', if_index INTEGER NOT NULL DEFAULT 0, mac TEXT NOT NULL DEFAULT '', "
+        "detail TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, acted_at INTEGER, "
+        "downed_at INTEGER, expires_at INTEGER, released_at INTEGER, released_by TEXT NOT NULL "
+        "DEFAULT '', release_reason TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
+        "created_at) VALUES('old', 'contain', '10.1.23.99', 'released', 0, 1, 1);");
+  }
+  Fixture f(load(), state.path());
+  auto old = f.only();
+  CHECK(str(old, "incident") == "old");
+  CHECK(str(old, "follows") == "null");
+  f.ingest("i1", "10.1.23.45");
+  CHECK(f.containments("down").size() == 1);
+}
+
 TEST_CASE("the containment configuration is checked with positions",
           "[responder][containment][config]") {
   Diagnostics d;

@@ -10,7 +10,8 @@ PC can be moved to another port while everything runs).
 Checked: a PC behind an LLDP phone (telephone + bridge) and one behind a CDP phone are
 contained on their desk port, the phone's own MAC never being the target; a port whose LLDP
 neighbour is a bridge is refused; a stale cached location (contained, released, moved,
-detected again) shuts the port the PC is on now; and no SET ever reaches a port the test does
+detected again) shuts the port the PC is on now; a PC moved after its port was shut is
+followed to its new port and the first containment is marked escaped; and no SET ever reaches a port the test does
 not name.
 
 usage: desk_integration.py --responder PATH   (run by ctest)
@@ -372,7 +373,27 @@ try:
           'the stale location is not trusted: Gi1/0/8 shut, Gi1/0/7 left up: %s'
           % str(c and (c['port'], c['detail'])))
 
-    check(sets() == [(2, 2), (3, 2), (7, 2), (7, 1), (8, 2)],
+    # 6. A PC that moves after its port was shut: contained on Gi1/0/5, plugged into Gi1/0/6,
+    # detected again (dated after the verified shutdown): Gi1/0/6 is contained too and the
+    # first containment says `escaped`; Gi1/0/5 is not written again.
+    first = contain('i-moved-1', 'pc-moves')
+    check(first and first['status'] == 'down' and first['port'] == 'Gi1/0/5',
+          'pc-moves contained on Gi1/0/5')
+    time.sleep(1.1)   # incident times have whole seconds: the next one is dated after
+    move('pc-moves', 6)
+    c = contain('i-moved-2', 'pc-moves')
+    check(c and c['status'] == 'down' and c['port'] == 'Gi1/0/6' and c['follows'] == first['id'],
+          'the moved PC is followed and contained on Gi1/0/6: %s' % str(c and (c['port'], c['detail'])))
+    first = containment_for('i-moved-1')
+    check(first['status'] == 'escaped' and 'is now on desk Gi1/0/6' in first['detail'],
+          'the first containment is marked escaped: %s' % first['detail'])
+    check(admin(5) == '2' and admin(6) == '2', 'Gi1/0/5 stays down, Gi1/0/6 is down')
+    status, body = http('GET', '/v1/outbox')
+    check(status == 200 and 'containment_escaped' in body, 'a mail to the notify list is queued')
+    status, body = http('GET', '/metrics')
+    check('vtrace_responder_containments_escaped_total 1' in body, 'metrics count the escape')
+
+    check(sets() == [(2, 2), (3, 2), (7, 2), (7, 1), (8, 2), (5, 2), (6, 2)],
           'the switch saw exactly the SETs named here, none to another port: %s' % sets())
     stop(resp)
 finally:
