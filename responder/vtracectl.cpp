@@ -380,8 +380,10 @@ int main(int argc, char** argv) {
   refused->add_option("--state-dir", state_dir, "the correlator's output.state_dir")
       ->capture_default_str();
   auto* containments = app.add_subcommand("containments", "list port containments");
-  containments->add_option("--status", status,
-                           "pending, down, escaped, dry_run, refused, not_located, failed, released, ...");
+  containments->add_option(
+      "--status", status,
+      "pending, retrying, held, down, escaped, dry_run, refused, not_located, failed, "
+      "released, ...");
   auto* report_cmd = app.add_subcommand(
       "report",
       "statistics: detections per virus (internal origins), internal vs external, "

@@ -164,6 +164,17 @@ NeighbourKind cdp_kind(const std::string& bitmap, std::string* text) {
 
 namespace {
 
+bool is_timeout(const std::string& error) { return error.rfind("timeout", 0) == 0; }
+
+// What an operator should read when a device could not be read: "switch sw-3f-a did not
+// answer" for a timeout, the agent's own error otherwise.
+std::string unreadable(const std::string& kind, const std::string& device, const std::string& what,
+                       const std::string& error) {
+  if (is_timeout(error))
+    return kind + " " + device + " did not answer (" + what + ": " + error + ")";
+  return kind + " " + device + ": " + what + ": " + error;
+}
+
 std::string describe(const Neighbour& n) {
   std::string out = n.name + (n.protocol == "CDP" ? " via CDP" : "");
   return n.capabilities.empty() ? out : out + ": " + n.capabilities;
@@ -434,7 +445,8 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   }
   const SnmpResult& names = walked[0];
   if (!names.ok) {
-    view.error = device.name + ": ifName: " + names.error;
+    view.error = unreadable("switch", device.name, "ifName", names.error);
+    view.unanswered = is_timeout(names.error);
     return view;
   }
   for (const auto& v : names.vars) {
@@ -467,9 +479,10 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
       const SnmpResult& ports = tables[0];
       const SnmpResult& fdb = tables[1];
       if (!ports.ok || !fdb.ok) {
-        view.error =
-            where + ": " +
-            (ports.ok ? "dot1dTpFdbPort: " + fdb.error : "dot1dBasePortIfIndex: " + ports.error);
+        const SnmpResult& failed = ports.ok ? fdb : ports;
+        view.error = unreadable("switch", where,
+                                ports.ok ? "dot1dTpFdbPort" : "dot1dBasePortIfIndex", failed.error);
+        view.unanswered = is_timeout(failed.error);
         return view;
       }
       std::map<std::int64_t, std::int64_t> vlan_ports;
@@ -501,7 +514,8 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   if (!any) {
     SnmpResult d = snmp_.walk(target, oids::kDot1dTpFdbPort);
     if (!d.ok) {
-      view.error = device.name + ": dot1dTpFdbPort: " + d.error;
+      view.error = unreadable("switch", device.name, "dot1dTpFdbPort", d.error);
+      view.unanswered = is_timeout(d.error);
       return view;
     }
     for (const auto& v : d.vars) {
@@ -528,7 +542,7 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
 
 std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
                                                const std::string& ip, bool fresh, bool* used_cache,
-                                               std::string* problem) {
+                                               std::string* problem, bool* unanswered) {
   auto address = IpAddress::parse(ip);
   if (!address) {
     *problem = "not an IP address";
@@ -541,7 +555,8 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
     for (const Oid* table : {&oids::kIpNetToPhysicalPhysAddress, &oids::kIpNetToMediaPhysAddress}) {
       SnmpResult r = this->table(config, router, *table, fresh, used_cache);
       if (!r.ok) {
-        errors.push_back(router.name + ": " + r.error);
+        errors.push_back(unreadable("router", router.name, "ARP/ND table", r.error));
+        *unanswered = *unanswered || is_timeout(r.error);
         break;
       }
       for (const auto& v : r.vars) {
@@ -559,7 +574,8 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
       }
     }
   }
-  *problem = "no router has " + ip + " in its ARP/ND table";
+  *problem = (*unanswered ? "no router that answered has " : "no router has ") + ip +
+             " in its ARP/ND table";
   for (const auto& e : errors) *problem += "; " + e;
   return std::nullopt;
 }
@@ -575,7 +591,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   std::string mac;
   if (!entry) {
     std::string problem;
-    auto found = mac_of(config, ip, fresh, used_cache, &problem);
+    auto found = mac_of(config, ip, fresh, used_cache, &problem, &where.unanswered);
     if (!found) {
       where.problem = config.routers.empty() ? ip + " is not in the static map and no routers "
                                                     "are configured for discovery"
@@ -627,6 +643,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
       }
     } else {
       where.problem = view.error;
+      where.unanswered = view.unanswered;
     }
     return where;
   }
@@ -647,6 +664,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     SwitchView view = read_switch(config, sw, fresh, used_cache);
     if (!view.ok) {
       errors.push_back(view.error);
+      where.unanswered = where.unanswered || view.unanswered;
       continue;
     }
     auto it = view.mac_ports.find(mac);
@@ -661,7 +679,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     }
   }
   if (candidates.empty()) {
-    where.problem = "MAC " + mac + " of " + ip + " is in no access switch's forwarding table";
+    where.problem = "MAC " + mac + " of " + ip + " is in no " +
+                    (errors.empty() ? "" : "readable ") + "access switch's forwarding table";
     for (const auto& s : skipped) where.problem += "; seen on " + s;
     for (const auto& e : errors) where.problem += "; " + e;
     return where;

@@ -81,6 +81,8 @@ struct Location {
   int macs_on_port = -1;
   std::vector<Neighbour> neighbours;  // announced by LLDP or CDP on that port
   bool inspected = false;             // the FDB/LLDP of the switch was read
+  // A router or switch did not answer: not found for now, worth trying again later.
+  bool unanswered = false;
   // Where the MAC was learned, to confirm it is still there right before a write: the
   // Q-BRIDGE fdbId, or the VLAN of a per-VLAN BRIDGE-MIB instance (0: plain BRIDGE-MIB).
   std::int64_t fdb_id = 0;
@@ -93,6 +95,7 @@ std::optional<std::string> port_refusal(const ContainmentConfig& config, const L
 struct SwitchView {
   bool ok = false;
   std::string error;
+  bool unanswered = false;  // the error is a timeout: the switch did not answer
   struct Sighting {
     std::int64_t if_index = 0;
     std::int64_t fdb_id = 0;  // see Location::fdb_id
@@ -145,7 +148,8 @@ class PortLocator {
   Location locate_uncached(const ContainmentConfig& config, const std::string& ip, bool fresh,
                            bool* used_cache);
   std::optional<std::string> mac_of(const ContainmentConfig& config, const std::string& ip,
-                                    bool fresh, bool* used_cache, std::string* problem);
+                                    bool fresh, bool* used_cache, std::string* problem,
+                                    bool* unanswered);
   SwitchView walk_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device);
   // One table of one device, reused for table_max_age unless `fresh`.
   SnmpResult table(const ContainmentConfig& config, const SnmpDeviceConfig& device,

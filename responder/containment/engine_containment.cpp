@@ -13,7 +13,9 @@
 // for an origin whose port is down is dated after that port was verified down.
 // An operator's release is only recorded by the API call; the worker does the write, so a slow
 // switch or automation never holds the HTTP server.
+#include <algorithm>
 #include <boost/json.hpp>
+#include <set>
 
 #include "common/net.hpp"
 #include "responder/engine.hpp"
@@ -26,6 +28,19 @@ namespace {
 
 constexpr Duration kHour = seconds(3600);
 constexpr Duration kReleaseRetry = seconds(60);
+// A location that failed because a device did not answer is tried again after 30 s, doubling
+// up to 10 min, for an hour; a breaker refusal is reconsidered when the rolling hour allows,
+// for a day. Past those, the refusal stands.
+constexpr Duration kRetryFirst = seconds(30);
+constexpr Duration kRetryMax = seconds(600);
+constexpr Duration kRetryFor = kHour;
+constexpr Duration kHoldFor = 24 * kHour;
+
+Duration retry_delay(std::int64_t attempts) {
+  Duration d = kRetryFirst;
+  for (std::int64_t i = 0; i < attempts && d < kRetryMax; ++i) d *= 2;
+  return std::min(d, kRetryMax);
+}
 
 const SnmpDeviceConfig* find_switch(const ContainmentConfig& c, const std::string& name) {
   for (const auto& s : c.switches) {
@@ -43,11 +58,17 @@ void Engine::set_containment_backend(ContainmentBackend* backend, std::function<
 }
 
 void Engine::migrate_containments() {
-  bool has_follows = false;
+  std::set<std::string> have;
   auto columns = db_.prepare("PRAGMA table_info(containments)");
-  while (columns.step()) has_follows = has_follows || columns.text(1) == "follows";
+  while (columns.step()) have.insert(columns.text(1));
   columns.reset();
-  if (!has_follows) db_.exec("ALTER TABLE containments ADD COLUMN follows INTEGER");
+  for (const auto& [column, type] :
+       {std::pair{"follows", "INTEGER"}, std::pair{"retry_at", "INTEGER"},
+        std::pair{"attempts", "INTEGER NOT NULL DEFAULT 0"}}) {
+    if (!have.count(column)) {
+      db_.exec(std::string("ALTER TABLE containments ADD COLUMN ") + column + " " + type);
+    }
+  }
 }
 
 void Engine::recover_containments() {
@@ -116,7 +137,8 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   // nothing.
   auto active = db_.prepare(
       "SELECT id, status, downed_at FROM containments WHERE origin_ip=? AND status IN "
-      "('pending','working','writing','down','release_requested','releasing','release_failed') "
+      "('pending','retrying','held','working','writing','down','release_requested','releasing',"
+      "'release_failed') "
       "ORDER BY id DESC LIMIT 1");
   active.bind(1, address);
   std::optional<std::int64_t> follows;
@@ -202,14 +224,19 @@ bool Engine::contain_one() {
   Duration duration = 0;
   std::optional<std::int64_t> follows;              // the containment this one checks
   std::pair<std::string, std::string> followed_at;  // its switch and port
+  TimePoint created_at = 0;
+  std::int64_t attempts = 0;  // locations retried because a device did not answer
+  std::optional<TimePoint> retry_at;
   std::shared_ptr<const ResponderConfig> cfg;
   ContainmentBackend* backend = nullptr;
   {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
         "SELECT c.id, c.origin_ip, c.policy, c.incident_id, c.dry_run, c.duration, c.follows, "
-        "f.device, f.port FROM containments c LEFT JOIN containments f ON f.id=c.follows WHERE "
-        "c.status='pending' ORDER BY c.id LIMIT 1");
+        "f.device, f.port, c.created_at, c.attempts FROM containments c LEFT JOIN containments f "
+        "ON f.id=c.follows WHERE c.status='pending' OR (c.status IN ('retrying','held') AND "
+        "c.retry_at<=?) ORDER BY c.id LIMIT 1");
+    q.bind(1, clock_.now());
     if (!q.step()) return false;
     id = q.integer(0);
     ip = q.text(1);
@@ -221,6 +248,8 @@ bool Engine::contain_one() {
       follows = q.integer(6);
       followed_at = {q.text(7), q.text(8)};
     }
+    created_at = q.integer(9);
+    attempts = q.integer(10);
     q.reset();
     db_.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
     cfg = config_;
@@ -266,9 +295,19 @@ bool Engine::contain_one() {
       status = "refused";
       detail = "detected again, but the MAC is still on " + where.device + " " + where.port +
                ", the port containment " + std::to_string(*follows) + " shut: nothing written";
+    } else if (refusal && !where.found && where.unanswered && now - created_at < kRetryFor) {
+      status = "retrying";
+      retry_at = now + retry_delay(attempts);
+      ++attempts;
+      detail = *refusal + "; trying again in " +
+               std::to_string(*retry_at / seconds(1) - now / seconds(1)) + " s (attempt " +
+               std::to_string(attempts) + ")";
     } else if (refusal) {
       status = where.found ? "refused" : "not_located";
       detail = *refusal;
+      if (!where.found && attempts > 0) {
+        detail += " (gave up after " + std::to_string(attempts + 1) + " tries)";
+      }
     } else {
       auto count = [&](const std::string& device) {
         auto q = db_.prepare(
@@ -281,13 +320,27 @@ bool Engine::contain_one() {
       const std::int64_t all = count("");
       const std::int64_t on_switch = count(where.device);
       const SnmpDeviceConfig* sw = find_switch(c, where.device);
-      if (all >= c.breaker.max_per_hour || on_switch >= c.breaker.max_per_switch_per_hour) {
+      const bool all_full = all >= c.breaker.max_per_hour;
+      if (all_full || on_switch >= c.breaker.max_per_switch_per_hour) {
         status = "refused";
         detail = "circuit breaker: " + std::to_string(all) + " ports shut in the last hour (max " +
                  std::to_string(c.breaker.max_per_hour) + "), " + std::to_string(on_switch) +
                  " on " + where.device + " (max " +
                  std::to_string(c.breaker.max_per_switch_per_hour) +
                  "); containment stopped, a person must look";
+        // The hour rolls on: reconsidered once the oldest shutdown that fills it is an hour
+        // old (for a day; a person may cancel it before).
+        auto oldest = db_.prepare(
+            "SELECT MIN(downed_at) FROM containments WHERE downed_at IS NOT NULL AND downed_at>? "
+            "AND (?='' OR device=?)");
+        const std::string scope = all_full ? std::string() : where.device;
+        oldest.bind(1, now - kHour).bind(2, scope).bind(3, scope);
+        if (oldest.step() && !oldest.is_null(0) && now - created_at < kHoldFor) {
+          status = "held";
+          retry_at = oldest.integer(0) + kHour + seconds(1);
+          detail += "; held, reconsidered at " + format_rfc3339(*retry_at);
+        }
+        oldest.reset();
         auto mailed = db_.prepare(
             "SELECT COUNT(*) FROM outbox WHERE kind='containment_breaker' AND created_at>?");
         mailed.bind(1, now - kHour);
@@ -315,20 +368,26 @@ bool Engine::contain_one() {
         write = true;
       }
     }
-    db_.prepare(
-           "UPDATE containments SET status=?, detail=?, device=?, port=?, if_index=?, mac=?, "
-           "acted_at=? WHERE id=?")
-        .bind(1, status)
+    auto update = db_.prepare(
+        "UPDATE containments SET status=?, detail=?, device=?, port=?, if_index=?, mac=?, "
+        "acted_at=?, attempts=?, retry_at=? WHERE id=?");
+    update.bind(1, status)
         .bind(2, detail)
         .bind(3, where.device)
         .bind(4, where.port)
         .bind(5, where.if_index)
         .bind(6, where.mac)
         .bind(7, now)
-        .bind(8, id)
-        .run();
+        .bind(8, attempts)
+        .bind(10, id);
+    if (retry_at) {
+      update.bind(9, *retry_at);
+    } else {
+      update.bind_null(9);
+    }
+    update.run();
     if (!write) {
-      if (status != "dry_run") counters_.containments_refused++;
+      if (status != "dry_run" && status != "retrying") counters_.containments_refused++;
       audit_containment("policy:" + policy, "containment." + status, id, status, detail);
     }
     tx.commit();
@@ -484,7 +543,7 @@ ContainmentRelease Engine::request_release(std::int64_t id, const std::string& a
     if (!q.step()) return {404, "no containment " + std::to_string(id)};
     const std::string status = q.text(0);
     q.reset();
-    if (status == "pending") {
+    if (status == "pending" || status == "retrying" || status == "held") {
       db_.prepare(
              "UPDATE containments SET status='cancelled', released_at=?, released_by=?, "
              "release_reason=? WHERE id=?")

@@ -770,7 +770,7 @@ TEST_CASE("a switch that does not answer the confirming GET is never written",
   REQUIRE(f.locator.locate(f.config->containment, "10.1.23.45").found);
   f.snmp.down.insert("sw-a");
   f.ingest("i1", "10.1.23.45");
-  CHECK(str(f.only(), "status") == "not_located");
+  CHECK(str(f.only(), "status") == "retrying");
   CHECK(f.snmp.writes.empty());
 }
 
@@ -786,14 +786,42 @@ TEST_CASE("a write the agent accepts but that does not take is a failure, never 
   CHECK(f.engine.counters().containments_failed == 1);
 }
 
-TEST_CASE("an unreachable switch makes the containment fail without a guess",
+TEST_CASE("an unreachable switch is retried with backoff and never guessed around",
           "[responder][containment]") {
   Fixture f;
   f.snmp.down.insert("sw-b");
   f.ingest("i1", "10.1.23.45");
-  CHECK(str(f.only(), "status") == "not_located");
-  CHECK(str(f.only(), "detail").find("sw-b: ifName: timeout") != std::string::npos);
-  CHECK(f.snmp.writes.empty());
+  INFO(str(f.only(), "detail"));
+  CHECK(str(f.only(), "status") == "retrying");
+  CHECK(str(f.only(), "detail").find("switch sw-b did not answer (ifName: timeout") !=
+        std::string::npos);
+  CHECK(str(f.only(), "detail").find("trying again in 30 s (attempt 1)") != std::string::npos);
+  f.engine.process_containments();  // not due yet
+  CHECK(str(f.only(), "detail").find("(attempt 1)") != std::string::npos);
+  f.clock.advance(seconds(31));
+  f.engine.process_containments();
+  CHECK(str(f.only(), "detail").find("trying again in 60 s (attempt 2)") != std::string::npos);
+  SECTION("the switch answers again: contained") {
+    f.snmp.down.erase("sw-b");
+    f.clock.advance(seconds(61));
+    f.engine.process_containments();
+    CHECK(str(f.only(), "status") == "down");
+    CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.2=2"});
+  }
+  SECTION("it never answers: given up after an hour") {
+    for (int i = 0; i < 20; ++i) {
+      f.clock.advance(seconds(601));
+      f.engine.process_containments();
+    }
+    CHECK(str(f.only(), "status") == "not_located");
+    CHECK(str(f.only(), "detail").find("switch sw-b did not answer") != std::string::npos);
+    CHECK(str(f.only(), "detail").find("(gave up after") != std::string::npos);
+    CHECK(f.snmp.writes.empty());
+  }
+  SECTION("a pending retry is cancelled by a release") {
+    CHECK(f.engine.request_release(1, "operator=alice", "known offline").status == 200);
+    CHECK(str(f.only(), "status") == "cancelled");
+  }
 }
 
 TEST_CASE("dry run per action and per switch writes nothing and says what it would do",
@@ -843,13 +871,16 @@ TEST_CASE("a flood of 50 internal origins trips the circuit breaker and mails a 
   f.engine.process_containments();
   // per switch at most 8, overall at most 10
   CHECK(f.containments("down").size() == 10);
-  CHECK(f.containments("refused").size() == 40);
+  CHECK(f.containments("held").size() == 40);
   CHECK(f.snmp.writes.size() == 10);
   int on_b = 0;
   for (const auto& c : f.containments("down")) on_b += str(c.as_object(), "switch") == "sw-b";
   CHECK(on_b == 8);
-  auto refused = f.containments("refused");
-  CHECK(str(refused[0].as_object(), "detail").find("circuit breaker") != std::string::npos);
+  auto held = f.containments("held");
+  CHECK(str(held[0].as_object(), "detail").find("circuit breaker") != std::string::npos);
+  CHECK(str(held[0].as_object(), "detail").find("held, reconsidered at") != std::string::npos);
+  f.engine.process_containments();  // the window has not moved: nothing reconsidered
+  CHECK(f.snmp.writes.size() == 10);
   auto mails = json::parse(f.engine.outbox_json("", 100)).at("mails").as_array();
   int breaker_mails = 0;
   for (const auto& m : mails) breaker_mails += m.at("kind").as_string() == "containment_breaker";
@@ -859,9 +890,13 @@ TEST_CASE("a flood of 50 internal origins trips the circuit breaker and mails a 
   f.snmp.arp("rtr", "10.1.41.1", "02:00:00:00:02:01");
   f.snmp.port("sw-a", 200, "Gi9/9/1");
   f.snmp.fdb("sw-a", 10, "02:00:00:00:02:01", 200);
-  f.ingest("late", "10.1.41.1");
-  CHECK(f.containments("down").size() == 1);
+  // The held ones are reconsidered in order, within the same limits; the late one waits.
+  CHECK(f.ingest("late", "10.1.41.1").rfind("queued", 0) == 0);
+  CHECK(f.containments("down").size() == 10);
   CHECK(f.containments("released").size() == 10);
+  CHECK(f.containments("held").size() == 31);
+  CHECK(str(f.containments()[0].as_object(), "status") == "held");
+  CHECK(f.snmp.writes.size() == 30);  // 10 down, 10 up, 10 down
 }
 
 TEST_CASE("the timed re-enable survives a restart of the responder", "[responder][containment]") {

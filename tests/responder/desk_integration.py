@@ -11,7 +11,8 @@ Checked: a PC behind an LLDP phone (telephone + bridge) and one behind a CDP pho
 contained on their desk port, the phone's own MAC never being the target; a port whose LLDP
 neighbour is a bridge is refused; a stale cached location (contained, released, moved,
 detected again) shuts the port the PC is on now; a PC moved after its port was shut is
-followed to its new port and the first containment is marked escaped; and no SET ever reaches a port the test does
+followed to its new port and the first containment is marked escaped; a switch that does not
+answer makes the location retried, with a message that says so; and no SET ever reaches a port the test does
 not name.
 
 usage: desk_integration.py --responder PATH   (run by ctest)
@@ -395,6 +396,25 @@ try:
 
     check(sets() == [(2, 2), (3, 2), (7, 2), (7, 1), (8, 2), (5, 2), (6, 2)],
           'the switch saw exactly the SETs named here, none to another port: %s' % sets())
+    stop(resp)
+
+    # 7. A second access switch that does not answer (nothing listens at its port): the
+    # location is not guessed from the switch that answers; it is retried and says so.
+    with open(TMP + '/responder.yaml') as f:
+        text = f.read()
+    text = text.replace('state.db', 'state-silent.db').replace(
+        '       uplinks: [Gi1/0/1]}\n',
+        '       uplinks: [Gi1/0/1]}\n    - {name: sw-3f-a, address: 127.0.0.1, port: %d, '
+        'credential: desk-rw, dry_run: false}\n' % free_port(socket.SOCK_DGRAM))
+    assert 'sw-3f-a' in text
+    write(TMP + '/responder.yaml', text, 0o644)
+    resp = start_responder()
+    c = contain('i-silent', 'pc-bridge')
+    check(c and c['status'] == 'retrying' and 'switch sw-3f-a did not answer' in c['detail']
+          and 'trying again in 30 s (attempt 1)' in c['detail'],
+          'a silent switch: retrying, and the message says it did not answer: %s'
+          % (c and c['detail']))
+    check(len(sets()) == 7, 'nothing written while a switch is silent')
     stop(resp)
 finally:
     for p in procs:
