@@ -540,6 +540,42 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   return view;
 }
 
+std::optional<std::string> PortLocator::arp_entry(const ContainmentConfig& config,
+                                                  const SnmpDeviceConfig& router,
+                                                  const IpAddress& address, bool fresh,
+                                                  bool* used_cache) {
+  constexpr std::size_t kMaxInterfaces = 256;  // beyond that a walk is cheaper
+  SnmpResult interfaces = table(config, router, oids::kIfIndex, fresh, used_cache);
+  if (!interfaces.ok || interfaces.vars.empty() || interfaces.vars.size() > kMaxInterfaces) {
+    return std::nullopt;
+  }
+  const std::vector<std::uint32_t> tail = address_index(address);
+  std::vector<Oid> entries;
+  for (const auto& v : interfaces.vars) {
+    if (v.type != SnmpVar::Type::kInteger || v.integer <= 0) continue;
+    Oid physical = with(oids::kIpNetToPhysicalPhysAddress, v.integer);
+    physical.push_back(address.is_v4() ? 1 : 2);  // InetAddressType ipv4(1) / ipv6(2)
+    physical.push_back(static_cast<std::uint32_t>(tail.size()));
+    physical.insert(physical.end(), tail.begin(), tail.end());
+    entries.push_back(std::move(physical));
+    if (address.is_v4()) {
+      Oid media = with(oids::kIpNetToMediaPhysAddress, v.integer);
+      media.insert(media.end(), tail.begin(), tail.end());
+      entries.push_back(std::move(media));
+    }
+  }
+  SnmpTarget target;
+  {
+    std::lock_guard lock(mutex_);
+    target = targets_.target(config, router);
+  }
+  for (const SnmpResult& r : snmp_.get_many(target, entries)) {
+    if (!r.ok || r.vars.empty() || r.vars[0].type != SnmpVar::Type::kBytes) continue;
+    if (auto mac = mac_from_bytes(r.vars[0].bytes)) return mac;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
                                                const std::string& ip, bool fresh, bool* used_cache,
                                                std::string* problem, bool* unanswered) {
@@ -551,6 +587,17 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
   const std::vector<std::uint32_t> tail = address_index(*address);
   std::vector<std::string> errors;
   for (const auto& router : config.routers) {
+    // Asked directly unless the walked table is at hand: a 4,000-entry ARP table costs a cold
+    // start most of its time, and the entry for one address is a GET per router interface.
+    bool cached = false;
+    if (!fresh) {
+      std::lock_guard lock(mutex_);
+      auto it = tables_.find({router.name, oids::kIpNetToPhysicalPhysAddress});
+      cached = it != tables_.end() && clock_.now() - it->second.at <= config.table_max_age;
+    }
+    if (!cached) {
+      if (auto mac = arp_entry(config, router, *address, fresh, used_cache)) return mac;
+    }
     // IP-MIB ipNetToPhysicalTable: ifIndex.type.len.address; then RFC 1213 ifIndex.a.b.c.d.
     for (const Oid* table : {&oids::kIpNetToPhysicalPhysAddress, &oids::kIpNetToMediaPhysAddress}) {
       SnmpResult r = this->table(config, router, *table, fresh, used_cache);

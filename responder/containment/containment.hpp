@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net.hpp"
 #include "responder/clock.hpp"
 #include "responder/config/config.hpp"
 #include "responder/containment/port_controller.hpp"
@@ -23,6 +24,7 @@ namespace vtrace::responder {
 namespace oids {
 inline const Oid kIfAdminStatus = {1, 3, 6, 1, 2, 1, 2, 2, 1, 7};
 inline const Oid kIfName = {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1};
+inline const Oid kIfIndex = {1, 3, 6, 1, 2, 1, 2, 2, 1, 1};
 inline const Oid kIpNetToPhysicalPhysAddress = {1, 3, 6, 1, 2, 1, 4, 35, 1, 4};
 inline const Oid kIpNetToMediaPhysAddress = {1, 3, 6, 1, 2, 1, 4, 22, 1, 2};
 inline const Oid kDot1qTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2};
@@ -150,6 +152,11 @@ class PortLocator {
   std::optional<std::string> mac_of(const ContainmentConfig& config, const std::string& ip,
                                     bool fresh, bool* used_cache, std::string* problem,
                                     bool* unanswered);
+  // The router's ARP/ND entry for `address`, asked with GETs (one per interface, in as few
+  // PDUs as the agent takes); nullopt when it has none or cannot say, and the table is walked.
+  std::optional<std::string> arp_entry(const ContainmentConfig& config,
+                                       const SnmpDeviceConfig& router, const IpAddress& address,
+                                       bool fresh, bool* used_cache);
   SwitchView walk_switch(const ContainmentConfig& config, const SnmpDeviceConfig& device);
   // One table of one device, reused for table_max_age unless `fresh`.
   SnmpResult table(const ContainmentConfig& config, const SnmpDeviceConfig& device,

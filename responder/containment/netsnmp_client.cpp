@@ -154,6 +154,58 @@ class NetSnmpClient final : public SnmpClient {
     return single(target, SNMP_MSG_SET, object, value);
   }
 
+  std::vector<SnmpResult> get_many(const SnmpTarget& target,
+                                   const std::vector<Oid>& objects) override {
+    // Small PDUs: well under any agent's message size, and one lost datagram costs little.
+    constexpr std::size_t kPerPdu = 24;
+    std::vector<SnmpResult> results(objects.size());
+    for (std::size_t first = 0; first < objects.size(); first += kPerPdu) {
+      const std::size_t last = std::min(objects.size(), first + kPerPdu);
+      std::lock_guard lock(mutex_);
+      std::string error;
+      void* ss = session(target, &error);
+      netsnmp_pdu* response = nullptr;
+      if (ss) {
+        netsnmp_pdu* pdu = snmp_pdu_create(SNMP_MSG_GET);
+        for (std::size_t i = first; i < last; ++i) {
+          std::vector<oid> name(objects[i].begin(), objects[i].end());
+          snmp_add_null_var(pdu, name.data(), name.size());
+        }
+        if (exchange(ss, pdu, &response, &error) && response->errstat != SNMP_ERR_NOERROR) {
+          error =
+              std::string("error-status ") + snmp_errstring(static_cast<int>(response->errstat));
+        }
+      }
+      netsnmp_variable_list* v = error.empty() && response ? response->variables : nullptr;
+      for (std::size_t i = first; i < last; ++i, v = v ? v->next_variable : nullptr) {
+        SnmpResult& r = results[i];
+        if (!error.empty()) {
+          r.error = error;
+        } else if (!v) {
+          r.error = "empty response";
+        } else if (v->type == SNMP_NOSUCHOBJECT) {
+          r.error = "noSuchObject";
+        } else if (v->type == SNMP_NOSUCHINSTANCE) {
+          r.error = "noSuchInstance";
+        } else if (v->type == SNMP_ENDOFMIBVIEW) {
+          r.error = "endOfMibView";
+        } else {
+          r.vars.push_back(convert(v));
+          r.ok = true;
+        }
+      }
+      if (response) snmp_free_pdu(response);
+      if (!error.empty()) {
+        drop_after_timeout(target, error);
+        if (error.rfind("timeout", 0) == 0) {
+          for (std::size_t i = last; i < objects.size(); ++i) results[i].error = error;
+          break;
+        }
+      }
+    }
+    return results;
+  }
+
  private:
   SnmpResult single(const SnmpTarget& target, int command, const Oid& object, std::int64_t value) {
     std::lock_guard lock(mutex_);

@@ -58,6 +58,13 @@ class SnmpClient {
   }
   // One object; ok=false also when the agent answers with an exception (noSuchInstance...).
   virtual SnmpResult get(const SnmpTarget& target, const Oid& oid) = 0;
+  // Several objects, one result per OID, in order; an agent answers up to a PDU's worth in one
+  // GET. This default asks them one by one.
+  virtual std::vector<SnmpResult> get_many(const SnmpTarget& target, const std::vector<Oid>& oids) {
+    std::vector<SnmpResult> out;
+    for (const auto& oid : oids) out.push_back(get(target, oid));
+    return out;
+  }
   // SET oid = INTEGER value; ok=false on any error-status or exception varbind.
   virtual SnmpResult set_integer(const SnmpTarget& target, const Oid& oid, std::int64_t value) = 0;
 };

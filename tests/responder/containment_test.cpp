@@ -42,8 +42,10 @@ class FakeSnmp final : public SnmpClient {
     return t.name;
   }
 
+  std::vector<Oid> walked;  // every prefix walked, in order
   SnmpResult walk(const SnmpTarget& t, const Oid& prefix) override {
     targets.push_back(t);
+    walked.push_back(prefix);
     SnmpResult r;
     if (down.count(t.name)) return {false, "timeout (no response)", {}};
     r.ok = true;
@@ -364,6 +366,25 @@ TEST_CASE("an IPv6 origin is located through the router's neighbour table",
   where = f.locator.locate(f.config->containment, "2001:db8:100::1:2e");
   CHECK_FALSE(where.found);
   CHECK(where.problem.find("no router has 2001:db8:100::1:2e") != std::string::npos);
+}
+
+TEST_CASE("a router's ARP entry is read with GETs per interface, not by walking the table",
+          "[responder][containment]") {
+  Fixture f;
+  for (std::uint32_t i : {1, 2, 3}) f.snmp.integer("rtr", FakeSnmp::cat(oids::kIfIndex, {i}), i);
+  Location where = f.locator.locate(f.config->containment, "10.1.23.45");
+  REQUIRE(where.found);
+  CHECK(where.mac == "00:50:56:aa:00:01");
+  auto walked = [&](const Oid& prefix) {
+    return std::count(f.snmp.walked.begin(), f.snmp.walked.end(), prefix);
+  };
+  CHECK(walked(oids::kIpNetToPhysicalPhysAddress) == 0);
+  CHECK(walked(oids::kIpNetToMediaPhysAddress) == 0);
+  CHECK(walked(oids::kIfIndex) == 1);
+  // An address the router does not have falls back to the walk, and is still not found.
+  where = f.locator.locate(f.config->containment, "10.1.99.99");
+  CHECK_FALSE(where.found);
+  CHECK(walked(oids::kIpNetToPhysicalPhysAddress) > 0);
 }
 
 TEST_CASE("walked ARP and FDB tables are reused within table_max_age and a miss walks them again",
