@@ -35,6 +35,7 @@ constexpr Duration kRetryFirst = seconds(30);
 constexpr Duration kRetryMax = seconds(600);
 constexpr Duration kRetryFor = kHour;
 constexpr Duration kHoldFor = 24 * kHour;
+constexpr Duration kFollowUpEvery = seconds(60);
 
 Duration retry_delay(std::int64_t attempts) {
   Duration d = kRetryFirst;
@@ -155,6 +156,19 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
               "already contained: containment " + std::to_string(first) + " (" + status + ")",
               std::nullopt};
     }
+    // A worm mails in bursts: one fresh location per contained origin a minute is enough.
+    auto recent = db_.prepare("SELECT MAX(id) FROM containments WHERE follows=? AND created_at>?");
+    recent.bind(1, first).bind(2, clock_.now() - kFollowUpEvery);
+    if (recent.step() && !recent.is_null(0)) {
+      const std::int64_t checked = recent.integer(0);
+      recent.reset();
+      return {"skipped",
+              "already contained: containment " + std::to_string(first) +
+                  " (down), checked again by containment " + std::to_string(checked) +
+                  " less than a minute ago",
+              std::nullopt};
+    }
+    recent.reset();
     follows = first;
   } else {
     active.reset();

@@ -1095,7 +1095,7 @@ TEST_CASE("a PC detected again but still behind its shut port, or reported late,
           "skipped: already contained: containment 1 (down)");
     CHECK(g.snmp.writes.size() == 1);
   }
-  SECTION("the MAC still on the shut port") {
+  SECTION("the MAC still on the shut port, and a burst of detections checked once a minute") {
     f.clock.advance(seconds(60));
     f.ingest("i2", "10.1.23.45");
     auto second = f.containments()[0].as_object();
@@ -1103,6 +1103,12 @@ TEST_CASE("a PC detected again but still behind its shut port, or reported late,
     CHECK(str(second, "detail").find("still on sw-a Gi1/0/2, the port containment 1 shut") !=
           std::string::npos);
     CHECK(str(f.containments()[1].as_object(), "status") == "down");
+    f.clock.advance(seconds(10));
+    CHECK(f.ingest("i3", "10.1.23.45") ==
+          "skipped: already contained: containment 1 (down), checked again by containment 2 "
+          "less than a minute ago");
+    f.clock.advance(seconds(60));
+    CHECK(f.ingest("i4", "10.1.23.45").rfind("queued: containment 3", 0) == 0);
   }
   CHECK(f.snmp.writes.size() == 1);
 }
