@@ -365,6 +365,7 @@ Engine::ActionRun Engine::run_action(const Policy& policy, std::size_t index,
       return mail_with_digest(policy, index, action, {contact}, in);
     }
     case ActionType::kDisablePort:
+    case ActionType::kQuarantineVlan:
       return queue_containment(policy, action, in);
     case ActionType::kMailSender: {
       if (in.envelope_from.empty()) {

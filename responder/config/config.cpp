@@ -28,6 +28,8 @@ std::string_view to_string(ActionType t) {
       return "log";
     case ActionType::kDisablePort:
       return "disable_port";
+    case ActionType::kQuarantineVlan:
+      return "quarantine_vlan";
   }
   return "log";
 }

@@ -58,7 +58,7 @@ struct Threshold {
   Duration within = seconds(3600);
 };
 
-enum class ActionType { kMail, kMailAbuse, kMailSender, kLog, kDisablePort };
+enum class ActionType { kMail, kMailAbuse, kMailSender, kLog, kDisablePort, kQuarantineVlan };
 std::string_view to_string(ActionType t);
 
 struct ActionConfig {
@@ -73,6 +73,8 @@ struct ActionConfig {
   // an unambiguous fuzzy trace may shut a port.
   Duration duration = seconds(4 * 3600);
   bool allow_fuzzy = false;
+  // quarantine_vlan only: the VLAN the port's untagged (data) VLAN is moved to, and back from.
+  int vlan = 0;
 };
 
 struct Policy {

@@ -136,7 +136,7 @@ void ConfigParser::parse_actions(const Field& f, const std::string& what,
     const std::string label = item_label(what, i);
     if (!reader_.check_keys(node,
                             {"type", "dry_run", "to", "template", "digest_template",
-                             "digest_window", "hold", "duration", "allow_fuzzy"},
+                             "digest_window", "hold", "duration", "allow_fuzzy", "vlan"},
                             label)) {
       continue;
     }
@@ -146,19 +146,22 @@ void ConfigParser::parse_actions(const Field& f, const std::string& what,
     if (!type_field) {
       reader_.error(node, "missing-key", label + ": the key 'type' is required");
     } else if (has_value(*type_field, label + ".type",
-                         "mail, mail_abuse, mail_sender, log or disable_port")) {
-      if (auto c = reader_.choice(type_field->value, label + ".type",
-                                  {"mail", "mail_abuse", "mail_sender", "log", "disable_port"})) {
-        action.type = *c == "mail"           ? ActionType::kMail
-                      : *c == "mail_abuse"   ? ActionType::kMailAbuse
-                      : *c == "mail_sender"  ? ActionType::kMailSender
-                      : *c == "disable_port" ? ActionType::kDisablePort
-                                             : ActionType::kLog;
+                         "mail, mail_abuse, mail_sender, log, disable_port or quarantine_vlan")) {
+      if (auto c = reader_.choice(
+              type_field->value, label + ".type",
+              {"mail", "mail_abuse", "mail_sender", "log", "disable_port", "quarantine_vlan"})) {
+        action.type = *c == "mail"              ? ActionType::kMail
+                      : *c == "mail_abuse"      ? ActionType::kMailAbuse
+                      : *c == "mail_sender"     ? ActionType::kMailSender
+                      : *c == "disable_port"    ? ActionType::kDisablePort
+                      : *c == "quarantine_vlan" ? ActionType::kQuarantineVlan
+                                                : ActionType::kLog;
         type_ok = true;
       }
     }
-    const bool is_mail = action.type != ActionType::kLog && action.type != ActionType::kDisablePort;
-    const bool is_port = action.type == ActionType::kDisablePort;
+    const bool is_port =
+        action.type == ActionType::kDisablePort || action.type == ActionType::kQuarantineVlan;
+    const bool is_mail = action.type != ActionType::kLog && !is_port;
     // Shutting a port is opt-in twice: per action and per switch (both default to dry-run).
     action.dry_run = is_port;
     action.hold = action.type == ActionType::kMailAbuse;
@@ -200,19 +203,24 @@ void ConfigParser::parse_actions(const Field& f, const std::string& what,
     if (auto k = only_for("hold", is_mail, "mail")) {
       if (auto b = boolean(*k, label + ".hold")) action.hold = *b;
     }
-    if (auto k = only_for("duration", is_port, "disable_port")) {
+    if (auto k = only_for("vlan", action.type == ActionType::kQuarantineVlan, "quarantine_vlan")) {
+      if (auto n = integer(*k, label + ".vlan", 1, 4094)) action.vlan = static_cast<int>(*n);
+    } else if (type_ok && action.type == ActionType::kQuarantineVlan) {
+      reader_.error(node, "missing-key",
+                    label + ": a quarantine_vlan action needs 'vlan' (the quarantine VLAN id)");
+    }
+    if (auto k = only_for("duration", is_port, "disable_port and quarantine_vlan")) {
       if (auto d = duration(*k, label + ".duration", seconds(10), 30 * kDay, "[10s, 30d]")) {
         action.duration = *d;
       }
     }
-    if (auto k = only_for("allow_fuzzy", is_port, "disable_port")) {
+    if (auto k = only_for("allow_fuzzy", is_port, "disable_port and quarantine_vlan")) {
       if (auto b = boolean(*k, label + ".allow_fuzzy")) action.allow_fuzzy = *b;
     }
     if (type_ok && is_port && !config_.containment.configured) {
       reader_.error(type_field->value, "value",
-                    label +
-                        ": disable_port needs the 'containment' section (switches, "
-                        "routers, guards)");
+                    label + ": " + std::string(to_string(action.type)) +
+                        " needs the 'containment' section (switches, routers, guards)");
     }
     if (type_ok && action.type == ActionType::kMailSender && config_.own_domains.empty()) {
       reader_.error(type_field->value, "value",

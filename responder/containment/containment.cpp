@@ -832,6 +832,7 @@ PortWrite SnmpPortController::set_admin_status(const PortRequest& request) {
     note = " (ifIndex was " + std::to_string(request.if_index) + ", now " +
            std::to_string(resolved) + ")";
   }
+  if (request.vlan > 0) return set_vlan(request, resolved, note);
   const std::int64_t want = request.up ? 1 : 2;
   const Oid admin = with(oids::kIfAdminStatus, resolved);
   SnmpResult set = snmp_.set_integer(reader_.target(device), admin, want);
@@ -854,6 +855,77 @@ PortWrite SnmpPortController::set_admin_status(const PortRequest& request) {
   out.ok = true;
   out.detail = device.name + " " + request.port + " (ifIndex " + std::to_string(resolved) +
                ") is " + (request.up ? "up" : "down") + ", verified" + note;
+  return out;
+}
+
+PortWrite SnmpPortController::set_vlan(const PortRequest& request, std::int64_t if_index,
+                                       const std::string& note) {
+  PortWrite out;
+  out.if_index = if_index;
+  const SnmpDeviceConfig& device = *request.device;
+  const SnmpTarget target = reader_.target(device);
+  // dot1qPvid is indexed by bridge port: the one dot1dBasePortIfIndex maps to this ifIndex
+  // (the ifIndex itself only on an agent without that column, as the locator assumes too).
+  SnmpResult ports = snmp_.walk(target, oids::kDot1dBasePortIfIndex);
+  if (!ports.ok) {
+    out.detail = "cannot read dot1dBasePortIfIndex on " + device.name + ": " + ports.error;
+    return out;
+  }
+  std::int64_t bridge_port = ports.vars.empty() ? if_index : 0;
+  for (const auto& v : ports.vars) {
+    if (v.type == SnmpVar::Type::kInteger && v.integer == if_index) {
+      bridge_port = v.oid.back();
+    }
+  }
+  if (bridge_port == 0) {
+    out.detail = device.name + " " + request.port + " (ifIndex " + std::to_string(if_index) +
+                 ") is no bridge port: its VLAN cannot be set" + note;
+    return out;
+  }
+  const Oid pvid = with(oids::kDot1qPvid, bridge_port);
+  auto read = [&](std::string* problem) -> std::optional<std::int64_t> {
+    SnmpResult r = snmp_.get(target, pvid);
+    if (!r.ok || r.vars.empty() || r.vars[0].type != SnmpVar::Type::kInteger) {
+      *problem = "the read of dot1qPvid." + std::to_string(bridge_port) + " on " + device.name +
+                 " failed: " + (r.ok ? "not an INTEGER" : r.error);
+      return std::nullopt;
+    }
+    return r.vars[0].integer;
+  };
+  std::string problem;
+  const auto before = read(&problem);
+  if (!before) {
+    out.detail = problem + note;
+    return out;
+  }
+  if (*before == request.vlan && !request.up) {
+    // Already in the quarantine VLAN: the VLAN to go back to is unknown, so nothing is claimed.
+    out.detail = device.name + " " + request.port + " is already in VLAN " +
+                 std::to_string(request.vlan) + ": the VLAN it had before is unknown" + note;
+    return out;
+  }
+  out.previous_vlan = static_cast<int>(*before);
+  SnmpResult set = snmp_.set_integer(target, pvid, request.vlan);
+  if (!set.ok) {
+    out.detail = "SET dot1qPvid." + std::to_string(bridge_port) + "=" +
+                 std::to_string(request.vlan) + " on " + device.name + " failed: " + set.error +
+                 note;
+    return out;
+  }
+  const auto after = read(&problem);
+  if (!after || *after != request.vlan) {
+    out.detail = "SET accepted but " +
+                 (after ? "dot1qPvid." + std::to_string(bridge_port) + " on " + device.name +
+                              " reads " + std::to_string(*after) + ", not " +
+                              std::to_string(request.vlan) + ": the write did not take"
+                        : problem) +
+                 note;
+    return out;
+  }
+  out.ok = true;
+  out.detail = device.name + " " + request.port + " (ifIndex " + std::to_string(if_index) +
+               ") is in VLAN " + std::to_string(request.vlan) + " (was " + std::to_string(*before) +
+               "), verified" + note;
   return out;
 }
 

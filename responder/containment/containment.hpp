@@ -30,6 +30,8 @@ inline const Oid kIpNetToMediaPhysAddress = {1, 3, 6, 1, 2, 1, 4, 22, 1, 2};
 inline const Oid kDot1qTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 7, 1, 2, 2, 1, 2};
 inline const Oid kDot1dTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2};
 inline const Oid kDot1dBasePortIfIndex = {1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2};
+// Q-BRIDGE dot1qPvid, indexed by dot1dBasePort: a port's untagged (data) VLAN.
+inline const Oid kDot1qPvid = {1, 3, 6, 1, 2, 1, 17, 7, 1, 4, 5, 1, 1};
 // LLDP-MIB lldpRemTable, indexed by timeMark.localPortNum.index.
 inline const Oid kLldpRemChassisIdSubtype = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4};
 inline const Oid kLldpRemChassisId = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5};
@@ -210,6 +212,9 @@ class SnmpPortController final : public PortController {
   PortWrite set_admin_status(const PortRequest& request) override;
 
  private:
+  // SET dot1qPvid.<bridge port> = request.vlan, then GET it back; the VLAN before is returned.
+  PortWrite set_vlan(const PortRequest& request, std::int64_t if_index, const std::string& note);
+
   SnmpClient& snmp_;
   SnmpPortReader reader_;
 };

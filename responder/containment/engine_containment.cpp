@@ -37,6 +37,12 @@ constexpr Duration kRetryFor = kHour;
 constexpr Duration kHoldFor = 24 * kHour;
 constexpr Duration kFollowUpEvery = seconds(60);
 
+// What a release writes: the VLAN a quarantined port had (a quarantine row always recorded
+// it when it went down), or 0 for ifAdminStatus up.
+int back_to(std::int64_t quarantine_vlan, std::int64_t previous_vlan) {
+  return quarantine_vlan > 0 ? static_cast<int>(previous_vlan) : 0;
+}
+
 Duration retry_delay(std::int64_t attempts) {
   Duration d = kRetryFirst;
   for (std::int64_t i = 0; i < attempts && d < kRetryMax; ++i) d *= 2;
@@ -65,7 +71,10 @@ void Engine::migrate_containments() {
   columns.reset();
   for (const auto& [column, type] :
        {std::pair{"follows", "INTEGER"}, std::pair{"retry_at", "INTEGER"},
-        std::pair{"attempts", "INTEGER NOT NULL DEFAULT 0"}}) {
+        std::pair{"attempts", "INTEGER NOT NULL DEFAULT 0"},
+        std::pair{"action", "TEXT NOT NULL DEFAULT 'disable_port'"},
+        std::pair{"vlan", "INTEGER NOT NULL DEFAULT 0"},
+        std::pair{"previous_vlan", "INTEGER NOT NULL DEFAULT 0"}}) {
     if (!have.count(column)) {
       db_.exec(std::string("ALTER TABLE containments ADD COLUMN ") + column + " " + type);
     }
@@ -175,7 +184,7 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   }
   auto insert = db_.prepare(
       "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
-      "created_at, follows) VALUES(?,?,?,'pending',?,?,?,?)");
+      "created_at, follows, action, vlan) VALUES(?,?,?,'pending',?,?,?,?,?,?)");
   insert.bind(1, in.id)
       .bind(2, policy.name)
       .bind(3, address)
@@ -187,6 +196,7 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
   } else {
     insert.bind_null(7);
   }
+  insert.bind(8, std::string(to_string(action.type))).bind(9, action.vlan);
   insert.run();
   const std::int64_t id = db_.last_insert_rowid();
   const std::string follow_note = follows ? "; detected again after containment " +
@@ -226,6 +236,11 @@ PortWrite Engine::write_port(PortRequest request, const std::string& device) {
     out.detail = "no containment back end";
     return out;
   }
+  if (request.vlan > 0 && backend_of(cfg->containment, *sw) != PortBackend::kSnmp) {
+    out.detail = "quarantine_vlan is written over SNMP only; " + device + " uses the " +
+                 std::string(to_string(backend_of(cfg->containment, *sw))) + " back end";
+    return out;
+  }
   request.device = sw;
   std::lock_guard io(backend->io);
   return backend->controller->set_admin_status(request);
@@ -240,6 +255,7 @@ bool Engine::contain_one() {
   std::pair<std::string, std::string> followed_at;  // its switch and port
   TimePoint created_at = 0;
   std::int64_t attempts = 0;  // locations retried because a device did not answer
+  int vlan = 0;               // quarantine_vlan: the VLAN the port is moved to
   std::optional<TimePoint> retry_at;
   std::shared_ptr<const ResponderConfig> cfg;
   ContainmentBackend* backend = nullptr;
@@ -247,7 +263,8 @@ bool Engine::contain_one() {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
         "SELECT c.id, c.origin_ip, c.policy, c.incident_id, c.dry_run, c.duration, c.follows, "
-        "f.device, f.port, c.created_at, c.attempts FROM containments c LEFT JOIN containments f "
+        "f.device, f.port, c.created_at, c.attempts, c.vlan FROM containments c LEFT JOIN "
+        "containments f "
         "ON f.id=c.follows WHERE c.status='pending' OR (c.status IN ('retrying','held') AND "
         "c.retry_at<=?) ORDER BY c.id LIMIT 1");
     q.bind(1, clock_.now());
@@ -264,6 +281,7 @@ bool Engine::contain_one() {
     }
     created_at = q.integer(9);
     attempts = q.integer(10);
+    vlan = static_cast<int>(q.integer(11));
     q.reset();
     db_.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
     cfg = config_;
@@ -373,12 +391,15 @@ bool Engine::contain_one() {
         }
       } else if (dry_run || !sw || sw->dry_run) {
         status = "dry_run";
-        detail = "would shut " + where.device + " " + where.port + " (ifIndex " +
-                 std::to_string(where.if_index) + ", " + where.source + ")" +
+        detail = (vlan > 0 ? "would move " : "would shut ") + where.device + " " + where.port +
+                 " (ifIndex " + std::to_string(where.if_index) + ", " + where.source + ")" +
+                 (vlan > 0 ? " to VLAN " + std::to_string(vlan) : "") +
                  (dry_run ? " [action dry_run]" : " [switch dry_run]");
       } else {
         status = "writing";
-        detail = "shutting " + where.device + " " + where.port;
+        detail = (vlan > 0 ? "moving " + where.device + " " + where.port + " to VLAN " +
+                                 std::to_string(vlan)
+                           : "shutting " + where.device + " " + where.port);
         write = true;
       }
     }
@@ -407,20 +428,22 @@ bool Engine::contain_one() {
     tx.commit();
   }
   if (!write) return true;
-  PortWrite w = write_port(
-      {nullptr, where.port, where.if_index, false, id, incident, ip, where.mac}, where.device);
+  PortWrite w =
+      write_port({nullptr, where.port, where.if_index, false, id, incident, ip, where.mac, vlan},
+                 where.device);
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   const TimePoint now = clock_.now();
   if (w.ok) {
     db_.prepare(
            "UPDATE containments SET status='down', detail=?, if_index=?, downed_at=?, "
-           "expires_at=? WHERE id=?")
+           "expires_at=?, previous_vlan=? WHERE id=?")
         .bind(1, w.detail)
         .bind(2, w.if_index)
         .bind(3, now)
         .bind(4, now + duration)
-        .bind(5, id)
+        .bind(5, w.previous_vlan)
+        .bind(6, id)
         .run();
     counters_.ports_disabled++;
     audit_containment("policy:" + policy, "containment.down", id, "down", w.detail);
@@ -484,14 +507,17 @@ bool Engine::release_one_expired() {
   {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
-        "SELECT id, device, port, if_index, incident_id, origin_ip, mac FROM containments WHERE "
+        "SELECT id, device, port, if_index, incident_id, origin_ip, mac, vlan, previous_vlan "
+        "FROM containments WHERE "
         "status IN ('down','escaped','release_failed') AND expires_at<=? ORDER BY expires_at, id "
         "LIMIT 1");
     q.bind(1, clock_.now());
     if (!q.step()) return false;
     id = q.integer(0);
     device = q.text(1);
-    request = {nullptr, q.text(2), q.integer(3), true, id, q.text(4), q.text(5), q.text(6)};
+    request = {nullptr,   q.text(2), q.integer(3),
+               true,      id,        q.text(4),
+               q.text(5), q.text(6), back_to(q.integer(7), q.integer(8))};
     q.reset();
     db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
@@ -600,11 +626,14 @@ bool Engine::release_one_requested() {
     std::lock_guard lock(mutex_);
     auto q = db_.prepare(
         "SELECT id, device, port, if_index, incident_id, origin_ip, mac, released_by, "
-        "release_reason FROM containments WHERE status='release_requested' ORDER BY id LIMIT 1");
+        "release_reason, vlan, previous_vlan FROM containments WHERE status='release_requested' "
+        "ORDER BY id LIMIT 1");
     if (!q.step()) return false;
     id = q.integer(0);
     device = q.text(1);
-    request = {nullptr, q.text(2), q.integer(3), true, id, q.text(4), q.text(5), q.text(6)};
+    request = {nullptr,   q.text(2), q.integer(3),
+               true,      id,        q.text(4),
+               q.text(5), q.text(6), back_to(q.integer(9), q.integer(10))};
     actor = q.text(7);
     reason = q.text(8);
     q.reset();
@@ -639,7 +668,8 @@ std::string Engine::containments_json(const std::string& status, int limit) {
   auto q = db_.prepare(
       "SELECT id, incident_id, policy, origin_ip, status, dry_run, device, port, if_index, mac, "
       "detail, created_at, acted_at, downed_at, expires_at, released_at, released_by, "
-      "release_reason, follows FROM containments WHERE (?1='' OR status=?1) ORDER BY id DESC "
+      "release_reason, follows, action, vlan, previous_vlan FROM containments WHERE (?1='' OR "
+      "status=?1) ORDER BY id DESC "
       "LIMIT ?2");
   q.bind(1, status).bind(2, limit);
   json::array items;
@@ -648,26 +678,29 @@ std::string Engine::containments_json(const std::string& status, int limit) {
     return json::value(format_rfc3339(q.integer(col)));
   };
   while (q.step()) {
-    items.push_back(json::object{
-        {"id", q.integer(0)},
-        {"incident", q.text(1)},
-        {"policy", q.text(2)},
-        {"ip", q.text(3)},
-        {"status", q.text(4)},
-        {"dry_run", q.integer(5) != 0},
-        {"switch", q.text(6)},
-        {"port", q.text(7)},
-        {"if_index", q.integer(8)},
-        {"mac", q.text(9)},
-        {"detail", q.text(10)},
-        {"created_at", when(11)},
-        {"acted_at", when(12)},
-        {"downed_at", when(13)},
-        {"expires_at", when(14)},
-        {"released_at", when(15)},
-        {"released_by", q.text(16)},
-        {"release_reason", q.text(17)},
-        {"follows", q.is_null(18) ? json::value(nullptr) : json::value(q.integer(18))}});
+    items.push_back(
+        json::object{{"id", q.integer(0)},
+                     {"incident", q.text(1)},
+                     {"policy", q.text(2)},
+                     {"ip", q.text(3)},
+                     {"status", q.text(4)},
+                     {"dry_run", q.integer(5) != 0},
+                     {"switch", q.text(6)},
+                     {"port", q.text(7)},
+                     {"if_index", q.integer(8)},
+                     {"mac", q.text(9)},
+                     {"detail", q.text(10)},
+                     {"created_at", when(11)},
+                     {"acted_at", when(12)},
+                     {"downed_at", when(13)},
+                     {"expires_at", when(14)},
+                     {"released_at", when(15)},
+                     {"released_by", q.text(16)},
+                     {"release_reason", q.text(17)},
+                     {"follows", q.is_null(18) ? json::value(nullptr) : json::value(q.integer(18))},
+                     {"action", q.text(19)},
+                     {"vlan", q.integer(20)},
+                     {"previous_vlan", q.integer(21)}});
   }
   return json::serialize(json::object{{"containments", std::move(items)}});
 }

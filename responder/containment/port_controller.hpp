@@ -21,6 +21,9 @@ struct PortRequest {
   std::string incident_id;
   std::string origin_ip;
   std::string mac;
+  // quarantine_vlan: instead of ifAdminStatus, set the port's untagged VLAN (Q-BRIDGE
+  // dot1qPvid) to this VLAN and read it back. Written over SNMP only.
+  int vlan = 0;
 };
 
 // Turns one switch port administratively up or down and verifies it: over SNMP
@@ -29,6 +32,7 @@ struct PortWrite {
   bool ok = false;  // true only when the state was read back as requested
   std::int64_t if_index = 0;
   std::string detail;
+  int previous_vlan = 0;  // a VLAN write: the port's VLAN before it
 };
 
 class PortController {

@@ -139,7 +139,7 @@ policies:
                  "'evil@example.org\\r\\nBcc: x@y' is not a mail address") != std::string::npos);
   CHECK(out.find("responder.yaml:14:9: error[unknown-key]: policy 'p1'.actions[0]: unknown key "
                  "'dyr_run' (allowed: type, dry_run, to, template, digest_template, "
-                 "digest_window, hold, duration, allow_fuzzy)") != std::string::npos);
+                 "digest_window, hold, duration, allow_fuzzy, vlan)") != std::string::npos);
   CHECK(out.find("responder.yaml:17:19: error[template]: policy 'p1'.actions[1].template: no "
                  "template named 'no-such-template'") != std::string::npos);
   CHECK(out.find("responder.yaml:18:11: error[duplicate-name]: policies[1].name: policy 'p1' is "

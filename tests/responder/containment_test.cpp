@@ -1137,6 +1137,50 @@ TEST_CASE("a state file from before follow-ups gains the follows column and keep
   CHECK(f.containments("down").size() == 1);
 }
 
+TEST_CASE("quarantine_vlan moves the desk port's VLAN, verified, and moves it back on expiry",
+          "[responder][containment]") {
+  std::string text = kConfig;
+  const std::string shut = "{type: disable_port, dry_run: false, duration: 1h}";
+  text.replace(text.find(shut), shut.size(),
+               "{type: quarantine_vlan, vlan: 999, dry_run: false, duration: 1h}");
+  Fixture f(load(text));
+  for (std::uint32_t i = 1; i <= 8; ++i) {
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kDot1qPvid, {i}), 10);
+  }
+  const Oid pvid2 = FakeSnmp::cat(oids::kDot1qPvid, {2});
+  f.ingest("i1", "10.1.23.45");
+  auto c = f.only();
+  INFO(str(c, "detail"));
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "action") == "quarantine_vlan");
+  CHECK(str(c, "vlan") == "999");
+  CHECK(str(c, "previous_vlan") == "10");
+  CHECK(str(c, "detail") == "sw-a Gi1/0/2 (ifIndex 2) is in VLAN 999 (was 10), verified");
+  CHECK(f.snmp.mib["sw-a"][pvid2].integer == 999);
+  CHECK(f.snmp.admin("sw-a", 2) == 1);  // the port (and a phone on it) stays up
+  f.clock.advance(seconds(3601));
+  f.engine.process_containments();
+  CHECK(str(f.only(), "status") == "released");
+  CHECK(f.snmp.mib["sw-a"][pvid2].integer == 10);
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a " + oid_text(pvid2) + "=999",
+                                                  "sw-a " + oid_text(pvid2) + "=10"});
+  SECTION("a write that does not take is a failure") {
+    f.snmp.stuck.insert({"sw-a", FakeSnmp::cat(oids::kDot1qPvid, {3})});
+    f.ingest("i2", "10.1.23.46");
+    auto failed = f.containments()[0].as_object();
+    CHECK(str(failed, "status") == "failed");
+    CHECK(str(failed, "detail").find("reads 10, not 999: the write did not take") !=
+          std::string::npos);
+  }
+  SECTION("a port already in the quarantine VLAN is not claimed") {
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kDot1qPvid, {3}), 999);
+    f.ingest("i2", "10.1.23.46");
+    auto failed = f.containments()[0].as_object();
+    CHECK(str(failed, "status") == "failed");
+    CHECK(str(failed, "detail").find("the VLAN it had before is unknown") != std::string::npos);
+  }
+}
+
 TEST_CASE("the containment configuration is checked with positions",
           "[responder][containment][config]") {
   Diagnostics d;
@@ -1176,6 +1220,22 @@ policies:
                          "'Gi1/0/1' is also in") != std::string::npos);
   CHECK(d3.render().find("r.yaml:8:21: error") != std::string::npos);
   CHECK(out.find("'to' applies only to mail actions") != std::string::npos);
+
+  Diagnostics d4;
+  CHECK_FALSE(parse_responder_config(R"(containment: {}
+policies:
+  - name: p
+    actions:
+      - {type: quarantine_vlan}
+      - {type: disable_port, vlan: 999}
+      - {type: quarantine_vlan, vlan: 4095}
+)",
+                                     "r.yaml", d4));
+  INFO(d4.render());
+  CHECK(d4.render().find("r.yaml:5:9: error[missing-key]: policy 'p'.actions[0]: a "
+                         "quarantine_vlan action needs 'vlan'") != std::string::npos);
+  CHECK(d4.render().find("'vlan' applies only to quarantine_vlan actions") != std::string::npos);
+  CHECK(d4.render().find("4095 is out of range") != std::string::npos);
 
   Diagnostics d2;
   CHECK_FALSE(parse_responder_config(

@@ -12,7 +12,8 @@ contained on their desk port, the phone's own MAC never being the target; a port
 neighbour is a bridge is refused; a stale cached location (contained, released, moved,
 detected again) shuts the port the PC is on now; a PC moved after its port was shut is
 followed to its new port and the first containment is marked escaped; a switch that does not
-answer makes the location retried, with a message that says so; and no SET ever reaches a port the test does
+answer makes the location retried, with a message that says so; a quarantine_vlan round trip
+(dot1qPvid set, read back, set back on release); and no SET ever reaches a port the test does
 not name.
 
 usage: desk_integration.py --responder PATH   (run by ctest)
@@ -126,15 +127,17 @@ HOSTS = {
     'pc-bridge': ('192.168.10.41', '00:50:56:aa:00:41', 10, 4),
     'pc-moves': ('192.168.10.51', '00:50:56:aa:00:51', 10, 5),
     'pc-stale': ('192.168.10.71', '00:50:56:aa:00:71', 10, 7),
+    'pc-quarantine': ('192.168.10.91', '00:50:56:aa:00:91', 10, 9),
 }
 MOVABLE = ('pc-moves', 'pc-stale')
 
 
 def switch():
-    sw = [('1.3.6.1.2.1.1.5.0', '4', 'lab-desk'), ('1.3.6.1.2.1.2.1.0', '2', '8')]
-    for i in range(1, 9):
+    sw = [('1.3.6.1.2.1.1.5.0', '4', 'lab-desk'), ('1.3.6.1.2.1.2.1.0', '2', '9')]
+    for i in range(1, 10):
         sw += [('%s.1.%d' % (IF, i), '2', str(i)),
                ('%s.7.%d' % (IF, i), '2:floor', 'key=admin.%d,value=1' % i),
+               ('1.3.6.1.2.1.17.7.1.4.5.1.1.%d' % i, '2:floor', 'key=pvid.%d,value=10' % i),
                ('%s.1.%d' % (IFX, i), '4', 'Gi1/0/%d' % i),
                ('1.3.6.1.2.1.17.1.4.1.2.%d' % i, '2', str(i))]
     for name, (_, mac, vlan, port) in HOSTS.items():
@@ -188,14 +191,16 @@ def admin(i):
     return snmp('snmpget', '1.3.6.1.2.1.2.2.1.7.%d' % i)
 
 
-def sets():
-    """Every SET the switch answered, as (ifIndex, value), in order."""
+def sets(kind='admin'):
+    """Every SET of ifAdminStatus (or dot1qPvid: kind 'pvid') the switch answered, as
+    (port, value), in order."""
     try:
         with open(STATE + '/sets.log') as f:
             rows = [line.split() for line in f if line.strip()]
     except OSError:
         return []
-    return [(int(key.split('.')[1]), int(value)) for key, value in rows]
+    return [(int(key.split('.')[1]), int(value)) for key, value in rows
+            if key.split('.')[0] == kind]
 
 
 def move(name, port):
@@ -415,6 +420,31 @@ try:
           'a silent switch: retrying, and the message says it did not answer: %s'
           % (c and c['detail']))
     check(len(sets()) == 7, 'nothing written while a switch is silent')
+    stop(resp)
+
+    # 8. The quarantine VLAN: the desk port's dot1qPvid set to 999 and read back, the port left
+    # up, then set back to the VLAN it had on release.
+    text = text.replace('state-silent.db', 'state-quarantine.db').replace(
+        '{type: disable_port, dry_run: false, duration: 4h}',
+        '{type: quarantine_vlan, vlan: 999, dry_run: false, duration: 4h}')
+    text = text[:text.index('    - {name: sw-3f-a')] + text[text.index('policies:'):]
+    assert 'quarantine_vlan' in text and 'sw-3f-a' not in text
+    write(TMP + '/responder.yaml', text, 0o644)
+    resp = start_responder()
+    c = contain('i-quarantine', 'pc-quarantine')
+    check(c and c['status'] == 'down' and c['action'] == 'quarantine_vlan'
+          and c['previous_vlan'] == 10 and 'is in VLAN 999 (was 10), verified' in c['detail'],
+          'quarantine VLAN: Gi1/0/9 moved to VLAN 999, verified: %s' % (c and c['detail']))
+    pvid9 = snmp('snmpget', '1.3.6.1.2.1.17.7.1.4.5.1.1.9')
+    check(pvid9 == '999' and admin(9) == '1', 'the agent reads PVID 999 on port 9, still up')
+    http('POST', '/v1/containments/%d/release' % c['id'],
+         json.dumps({'operator': 'test', 'reason': 'cleaned'}))
+    c = settle('i-quarantine', 'released')
+    check(c and c['status'] == 'released'
+          and snmp('snmpget', '1.3.6.1.2.1.17.7.1.4.5.1.1.9') == '10',
+          'released: port 9 back in VLAN 10')
+    check(sets('pvid') == [(9, 999), (9, 10)] and len(sets()) == 7,
+          'VLAN writes only to port 9, no ifAdminStatus write: %s' % sets('pvid'))
     stop(resp)
 finally:
     for p in procs:
