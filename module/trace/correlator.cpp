@@ -20,6 +20,10 @@ void count(std::map<std::string, std::uint64_t, std::less<>>& counters, std::str
 
 constexpr std::size_t kMaxRecipients = kMaxIncidentRecipients;
 constexpr std::size_t kMergeLookback = 256;
+// A source still delivering lines, but behind a detection's settle time, holds it at most this
+// many settle_timeouts (60 s by default): a backlog catches up well within that, and a source
+// whose clock stays further behind than clock_skew is misconfigured, not late.
+constexpr std::int64_t kMaxSettleWaits = 6;
 
 bool is_isvw_program(std::string_view program) {
   return program == "isvw" || program == "ISVW" || program == "iscan" || program == "InterScan" ||
@@ -69,7 +73,8 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
              settings.correlation.window),
       isvw_(settings.sources.size()),
       source_generation_(settings.sources.size(), 0),
-      source_watermark_(settings.sources.size(), 0) {
+      source_watermark_(settings.sources.size(), 0),
+      source_heard_(settings.sources.size(), 0) {
   for (const auto& s : settings.sources) {
     zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
@@ -93,6 +98,7 @@ void Correlator::ingest_untrusted(const LogLine& line) {
 void Correlator::ingest(SourceIndex source, const LogLine& line) {
   ++stats_.lines;
   if (line.time > source_watermark_[source]) source_watermark_[source] = line.time;
+  source_heard_[source] = clock_;
   if (is_isvw_program(line.program) || IsvwAssembler::looks_like_isvw(line.message)) {
     ++relevant_lines_;
     switch (isvw_[source].feed(line.message, zones_[source])) {
@@ -520,9 +526,14 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
 }
 
 bool Correlator::settled(const Pending& p, TimePoint now) const {
-  if (now - p.arrived >= settings_.correlation.settle_timeout) return true;
-  for (const TimePoint logged : source_watermark_) {
-    if (logged != 0 && logged < p.settle_at) return false;
+  const Duration timeout = settings_.correlation.settle_timeout;
+  const Duration waited = now - p.arrived;
+  if (waited >= kMaxSettleWaits * timeout) return true;
+  for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
+    const TimePoint logged = source_watermark_[s];
+    if (logged == 0 || logged >= p.settle_at) continue;
+    const bool silent = now - source_heard_[s] >= timeout;
+    if (!silent || waited < timeout) return false;
   }
   return true;
 }

@@ -120,8 +120,9 @@ class Correlator {
     Incident incident;  // detection fields filled; trace fields filled at emission
     std::string key;
     // Log time every source must have logged past before the detection is traced (its time
-    // plus clock_skew, or three times that for a relay echo), unless settle_timeout has passed
-    // since it arrived (`arrived`: the time of the advance() before it, wall time when live).
+    // plus clock_skew, or three times that for a relay echo), unless the sources behind it have
+    // been silent for settle_timeout, or kMaxSettleWaits settle_timeouts have passed since it
+    // arrived (`arrived`: the time of the advance() before it, wall time when live).
     TimePoint settle_at = 0;
     TimePoint arrived = 0;
     TimePoint first_try = -1;
@@ -206,6 +207,11 @@ class Correlator {
   // every source that has logged anything is past its settle time: what the collector has seen
   // decides, never the wall clock alone, so a backlog gives what replay gives.
   std::vector<TimePoint> source_watermark_;
+  // Per source: the clock (the `now` of the last advance(), wall time live) when it last
+  // delivered a line. A source behind a detection's settle time that is still delivering (a
+  // backlog draining, a collector catching up under load) is waited for; one that has been
+  // silent for settle_timeout is not.
+  std::vector<TimePoint> source_heard_;
   TimePoint clock_ = 0;  // the `now` of the last advance()
   bool settled(const Pending& p, TimePoint now) const;
   TimePoint last_retry_ = 0;

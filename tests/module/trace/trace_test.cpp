@@ -1369,3 +1369,39 @@ TEST_CASE("a header line of a message with another envelope does not join a Basi
   REQUIRE(header->origin);
   CHECK(header->origin->ip == "10.1.5.1");
 }
+
+TEST_CASE("a relay echo waits for a gateway still delivering its backlog past settle_timeout",
+          "[trace][live]") {
+  // Live, gw1's lines reach the collector 16-20 s after they were logged (its backlog is
+  // draining), relay1's at once. relay1's "550 5.7.1 Virus" bounce (an echo) must wait for
+  // gw1's own detection, which is still in the backlog when settle_timeout (10 s) has passed;
+  // gw1 keeps delivering, so the echo waits, and replay's one incident is what live gives.
+  Harness h;
+  // Seconds after 08:58:00: when the line was logged, and when the collector handles it.
+  auto feed_at = [&h](const std::vector<std::string>& lines, int logged, int now) {
+    h.feed(lines, vtrace::seconds(now - logged));
+  };
+  const std::vector<std::string> relay_lines(kRejectBackscatter.begin(),
+                                             kRejectBackscatter.begin() + 3);
+  const std::vector<std::string> gw_lines(kRejectBackscatter.begin() + 3,
+                                          kRejectBackscatter.begin() + 7);
+  const std::string& relay_bounce = kRejectBackscatter[7];
+  REQUIRE(relay_bounce.find("status=bounced") != std::string::npos);
+  feed_at({"Nov 28 08:58:20 gw1 postfix/smtpd[1]: AAAA000001: client=ext[198.51.100.9]"}, 20, 20);
+  feed_at(relay_lines, 39, 39);
+  feed_at({relay_bounce}, 39, 39);
+  feed_at({"Nov 28 08:58:25 gw1 postfix/smtpd[1]: AAAA000002: client=ext[198.51.100.8]"}, 25, 45);
+  feed_at({"Nov 28 08:58:30 gw1 postfix/smtpd[1]: AAAA000003: client=ext[198.51.100.7]"}, 30, 49);
+  feed_at({"Nov 28 08:58:35 gw1 postfix/smtpd[1]: AAAA000004: client=ext[198.51.100.6]"}, 35, 53);
+  CHECK(h.incidents().empty());
+  feed_at(gw_lines, 39, 56);
+  feed_at({"Nov 28 08:59:00 gw1 postfix/smtpd[1]: AAAA000005: client=ext[198.51.100.5]",
+           "Nov 28 08:59:00 relay1 postfix/smtpd[1]: AAAA000006: client=pc5[10.1.5.5]"},
+          60, 70);
+  const auto& incidents = h.finish();
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].detector_host == "gw1");
+  CHECK(incidents[0].confidence == Confidence::kExact);
+  REQUIRE(incidents[0].origin);
+  CHECK(incidents[0].origin->ip == "10.1.23.45");
+}
