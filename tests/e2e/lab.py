@@ -893,7 +893,16 @@ def standard_scenario():
               'the real bridge port p-%s is down (mirrored)' % ns)
     conts = (http_json('/v1/containments') or {}).get('containments', [])
     write(T + '/containments.json', json.dumps(conts, indent=1))
-    got = sorted((c.get('ip'), c.get('port'), c.get('status'), c.get('mac')) for c in conts)
+    # A worm mail queued at a relay before the cut is detected after the port went down: the
+    # responder checks where the MAC is now (a follow-up, at most one a minute). Finding it on
+    # the port it shut, it writes nothing; the check is a row of its own, marked by `follows`.
+    checks = [c for c in conts if c.get('follows') is not None]
+    check(all(c.get('status') == 'refused' and c.get('port') == next(
+              f.get('port') for f in conts if f.get('id') == c.get('follows')) for c in checks),
+          'follow-ups found each MAC on the port already shut, and wrote nothing: %s'
+          % [(c.get('ip'), c.get('port'), c.get('status')) for c in checks])
+    got = sorted((c.get('ip'), c.get('port'), c.get('status'), c.get('mac'))
+                 for c in conts if c.get('follows') is None)
     check(got == sorted((IP[ns], 'Gi1/0/%d' % port, 'down', MAC[ns]) for ns, _, _, port, _ in infected),
           'responder containments: %s' % got)
     rtr = snmpget('1.3.6.1.2.1.2.2.1.7.1', 'router')
