@@ -15,6 +15,8 @@ Not a test: it prints figures and fails only when the floor does not work at all
 """
 import argparse, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'support'))
+from testkit import free_port, stop, mac_oid, emit  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
@@ -32,37 +34,8 @@ ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + 
 procs = []
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
 def mac_of(n, prefix='02:10'):
     return '%s:%02x:%02x:%02x:%02x' % (prefix, (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255)
-
-
-def mac_oid(m): return '.'.join(str(int(b, 16)) for b in m.split(':'))
-
-
-def emit(path, recs):
-    recs.sort(key=lambda r: [int(p) for p in r[0].split('.')])
-    with open(path, 'w') as f:
-        for oid, tag, val in recs:
-            f.write('%s|%s|%s\n' % (oid, tag, val))
-    os.chmod(path, 0o644)
 
 
 IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Integration test (issue 16): containment at real desks, on a real SNMP agent (snmpsim 0.4.5,
-as in shared/reference/snmp-smtp-lab.md) and a real vtrace-responder.
+"""Integration test (issue 16): containment at real desks, on a real SNMP agent (snmpsim 0.4.5, set
+up as in snmp_integration.py) and a real vtrace-responder.
 
 The simulated switch 'desk' is a floor: every writable object goes through the 'floor'
 variation module below, which appends each SET to sets.log (so every write is counted at the
@@ -20,6 +20,8 @@ usage: desk_integration.py --responder PATH   (run by ctest)
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from testkit import free_port, stop, mac_hex, mac_oid, emit  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
@@ -46,35 +48,7 @@ def check(cond, what):
         failures.append(what)
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def mac_hex(m): return m.replace(':', '').lower()
-def mac_oid(m): return '.'.join(str(int(b, 16)) for b in m.split(':'))
 def mac_bytes(m): return mac_hex(m)
-
-
-def emit(path, recs):
-    recs.sort(key=lambda r: [int(p) for p in r[0].split('.')])
-    with open(path, 'w') as f:
-        for oid, tag, val in recs:
-            f.write('%s|%s|%s\n' % (oid, tag, val))
-    os.chmod(path, 0o644)
 
 
 FLOOR = '''# snmpsim variation module "floor": a value kept in a file per key under STATE. A SET

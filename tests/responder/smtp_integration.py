@@ -13,6 +13,8 @@ usage: smtp_integration.py --responder PATH --ctl PATH   (run by ctest)
 """
 import argparse, email, email.header, email.policy, json, os, signal, socket, subprocess
 import sys, tempfile, time, urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from testkit import free_port, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -38,14 +40,6 @@ def check(cond, what):
         failures.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def wait_port(port, timeout=10):
     end = time.time() + timeout
     while time.time() < end:
@@ -64,16 +58,6 @@ def start_sink(port, maildir, *extra):
     line = p.stdout.readline()
     assert line.startswith('READY'), 'smtp sink did not start: %r' % line
     return p
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def write(path, text, mode=0o600):

@@ -18,6 +18,8 @@ usage: snmp_integration.py --responder PATH --ctl PATH   (run by ctest)
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from testkit import free_port, stop, mac_hex, mac_oid, emit  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
@@ -44,35 +46,7 @@ def check(cond, what):
         failures.append(what)
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
 # ---- data files (the lab's generator, extended: VLANs, LLDP, a stuck port) ------------------
-def mac_hex(m): return m.replace(':', '').lower()
-def mac_oid(m): return '.'.join(str(int(b, 16)) for b in m.split(':'))
-
-
-def emit(path, recs):
-    recs.sort(key=lambda r: [int(p) for p in r[0].split('.')])
-    with open(path, 'w') as f:
-        for oid, tag, val in recs:
-            f.write('%s|%s|%s\n' % (oid, tag, val))
-    os.chmod(path, 0o644)
 
 
 IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'

@@ -16,6 +16,8 @@ usage: web_e2e.py --responder PATH --ctl PATH --cache DIR [--artifacts DIR]   (r
 """
 import argparse, datetime, email, email.policy, importlib.util, json, os, shutil, signal, socket
 import sqlite3, subprocess, sys, tempfile, time, urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from testkit import free_port, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -58,14 +60,6 @@ procs = []
 ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + '/persist', MIBS='')
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def write(path, text, mode=0o600):
     with open(path, 'w') as f:
         f.write(text)
@@ -93,16 +87,6 @@ def admin(i):
     r = subprocess.run(['snmpget', '-v2c', '-c', 'switch', '-t', '1', '-r', '1', '-Oqv', SNMP,
                         '%s.7.%d' % (IF, i)], env=ENV, capture_output=True, text=True)
     return r.stdout.strip()
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 API = free_port()
