@@ -3,14 +3,16 @@
 // the circuit breaker, writes and verifies, and re-enables on expiry. Network I/O never runs
 // under the engine lock. Every step is an audit record; a restart resumes from the rows.
 //
-// Row states: pending -> working -> (not_located | refused | dry_run | writing)
+// Row states: pending -> working -> (not_located | refused | dry_run | writing | confirmed)
 //             writing -> (down | failed);  pending -> cancelled (operator)
 //             down -> releasing -> (released | release_failed -> retried a minute later)
 //             down | release_failed -> release_requested (operator) -> releasing -> ...
 //             down -> escaped (a follow-up found the MAC elsewhere; the port stays shut and is
 //                     re-enabled on expiry or by an operator like a down one)
 // A follow-up row (`follows` = the containment it checks) is queued when an exact incident
-// for an origin whose port is down is dated after that port was verified down.
+// for an origin whose port is down is dated after that port was verified down. It ends
+// `confirmed` when the MAC is still on the shut port (nothing written), or contains the port
+// the MAC is on now and marks the first one escaped.
 // An operator's release is only recorded by the API call; the worker does the write, so a slow
 // switch or automation never holds the HTTP server.
 #include <algorithm>
@@ -324,7 +326,7 @@ bool Engine::contain_one() {
       mark_escaped(*follows, id, ip, where, policy, incident);
     }
     if (same_port) {
-      status = "refused";
+      status = "confirmed";
       detail = "detected again, but the MAC is still on " + where.device + " " + where.port +
                ", the port containment " + std::to_string(*follows) + " shut: nothing written";
     } else if (refusal && !where.found && where.unanswered && now - created_at < kRetryFor) {
@@ -422,7 +424,9 @@ bool Engine::contain_one() {
     }
     update.run();
     if (!write) {
-      if (status != "dry_run" && status != "retrying") counters_.containments_refused++;
+      if (status != "dry_run" && status != "retrying" && status != "confirmed") {
+        counters_.containments_refused++;
+      }
       audit_containment("policy:" + policy, "containment." + status, id, status, detail);
     }
     tx.commit();

@@ -897,7 +897,7 @@ def standard_scenario():
     # responder checks where the MAC is now (a follow-up, at most one a minute). Finding it on
     # the port it shut, it writes nothing; the check is a row of its own, marked by `follows`.
     checks = [c for c in conts if c.get('follows') is not None]
-    check(all(c.get('status') == 'refused' and c.get('port') == next(
+    check(all(c.get('status') == 'confirmed' and c.get('port') == next(
               f.get('port') for f in conts if f.get('id') == c.get('follows')) for c in checks),
           'follow-ups found each MAC on the port already shut, and wrote nothing: %s'
           % [(c.get('ip'), c.get('port'), c.get('status')) for c in checks])

@@ -1099,7 +1099,7 @@ TEST_CASE("a PC detected again but still behind its shut port, or reported late,
     f.clock.advance(seconds(60));
     f.ingest("i2", "10.1.23.45");
     auto second = f.containments()[0].as_object();
-    CHECK(str(second, "status") == "refused");
+    CHECK(str(second, "status") == "confirmed");
     CHECK(str(second, "detail").find("still on sw-a Gi1/0/2, the port containment 1 shut") !=
           std::string::npos);
     CHECK(str(f.containments()[1].as_object(), "status") == "down");
