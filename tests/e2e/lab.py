@@ -2,7 +2,8 @@
 """End-to-end lab (issue 7): real Postfix relay -> Postfix gateway + clamav-milter (or, with
 --gateway amavis, amavisd-new as an after-queue content_filter with clamd) in network
 namespaces, their logs fed over TCP to a private collector rsyslogd running the shipped
-60-vtrace.conf with vtrace-correlator, incidents to vtrace-responder, which mails the admins
+60-vtrace.conf (or, with --collector syslog-ng, a private syslog-ng 3.38 running the shipped
+syslog-ng/vtrace.conf) with vtrace-correlator, incidents to vtrace-responder, which mails the admins
 (aiosmtpd sink, Maildir) and shuts the infected PC's port on an snmpsim switch. A "port mirror"
 applies the simulated ifAdminStatus to the lab's real veth bridge port, so containment really
 cuts the PC off. Postfix runs as private instances (own config and queue directories per
@@ -22,6 +23,7 @@ usage: scripts/e2e [--gateway clamav-milter|amavis] [--mode quarantine|reject] [
                    [--interval S] [--digest-window D] [--keep] [--build DIR]
                    [--correlator PATH] [--responder PATH] [--scenario standard|dense]
                    [--log-infected full|basic] [--feed tcp|relp] [--collector-outage S]
+                   [--collector rsyslog|syslog-ng]
 Exit: 0 pass, 1 fail, 77 skip (not root, or packages missing: scripts/install-deps).
 """
 import argparse, glob, json, mailbox, os, re, shutil, signal, subprocess, sys, tempfile, time
@@ -84,6 +86,10 @@ ap.add_argument('--collector-outage', type=float, default=0.0, metavar='S',
                 help='stop the collector\'s rsyslogd for S seconds mid-outbreak, then restart it '
                      '(the forwarders queue and flush); then compare live incidents with a replay '
                      'of the collected lines')
+ap.add_argument('--collector', choices=('rsyslog', 'syslog-ng'), default='rsyslog',
+                help='the collector in vte-mgmt: a private rsyslogd with the shipped '
+                     '60-vtrace.conf, or a private syslog-ng 3.38 with the shipped '
+                     'syslog-ng/vtrace.conf (its tcp feed; scripts/install-deps unpacks it)')
 args = ap.parse_args()
 if args.gateway == 'amavis' and args.mode == 'reject':
     ap.error('--mode reject is clamav-milter\'s OnInfected Reject; the amavis gateway is an '
@@ -95,6 +101,10 @@ if (DENSE or args.log_infected == 'basic') and (AMAVIS or args.mode != 'quaranti
              '(in reject mode postfix\'s milter-reject line names the queue id anyway)')
 if args.collector_outage and not DENSE:
     ap.error('--collector-outage is part of --scenario dense')
+SYSLOG_NG = args.collector == 'syslog-ng'
+if SYSLOG_NG and (args.feed != 'tcp' or args.collector_outage):
+    ap.error('--collector syslog-ng takes the snippet\'s tcp feed (syslog-ng has no RELP '
+             'source), without --collector-outage')
 
 P = 'vte-'
 NAMESPACES = ['pc', 'pc2', 'pc3', 'relay', 'relay2', 'gw', 'ext', 'mgmt', 'sw']
@@ -215,8 +225,14 @@ if args.down_only:
     sys.exit(0)
 
 missing = [b for b in ('postfix', 'postconf', 'clamd', 'amavisd' if AMAVIS else 'clamav-milter',
-                       'sigtool', 'rsyslogd', 'snmpsimd', 'snmpget', 'smtp-sink', 'unshare')
+                       'sigtool', 'snmpsimd', 'snmpget', 'smtp-sink', 'unshare')
+           + (() if SYSLOG_NG else ('rsyslogd',))
            if not shutil.which(b, path='/usr/sbin:/usr/bin:/sbin:/bin')]
+if SYSLOG_NG:
+    from syslog_ng_harness import SyslogNg  # noqa: E402
+    SYSLOG_NG_BIN = SyslogNg.find()
+    if SYSLOG_NG_BIN is None:
+        missing.append('syslog-ng (unpacked into /opt/vtrace-syslog-ng)')
 try:
     import aiosmtpd  # noqa: F401
 except ImportError:
@@ -450,6 +466,49 @@ output:
   stats_interval: 1s
 timezone: UTC
 """)
+    if SYSLOG_NG:
+        syslog_ng_conf()
+    else:
+        rsyslog_conf()
+    collector_start()
+    if SYSLOG_NG:
+        check(wait_correlator_under_syslog_ng(10),
+              'the collector syslog-ng runs the correlator (program(), --input syslog-ng)')
+
+
+def wait_correlator_under_syslog_ng(timeout):
+    """True once a vtrace-correlator in vte-mgmt runs with --input syslog-ng as a descendant
+    of the collector's syslog-ng."""
+    def parent(pid):
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                return int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def argv(pid):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                return f.read().split(b'\0')
+        except OSError:
+            return []
+
+    end = time.time() + timeout
+    while time.time() < end:
+        for pid in map(int, sh('ip', 'netns', 'pids', P + 'mgmt').stdout.split()):
+            a = argv(pid)
+            if not (a and a[0].endswith(b'vtrace-correlator') and b'syslog-ng' in a):
+                continue
+            p = parent(pid)
+            while p > 1:
+                if argv(p)[:1] and argv(p)[0].endswith(b'/syslog-ng'):
+                    return True
+                p = parent(p)
+        time.sleep(0.1)
+    return False
+
+
+def rsyslog_conf():
     # The feed's input is bound to a ruleset of the lab's that writes every line it received
     # per sending address (RFC 5424, the forwarder's timestamps) to collected/ and then does
     # "call vtrace", as the snippet's comment tells an administrator who keeps files (these
@@ -478,15 +537,51 @@ timezone: UTC
     r = sh('rsyslogd', '-N1', '-f', T + '/rsyslog.conf', check=False)
     if r.returncode != 0:
         raise RuntimeError('rsyslogd -N1: ' + r.stderr)
-    collector_start()
+
+
+def syslog_ng_conf():
+    """The shipped syslog-ng snippet's core and tcp feed, rendered as
+    tests/integration/syslog_ng_harness.py does (own persist file and control socket, disk
+    buffer in the scratch directory). The feed's log path also writes every received line per
+    sending address to collected/ (RFC 5424, the forwarders' timestamps), as the snippet tells an
+    administrator who keeps files, before the correlator's destination."""
+    import syslog_ng_harness as sng
+    snippet = sng.render_snippet(('tcp',), {
+        sng.SHIPPED_BINARY: CORRELATOR, sng.SHIPPED_CONFIG: T + '/vtrace.yaml',
+        sng.SHIPPED_OUTPUT: T + '/logs/correlator.log',
+        sng.SHIPPED_DISK_BUFFER_DIR: f'dir("{T}/work")',
+        sng.SHIPPED_TCP: 'ip("%s") port(%d)' % (IP['mgmt'], COLLECTOR_PORT),
+        sng.SHIPPED_TCP_PATH: 'log { source(s_vtrace_tcp); destination(d_lab_collected); '
+                              'destination(d_vtrace);'})
+    write(T + '/syslog-ng.conf',
+          '@version: 3.38\n'
+          '# vtrace e2e collector: generated by scripts/e2e from packaging/syslog-ng/vtrace.conf\n'
+          'options { use-dns(no); keep-hostname(yes); chain-hostnames(no); stats-freq(0); };\n'
+          'source s_src { internal(); };\n'
+          f'destination d_internal {{ file("{T}/logs/syslog-ng-internal.log"); }};\n'
+          'log { source(s_src); destination(d_internal); };\n'
+          f'destination d_lab_collected {{ file("{T}/collected/${{SOURCEIP}}.log" frac-digits(6)\n'
+          '  template("<${PRI}>1 ${ISODATE} ${HOST:--} ${PROGRAM:--} ${PID:--} ${MSGID:--} '
+          '${SDATA:--} ${MSG}\\n")); };\n' + snippet)
+    r = SYSLOG_NG_BIN.syntax_check(T + '/syslog-ng.conf')
+    if r.returncode != 0:
+        raise RuntimeError('syslog-ng --syntax-only: ' + r.stderr)
 
 
 COLLECTOR = []
 
 
 def collector_start():
-    COLLECTOR.append(spawn('mgmt', 'rsyslogd', 'rsyslogd', '-n', '-iNONE', '-f',
-                           T + '/rsyslog.conf'))
+    if SYSLOG_NG:
+        sng = SYSLOG_NG_BIN
+        libs = ['LD_LIBRARY_PATH=' + sng.env['LD_LIBRARY_PATH']] if sng.root else []
+        COLLECTOR.append(spawn('mgmt', 'syslog-ng', 'env', *libs, sng.daemon, *sng.args, '-F',
+                               '--no-caps', '-f', T + '/syslog-ng.conf',
+                               '-R', T + '/work/syslog-ng.persist', '-c', T + '/run/syslog-ng.ctl',
+                               '-p', T + '/run/syslog-ng.pid'))
+    else:
+        COLLECTOR.append(spawn('mgmt', 'rsyslogd', 'rsyslogd', '-n', '-iNONE', '-f',
+                               T + '/rsyslog.conf'))
     wait_for(lambda: nsx('mgmt', 'bash', '-c', 'exec 3<>/dev/tcp/%s/%d' % (IP['mgmt'], COLLECTOR_PORT),
                          check=False).returncode == 0, 15, 'the collector to listen')
 
