@@ -26,12 +26,12 @@
 namespace vtrace {
 namespace {
 
-constexpr std::string_view kBuiltinFormats[] = {"postfix",       "sendmail", "exim",
-                                                "clamav-milter", "amavis",   "isvw"};
+constexpr std::string_view kBuiltinFormats[] = {"postfix", "sendmail", "exim",      "clamav-milter",
+                                                "amavis",  "isvw",     "netfilter", "cisco-asa"};
 constexpr std::string_view kCustomGroups[] = {
-    "queue_id",  "message_id",  "sender", "recipient", "recipients",
-    "client_ip", "client_name", "virus",  "action",    "next_queue_id",
-    "subject",   "file",        "size"};
+    "queue_id",    "message_id", "sender", "recipient",     "recipients", "client_ip",
+    "client_name", "virus",      "action", "next_queue_id", "subject",    "file",
+    "size",        "src_ip",     "dst_ip", "src_port",      "dst_port"};
 
 constexpr Duration kMinute = seconds(60);
 constexpr Duration kHour = seconds(3600);
@@ -190,11 +190,12 @@ class SettingsParser : YamlFieldParser {
     }
 
     if (auto f = find_field(node, "role")) {
-      if (has_value(*f, what + ".role", "gateway, relay or mail_server")) {
-        if (auto role =
-                reader_.choice(f->value, what + ".role", {"gateway", "relay", "mail_server"})) {
+      if (has_value(*f, what + ".role", "gateway, relay, mail_server or firewall")) {
+        if (auto role = reader_.choice(f->value, what + ".role",
+                                       {"gateway", "relay", "mail_server", "firewall"})) {
           source.role = *role == "relay"         ? SourceRole::kRelay
                         : *role == "mail_server" ? SourceRole::kMailServer
+                        : *role == "firewall"    ? SourceRole::kFirewall
                                                  : SourceRole::kGateway;
         }
       }
@@ -432,9 +433,10 @@ class SettingsParser : YamlFieldParser {
     bool kind_ok = true;
     if (auto f = find_field(node, "kind")) {
       kind_ok = false;
-      if (has_value(*f, what + ".kind", "detection, receive, delivery or attribute")) {
-        if (auto k = reader_.choice(f->value, what + ".kind",
-                                    {"detection", "receive", "delivery", "attribute"})) {
+      if (has_value(*f, what + ".kind", "detection, receive, delivery, attribute or connection")) {
+        if (auto k =
+                reader_.choice(f->value, what + ".kind",
+                               {"detection", "receive", "delivery", "attribute", "connection"})) {
           kind = *k;
           kind_ok = true;
         }
@@ -470,9 +472,11 @@ class SettingsParser : YamlFieldParser {
   void check_groups(const YAML::Node& node, const RE2& re, const std::string& what,
                     const std::string& kind) {
     bool has_virus = false;
+    std::vector<std::string> connection_groups = {"src_ip", "dst_ip", "dst_port"};
     for (const auto& [group, index] : re.NamedCapturingGroups()) {
       (void)index;
       has_virus = has_virus || group == "virus";
+      std::erase(connection_groups, group);
       if (std::find(std::begin(kCustomGroups), std::end(kCustomGroups), group) ==
           std::end(kCustomGroups)) {
         reader_.error(
@@ -483,6 +487,11 @@ class SettingsParser : YamlFieldParser {
     if (kind == "detection" && !has_virus) {
       reader_.error(node, "custom-group",
                     what + ": a detection format needs a (?P<virus>...) group");
+    }
+    if (kind == "connection" && !connection_groups.empty()) {
+      reader_.error(node, "custom-group",
+                    what + ": a connection format needs the groups src_ip, dst_ip and dst_port (" +
+                        join(connection_groups) + " missing)");
     }
   }
 

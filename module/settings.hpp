@@ -12,7 +12,8 @@
 
 namespace vtrace {
 
-enum class SourceRole { kGateway, kRelay, kMailServer };
+// A firewall's lines are read for connection attempts (direct SMTP), never for mail.
+enum class SourceRole { kGateway, kRelay, kMailServer, kFirewall };
 
 // A host whose logs we trust. Records from any other host are dropped and counted.
 struct SourceSettings {
@@ -36,7 +37,8 @@ struct CustomFormatSettings {
   std::string program;  // RE2 matched against the syslog program name; empty = any
   std::string pattern;  // RE2 with named groups: queue_id, message_id, sender, recipient(s),
                         // client_ip, client_name, virus, action, next_queue_id, subject, file
-  std::string kind;     // detection | receive | delivery | attribute
+                        // or, for kind connection: src_ip, dst_ip, dst_port, src_port
+  std::string kind;     // detection | receive | delivery | attribute | connection
   std::string file;     // where it was declared, for diagnostics
   int line = 0;
   int column = 0;

@@ -5,6 +5,9 @@
 // allowed and ignored. message_id, sender and recipient(s) lose their angle brackets; a sender
 // group that matched (even "<>") sets has_sender. A "delivery" record is kSent when it names
 // a next_queue_id, else its status is unknown. A "detection" without a virus is kMalformed.
+// A "connection" (a firewall's line) reads src_ip, dst_ip, dst_port, optionally src_port and
+// action, whose words give the verdict (block, drop, deny, reject / allow, accept, permit,
+// pass); one whose addresses or ports are not addresses and ports is kMalformed.
 #include <re2/re2.h>
 
 #include <array>
@@ -13,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net.hpp"
+#include "module/parsers/firewall_fields.hpp"
 #include "module/parsers/parse_util.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
@@ -34,13 +39,17 @@ enum Field : int {
   kSubject,
   kFile,
   kSize,
+  kSrcIp,
+  kDstIp,
+  kSrcPort,
+  kDstPort,
   kFieldCount
 };
 
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "queue_id",  "message_id",  "sender", "recipient", "recipients",
-    "client_ip", "client_name", "virus",  "action",    "next_queue_id",
-    "subject",   "file",        "size"};
+    "queue_id",    "message_id", "sender", "recipient",     "recipients", "client_ip",
+    "client_name", "virus",      "action", "next_queue_id", "subject",    "file",
+    "size",        "src_ip",     "dst_ip", "src_port",      "dst_port"};
 
 std::string_view view(const re2::StringPiece& p) { return {p.data(), p.size()}; }
 
@@ -56,6 +65,7 @@ RecordKind kind_from(const std::string& kind) {
   if (kind == "detection") return RecordKind::kDetection;
   if (kind == "receive") return RecordKind::kReceive;
   if (kind == "delivery") return RecordKind::kDelivery;
+  if (kind == "connection") return RecordKind::kConnection;
   return RecordKind::kAttribute;
 }
 
@@ -108,6 +118,8 @@ class CustomParser final : public LogParser {
     };
     auto matched = [&](Field f) { return group_[f] >= 0 && groups[group_[f]].data() != nullptr; };
 
+    if (kind_ == RecordKind::kConnection)
+      return connection(get(kSrcIp), get(kDstIp), get(kSrcPort), get(kDstPort), get(kAction), out);
     out.kind = kind_;
     out.queue_id = get(kQueueId);
     out.message_id = strip_brackets(get(kMessageId));
@@ -146,6 +158,24 @@ class CustomParser final : public LogParser {
   }
 
  private:
+  static ParseStatus connection(std::string_view src, std::string_view dst,
+                                std::string_view src_port, std::string_view dst_port,
+                                std::string_view action, ParsedRecord& out) {
+    out.dst_port = parse_port(dst_port);
+    out.src_port = src_port.empty() ? -1 : parse_port(src_port);
+    if (!IpAddress::parse(src) || !IpAddress::parse(dst) || out.dst_port < 0 ||
+        (!src_port.empty() && out.src_port < 0)) {
+      out.clear();
+      return ParseStatus::kMalformed;
+    }
+    out.kind = RecordKind::kConnection;
+    out.src_ip = src;
+    out.dst_ip = dst;
+    out.action = action;
+    out.verdict = verdict_from_words(action);
+    return ParseStatus::kRecord;
+  }
+
   std::string name_;
   RecordKind kind_;
   std::unique_ptr<RE2> program_;  // null: any program

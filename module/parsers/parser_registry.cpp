@@ -19,6 +19,9 @@ ParserRegistry::ParserRegistry(const std::vector<CustomFormatSettings>& custom_f
   parsers_.push_back(make_rspamd_parser());
   parsers_.push_back(make_clamsmtp_parser());
   parsers_.push_back(make_mimedefang_parser());
+  // Firewalls' connection logs: last, since they accept every program name.
+  parsers_.push_back(make_netfilter_parser());
+  parsers_.push_back(make_cisco_asa_parser());
   for (const auto& format : custom_formats) parsers_.push_back(make_custom_parser(format));
 }
 

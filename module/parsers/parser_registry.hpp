@@ -22,6 +22,8 @@ std::unique_ptr<LogParser> make_amavis_parser();
 std::unique_ptr<LogParser> make_rspamd_parser();
 std::unique_ptr<LogParser> make_clamsmtp_parser();
 std::unique_ptr<LogParser> make_mimedefang_parser();
+std::unique_ptr<LogParser> make_netfilter_parser();
+std::unique_ptr<LogParser> make_cisco_asa_parser();
 // REQUIRES: `format` was validated by the settings loader (its pattern compiles).
 std::unique_ptr<LogParser> make_custom_parser(const CustomFormatSettings& format);
 

@@ -17,6 +17,8 @@ enum class RecordKind : std::uint8_t {
   kBounce,     // the host generated a bounce `bounce_queue_id` for message `queue_id`
   kDetection,  // an antivirus verdict
   kDone,       // the message left the queue (postfix removed, exim Completed)
+  // a firewall logged a TCP connection attempt (src_ip -> dst_ip:dst_port)
+  kConnection,
 };
 
 enum class DeliveryStatus : std::uint8_t { kUnknown, kSent, kDeferred, kBounced, kRejected };
@@ -40,6 +42,10 @@ inline std::string_view to_string(MtaAction action) {
   }
   return {};
 }
+
+// What a firewall did with a connection it logged; kUnknown when its line does not say (a
+// netfilter LOG rule whose prefix names no verdict).
+enum class ConnectionVerdict : std::uint8_t { kUnknown, kBlocked, kAllowed };
 
 // Every string_view points into the LogLine the parser was given. Fields a line does not
 // state stay empty. `recipients` is cleared and refilled by each parse (reused capacity).
@@ -69,6 +75,13 @@ struct ParsedRecord {
   // (clamav-milter "Clean message", "X-Virus-Status: Clean", amavis "Passed CLEAN").
   bool clean = false;
   MtaAction mta_action = MtaAction::kNone;
+  // connection: the endpoints as the firewall logged them (addresses as written, not yet
+  // canonical), and its verdict.
+  std::string_view src_ip;
+  std::string_view dst_ip;
+  std::int32_t src_port = -1;
+  std::int32_t dst_port = -1;
+  ConnectionVerdict verdict = ConnectionVerdict::kUnknown;
 
   void clear() {
     recipients.clear();

@@ -582,6 +582,17 @@ output:
                    "url", 5, 18, "'127.0.0.1:8025'");
 }
 
+TEST_CASE("a source with role firewall is read as a firewall", "[settings]") {
+  const Result r = parse(R"(sources:
+  - name: fw1
+    hostnames: [fw1]
+    role: firewall
+)");
+  INFO(r.diagnostics.render());
+  REQUIRE(r.settings.has_value());
+  CHECK(r.settings->sources[0].role == SourceRole::kFirewall);
+}
+
 TEST_CASE("custom formats are compile-checked with RE2 and their groups checked", "[settings]") {
   const std::string head =
       "sources:\n  - name: gw1\n    addresses: [192.0.2.25]\ncustom_formats:\n";
@@ -612,6 +623,19 @@ TEST_CASE("custom formats are compile-checked with RE2 and their groups checked"
     INFO(r.diagnostics.render());
     REQUIRE(r.settings.has_value());
     CHECK(r.settings->custom_formats[0].kind == "receive");
+  }
+  SECTION("a connection format reads the firewall groups and needs the addresses and port") {
+    const Result r = parse(head +
+                           "  - name: myfw\n    kind: connection\n"
+                           "    pattern: 'src=(?P<src_ip>\\S+) dst=(?P<dst_ip>\\S+) "
+                           "dport=(?P<dst_port>\\d+) (?P<action>\\w+)'\n");
+    INFO(r.diagnostics.render());
+    REQUIRE(r.settings.has_value());
+    CHECK(r.settings->custom_formats[0].kind == "connection");
+    expect_one_error(head +
+                         "  - name: myfw\n    kind: connection\n"
+                         "    pattern: 'src=(?P<src_ip>\\S+) dst=(?P<dst_ip>\\S+)'\n",
+                     "custom-group", 7, 14, "needs the groups src_ip, dst_ip and dst_port");
   }
   SECTION("the pattern is required") {
     expect_one_error(head + "  - name: myav\n    kind: detection\n", "missing-key", 5, 5,

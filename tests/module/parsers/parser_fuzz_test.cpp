@@ -156,6 +156,20 @@ const std::vector<std::string>& curated_seeds() {
       "the do-nuts.",
       "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 "
       "iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] An application event log entry",
+      // firewalls (tests/module/parsers/firewall_parser_test.cpp): netfilter LOG as the
+      // kernel writes it, Cisco ASA 106023 / 106100 / 302013 after Cisco's syslog guide
+      "Dec  7 10:00:01 fw1 kernel: [486938.916177] [UFW BLOCK] IN=eth1 OUT=eth0 MAC=00:00:00:00:"
+      "00:00:00:00:00:00:00:00:08:00 SRC=10.1.2.3 DST=198.51.100.7 LEN=60 TOS=0x00 PREC=0x00 "
+      "TTL=63 ID=51005 DF PROTO=TCP SPT=41945 DPT=25 WINDOW=64240 RES=0x00 SYN URGP=0 ",
+      "Dec  7 10:00:02 fw1 kernel: DROP smtp IN=eth1 OUT=eth0 SRC=2001:0db8:0000:0000:0000:0000:"
+      "0000:0045 DST=2001:db8:ff::7 LEN=80 TC=0 HOPLIMIT=63 FLOWLBL=123 PROTO=TCP SPT=50312 "
+      "DPT=25 SEQ=4711 ACK=0 WINDOW=64800 RES=0x00 SYN URGP=0",
+      "Dec  7 10:00:03 fw2 %ASA-4-106023: Deny tcp src inside:10.1.2.3/61688 dst "
+      "outside:198.51.100.7/25 by access-group \"inside_in\" [0x0, 0x0]",
+      "Dec  7 10:00:04 fw2 %ASA-6-106100: access-list inside_in denied tcp "
+      "inside/10.1.2.3(50312) -> outside/198.51.100.7(25) hit-cnt 1 first hit [0x91e9b1c8, 0x0]",
+      "Dec  7 10:00:05 fw2 %FTD-6-302013: Built outbound TCP connection 1234 for "
+      "outside:198.51.100.7/25 (198.51.100.7/25) to inside:10.1.2.3/50312 (203.0.113.9/50312)",
   };
   return seeds;
 }
@@ -342,7 +356,9 @@ struct Checker {
         {"orig_client_name", r.orig_client_name},
         {"bounce_queue_id", r.bounce_queue_id},
         {"subject", r.subject},
-        {"file", r.file}};
+        {"file", r.file},
+        {"src_ip", r.src_ip},
+        {"dst_ip", r.dst_ip}};
     for (const auto& [name, v] : fields) {
       if (!inside(v, buffer)) fail(p.name(), name, buffer);
     }
@@ -357,10 +373,11 @@ struct Checker {
 };
 
 // Program names under which the parsers see a bare message.
-constexpr std::array<std::string_view, 12> kPrograms = {
+constexpr std::array<std::string_view, 14> kPrograms = {
     "postfix/smtpd",  "postfix/cleanup", "postfix/smtp", "postfix/pickup",
     "postfix/bounce", "sendmail",        "exim",         "clamav-milter",
-    "amavis",         "rspamd",          "clamsmtpd",    "mimedefang.pl"};
+    "amavis",         "rspamd",          "clamsmtpd",    "mimedefang.pl",
+    "kernel",         "%ASA-4-106023"};
 
 // One input through everything: the syslog decoder and the parsers for its program, the exim
 // main-log decoder and the exim parser, every parser on the bare text, the ISVW assembler.
