@@ -89,9 +89,10 @@ class SettingsParser : YamlFieldParser {
                        "the configuration is empty; 'sources' is required");
       return;
     }
-    if (!reader_.check_keys(
-            root, {"sources", "networks", "correlation", "custom_formats", "output", "timezone"},
-            "configuration")) {
+    if (!reader_.check_keys(root,
+                            {"sources", "networks", "correlation", "custom_formats", "direct_smtp",
+                             "output", "timezone"},
+                            "configuration")) {
       return;
     }
     if (auto f = find_field(root, "sources")) {
@@ -103,6 +104,7 @@ class SettingsParser : YamlFieldParser {
     if (auto f = find_field(root, "correlation")) parse_correlation(*f);
     if (auto f = find_field(root, "custom_formats")) parse_custom_formats(*f);
     if (auto f = find_field(root, "output")) parse_output(*f);
+    if (auto f = find_field(root, "direct_smtp")) parse_direct_smtp(*f);
     if (auto f = find_field(root, "timezone")) {
       if (auto zone = timezone(*f, "timezone")) settings_.timezone = *zone;
     }
@@ -492,6 +494,112 @@ class SettingsParser : YamlFieldParser {
       reader_.error(node, "custom-group",
                     what + ": a connection format needs the groups src_ip, dst_ip and dst_port (" +
                         join(connection_groups) + " missing)");
+    }
+  }
+
+  // ---- direct_smtp -----------------------------------------------------------------------
+
+  void parse_direct_smtp(const Field& f) {
+    DirectSmtpSettings& d = settings_.direct_smtp;
+    d.enabled = true;
+    if (f.value.IsNull()) return;
+    const YAML::Node& map = f.value;
+    if (!reader_.check_keys(
+            map, {"ports", "threshold", "quiet", "allowed_senders", "zones", "max_hosts"},
+            "direct_smtp")) {
+      return;
+    }
+    if (auto k = find_field(map, "ports")) {
+      if (auto items = scalar_items(*k, "direct_smtp.ports")) {
+        d.ports.clear();
+        for (const auto& item : *items) {
+          const Field port{k->key, item};
+          if (auto n = integer(port, "direct_smtp.ports", 1, 65535)) {
+            if (std::find(d.ports.begin(), d.ports.end(), *n) == d.ports.end()) {
+              d.ports.push_back(static_cast<int>(*n));
+            }
+          }
+        }
+        if (items->empty()) {
+          reader_.error(k->value.IsNull() ? k->key : k->value, "value",
+                        "direct_smtp.ports: at least one port is required");
+        }
+      }
+    }
+    if (auto k = find_field(map, "threshold")) parse_direct_smtp_threshold(*k);
+    if (auto k = find_field(map, "quiet")) {
+      if (auto q = duration(*k, "direct_smtp.quiet", seconds(1), 7 * kDay, "[1s, 7d]")) {
+        d.quiet = *q;
+      }
+    }
+    if (auto k = find_field(map, "allowed_senders")) {
+      if (auto items = scalar_items(*k, "direct_smtp.allowed_senders")) {
+        for (const auto& item : *items) {
+          if (auto cidr = Cidr::parse(item.Scalar())) {
+            d.allowed_senders.push_back(*cidr);
+          } else if (auto address = IpAddress::parse(item.Scalar())) {
+            d.allowed_senders.push_back(
+                *Cidr::parse(address->to_string() + (address->is_v4() ? "/32" : "/128")));
+          } else {
+            reader_.error(item, "cidr",
+                          "direct_smtp.allowed_senders: '" + item.Scalar() +
+                              "' is not an address or a network such as 10.1.0.30 or "
+                              "10.9.0.0/24");
+          }
+        }
+      }
+    }
+    if (auto k = find_field(map, "zones")) {
+      if (auto items = scalar_items(*k, "direct_smtp.zones")) {
+        for (const auto& item : *items) {
+          const bool internal =
+              std::any_of(settings_.internal_networks.begin(), settings_.internal_networks.end(),
+                          [&](const NetworkZone& z) { return z.name == item.Scalar(); });
+          if (!internal) {
+            reader_.error(item, "value",
+                          "direct_smtp.zones: '" + item.Scalar() +
+                              "' is not a zone of networks.internal (external hosts are never "
+                              "watched)");
+            continue;
+          }
+          d.zones.push_back(item.Scalar());
+        }
+      }
+    }
+    if (auto k = find_field(map, "max_hosts")) {
+      if (auto n = integer(*k, "direct_smtp.max_hosts", 1, 10'000'000)) d.max_hosts = *n;
+    }
+  }
+
+  void parse_direct_smtp_threshold(const Field& f) {
+    if (f.value.IsNull()) return;
+    DirectSmtpSettings& d = settings_.direct_smtp;
+    if (!reader_.check_keys(f.value, {"connections", "destinations", "within"},
+                            "direct_smtp.threshold")) {
+      return;
+    }
+    if (auto k = find_field(f.value, "connections")) {
+      if (auto n = integer(*k, "direct_smtp.threshold.connections", 1, kMaxDirectSmtpConnections)) {
+        d.connections = static_cast<int>(*n);
+      }
+    }
+    if (auto k = find_field(f.value, "destinations")) {
+      if (auto n =
+              integer(*k, "direct_smtp.threshold.destinations", 1, kMaxDirectSmtpConnections)) {
+        d.destinations = static_cast<int>(*n);
+      }
+    }
+    if (auto k = find_field(f.value, "within")) {
+      if (auto w = duration(*k, "direct_smtp.threshold.within", seconds(1), kDay, "[1s, 1d]")) {
+        d.within = *w;
+      }
+    }
+    if (d.destinations > d.connections) {
+      auto k = find_field(f.value, "destinations");
+      reader_.error(k ? k->value : f.value, "range",
+                    "direct_smtp.threshold.destinations: " + std::to_string(d.destinations) +
+                        " distinct destinations need at least as many connections (" +
+                        std::to_string(d.connections) + ")");
     }
   }
 

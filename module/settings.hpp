@@ -72,12 +72,35 @@ struct OutputSettings {
   Duration stats_interval = seconds(60);
 };
 
+// The largest connection threshold: what one host's window of attempts must be able to hold.
+inline constexpr int kMaxDirectSmtpConnections = 1000;
+
+// Internal hosts that send SMTP themselves, seen in firewall logs (role: firewall). Off unless
+// the `direct_smtp:` section is present.
+struct DirectSmtpSettings {
+  bool enabled = false;
+  std::vector<int> ports = {25};
+  // An incident when, within `within`, a host made at least `connections` attempts to at least
+  // `destinations` distinct addresses.
+  int connections = 20;
+  int destinations = 5;
+  Duration within = seconds(10 * 60);
+  // A host silent this long ends its burst: its next crossing is a new incident.
+  Duration quiet = seconds(60 * 60);
+  // Never reported, besides the configured mail sources' own addresses.
+  std::vector<Cidr> allowed_senders;
+  // Internal zones watched; empty = every internal zone. External hosts are never watched.
+  std::vector<std::string> zones;
+  std::int64_t max_hosts = 100'000;  // hosts tracked at once
+};
+
 struct CorrelatorSettings {
   std::vector<SourceSettings> sources;
   std::vector<NetworkZone> internal_networks;
   std::vector<NetworkZone> external_networks;  // optional names for known outside networks
   CorrelationSettings correlation;
   std::vector<CustomFormatSettings> custom_formats;
+  DirectSmtpSettings direct_smtp;
   OutputSettings output;
   std::string timezone;  // default zone for BSD timestamps; empty = the process's TZ
   std::string path;      // the file it was loaded from
