@@ -60,6 +60,17 @@ std::optional<HopLink> hop_link_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view to_string(IncidentKind k) {
+  return k == IncidentKind::kDirectSmtp ? "direct_smtp" : "virus_mail";
+}
+
+std::optional<IncidentKind> incident_kind_from_string(std::string_view s) {
+  for (auto k : {IncidentKind::kVirusMail, IncidentKind::kDirectSmtp}) {
+    if (to_string(k) == s) return k;
+  }
+  return std::nullopt;
+}
+
 std::string make_incident_id(std::string_view detector_host, std::string_view key,
                              std::string_view virus, TimePoint detected_at) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -125,6 +136,7 @@ std::string to_json(const Incident& in) {
   o["schema"] = kIncidentSchema;
   o["id"] = in.id;
   o["revision"] = in.revision;
+  o["kind"] = to_string(in.kind);
   o["detected_at"] = format_rfc3339(in.detected_at);
   o["detector"] = json::object{{"host", in.detector_host}, {"format", in.detector_format}};
   o["virus"] = utf8(in.virus);
@@ -173,6 +185,15 @@ std::string to_json(const Incident& in) {
   json::array evidence;
   for (const auto& e : in.evidence) evidence.emplace_back(utf8(e));
   o["evidence"] = std::move(evidence);
+  if (in.direct_smtp) {
+    const DirectSmtpCounts& c = *in.direct_smtp;
+    o["direct_smtp"] = json::object{{"connections", c.connections},
+                                    {"destinations", c.destinations},
+                                    {"blocked", c.blocked},
+                                    {"allowed", c.allowed},
+                                    {"first_seen", format_rfc3339(c.first_seen)},
+                                    {"last_seen", format_rfc3339(c.last_seen)}};
+  }
   return json::serialize(o);
 }
 
@@ -397,11 +418,39 @@ std::optional<std::int64_t> size_from(const Fields& f) {
   return v->get_int64();
 }
 
+std::int64_t count_from(const Fields& f, std::string_view key) {
+  const json::value& v = f.required(key);
+  if (v.is_uint64()) refuse(f.field(key), "too large");
+  if (!v.is_int64()) wrong_type(f.field(key), "a whole number", v);
+  if (v.get_int64() < 0) refuse(f.field(key), "negative");
+  return v.get_int64();
+}
+
+DirectSmtpCounts direct_smtp_from(const json::value& v) {
+  const Fields f(v, "direct_smtp",
+                 {"connections", "destinations", "blocked", "allowed", "first_seen", "last_seen"});
+  DirectSmtpCounts c;
+  c.connections = count_from(f, "connections");
+  c.destinations = count_from(f, "destinations");
+  c.blocked = count_from(f, "blocked");
+  c.allowed = count_from(f, "allowed");
+  c.first_seen = f.time("first_seen");
+  c.last_seen = f.time("last_seen");
+  if (c.destinations > c.connections) {
+    refuse("direct_smtp.destinations", "more than direct_smtp.connections");
+  }
+  if (c.blocked > c.connections - c.allowed) {
+    refuse("direct_smtp.blocked", "blocked and allowed add up to more than connections");
+  }
+  if (c.last_seen < c.first_seen) refuse("direct_smtp.last_seen", "earlier than first_seen");
+  return c;
+}
+
 Incident incident_from(const json::value& document) {
-  const Fields f(
-      document, "",
-      {"schema", "id", "revision", "detected_at", "detector", "virus", "action", "envelope",
-       "message", "hops", "origin", "confidence", "candidates", "note", "evidence"});
+  const Fields f(document, "",
+                 {"schema", "id", "revision", "detected_at", "detector", "virus", "action",
+                  "envelope", "message", "hops", "origin", "confidence", "candidates", "note",
+                  "evidence", "kind", "direct_smtp"});
   const json::value& schema = f.required("schema");
   if (!schema.is_string() || schema.get_string() != kIncidentSchema) {
     refuse("schema", "not " + std::string(kIncidentSchema));
@@ -462,6 +511,20 @@ Incident incident_from(const json::value& document) {
   }
   in.note = f.text("note", limits::kNoteBytes, false);
   in.evidence = f.texts("evidence", limits::kEvidenceLines, limits::kEvidenceLineBytes, false);
+  if (const json::value* kind = f.optional("kind")) {
+    if (!kind->is_string()) wrong_type("kind", "a string", *kind);
+    const auto parsed_kind = incident_kind_from_string(kind->get_string());
+    if (!parsed_kind) refuse("kind", "not virus_mail or direct_smtp");
+    in.kind = *parsed_kind;
+  }
+  const json::value* counts = f.optional("direct_smtp");
+  if (in.kind == IncidentKind::kDirectSmtp && !counts) {
+    refuse("direct_smtp", "missing while kind is direct_smtp");
+  }
+  if (in.kind != IncidentKind::kDirectSmtp && counts) {
+    refuse("direct_smtp", "only allowed when kind is direct_smtp");
+  }
+  if (counts) in.direct_smtp = direct_smtp_from(*counts);
   return in;
 }
 

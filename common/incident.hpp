@@ -17,6 +17,25 @@ enum class Confidence { kExact, kFuzzy, kAmbiguous, kUnresolved };
 std::string_view to_string(Confidence c);
 std::optional<Confidence> confidence_from_string(std::string_view s);
 
+// What was seen. Incidents written before `kind` existed are virus mail.
+enum class IncidentKind {
+  kVirusMail,   // an antivirus verdict traced back to its sender
+  kDirectSmtp,  // an internal host's own SMTP connections, seen by a firewall
+};
+std::string_view to_string(IncidentKind k);
+std::optional<IncidentKind> incident_kind_from_string(std::string_view s);
+
+// A direct_smtp incident's counts over its burst, as the firewall logged them.
+struct DirectSmtpCounts {
+  std::int64_t connections = 0;   // attempts (a retransmitted SYN is not a new one)
+  std::int64_t destinations = 0;  // distinct destination addresses
+  std::int64_t blocked = 0;       // attempts the firewall blocked ...
+  std::int64_t allowed = 0;       // ... or let through; the rest it did not say
+  TimePoint first_seen = 0;
+  TimePoint last_seen = 0;
+  friend bool operator==(const DirectSmtpCounts&, const DirectSmtpCounts&) = default;
+};
+
 // How a hop was linked to the hop after it (towards the detector). The first hop's link says
 // how the detection was matched to the detecting host's record.
 enum class HopLink {
@@ -60,6 +79,7 @@ struct Candidate {
 };
 
 struct Incident {
+  IncidentKind kind = IncidentKind::kVirusMail;
   std::string id;
   TimePoint detected_at = 0;
   std::string detector_host;    // configured source name
@@ -77,9 +97,10 @@ struct Incident {
   std::optional<Origin> origin;
   Confidence confidence = Confidence::kUnresolved;
   std::vector<Candidate> candidates;
-  std::string note;                   // why a trace is not exact (human-readable)
-  std::vector<std::string> evidence;  // the antivirus log lines behind the detection
-  int revision = 1;                   // grows when a later trace updates the same id
+  std::string note;                             // why a trace is not exact (human-readable)
+  std::vector<std::string> evidence;            // the antivirus log lines behind the detection
+  int revision = 1;                             // grows when a later trace updates the same id
+  std::optional<DirectSmtpCounts> direct_smtp;  // present exactly for kind direct_smtp
   friend bool operator==(const Incident&, const Incident&) = default;
 };
 
