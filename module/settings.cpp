@@ -530,6 +530,13 @@ class SettingsParser : YamlFieldParser {
     if (auto k = find_field(map, "quiet")) {
       if (auto q = duration(*k, "direct_smtp.quiet", seconds(1), 7 * kDay, "[1s, 7d]")) {
         d.quiet = *q;
+        // A burst ends only when nothing of it still counts towards the threshold.
+        if (d.quiet < d.within) {
+          reader_.error(k->value, "range",
+                        "direct_smtp.quiet: " + duration_text(d.quiet) +
+                            " must be at least direct_smtp.threshold.within (" +
+                            duration_text(d.within) + ")");
+        }
       }
     }
     if (auto k = find_field(map, "allowed_senders")) {

@@ -181,7 +181,16 @@ void write_stats(const std::string& path, const Correlator& c, StateStore& store
     << ",\"resent_skipped\":" << live.resent_skipped
     << ",\"reread_skipped\":" << live.reread_skipped << ",\"reread_forgotten\":" << reread.evicted()
     << ",\"quarantined_skipped\":" << guard.skipped_count()
-    << ",\"quarantine\":" << guard.quarantine_size() << ",\"records_by_format\":{";
+    << ",\"quarantine\":" << guard.quarantine_size();
+  const auto& d = c.direct_smtp_stats();
+  o << ",\"direct_smtp\":{\"connections\":" << d.connections << ",\"incidents\":" << d.incidents
+    << ",\"revisions\":" << d.revisions << ",\"other_ports\":" << d.other_ports
+    << ",\"not_watched\":" << d.not_watched << ",\"exempt\":" << d.exempt
+    << ",\"retransmissions\":" << d.retransmissions << ",\"unreadable\":" << d.unreadable
+    << ",\"not_firewall\":" << d.not_firewall << ",\"hosts_dropped\":" << d.hosts_dropped
+    << ",\"attempts_dropped\":" << d.attempts_dropped
+    << ",\"destinations_dropped\":" << d.destinations_dropped << "}";
+  o << ",\"records_by_format\":{";
   bool first = true;
   for (const auto& [format, n] : s.records_by_format) {
     o << (first ? "" : ",") << "\"" << format << "\":" << n;

@@ -491,6 +491,14 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
   }
   out << "incidents: exact=" << s.incidents[0] << " fuzzy=" << s.incidents[1]
       << " ambiguous=" << s.incidents[2] << " unresolved=" << s.incidents[3] << "\n";
+  if (const auto& d = correlator.direct_smtp_stats(); d.connections > 0 || d.not_firewall > 0) {
+    out << "direct smtp: " << d.connections << " connections, " << d.incidents << " incidents, "
+        << d.revisions << " revisions; skipped: other-port=" << d.other_ports
+        << " not-watched=" << d.not_watched << " exempt=" << d.exempt
+        << " retransmission=" << d.retransmissions << " unreadable=" << d.unreadable
+        << " not-firewall=" << d.not_firewall << "; dropped: hosts=" << d.hosts_dropped
+        << " attempts=" << d.attempts_dropped << " destinations=" << d.destinations_dropped << "\n";
+  }
   const auto& is = correlator.index().stats();
   out << "index: " << correlator.index().size() << " messages held, " << is.records_created
       << " created, " << is.evicted_by_age << " evicted by age, " << is.evicted_by_capacity

@@ -74,7 +74,8 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
       isvw_(settings.sources.size()),
       source_generation_(settings.sources.size(), 0),
       source_watermark_(settings.sources.size(), 0),
-      source_heard_(settings.sources.size(), 0) {
+      source_heard_(settings.sources.size(), 0),
+      direct_smtp_(settings, topology_) {
   for (const auto& s : settings.sources) {
     zones_.emplace_back(!timezone.empty()     ? timezone
                         : !s.timezone.empty() ? s.timezone
@@ -129,6 +130,11 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
         count(stats_.malformed_by_format, parser->name());
         return;
       case ParseStatus::kRecord:
+        if (scratch_.kind == RecordKind::kConnection ||
+            topology_.source(source).role == SourceRole::kFirewall) {
+          on_connection(source, line, parser->name());
+          return;
+        }
         if (line.raw_is_message && scratch_.kind == RecordKind::kDetection) {
           evidence_.assign(format_rfc3339(line.time)).append(" ").append(line.hostname);
           evidence_.append(" ").append(line.program);
@@ -142,6 +148,37 @@ void Correlator::ingest(SourceIndex source, const LogLine& line) {
     }
   }
   ++stats_.unrecognised;
+}
+
+void Correlator::on_connection(SourceIndex source, const LogLine& line, std::string_view format) {
+  // A firewall's lines never start or extend a mail trace, and only a firewall's connection
+  // records count: a mail host's own packet log is not the border.
+  const bool firewall = topology_.source(source).role == SourceRole::kFirewall;
+  if (scratch_.kind != RecordKind::kConnection || archive_mode_) {
+    ++stats_.ignored;
+    return;
+  }
+  if (!firewall) {
+    direct_smtp_.count_not_firewall();
+    ++stats_.ignored;
+    return;
+  }
+  ++stats_.records;
+  ++relevant_lines_;
+  count(stats_.records_by_format, format);
+  // The log clock that ends quiet bursts moves with the firewall's lines too.
+  watermark_ = std::max(watermark_, line.time);
+  if (!settings_.direct_smtp.enabled) return;
+  direct_smtp_.observe(source, line, format, scratch_, direct_smtp_out_);
+  deliver_direct_smtp();
+}
+
+void Correlator::deliver_direct_smtp() {
+  for (Incident& in : direct_smtp_out_) {
+    if (bound_incident(in) > 0) ++stats_.incidents_cut;
+    sink_.deliver(in);
+  }
+  direct_smtp_out_.clear();
 }
 
 void Correlator::ingest_archive(SourceIndex source, const LogLine& line) {
@@ -575,6 +612,8 @@ void Correlator::advance(TimePoint now) {
   trim_before(covered_, covered_order_, cutoff);
   trim_before(repeat_counts_, repeat_order_, cutoff);
   forget_message_ids();
+  direct_smtp_.advance(log_now, direct_smtp_out_);
+  deliver_direct_smtp();
 }
 
 void Correlator::finish() {
@@ -588,6 +627,8 @@ void Correlator::finish() {
   for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
     index_.forget_message_ids(s, std::numeric_limits<TimePoint>::max());
   }
+  direct_smtp_.finish(direct_smtp_out_);
+  deliver_direct_smtp();
 }
 
 void Correlator::forget_message_ids() {

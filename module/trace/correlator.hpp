@@ -18,6 +18,7 @@
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
+#include "module/trace/direct_smtp_tracker.hpp"
 #include "module/trace/hop_tracer.hpp"
 #include "module/trace/mail_index.hpp"
 #include "module/trace/topology.hpp"
@@ -104,6 +105,7 @@ class Correlator {
   void finish();
 
   const CorrelatorStats& stats() const { return stats_; }
+  const DirectSmtpStats& direct_smtp_stats() const { return direct_smtp_.stats(); }
   // Lines that changed state (a record, or part of an ISVW record): the ones worth journaling.
   std::uint64_t relevant_lines() const { return relevant_lines_; }
   std::uint64_t undecodable() const { return undecodable_; }
@@ -215,6 +217,11 @@ class Correlator {
   TimePoint clock_ = 0;  // the `now` of the last advance()
   bool settled(const Pending& p, TimePoint now) const;
   TimePoint last_retry_ = 0;
+  // Firewall sources' connection records (direct_smtp in the settings).
+  void on_connection(SourceIndex source, const LogLine& line, std::string_view format);
+  void deliver_direct_smtp();
+  DirectSmtpTracker direct_smtp_;
+  std::vector<Incident> direct_smtp_out_;
 };
 
 }  // namespace vtrace
