@@ -418,7 +418,8 @@ Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t ind
     boost::system::error_code ec;
     json::value viruses = json::parse(window.text(4), ec);
     if (ec || !viruses.is_object()) viruses = json::object();
-    auto& slot = viruses.as_object()[in.virus];
+    auto& slot =
+        viruses.as_object()[in.kind == IncidentKind::kDirectSmtp ? "(direct SMTP)" : in.virus];
     slot = (slot.is_int64() ? slot.as_int64() : 0) + 1;
     std::vector<std::string> ids = from_json_array(window.text(5));
     if (ids.size() < kDigestIdsKept) ids.push_back(in.id);
@@ -441,7 +442,12 @@ Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t ind
 
   // First incident for this origin in a window: mail at once, then open the window.
   std::string problem;
-  auto tmpl = find_template(config.mail.templates_dir, action.template_name, &problem);
+  // What a firewall saw is not a virus mail: the default template has its own for it.
+  const std::string& template_name =
+      in.kind == IncidentKind::kDirectSmtp && action.template_name == "incident"
+          ? kDirectSmtpTemplate
+          : action.template_name;
+  auto tmpl = find_template(config.mail.templates_dir, template_name, &problem);
   if (!tmpl) return {"failed", problem, std::nullopt};
   RenderedMail mail = render_incident(*tmpl, in, policy.name);
   std::string status;

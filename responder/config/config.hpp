@@ -51,6 +51,7 @@ struct PolicyMatch {
   std::vector<std::string> viruses;     // glob patterns (*, ?), case-insensitive; empty = any
   std::vector<std::string> confidence;  // exact, fuzzy, ambiguous, unresolved; empty = exact
   std::vector<std::string> detectors;   // detector host names; empty = any
+  std::vector<std::string> kinds;       // virus_mail, direct_smtp; empty = any
 };
 
 struct Threshold {

@@ -46,8 +46,8 @@ void ConfigParser::parse_policy(const YAML::Node& node, std::size_t index) {
 
 void ConfigParser::parse_match(const Field& f, const std::string& what, PolicyMatch& m) {
   if (f.value.IsNull()) return;
-  if (!reader_.check_keys(f.value, {"origin", "zones", "viruses", "confidence", "detectors"},
-                          what)) {
+  if (!reader_.check_keys(
+          f.value, {"origin", "zones", "viruses", "confidence", "detectors", "kind"}, what)) {
     return;
   }
   if (auto k = find_field(f.value, "origin")) {
@@ -93,6 +93,24 @@ void ConfigParser::parse_match(const Field& f, const std::string& what, PolicyMa
         }
         m.confidence.push_back(c);
       }
+    }
+  }
+  if (auto k = find_field(f.value, "kind")) {
+    // One kind (`kind: direct_smtp`) or a list of them.
+    std::vector<YAML::Node> items;
+    if (k->value.IsScalar()) {
+      items.push_back(k->value);
+    } else if (auto listed = scalar_items(*k, what + ".kind")) {
+      items = *listed;
+    }
+    for (const auto& item : items) {
+      if (!incident_kind_from_string(item.Scalar())) {
+        reader_.error(
+            item, "value",
+            what + ".kind: '" + item.Scalar() + "' is not one of: virus_mail, direct_smtp");
+        continue;
+      }
+      m.kinds.push_back(item.Scalar());
     }
   }
   if (auto k = find_field(f.value, "detectors")) {

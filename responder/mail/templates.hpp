@@ -17,8 +17,10 @@ struct MailTemplate {
   std::string body;     // mustache source
 };
 
-// Names of the built-in templates: incident, digest, abuse, sender.
+// Names of the built-in templates: incident, digest, abuse, sender, direct_smtp. A direct_smtp
+// incident is mailed with `direct_smtp` where a policy names `incident` (the default).
 bool is_builtin_template(const std::string& name);
+inline const std::string kDirectSmtpTemplate = "direct_smtp";
 
 // The template `name`: `dir`/NAME.subject.mustache and `dir`/NAME.body.mustache when `dir` is
 // set and they exist, else the built-in one. Returns nullopt with `problem` set when neither

@@ -48,6 +48,7 @@ bool matches(const PolicyMatch& m, const Incident& in) {
     if (!listed(m.zones, in.origin->zone)) return false;
   }
   if (!listed(m.detectors, in.detector_host)) return false;
+  if (!listed(m.kinds, std::string(to_string(in.kind)))) return false;
   if (!m.viruses.empty() &&
       std::none_of(m.viruses.begin(), m.viruses.end(),
                    [&](const std::string& p) { return glob_match(p, in.virus); })) {

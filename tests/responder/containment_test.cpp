@@ -1261,4 +1261,38 @@ TEST_CASE("every SNMP credential a device names must be in the secrets file, of 
         std::string::npos);
 }
 
+TEST_CASE("a direct_smtp incident is contained like any exact origin, through the same guards",
+          "[responder][containment][direct-smtp]") {
+  Fixture f;
+  auto worm = [&](const std::string& id, const std::string& ip) {
+    Incident in = internal_incident(id, f.clock.now(), ip);
+    in.kind = IncidentKind::kDirectSmtp;
+    in.virus.clear();
+    in.action = "blocked";
+    in.envelope_from.clear();
+    in.envelope_to.clear();
+    in.queue_id.clear();
+    in.message_id.clear();
+    in.hops = {Hop{"fw1", "", f.clock.now() - seconds(240), ip, "", HopLink::kDirect}};
+    in.detector_host = "fw1";
+    in.detector_format = "netfilter";
+    in.direct_smtp = DirectSmtpCounts{312, 97, 312, 0, f.clock.now() - seconds(240), f.clock.now()};
+    f.engine.ingest(in, "127.0.0.1");
+    f.engine.process_containments();
+    auto doc = json::parse(*f.engine.incident_json(id));
+    for (const auto& a : doc.at("actions").as_array()) {
+      if (a.at("type").as_string() == "disable_port") {
+        return std::string(a.at("status").as_string()) + ": " +
+               std::string(a.at("detail").as_string());
+      }
+    }
+    return std::string("no disable_port action");
+  };
+  CHECK(worm("d1", "10.1.0.25") ==
+        "refused: 10.1.0.25 is a protected host (containment.protected_hosts)");
+  CHECK(worm("d2", "10.1.23.45").rfind("queued", 0) == 0);
+  CHECK(str(f.only(), "status") == "down");
+  CHECK(f.snmp.admin("sw-a", 2) == 2);
+}
+
 }  // namespace vtrace::responder
