@@ -569,6 +569,9 @@ bool Correlator::settled(const Pending& p, TimePoint now) const {
   for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
     const TimePoint logged = source_watermark_[s];
     if (logged == 0 || logged >= p.settle_at) continue;
+    // A firewall's lines never join a mail trace: a busy firewall log running behind must not
+    // hold virus-mail detections.
+    if (settings_.sources[s].role == SourceRole::kFirewall) continue;
     const bool silent = now - source_heard_[s] >= timeout;
     if (!silent || waited < timeout) return false;
   }

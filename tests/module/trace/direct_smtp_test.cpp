@@ -221,3 +221,49 @@ TEST_CASE("a quiet burst sends its last counts on firewall lines alone, before t
   CHECK(incidents[1].revision == 2);
   CHECK(incidents[1].direct_smtp->connections == 25);
 }
+
+TEST_CASE("a firewall log running behind does not hold virus-mail detections",
+          "[direct-smtp][live]") {
+  // fw1's busy log reaches the collector a minute late but steadily. Its lines never join a
+  // mail trace, so gw1's id-less detection settles on the mail sources alone.
+  Harness h(kSites + kDirectSmtp);
+  auto feed_at = [&h](const std::string& line, int logged, int now) {
+    h.feed({line}, vtrace::seconds(now - logged));
+  };
+  // Seconds after 10:00:00.
+  feed_at("Dec  7 10:00:00 relay1 postfix/smtpd[9]: 2222222222: client=pc9[10.1.9.9]", 0, 0);
+  feed_at("Dec  7 10:00:01 gw1 postfix/smtpd[1]: 1111111111: client=pc45[10.1.23.45]", 1, 1);
+  feed_at(
+      "Dec  7 10:00:01 gw1 postfix/qmgr[2]: 1111111111: from=<a@example.org>, size=1, "
+      "nrcpt=1 (queue active)",
+      1, 1);
+  feed_at(
+      "Dec  7 10:00:02 gw1 postfix/smtp[4]: 1111111111: to=<kato@example.ac.jp>, "
+      "relay=mx[198.51.100.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+      2, 2);
+  feed_at(
+      "Dec  7 10:00:02 gw1 clamav-milter[3]: Message from <a@example.org> to "
+      "<kato@example.ac.jp> infected by Worm.A",
+      2, 2);
+  for (int now = 3; now <= 20; ++now) {
+    // fw1 logged this at 09:59:<now>, a minute before the collector's clock.
+    char fw[256];
+    std::snprintf(fw, sizeof fw,
+                  "Dec  7 09:59:%02d fw1 kernel: [UFW BLOCK] IN=eth1 OUT=eth0 SRC=10.1.7.7 "
+                  "DST=198.51.100.1 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=%d "
+                  "DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0",
+                  now, 41000 + now);
+    feed_at(fw, now - 60, now);
+    if (now % 4 == 0) {
+      char gw[160];
+      std::snprintf(
+          gw, sizeof gw,
+          "Dec  7 10:00:%02d gw1 postfix/smtpd[1]: 33333333%02d: client=ext[198.51.100.9]", now,
+          now);
+      feed_at(gw, now, now);
+    }
+  }
+  std::size_t virus_mail = 0;
+  for (const auto& in : h.incidents()) virus_mail += in.kind == IncidentKind::kVirusMail;
+  CHECK(virus_mail == 1);
+}
