@@ -671,15 +671,21 @@ class Lab:
             if rc != 0:
                 print(f"  WARNING: rsyslogd exit status {rc} at shutdown"
                       + (" (killed by signal %d)" % -rc if rc < 0 else ""), flush=True)
-            deadline = time.time() + 5
-            while time.time() < deadline and self.correlator_pids():
-                time.sleep(0.1)
-            orphans = self.correlator_pids()
-            for pid in orphans:
-                os.kill(pid, signal.SIGKILL)
+            orphans = self.reap_correlators(5)
         self.responder.stop()
         if orphans:
             raise TestFailure(f"vtrace-correlator left running after rsyslogd exited: {orphans}")
+
+    def reap_correlators(self, timeout):
+        """After the collector stopped: waits `timeout` s for its correlators to exit, kills
+        what is left, and returns the pids it had to kill."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.correlator_pids():
+            time.sleep(0.1)
+        orphans = self.correlator_pids()
+        for pid in orphans:
+            os.kill(pid, signal.SIGKILL)
+        return orphans
 
     # files ---------------------------------------------------------------------------------
     def read(self, path):

@@ -273,22 +273,13 @@ class SyslogNgLab:
             rc = self.proc.returncode
             if rc != 0:
                 print(f"  WARNING: syslog-ng exit status {rc} at shutdown", flush=True)
-        deadline = time.time() + 8
-        while time.time() < deadline and self.correlator_pids():
-            time.sleep(0.1)
-        orphans = self.correlator_pids()
-        for pid in orphans:
-            os.kill(pid, signal.SIGKILL)
+        orphans = harness.Lab.reap_correlators(self, 8)
         self.responder.stop()
         if orphans:
             raise TestFailure(f"vtrace-correlator left running after syslog-ng exited: {orphans}")
 
     def read(self, path):
-        try:
-            with open(path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return harness.Lab.read(self, path)
 
     def stats(self):
         return harness.Lab.stats(self)
