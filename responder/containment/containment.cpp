@@ -530,9 +530,11 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
     ++count;
     view.macs_per_port[ifindex] = std::max(view.macs_per_port[ifindex], count);
     auto& sightings = view.mac_ports[mac];
+    // A copy: clang before 16 cannot capture a structured binding (the fuzz build uses clang).
+    const std::int64_t port_if = ifindex;
     const bool known =
         std::any_of(sightings.begin(), sightings.end(),
-                    [&](const SwitchView::Sighting& s) { return s.if_index == ifindex; });
+                    [&](const SwitchView::Sighting& s) { return s.if_index == port_if; });
     if (!known) sightings.push_back({ifindex, fdb_id});
   }
   read_neighbours(view, std::span(walked).subspan(lldp_column), if_of_bridge_port);
