@@ -136,7 +136,7 @@ std::optional<TimePoint> parse_rfc3339_form(std::string_view s, Rfc3339Form form
   if (pos < s.size() && (exact || s[pos] != ' ')) return std::nullopt;
   const TimePoint t =
       make_utc(year, month, day, hour, minute, second, micros) - offset_seconds * kMicrosPerSecond;
-  if (t < kEarliestTime) return std::nullopt;
+  if (t < kEarliestTime || t > kLatestTime) return std::nullopt;
   return t;
 }
 

@@ -31,11 +31,15 @@ TimePoint make_utc(int year, int month, int day, int hour, int minute, int secon
 // The earliest time any parser accepts: 1970-01-01T00:00:00Z. No mail log predates the Unix
 // epoch, so an earlier time (a year 0001 in a forged or corrupt line) is refused, not carried.
 constexpr TimePoint kEarliestTime = 0;
+// The latest: 9999-12-31T23:59:59.999999Z, the last time RFC 3339's four-digit year can write.
+// A local time of year 9999 with a negative offset is in year 10000 in UTC, which no formatter
+// here could write back; it is refused like any other time out of range.
+constexpr TimePoint kLatestTime = 253'402'300'799'999'999;
 
 // Parses "2026-11-28T05:00:36.618019+00:00", "...Z", "...+0000", or with a space instead of
 // 'T'; the text may go on after a space (the front of a log line). A missing zone is treated
 // as UTC only when `assume_utc_if_no_zone`, else fails. The date must exist (no 2026-02-29),
-// the offset be at most 23:59, and the time be no earlier than kEarliestTime.
+// the offset be at most 23:59, and the time be within [kEarliestTime, kLatestTime].
 std::optional<TimePoint> parse_rfc3339(std::string_view text, bool assume_utc_if_no_zone = false);
 
 // The whole text as one RFC 3339 date-time and nothing else, for contracts (incident JSON):

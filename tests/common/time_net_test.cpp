@@ -42,6 +42,17 @@ TEST_CASE("parse_rfc3339 reads the rsyslog high-precision form with a +00:00 off
   CHECK(*t == utc(2026, 11, 28, 5, 0, 36, 618019));
 }
 
+TEST_CASE("parse_rfc3339 refuses a local time of year 9999 that is in year 10000 in UTC",
+          "[time]") {
+  // Found by the time fuzz target: the parse gave a time no RFC 3339 text can write, so it did
+  // not format and parse back.
+  CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59.6-11:00"));
+  const auto last = parse_rfc3339("9999-12-31T23:59:59.999999+00:00");
+  REQUIRE(last);
+  CHECK(*last == vtrace::kLatestTime);
+  CHECK(parse_rfc3339(vtrace::format_rfc3339(*last)) == last);
+}
+
 TEST_CASE("parse_rfc3339 subtracts a positive offset to reach UTC", "[time]") {
   // log-formats.md §1.4 [P: FHNW CyberLab mail-server lab report]
   const auto t = parse_rfc3339("2026-05-16T16:13:25.137663+02:00");
