@@ -237,28 +237,10 @@ class SyslogNgLab:
         return s
 
     def correlator_pids(self):
-        """pids of vtrace-correlator processes started with this lab's config."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if self.config.encode() in argv and argv[0].endswith(b"vtrace-correlator"):
-                pids.append(int(entry))
-        return pids
+        return harness.Lab.correlator_pids(self)
 
     def wait_correlator(self, timeout=15, exclude=()):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            pids = [p for p in self.correlator_pids() if p not in exclude]
-            if pids:
-                return pids[0]
-            time.sleep(0.05)
-        return None
+        return harness.Lab.wait_correlator(self, timeout, exclude)
 
     def stop(self):
         self._close_senders()
