@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace vtrace {
@@ -20,6 +21,15 @@ inline bool valid_name(std::string_view s, std::size_t max_bytes) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '.' || c == '-';
   });
+}
+
+// `s` with A-Z mapped to a-z and every other byte kept: host and domain names compare this way
+// whatever the locale.
+inline std::string ascii_lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
 }
 
 // a == b, for the short texts compared on every line (host names, program names, zones):

@@ -252,6 +252,15 @@ std::optional<Duration> parse_duration(std::string_view text, DurationProblem* p
   return out;
 }
 
+std::string duration_text(Duration d) {
+  if (d == 0) return "0s";
+  if (d % kDay == 0) return std::to_string(d / kDay) + "d";
+  if (d % kHour == 0) return std::to_string(d / kHour) + "h";
+  if (d % kMinute == 0) return std::to_string(d / kMinute) + "m";
+  if (d % seconds(1) == 0) return std::to_string(d / seconds(1)) + "s";
+  return std::to_string(d / 1000) + "ms";
+}
+
 LocalTimeResolver::LocalTimeResolver(std::string zone) : zone_(std::move(zone)) {
   utc_ = zone_ == "UTC" || zone_ == "Etc/UTC" || zone_ == "Z" || zone_ == "GMT";
 }

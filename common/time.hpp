@@ -15,6 +15,9 @@ using Duration = std::int64_t;  // microseconds
 
 constexpr Duration kMicrosPerSecond = 1'000'000;
 constexpr Duration seconds(std::int64_t s) { return s * kMicrosPerSecond; }
+constexpr Duration kMinute = seconds(60);
+constexpr Duration kHour = seconds(3600);
+constexpr Duration kDay = seconds(86400);
 
 // Days since the epoch for a proleptic Gregorian civil date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(int year, unsigned month, unsigned day);
@@ -86,6 +89,10 @@ enum class DurationProblem {
 // Every step is overflow-checked: a value whose microseconds do not fit is refused (kTooLarge),
 // never wrapped.
 std::optional<Duration> parse_duration(std::string_view text, DurationProblem* problem = nullptr);
+// A duration as configurations write it, in the largest unit that divides it ("30m", "5s",
+// "250ms", "1d"); parse_duration() reads it back to the same value. Sub-millisecond parts are
+// dropped, as no setting takes them.
+std::string duration_text(Duration d);
 
 // Converts local wall-clock fields of a named IANA zone (or "UTC") to UTC. Caches the offset
 // per local hour so converting millions of BSD timestamps costs a hash lookup, not mktime().

@@ -33,33 +33,12 @@ constexpr std::string_view kCustomGroups[] = {
     "client_name", "virus",      "action", "next_queue_id", "subject",    "file",
     "size",        "src_ip",     "dst_ip", "src_port",      "dst_port"};
 
-constexpr Duration kMinute = seconds(60);
-constexpr Duration kHour = seconds(3600);
-constexpr Duration kDay = seconds(86400);
-
 // Names of sources, zones and formats end up in incidents (at most
 // incident_limits::kNameBytes there), metrics and file names.
 bool valid_name(std::string_view s) { return vtrace::valid_name(s, incident_limits::kNameBytes); }
 
 // Host names as syslog reports them; the same alphabet as names, so no spaces or ports.
 bool valid_hostname(std::string_view s) { return valid_name(s); }
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-// "30m", "5s", "250ms": the largest unit that divides the value.
-std::string duration_text(Duration d) {
-  if (d == 0) return "0s";
-  if (d % kDay == 0) return std::to_string(d / kDay) + "d";
-  if (d % kHour == 0) return std::to_string(d / kHour) + "h";
-  if (d % kMinute == 0) return std::to_string(d / kMinute) + "m";
-  if (d % seconds(1) == 0) return std::to_string(d / seconds(1)) + "s";
-  return std::to_string(d / 1000) + "ms";
-}
 
 int line_of(const YAML::Node& node) { return node.Mark().is_null() ? 0 : node.Mark().line + 1; }
 
@@ -233,7 +212,7 @@ class SettingsParser : YamlFieldParser {
     auto items = scalar_items(f, what);
     if (!items) return;
     for (const auto& item : *items) {
-      const std::string host = lower(item.Scalar());
+      const std::string host = ascii_lower(item.Scalar());
       if (!valid_hostname(host)) {
         reader_.error(item, "value",
                       what + ": '" + item.Scalar() +

@@ -20,7 +20,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr Duration kHour = seconds(3600);
 constexpr std::size_t kDigestIdsKept = 50;
 
 const char* const kSchema = R"(
@@ -146,12 +145,6 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
 }
 
 std::string origin_ip_of(const Incident& in) { return in.origin ? in.origin->ip : std::string(); }
-
-std::string duration_text(Duration d) {
-  if (d % kHour == 0) return std::to_string(d / kHour) + "h";
-  if (d % seconds(60) == 0) return std::to_string(d / seconds(60)) + "m";
-  return std::to_string(d / seconds(1)) + "s";
-}
 
 }  // namespace
 

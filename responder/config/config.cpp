@@ -98,13 +98,6 @@ namespace detail {
 
 bool valid_name(std::string_view s) { return vtrace::valid_name(s, kMaxNameBytes); }
 
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
 std::string printable(std::string_view s) {
   std::string out;
   for (char c : s) {

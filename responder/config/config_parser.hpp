@@ -23,16 +23,12 @@
 
 namespace vtrace::responder::detail {
 
-inline constexpr Duration kHour = seconds(3600);
-inline constexpr Duration kDay = seconds(86400);
-
 // The responder's own names (hosts, templates, credentials, policies, devices): at most 64
 // bytes, a tighter cap than the correlator's.
 inline constexpr std::size_t kMaxNameBytes = 64;
 
 // vtrace::valid_name with the responder's cap.
 bool valid_name(std::string_view s);
-std::string lower(std::string s);
 // A value quoted in a message: control characters escaped so a diagnostic stays one line.
 std::string printable(std::string_view s);
 int line_of(const YAML::Node& node);

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "common/net.hpp"
+#include "common/text.hpp"
 #include "responder/config/config_parser.hpp"
 
 namespace vtrace::responder::detail {
@@ -115,7 +116,7 @@ void ConfigParser::parse_own_domains(const Field& f) {
   auto items = scalar_items(f, "own_domains");
   if (!items) return;
   for (const auto& item : *items) {
-    const std::string d = lower(item.Scalar());
+    const std::string d = ascii_lower(item.Scalar());
     if (!is_safe_address("x@" + d)) {
       reader_.error(item, "value", "own_domains: '" + item.Scalar() + "' is not a domain name");
       continue;

@@ -28,7 +28,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr Duration kHour = seconds(3600);
 constexpr Duration kReleaseRetry = seconds(60);
 // A location that failed because a device did not answer is tried again after 30 s, doubling
 // up to 10 min, for an hour; a breaker refusal is reconsidered when the rolling hour allows,

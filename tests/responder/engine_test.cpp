@@ -14,8 +14,6 @@ using test::FakeClock;
 using test::internal_incident;
 using test::RecordingSender;
 
-constexpr Duration kMinute = seconds(60);
-
 ActionConfig mail_to(std::vector<std::string> to, Duration window = 30 * kMinute) {
   ActionConfig a;
   a.type = ActionType::kMail;
