@@ -43,19 +43,6 @@ std::int64_t parse_size(std::string_view s) {
   return n == 0 ? -1 : v;
 }
 
-// Index just past the ')' matching the '(' at s[i], or npos.
-std::size_t skip_parens(std::string_view s, std::size_t i) {
-  int depth = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] == '(') {
-      ++depth;
-    } else if (s[i] == ')' && --depth == 0) {
-      return i + 1;
-    }
-  }
-  return npos;
-}
-
 // The first queue id of "QID2/QID3" or, when amavis logged the whole SMTP reply because its
 // "queued as" pattern did not match, whatever id that reply names.
 std::string_view first_queued_as(std::string_view value) {
@@ -77,14 +64,8 @@ class AmavisParser final : public LogParser {
     return base == "amavis" || base == "amavisd" || base == "amavisd-new";
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const ParseStatus status = parse_line(line, out);
-    if (status != ParseStatus::kRecord) out.clear();  // no half-filled record on other results
-    return status;
-  }
-
  private:
-  static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view s = trim(line.message);
     // "(PID-SEQ) " / "(PID-SEQ-N) ".
     if (!s.empty() && s.front() == '(') {

@@ -157,7 +157,7 @@ class CiscoAsaParser final : public LogParser {
     return program.empty() || !message_id(program).empty();
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view id = message_id(line.program);
     std::string_view body = line.message;
     if (id.empty()) {

@@ -17,7 +17,7 @@ class ClamavMilterParser final : public LogParser {
 
   // Subject, addresses and message-id are attacker-written: the line is parsed from both ends
   // so that a subject containing "' message-id '" or " infected by " cannot move the fields.
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view msg = line.message;
     if (msg.starts_with("Clean message ")) return parse_clean(msg.substr(14), out);
     if (!msg.starts_with("Message ")) return ParseStatus::kIgnored;

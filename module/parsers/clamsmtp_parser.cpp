@@ -95,14 +95,8 @@ class ClamsmtpParser final : public LogParser {
     return program == "clamsmtpd" || program == "clamsmtp";
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const ParseStatus status = parse_line(line, out);
-    if (status != ParseStatus::kRecord) out.clear();
-    return status;
-  }
-
  private:
-  static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view s = trim(line.message);
     // "100000: " (the connection counter).
     std::size_t i = 0;

@@ -99,7 +99,7 @@ class CustomParser final : public LogParser {
     return RE2::FullMatch(re2::StringPiece(program.data(), program.size()), *program_);
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     if (!pattern_) return ParseStatus::kNotMine;
     const re2::StringPiece text(line.message.data(), line.message.size());
     constexpr int kInline = 32;

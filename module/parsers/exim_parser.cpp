@@ -31,18 +31,6 @@ constexpr auto npos = std::string_view::npos;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-std::size_t find_nocase(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return npos;
-  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    std::size_t j = 0;
-    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
-    if (j == needle.size()) return i;
-  }
-  return npos;
-}
-
 void skip_spaces(std::string_view& s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
 }
@@ -126,19 +114,6 @@ struct HostField {
   std::string_view ip;
   bool broken = false;  // an unclosed bracket or parenthesis: the line was cut
 };
-
-// Returns the index just past the matching ')' of the '(' at s[i], or npos.
-std::size_t skip_parens(std::string_view s, std::size_t i) {
-  int depth = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] == '(') {
-      ++depth;
-    } else if (s[i] == ')' && --depth == 0) {
-      return i + 1;
-    }
-  }
-  return npos;
-}
 
 // Parses the H= value starting at s[i]; returns the index just after the field.
 std::size_t parse_host_field(std::string_view s, std::size_t i, HostField& host) {
@@ -294,14 +269,8 @@ class EximParser final : public LogParser {
     return program.size() >= 4 && program.substr(0, 4) == "exim";
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const ParseStatus status = parse_line(line, out);
-    if (status != ParseStatus::kRecord) out.clear();  // no half-filled record on other results
-    return status;
-  }
-
  private:
-  static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view s = line.message;
     while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) {
       s.remove_suffix(1);

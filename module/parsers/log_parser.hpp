@@ -18,7 +18,7 @@ enum class ParseStatus : std::uint8_t {
 };
 
 // Parsers do no I/O, read no clock and keep no state between lines; they are called from one
-// thread. `out` is cleared by the caller before each call.
+// thread.
 class LogParser {
  public:
   virtual ~LogParser() = default;
@@ -30,7 +30,19 @@ class LogParser {
   // True iff lines with this syslog program name may be this format's. Called once per
   // distinct program name and cached, so it may be slow.
   virtual bool accepts_program(std::string_view program) const = 0;
-  virtual ParseStatus parse(const LogLine& line, ParsedRecord& out) const = 0;
+
+  // Parses one line into `out`, which the caller passes empty (ParsedRecord::clear). `out`
+  // holds a record iff the result is kRecord; on any other result it is left empty, so no
+  // caller sees the half of a record a format gave up on.
+  ParseStatus parse(const LogLine& line, ParsedRecord& out) const {
+    const ParseStatus status = parse_line(line, out);
+    if (status != ParseStatus::kRecord) out.clear();
+    return status;
+  }
+
+ private:
+  // The format's own reading of the line; it may stop half-way through filling `out`.
+  virtual ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const = 0;
 };
 
 }  // namespace vtrace

@@ -36,7 +36,7 @@ class MimedefangParser final : public LogParser {
   }
 
   // `out` is only written once the line is known to be a record.
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view s = line.message;
     const auto mdlog = s.find("MDLOG,");
     if (mdlog == npos) return ParseStatus::kIgnored;

@@ -35,7 +35,7 @@ class NetfilterParser final : public LogParser {
     return program == "kernel" || program.empty() || program.starts_with("ulogd");
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     const std::string_view text = line.message;
     const auto in_at = find_token(text, "IN=");
     if (in_at == std::string_view::npos) return ParseStatus::kNotMine;

@@ -251,15 +251,31 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-std::size_t find_nocase(std::string_view hay, std::string_view needle, std::size_t from = 0) {
-  if (needle.size() > hay.size()) return std::string_view::npos;
-  for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
+}  // namespace
+
+std::size_t find_nocase(std::string_view hay, std::string_view lower_needle, std::size_t from) {
+  if (lower_needle.size() > hay.size()) return std::string_view::npos;
+  for (std::size_t i = from; i + lower_needle.size() <= hay.size(); ++i) {
     std::size_t j = 0;
-    while (j < needle.size() && lower(hay[i + j]) == needle[j]) ++j;
-    if (j == needle.size()) return i;
+    while (j < lower_needle.size() && lower(hay[i + j]) == lower_needle[j]) ++j;
+    if (j == lower_needle.size()) return i;
   }
   return std::string_view::npos;
 }
+
+std::size_t skip_parens(std::string_view s, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < s.size(); ++i) {
+    if (s[i] == '(') {
+      ++depth;
+    } else if (s[i] == ')' && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+namespace {
 
 std::string_view name_token(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '"' || s.front() == '\'' ||

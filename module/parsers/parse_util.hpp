@@ -11,6 +11,12 @@ namespace vtrace {
 
 // Without leading blanks and tabs, and without trailing blanks, tabs, CR and LF.
 std::string_view trim(std::string_view s);
+// The first position at or after `from` where `lower_needle` (written in lower case) stands in
+// `hay`, ASCII letters compared without case; npos when it does not.
+std::size_t find_nocase(std::string_view hay, std::string_view lower_needle, std::size_t from = 0);
+// The index just past the ')' that closes the '(' at s[open] (nested pairs skipped), or npos
+// when the text ends first (a cut line).
+std::size_t skip_parens(std::string_view s, std::size_t open);
 // Splits "<a@b>,<c@d>" or "a@b, c@d" into addresses without brackets.
 void split_addresses(std::string_view list, std::vector<std::string_view>& out);
 // Strips one pair of surrounding angle brackets and whitespace.

@@ -84,7 +84,7 @@ class PostfixParser final : public LogParser {
            (program.find('/') != std::string_view::npos || program == "postfix");
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view msg = line.message;
     std::size_t i = 0;
     while (i < msg.size() && is_qid_char(msg[i])) ++i;

@@ -430,14 +430,8 @@ class RspamdParser final : public LogParser {
     return program.starts_with("rspamd");
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
-    const ParseStatus status = parse_line(line, out);
-    if (status != ParseStatus::kRecord) out.clear();
-    return status;
-  }
-
  private:
-  static ParseStatus parse_line(const LogLine& line, ParsedRecord& out) {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view body;
     if (!task_log_body(line.message, body)) return ParseStatus::kIgnored;
 

@@ -45,7 +45,7 @@ class SendmailParser final : public LogParser {
            program.starts_with("sm-msp") || program == "sm-acceptingconnections";
   }
 
-  ParseStatus parse(const LogLine& line, ParsedRecord& out) const override {
+  ParseStatus parse_line(const LogLine& line, ParsedRecord& out) const override {
     std::string_view rest = line.message;
     const std::string_view qid = leading_qid(rest);
     if (qid.empty()) return ParseStatus::kIgnored;
