@@ -21,7 +21,7 @@ inline void check_record_views_inside(const ParsedRecord& r, std::string_view te
   for (const std::string_view v :
        {r.queue_id, r.client_ip, r.client_name, r.message_id, r.sender, r.next_queue_id, r.relay_ip,
         r.relay_name, r.orig_queue_id, r.orig_client_ip, r.orig_client_name, r.bounce_queue_id,
-        r.subject, r.file}) {
+        r.subject, r.file, r.src_ip, r.dst_ip}) {
     CHECK(points_into(v, text));
   }
   for (const auto v : r.recipients) CHECK(points_into(v, text));

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,27 @@ LiveRun run_live_on(vtrace::CorrelatorSettings settings, const std::string& inpu
   return run;
 }
 
+// An empty directory for one test's state, named after the test and this process.
+std::filesystem::path fresh_state_dir(const std::string& prefix) {
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The campus configuration with its state and incidents in `dir`. Detections are traced when
+// the input ends, not held for sources that stay silent (settle_timeout 0).
+std::optional<vtrace::CorrelatorSettings> campus_settings_in(const std::filesystem::path& dir) {
+  vtrace::Diagnostics diagnostics;
+  auto settings =
+      vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "test.yaml", diagnostics);
+  REQUIRE(settings);
+  settings->output.state_dir = dir.string();
+  settings->output.jsonl_path = (dir / "incidents.jsonl").string();
+  settings->correlation.settle_timeout = 0;
+  return settings;
+}
+
 std::vector<std::string> lines_of(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -87,18 +109,8 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 
 TEST_CASE("live mode confirms every line, traces the worm and journals the trusted lines",
           "[live]") {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("vtrace-live-test-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  vtrace::Diagnostics diagnostics;
-  auto settings =
-      vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "test.yaml", diagnostics);
-  REQUIRE(settings);
-  settings->output.state_dir = dir.string();
-  settings->output.jsonl_path = (dir / "incidents.jsonl").string();
-  // The detection is traced when the input ends, not held for sources that stay silent.
-  settings->correlation.settle_timeout = 0;
+  const auto dir = fresh_state_dir("vtrace-live-test-");
+  auto settings = campus_settings_in(dir);
 
   const std::string input =
       json_record("relay1", "10.1.0.25", "postfix/smtpd",
@@ -163,18 +175,9 @@ std::string gw2_sendmail_lines(const std::string& queue_id) {
 
 TEST_CASE("a record imfile reads again after rsyslogd lost its position is not a second incident",
           "[live]") {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("vtrace-live-reread-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  vtrace::Diagnostics diagnostics;
-  auto settings =
-      vtrace::parse_correlator_settings(vtrace::testing::kCampusYaml, "test.yaml", diagnostics);
-  REQUIRE(settings);
-  settings->output.state_dir = dir.string();
-  settings->output.jsonl_path = (dir / "incidents.jsonl").string();
+  const auto dir = fresh_state_dir("vtrace-live-reread-");
+  auto settings = campus_settings_in(dir);
   // Nothing else will arrive: the record's trace is given up on at once, not held for records.
-  settings->correlation.settle_timeout = 0;
   settings->correlation.pending_timeout = 0;
   const std::time_t t = std::time(nullptr) - 5;
   std::tm utc{};

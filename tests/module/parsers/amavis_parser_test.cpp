@@ -4,6 +4,7 @@
 
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
@@ -15,12 +16,7 @@ namespace {
 
 ParseStatus parse_amavis(std::string_view message, ParsedRecord& out) {
   static const std::unique_ptr<LogParser> parser = make_amavis_parser();
-  LogLine line;
-  line.program = "amavis";
-  line.message = message;
-  line.raw = message;
-  out.clear();
-  return parser->parse(line, out);
+  return vtrace::testing::parse_message(*parser, "amavis", message, out);
 }
 
 }  // namespace

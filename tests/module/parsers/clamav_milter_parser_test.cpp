@@ -7,12 +7,16 @@
 
 #include "module/input/syslog_envelope.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_message;
+using vtrace::testing::parse_syslog_line;
 using vtrace::testing::points_into;
+using vtrace::testing::UnknownVirus;
 
 namespace {
 
@@ -21,32 +25,13 @@ const LogParser& clamav() {
   return *parser;
 }
 
-void check_views_inside(const ParsedRecord& r, std::string_view text) {
-  check_record_views_inside(r, text, /*unknown_virus_allowed=*/false);
-}
-
 ParseStatus parse(std::string_view text, ParsedRecord& out) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(clamav().accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = clamav().parse(line, out);
-  check_views_inside(out, text);
-  return status;
+  return parse_syslog_line(clamav(), text, out, UnknownVirus::kRefused);
 }
 
 // The text after "clamav-milter[pid]: " for pages that quote lines without a timestamp.
 ParseStatus parse_body(std::string_view message, ParsedRecord& out) {
-  LogLine line;
-  line.program = "clamav-milter";
-  line.message = message;
-  line.raw = message;
-  out.clear();
-  const ParseStatus status = clamav().parse(line, out);
-  check_views_inside(out, message);
-  return status;
+  return parse_message(clamav(), "clamav-milter", message, out, UnknownVirus::kRefused);
 }
 
 // tests/fixtures/scenario/gw1.log (the project's scenario; no real "LogInfected Full" line is

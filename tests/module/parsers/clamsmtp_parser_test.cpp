@@ -8,11 +8,14 @@
 #include "module/input/syslog_envelope.hpp"
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_message;
+using vtrace::testing::parse_syslog_line;
 using vtrace::testing::points_into;
 
 namespace {
@@ -22,33 +25,14 @@ const LogParser& clamsmtp() {
   return *parser;
 }
 
-void check_views_inside(const ParsedRecord& r, std::string_view text) {
-  check_record_views_inside(r, text, /*unknown_virus_allowed=*/true);
-}
-
 // A whole syslog line, through the envelope decoder.
 ParseStatus parse(std::string_view text, ParsedRecord& out) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(clamsmtp().accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = clamsmtp().parse(line, out);
-  check_views_inside(out, text);
-  return status;
+  return parse_syslog_line(clamsmtp(), text, out);
 }
 
 // The text after "clamsmtpd: ".
 ParseStatus parse_body(std::string_view message, ParsedRecord& out) {
-  LogLine line;
-  line.program = "clamsmtpd";
-  line.message = message;
-  line.raw = message;
-  out.clear();
-  const ParseStatus status = clamsmtp().parse(line, out);
-  check_views_inside(out, message);
-  return status;
+  return parse_message(clamsmtp(), "clamsmtpd", message, out);
 }
 
 }  // namespace

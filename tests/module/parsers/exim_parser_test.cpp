@@ -4,6 +4,7 @@
 
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
@@ -13,18 +14,9 @@ using vtrace::testing::points_into;
 
 namespace {
 
-LogLine exim_line(std::string_view message, std::string_view program = "exim") {
-  LogLine line;
-  line.program = program;
-  line.message = message;
-  line.raw = message;
-  return line;
-}
-
 ParseStatus parse_exim(std::string_view message, ParsedRecord& out) {
   static const std::unique_ptr<LogParser> parser = make_exim_parser();
-  out.clear();
-  return parser->parse(exim_line(message), out);
+  return vtrace::testing::parse_message(*parser, "exim", message, out);
 }
 
 }  // namespace

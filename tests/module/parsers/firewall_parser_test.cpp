@@ -12,9 +12,11 @@
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "module/settings.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
+using vtrace::testing::parse_syslog_line;
 using vtrace::testing::points_into;
 
 namespace {
@@ -31,30 +33,14 @@ const LogParser& asa() {
 
 // A whole syslog line, through the envelope decoder, as replay reads it.
 ParseStatus parse(const LogParser& parser, std::string_view text, ParsedRecord& out) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(parser.accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = parser.parse(line, out);
-  CHECK(points_into(out.src_ip, text));
-  CHECK(points_into(out.dst_ip, text));
+  const ParseStatus status = parse_syslog_line(parser, text, out);
   CHECK(points_into(out.action, text));
   return status;
 }
 
 // The message alone, as rsyslog hands it over when it took no program name from the line.
 ParseStatus parse_message(const LogParser& parser, std::string_view message, ParsedRecord& out) {
-  LogLine line;
-  line.message = message;
-  line.raw = message;
-  line.raw_is_message = true;
-  out.clear();
-  const ParseStatus status = parser.parse(line, out);
-  CHECK(points_into(out.src_ip, message));
-  CHECK(points_into(out.dst_ip, message));
-  return status;
+  return vtrace::testing::parse_message(parser, "", message, out);
 }
 
 }  // namespace

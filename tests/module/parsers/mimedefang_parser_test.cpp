@@ -10,11 +10,13 @@
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
 #include "support/correlator_harness.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_syslog_line;
 
 namespace {
 
@@ -24,15 +26,7 @@ const LogParser& mimedefang() {
 }
 
 ParseStatus parse(std::string_view text, ParsedRecord& out) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(mimedefang().accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = mimedefang().parse(line, out);
-  check_record_views_inside(out, text, /*unknown_virus_allowed=*/true);
-  return status;
+  return parse_syslog_line(mimedefang(), text, out);
 }
 
 }  // namespace

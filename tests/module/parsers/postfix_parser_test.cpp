@@ -11,12 +11,16 @@
 
 #include "module/input/syslog_envelope.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_message;
+using vtrace::testing::parse_syslog_line;
 using vtrace::testing::points_into;
+using vtrace::testing::UnknownVirus;
 
 namespace {
 
@@ -25,36 +29,16 @@ const LogParser& postfix() {
   return *parser;
 }
 
-void check_views_inside(const ParsedRecord& r, std::string_view text) {
-  check_record_views_inside(r, text, /*unknown_virus_allowed=*/true);
-}
-
 // Decodes a full syslog line (year 2026, UTC) and runs the postfix parser on it. `text` must
 // outlive the record.
 ParseStatus parse(std::string_view text, ParsedRecord& out, LogLine* line_out = nullptr) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(postfix().accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = postfix().parse(line, out);
-  check_views_inside(out, text);
-  if (line_out) *line_out = line;
-  return status;
+  return parse_syslog_line(postfix(), text, out, UnknownVirus::kAllowed, line_out);
 }
 
 // Runs the parser on a message body without an envelope (the postfix-grok-patterns corpus and
 // pages whose timestamps were anonymised give only the text after "prog[pid]: ").
 ParseStatus parse_body(std::string_view program, std::string_view message, ParsedRecord& out) {
-  LogLine line;
-  line.program = program;
-  line.message = message;
-  line.raw = message;
-  out.clear();
-  const ParseStatus status = postfix().parse(line, out);
-  check_views_inside(out, message);
-  return status;
+  return parse_message(postfix(), program, message, out);
 }
 
 }  // namespace
@@ -842,7 +826,7 @@ TEST_CASE("the log-ship-elastic-postfix trace parses line by line", "[postfix]")
     ++postfix_lines;
     ParsedRecord r;
     REQUIRE(postfix().parse(line, r) == ParseStatus::kRecord);
-    check_views_inside(r, text);
+    check_record_views_inside(r, text, /*unknown_virus_allowed=*/true);
     CHECK(r.queue_id == "3mPVKl0Mhjz7sXv");
     kinds.push_back(r.kind);
   }

@@ -7,12 +7,15 @@
 
 #include "module/parsers/log_line.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_message;
 using vtrace::testing::points_into;
+using vtrace::testing::UnknownVirus;
 
 namespace {
 
@@ -21,20 +24,9 @@ const LogParser& rspamd() {
   return *parser;
 }
 
-void check_views_inside(const ParsedRecord& r, std::string_view text) {
-  check_record_views_inside(r, text, /*unknown_virus_allowed=*/false);
-}
-
 // `message` is the text after "rspamd[pid]: " (or a whole line of rspamd's own log file).
 ParseStatus parse(std::string_view message, ParsedRecord& out) {
-  LogLine line;
-  line.program = "rspamd";
-  line.message = message;
-  line.raw = message;
-  out.clear();
-  const ParseStatus status = rspamd().parse(line, out);
-  check_views_inside(out, message);
-  return status;
+  return parse_message(rspamd(), "rspamd", message, out, UnknownVirus::kRefused);
 }
 
 // For built lines: keeps the text alive after the call, as the record's views point into it.

@@ -8,11 +8,13 @@
 
 #include "module/input/syslog_envelope.hpp"
 #include "module/parsers/parser_registry.hpp"
+#include "support/parser_runs.hpp"
 #include "support/view_checks.hpp"
 
 using namespace vtrace;
 
 using vtrace::testing::check_record_views_inside;
+using vtrace::testing::parse_syslog_line;
 using vtrace::testing::points_into;
 
 namespace {
@@ -22,21 +24,9 @@ const LogParser& sendmail() {
   return *parser;
 }
 
-void check_views_inside(const ParsedRecord& r, std::string_view text) {
-  check_record_views_inside(r, text, /*unknown_virus_allowed=*/true);
-}
-
 // Decodes a full syslog line (year 2026, UTC) and runs the sendmail parser on it.
 ParseStatus parse(std::string_view text, ParsedRecord& out) {
-  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
-  LogLine line;
-  INFO(text);
-  REQUIRE(decoder.decode(text, line));
-  REQUIRE(sendmail().accepts_program(line.program));
-  out.clear();
-  const ParseStatus status = sendmail().parse(line, out);
-  check_views_inside(out, text);
-  return status;
+  return parse_syslog_line(sendmail(), text, out);
 }
 
 }  // namespace
@@ -605,7 +595,7 @@ TEST_CASE("the fluent-plugin-sendmail test log parses line by line", "[sendmail]
     const ParseStatus status = sendmail().parse(line, r);
     INFO(text);
     CHECK(status != ParseStatus::kMalformed);
-    check_views_inside(r, text);
+    check_record_views_inside(r, text, /*unknown_virus_allowed=*/true);
     if (status == ParseStatus::kIgnored) {
       ++ignored;
       continue;
