@@ -1,5 +1,4 @@
 // vtracectl: the operators' CLI over the responder's HTTP API (list, show, outbox, release).
-#include <curl/curl.h>
 #include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
@@ -8,9 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "common/http_client.hpp"
 #include "common/version.hpp"
 #include "responder/config/config.hpp"
 
@@ -24,35 +25,21 @@ struct Reply {
   std::string error;
 };
 
-std::size_t collect(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
+// One request to the responder's API, through the project's HTTP client (the one the
+// automation back ends and the correlator's outbox use).
 Reply call(const std::string& method, const std::string& url, const std::string& token,
            const std::string& body = "") {
-  Reply reply;
-  CURL* curl = curl_easy_init();
-  if (!curl) return {0, {}, "curl_easy_init failed"};
-  char error[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = nullptr;
-  const std::string auth = "Authorization: Bearer " + token;
-  if (!token.empty()) headers = curl_slist_append(headers, auth.c_str());
-  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (curl_easy_perform(curl) != CURLE_OK) reply.error = error;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return reply;
+  static const std::unique_ptr<vtrace::HttpClient> client = vtrace::make_beast_http_client();
+  vtrace::HttpRequest request;
+  request.method = method;
+  request.url = url;
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body;
+  request.timeout = vtrace::seconds(30);
+  vtrace::HttpResponse response = client->send(request);
+  if (!response.transport_ok) return {0, {}, response.error};
+  return {response.status, std::move(response.body), {}};
 }
 
 std::string str(const json::value& v, std::string_view key) {
@@ -394,7 +381,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*refused) return list_refused(state_dir);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   while (!url.empty() && url.back() == '/') url.pop_back();
   std::string token;
   if (!secrets_file.empty()) {
