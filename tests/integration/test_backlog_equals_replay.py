@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live equals replay after a backlog (issue 21). The bundled multi-host scenario (postfix,
+"""Live equals replay after a backlog. The bundled multi-host scenario (postfix,
 sendmail and exim relays, a postfix + clamav-milter gateway and a sendmail gateway; its ISVW
 log left out) is sent through a private rsyslogd with the shipped snippet, every line with its
 original timestamp from November, as a collector sees them after an outage: first the

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Four verbatim lines from a real postfix gateway and relay whose other lines are missing (a
-gw <-> relay loop, issue 22) used to crash the correlator in HopTracer::branch, and every
+gw <-> relay loop) used to crash the correlator in HopTracer::branch, and every
 restart crashed again while replaying the journal. Live, they must give one unresolved
 incident, with no restart of the correlator, and rsyslog keeps running."""
 import calendar

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""No crash loop from one line (issue 22): the correlator is made to die (SIGKILL, through its
+"""No crash loop from one line: the correlator is made to die (SIGKILL, through its
 test hook VTRACE_TEST_CRASH_ON) every time it traces one chosen detection, and every time it
 ingests one chosen gateway line, as a bug would. rsyslog restarts it; the restart must set the
 line it died on aside (quarantine file, counter, loud log), answer its start-up OK, and go on:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exactly one incident per virus mail across re-sends (issue 14): an ISVW record (no queue id,
+"""Exactly one incident per virus mail across re-sends: an ISVW record (no queue id,
 no Message-ID: its detection key is its envelope, virus and second) read by imfile. The
 correlator is killed (its test hook) after journalling the record and before answering OK, so
 rsyslog sends it again to the restarted correlator; then the correlator is reloaded (SIGHUP)

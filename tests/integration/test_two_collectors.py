@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Two collectors, one action (issue 14): two correlators fed the same mail logs, as two
+"""Two collectors, one action: two correlators fed the same mail logs, as two
 collectors receiving the same RELP forwarding would be, post to one real vtrace-responder that
 mails through a real SMTP server (aiosmtpd, Maildir). Collector B gets the logs 5 s after A, is
 killed in the middle and restarted (it gets its unconfirmed lines again, rsyslog's rule).

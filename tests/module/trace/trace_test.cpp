@@ -464,10 +464,11 @@ TEST_CASE("a relay loop stops instead of running forever", "[trace]") {
   CHECK_FALSE(incidents[0].origin);
 }
 
-// Four verbatim lines from a real postfix gateway and relay whose other lines are missing
-// (issue 22): the relay's message came from the gateway, and the gateway's detected message came
-// from the relay, so the envelope search on the gateway finds the detected message itself.
-// That used to leave a hop-less chain, and HopTracer::branch read its first hop.
+// Four verbatim lines from a real postfix gateway and relay whose other lines are missing (the
+// lines tests/integration/test_partial_loop.py sends live): the relay's message came from the
+// gateway, and the gateway's detected message came from the relay, so the envelope search on the
+// gateway finds the detected message itself. That used to leave a hop-less chain, and
+// HopTracer::branch read its first hop.
 const char* kGatewayRelayLoopYaml = R"(
 sources:
   - name: gw
