@@ -202,6 +202,9 @@ struct ContainmentConfig {
   Duration snmp_timeout = seconds(1);        // per try
   int snmp_retries = 1;
   BreakerConfig breaker;
+  // Mailed when a contained host escapes (a follow-up found its MAC on another port); unset:
+  // breaker.notify, an empty list: no mail.
+  std::optional<std::vector<std::string>> escaped_notify;
   PortBackend backend = PortBackend::kSnmp;  // for switches without their own `backend`
   WebhookConfig webhook;
   AwxConfig awx;

@@ -16,7 +16,7 @@ void ConfigParser::parse_containment(const Field& f) {
           map,
           {"protected_hosts", "switches", "routers", "static_map", "uplink_max_macs",
            "lldp_uplinks", "location_max_age", "snmp_timeout", "snmp_retries", "breaker", "backend",
-           "webhook", "awx", "table_max_age", "table_refresh"},
+           "webhook", "awx", "table_max_age", "table_refresh", "escaped_notify"},
           "containment")) {
     return;
   }
@@ -98,6 +98,9 @@ void ConfigParser::parse_containment(const Field& f) {
         b.notify = addresses(*n, "containment.breaker.notify");
       }
     }
+  }
+  if (auto k = find_field(map, "escaped_notify")) {
+    c.escaped_notify = addresses(*k, "containment.escaped_notify");
   }
   // Static entries may only name configured access switches.
   for (std::size_t i = 0; i < static_nodes_.size(); ++i) {

@@ -1073,6 +1073,18 @@ TEST_CASE(
   CHECK(f.snmp.admin("sw-a", 6) == 1);
 }
 
+TEST_CASE("escaped_notify is a list of mail addresses, checked with positions",
+          "[responder][containment][config]") {
+  Diagnostics d;
+  CHECK_FALSE(parse_responder_config(R"(containment:
+  escaped_notify: [desk@example.ac.jp, "desk; rm -rf"]
+)",
+                                     "r.yaml", d));
+  INFO(d.render());
+  CHECK(d.render().find("r.yaml:2:40: error[address]: containment.escaped_notify: 'desk; rm -rf' "
+                        "is not a mail address") != std::string::npos);
+}
+
 TEST_CASE("a PC detected again but still behind its shut port, or reported late, is not followed",
           "[responder][containment]") {
   Fixture f;
