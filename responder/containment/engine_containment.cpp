@@ -486,7 +486,8 @@ void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std:
   counters_.containments_escaped++;
   audit_containment("policy:" + policy, "containment.escaped", first, "escaped", detail);
   const ContainmentConfig& c = config_->containment;
-  if (c.breaker.notify.empty()) return;
+  const std::vector<std::string> notify = c.escaped_notify.value_or(c.breaker.notify);
+  if (notify.empty()) return;
   const std::string body =
       "vtrace-responder: a contained host escaped its containment.\n\n"
       "Containment " +
@@ -498,7 +499,7 @@ void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std:
       "The first port stays shut until it expires or is released: someone else may be plugged "
       "into it now. Check with `vtracectl containments`.\n";
   queue_mail(
-      "containment_escaped", policy, incident, c.breaker.notify,
+      "containment_escaped", policy, incident, notify,
       "[vtrace] contained host " + ip + " escaped: now on " + now_at.device + " " + now_at.port,
       body, false, false, nullptr);
 }

@@ -1073,6 +1073,36 @@ TEST_CASE(
   CHECK(f.snmp.admin("sw-a", 6) == 1);
 }
 
+TEST_CASE("an escape is mailed to escaped_notify when it is set, to breaker.notify otherwise",
+          "[responder][containment]") {
+  std::string text = kConfig;
+  std::string want = "noc@example.ac.jp";
+  SECTION("its own list") {
+    text.replace(text.find("  breaker:"), 0,
+                 "  escaped_notify: [desk@example.ac.jp, helpdesk@example.ac.jp]\n");
+    want = "desk@example.ac.jp helpdesk@example.ac.jp";
+  }
+  SECTION("an empty list mails nobody") {
+    text.replace(text.find("  breaker:"), 0, "  escaped_notify: []\n");
+    want.clear();
+  }
+  SECTION("unset: the breaker's list") {}
+  Fixture f(load(text));
+  f.ingest("i1", "10.1.23.45");
+  f.clock.advance(seconds(600));
+  f.snmp.fdb("sw-a", 10, "00:50:56:aa:00:01", 6);
+  f.ingest("i2", "10.1.23.45");
+  REQUIRE(str(f.containments()[1].as_object(), "status") == "escaped");
+  auto mails = json::parse(f.engine.outbox_json("", 100)).at("mails").as_array();
+  std::string to;
+  for (const auto& m : mails) {
+    if (m.at("kind").as_string() != "containment_escaped") continue;
+    for (const auto& r : m.at("to").as_array())
+      to += (to.empty() ? "" : " ") + std::string(r.as_string());
+  }
+  CHECK(to == want);
+}
+
 TEST_CASE("escaped_notify is a list of mail addresses, checked with positions",
           "[responder][containment][config]") {
   Diagnostics d;
