@@ -99,6 +99,11 @@ enum class SnmpVersion { kV2c, kV3 };
 enum class PortBackend { kSnmp, kWebhook, kAwx };
 std::string_view to_string(PortBackend b);
 
+// Where a switch keeps a port's untagged (data) VLAN, which quarantine_vlan writes: Q-BRIDGE
+// dot1qPvid (by bridge port) or Cisco CISCO-VLAN-MEMBERSHIP-MIB vmVlan (by ifIndex; static
+// access ports only).
+enum class VlanMib { kQBridge, kCisco };
+
 // An SNMP agent: an access switch or a router whose ARP table is read.
 struct SnmpDeviceConfig {
   std::string name;
@@ -120,6 +125,7 @@ struct SnmpDeviceConfig {
   // BRIDGE-MIB indexed per VLAN (Cisco): walk these VLANs' instances instead of Q-BRIDGE.
   std::vector<int> fdb_vlans;
   std::string vlan_context = "vlan-{vlan}";  // v3: the context of one VLAN's instance
+  VlanMib vlan_mib = VlanMib::kQBridge;      // quarantine_vlan writes dot1qPvid or vmVlan
 };
 
 struct StaticPort {

@@ -18,7 +18,7 @@ void ConfigParser::parse_devices(const Field& f, const std::string& what, bool i
                               node,
                               {"name", "address", "port", "version", "credential", "context",
                                "dry_run", "protected", "protected_ports", "uplinks", "desk_ports",
-                               "lldp_uplinks", "backend", "fdb_vlans", "vlan_context"},
+                               "lldp_uplinks", "backend", "fdb_vlans", "vlan_context", "vlan_mib"},
                               label)
                         : reader_.check_keys(
                               node, {"name", "address", "port", "version", "credential", "context"},
@@ -116,6 +116,13 @@ void ConfigParser::parse_devices(const Field& f, const std::string& what, bool i
                               "' must contain {vlan} (e.g. vlan-{vlan})");
           } else {
             d.vlan_context = *v;
+          }
+        }
+      }
+      if (auto k = find_field(node, "vlan_mib")) {
+        if (has_value(*k, label + ".vlan_mib", "q-bridge or cisco")) {
+          if (auto c = reader_.choice(k->value, label + ".vlan_mib", {"q-bridge", "cisco"})) {
+            d.vlan_mib = *c == "cisco" ? VlanMib::kCisco : VlanMib::kQBridge;
           }
         }
       }

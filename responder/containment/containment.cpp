@@ -814,6 +814,64 @@ std::optional<std::int64_t> SnmpPortReader::admin_status(const SnmpDeviceConfig&
   return back.vars[0].integer;
 }
 
+std::string vlan_object_name(const Oid& object) {
+  const bool cisco = object.size() == oids::kVmVlan.size() + 1 &&
+                     std::equal(oids::kVmVlan.begin(), oids::kVmVlan.end(), object.begin());
+  return (cisco ? "vmVlan." : "dot1qPvid.") + std::to_string(object.back());
+}
+
+std::optional<Oid> SnmpPortReader::vlan_object(const SnmpDeviceConfig& device,
+                                               std::int64_t if_index, std::string* problem) {
+  const SnmpTarget t = target(device);
+  if (device.vlan_mib == VlanMib::kCisco) {
+    SnmpResult type = snmp_.get(t, with(oids::kVmVlanType, if_index));
+    if (!type.ok || type.vars.empty() || type.vars[0].type != SnmpVar::Type::kInteger) {
+      *problem = "the read of vmVlanType." + std::to_string(if_index) + " on " + device.name +
+                 " failed: " + (type.ok ? "not an INTEGER" : type.error) +
+                 " (not an access port, or no CISCO-VLAN-MEMBERSHIP-MIB)";
+      return std::nullopt;
+    }
+    constexpr std::int64_t kStatic = 1;
+    if (type.vars[0].integer != kStatic) {
+      *problem = "ifIndex " + std::to_string(if_index) + " on " + device.name +
+                 " is not a static access port (vmVlanType " +
+                 std::to_string(type.vars[0].integer) + "): its VLAN is not set over SNMP";
+      return std::nullopt;
+    }
+    return with(oids::kVmVlan, if_index);
+  }
+  // dot1qPvid is indexed by bridge port: the one dot1dBasePortIfIndex maps to this ifIndex
+  // (the ifIndex itself only on an agent without that column, as the locator assumes too).
+  SnmpResult ports = snmp_.walk(t, oids::kDot1dBasePortIfIndex);
+  if (!ports.ok) {
+    *problem = "cannot read dot1dBasePortIfIndex on " + device.name + ": " + ports.error;
+    return std::nullopt;
+  }
+  std::int64_t bridge_port = ports.vars.empty() ? if_index : 0;
+  for (const auto& v : ports.vars) {
+    if (v.type == SnmpVar::Type::kInteger && v.integer == if_index) {
+      bridge_port = v.oid.back();
+    }
+  }
+  if (bridge_port == 0) {
+    *problem = "ifIndex " + std::to_string(if_index) + " on " + device.name +
+               " is no bridge port: its VLAN cannot be set";
+    return std::nullopt;
+  }
+  return with(oids::kDot1qPvid, bridge_port);
+}
+
+std::optional<std::int64_t> SnmpPortReader::read_vlan(const SnmpDeviceConfig& device,
+                                                      const Oid& object, std::string* problem) {
+  SnmpResult r = snmp_.get(target(device), object);
+  if (!r.ok || r.vars.empty() || r.vars[0].type != SnmpVar::Type::kInteger) {
+    *problem = "the read of " + vlan_object_name(object) + " on " + device.name +
+               " failed: " + (r.ok ? "not an INTEGER" : r.error);
+    return std::nullopt;
+  }
+  return r.vars[0].integer;
+}
+
 SnmpPortController::SnmpPortController(SnmpClient& snmp,
                                        std::shared_ptr<const ContainmentConfig> config,
                                        std::map<std::string, SnmpCredential> credentials)
@@ -865,37 +923,14 @@ PortWrite SnmpPortController::set_vlan(const PortRequest& request, std::int64_t 
   PortWrite out;
   out.if_index = if_index;
   const SnmpDeviceConfig& device = *request.device;
-  const SnmpTarget target = reader_.target(device);
-  // dot1qPvid is indexed by bridge port: the one dot1dBasePortIfIndex maps to this ifIndex
-  // (the ifIndex itself only on an agent without that column, as the locator assumes too).
-  SnmpResult ports = snmp_.walk(target, oids::kDot1dBasePortIfIndex);
-  if (!ports.ok) {
-    out.detail = "cannot read dot1dBasePortIfIndex on " + device.name + ": " + ports.error;
-    return out;
-  }
-  std::int64_t bridge_port = ports.vars.empty() ? if_index : 0;
-  for (const auto& v : ports.vars) {
-    if (v.type == SnmpVar::Type::kInteger && v.integer == if_index) {
-      bridge_port = v.oid.back();
-    }
-  }
-  if (bridge_port == 0) {
-    out.detail = device.name + " " + request.port + " (ifIndex " + std::to_string(if_index) +
-                 ") is no bridge port: its VLAN cannot be set" + note;
-    return out;
-  }
-  const Oid pvid = with(oids::kDot1qPvid, bridge_port);
-  auto read = [&](std::string* problem) -> std::optional<std::int64_t> {
-    SnmpResult r = snmp_.get(target, pvid);
-    if (!r.ok || r.vars.empty() || r.vars[0].type != SnmpVar::Type::kInteger) {
-      *problem = "the read of dot1qPvid." + std::to_string(bridge_port) + " on " + device.name +
-                 " failed: " + (r.ok ? "not an INTEGER" : r.error);
-      return std::nullopt;
-    }
-    return r.vars[0].integer;
-  };
   std::string problem;
-  const auto before = read(&problem);
+  const auto object = reader_.vlan_object(device, if_index, &problem);
+  if (!object) {
+    out.detail = problem + note;
+    return out;
+  }
+  const std::string name = vlan_object_name(*object);
+  const auto before = reader_.read_vlan(device, *object, &problem);
   if (!before) {
     out.detail = problem + note;
     return out;
@@ -907,19 +942,17 @@ PortWrite SnmpPortController::set_vlan(const PortRequest& request, std::int64_t 
     return out;
   }
   out.previous_vlan = static_cast<int>(*before);
-  SnmpResult set = snmp_.set_integer(target, pvid, request.vlan);
+  SnmpResult set = snmp_.set_integer(reader_.target(device), *object, request.vlan);
   if (!set.ok) {
-    out.detail = "SET dot1qPvid." + std::to_string(bridge_port) + "=" +
-                 std::to_string(request.vlan) + " on " + device.name + " failed: " + set.error +
-                 note;
+    out.detail = "SET " + name + "=" + std::to_string(request.vlan) + " on " + device.name +
+                 " failed: " + set.error + note;
     return out;
   }
-  const auto after = read(&problem);
+  const auto after = reader_.read_vlan(device, *object, &problem);
   if (!after || *after != request.vlan) {
     out.detail = "SET accepted but " +
-                 (after ? "dot1qPvid." + std::to_string(bridge_port) + " on " + device.name +
-                              " reads " + std::to_string(*after) + ", not " +
-                              std::to_string(request.vlan) + ": the write did not take"
+                 (after ? name + " on " + device.name + " reads " + std::to_string(*after) +
+                              ", not " + std::to_string(request.vlan) + ": the write did not take"
                         : problem) +
                  note;
     return out;

@@ -32,6 +32,10 @@ inline const Oid kDot1dTpFdbPort = {1, 3, 6, 1, 2, 1, 17, 4, 3, 1, 2};
 inline const Oid kDot1dBasePortIfIndex = {1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2};
 // Q-BRIDGE dot1qPvid, indexed by dot1dBasePort: a port's untagged (data) VLAN.
 inline const Oid kDot1qPvid = {1, 3, 6, 1, 2, 1, 17, 7, 1, 4, 5, 1, 1};
+// CISCO-VLAN-MEMBERSHIP-MIB vmMembershipTable, indexed by ifIndex: vmVlanType static(1),
+// dynamic(2), multiVlan(3), and vmVlan, the access port's VLAN (writable when static).
+inline const Oid kVmVlanType = {1, 3, 6, 1, 4, 1, 9, 9, 68, 1, 2, 2, 1, 1};
+inline const Oid kVmVlan = {1, 3, 6, 1, 4, 1, 9, 9, 68, 1, 2, 2, 1, 2};
 // LLDP-MIB lldpRemTable, indexed by timeMark.localPortNum.index.
 inline const Oid kLldpRemChassisIdSubtype = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4};
 inline const Oid kLldpRemChassisId = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5};
@@ -182,6 +186,9 @@ class PortLocator {
   std::map<std::pair<std::string, Oid>, CachedTable> tables_;  // by router name and table
 };
 
+// "dot1qPvid.<bridge port>" or "vmVlan.<ifIndex>": a VLAN object as messages name it.
+std::string vlan_object_name(const Oid& object);
+
 // Reads a switch port by name: the ifIndex (re-resolved from the ifName) and ifAdminStatus.
 // Used before every SNMP write and to verify what an HTTP back end did.
 class SnmpPortReader {
@@ -197,6 +204,15 @@ class SnmpPortReader {
   // ifAdminStatus.<if_index>; nullopt with `problem` set when it cannot be read.
   std::optional<std::int64_t> admin_status(const SnmpDeviceConfig& device, std::int64_t if_index,
                                            std::string* problem);
+  // The object holding the port's untagged (data) VLAN, by the switch's vlan_mib:
+  // dot1qPvid.<the bridge port dot1dBasePortIfIndex maps to if_index>, or Cisco
+  // vmVlan.<if_index> of a static access port (vmVlanType static(1)). nullopt with `problem`
+  // set when the port has none that may be written.
+  std::optional<Oid> vlan_object(const SnmpDeviceConfig& device, std::int64_t if_index,
+                                 std::string* problem);
+  // The VLAN `object` (from vlan_object) reads; nullopt with `problem` set.
+  std::optional<std::int64_t> read_vlan(const SnmpDeviceConfig& device, const Oid& object,
+                                        std::string* problem);
 
  private:
   SnmpClient& snmp_;
@@ -212,7 +228,8 @@ class SnmpPortController final : public PortController {
   PortWrite set_admin_status(const PortRequest& request) override;
 
  private:
-  // SET dot1qPvid.<bridge port> = request.vlan, then GET it back; the VLAN before is returned.
+  // SET the port's VLAN object (dot1qPvid or vmVlan) = request.vlan, then GET it back; the VLAN
+  // before is returned.
   PortWrite set_vlan(const PortRequest& request, std::int64_t if_index, const std::string& note);
 
   SnmpClient& snmp_;

@@ -1223,6 +1223,71 @@ TEST_CASE("quarantine_vlan moves the desk port's VLAN, verified, and moves it ba
   }
 }
 
+TEST_CASE(
+    "quarantine_vlan on a Cisco switch writes vmVlan of a static access port and moves it "
+    "back",
+    "[responder][containment]") {
+  std::string text = kConfig;
+  const std::string shut = "{type: disable_port, dry_run: false, duration: 1h}";
+  text.replace(text.find(shut), shut.size(),
+               "{type: quarantine_vlan, vlan: 999, dry_run: false, duration: 1h}");
+  text.replace(text.find("uplinks: [Gi1/0/1]"), 18, "uplinks: [Gi1/0/1]\n      vlan_mib: cisco");
+  Fixture f(load(text));
+  for (std::uint32_t i = 1; i <= 8; ++i) {
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kVmVlanType, {i}), 1);  // static
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kVmVlan, {i}), 10);
+    // A Q-BRIDGE PVID the Cisco option must not touch.
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kDot1qPvid, {i}), 10);
+  }
+  const Oid vm2 = FakeSnmp::cat(oids::kVmVlan, {2});
+  f.ingest("i1", "10.1.23.45");
+  auto c = f.only();
+  INFO(str(c, "detail"));
+  CHECK(str(c, "status") == "down");
+  CHECK(str(c, "previous_vlan") == "10");
+  CHECK(str(c, "detail") == "sw-a Gi1/0/2 (ifIndex 2) is in VLAN 999 (was 10), verified");
+  CHECK(f.snmp.mib["sw-a"][vm2].integer == 999);
+  CHECK(f.snmp.admin("sw-a", 2) == 1);
+  f.clock.advance(seconds(3601));
+  f.engine.process_containments();
+  CHECK(str(f.only(), "status") == "released");
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a " + oid_text(vm2) + "=999",
+                                                  "sw-a " + oid_text(vm2) + "=10"});
+  SECTION("a port whose VLAN is assigned dynamically (VMPS) is not written") {
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kVmVlanType, {3}), 2);
+    f.ingest("i2", "10.1.23.46");
+    auto failed = f.containments()[0].as_object();
+    CHECK(str(failed, "status") == "failed");
+    CHECK(str(failed, "detail") ==
+          "ifIndex 3 on sw-a is not a static access port (vmVlanType 2): its VLAN is not set "
+          "over SNMP");
+    CHECK(f.snmp.writes.size() == 2);
+  }
+  SECTION("a trunk port without a vmMembershipTable row is not written") {
+    f.snmp.mib["sw-a"].erase(FakeSnmp::cat(oids::kVmVlanType, {3}));
+    f.ingest("i2", "10.1.23.46");
+    auto failed = f.containments()[0].as_object();
+    CHECK(str(failed, "status") == "failed");
+    CHECK(str(failed, "detail").find("the read of vmVlanType.3 on sw-a failed: noSuchInstance") ==
+          0);
+    CHECK(f.snmp.writes.size() == 2);
+  }
+}
+
+TEST_CASE("vlan_mib is q-bridge or cisco, checked with its position",
+          "[responder][containment][config]") {
+  Diagnostics d;
+  CHECK_FALSE(parse_responder_config(R"(containment:
+  switches:
+    - {name: sw-a, address: 192.0.2.2, credential: rw, vlan_mib: juniper}
+policies: []
+)",
+                                     "r.yaml", d));
+  INFO(d.render());
+  CHECK(d.render().find("r.yaml:3:66: error[value]: containment.switches[0].vlan_mib: 'juniper' is "
+                        "not one of: q-bridge, cisco") != std::string::npos);
+}
+
 TEST_CASE("the containment configuration is checked with positions",
           "[responder][containment][config]") {
   Diagnostics d;
