@@ -2,6 +2,7 @@
 #include "responder/containment/containment.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <set>
 #include <span>
@@ -55,9 +56,24 @@ const SnmpDeviceConfig* find_switch(const ContainmentConfig& config, const std::
   return nullptr;
 }
 
-// The LLDP and CDP neighbours per ifIndex, from the six columns walk_switch reads: LLDP name,
-// capabilities, chassis id subtype and chassis id, then CDP device id and capabilities. A
-// column an agent does not have comes back empty and changes nothing.
+// A Cisco IP phone's CDP device id is "SEP" and its MAC in 12 hex digits (SEP001E13000031).
+std::string mac_of_phone_name(const std::string& name) {
+  if (name.size() != 15 || (name.compare(0, 3, "SEP") != 0 && name.compare(0, 3, "sep") != 0)) {
+    return "";
+  }
+  std::string out;
+  for (std::size_t i = 3; i < 15; ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return "";
+    if (i > 3 && i % 2 == 1) out += ':';
+    out += c;
+  }
+  return out;
+}
+
+// The LLDP and CDP neighbours per ifIndex, from the eight columns walk_switch reads: LLDP name,
+// capabilities, chassis id subtype and chassis id, then CDP device id, capabilities, address
+// type and address. A column an agent does not have comes back empty and changes nothing.
 void read_neighbours(SwitchView& view, std::span<const SnmpResult> columns,
                      const std::function<std::int64_t(std::int64_t)>& if_of_local_port) {
   auto bytes = [](const SnmpVar& v) { return v.type == SnmpVar::Type::kBytes ? v.bytes : ""; };
@@ -91,12 +107,25 @@ void read_neighbours(SwitchView& view, std::span<const SnmpResult> columns,
   }
   // CDP: ifIndex.deviceIndex
   const auto cdp_caps = rows(5, oids::kCdpCacheCapabilities, 2);
+  const auto address_type = rows(6, oids::kCdpCacheAddressType, 2);
+  const auto address = rows(7, oids::kCdpCacheAddress, 2);
   for (const auto& [idx, var] : rows(4, oids::kCdpCacheDeviceId, 2)) {
     Neighbour n;
     n.name = bytes(*var).empty() ? "?" : bytes(*var);
     n.protocol = "CDP";
     if (auto it = cdp_caps.find(idx); it != cdp_caps.end()) {
       n.kind = cdp_kind(bytes(*it->second), &n.capabilities);
+    }
+    n.mac = mac_of_phone_name(n.name);
+    auto type = address_type.find(idx);
+    auto ip = address.find(idx);
+    constexpr std::int64_t kIp = 1;  // CiscoNetworkProtocol ip(1)
+    if (type != address_type.end() && ip != address.end() && type->second->integer == kIp &&
+        bytes(*ip->second).size() == 4) {
+      const std::string& raw = bytes(*ip->second);
+      for (std::size_t i = 0; i < 4; ++i) {
+        n.address += (i ? "." : "") + std::to_string(static_cast<unsigned char>(raw[i]));
+      }
     }
     view.neighbours[static_cast<std::int64_t>(idx[0])].push_back(std::move(n));
   }
@@ -180,6 +209,34 @@ std::string describe(const Neighbour& n) {
   return n.capabilities.empty() ? out : out + ": " + n.capabilities;
 }
 
+// The origin is the phone on the port, not a PC behind it: its MAC is the one the phone
+// announces (LLDP chassis id, a Cisco phone's CDP name), its IP the one CDP announces, or its
+// MAC was learned in the port's voice VLAN. Shutting (or re-VLANing) the port would cut off
+// the PC behind the phone and not stop the phone. Checked even on desk_ports.
+std::optional<std::string> phone_itself(const SnmpDeviceConfig& sw, const Location& where) {
+  const std::string there = sw.name + " " + where.port;
+  const std::string stays = ", not a PC: never shut (the PC behind the phone needs the port)";
+  const Neighbour* phone = nullptr;
+  for (const Neighbour& n : where.neighbours) {
+    if (n.kind != NeighbourKind::kPhone) continue;
+    phone = &n;
+    if (!n.mac.empty() && n.mac == where.mac) {
+      return "the MAC " + where.mac + " on " + there + " is the phone announced there (" +
+             describe(n) + ")" + stays;
+    }
+    if (!n.address.empty() && n.address == where.ip) {
+      return where.ip + " (MAC " + where.mac + ") on " + there +
+             " is the address the phone announces there by CDP (" + describe(n) + ")" + stays;
+    }
+  }
+  if (where.voice_vlan > 0 && where.fdb_id == where.voice_vlan) {
+    return "the MAC " + where.mac + " on " + there + " was learned in VLAN " +
+           std::to_string(where.voice_vlan) + ", the port's voice VLAN: most likely " +
+           (phone ? "the phone announced there (" + describe(*phone) + ")" : "a phone") + stays;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> port_refusal(const ContainmentConfig& config, const Location& where) {
@@ -198,13 +255,7 @@ std::optional<std::string> port_refusal(const ContainmentConfig& config, const L
            std::to_string(where.macs_on_port) + " MACs (more than uplink_max_macs " +
            std::to_string(config.uplink_max_macs) + "): treated as an uplink";
   }
-  for (const Neighbour& n : where.neighbours) {
-    // The phone's own MAC is never the target, even on a port declared a desk port.
-    if (n.kind == NeighbourKind::kPhone && !n.mac.empty() && n.mac == where.mac) {
-      return "the MAC " + where.mac + " on " + sw->name + " " + where.port +
-             " is the phone announced there (" + describe(n) + "), not a PC: never shut";
-    }
-  }
+  if (auto phone = phone_itself(*sw, where)) return phone;
   const bool neighbours_count =
       sw->lldp_uplinks.value_or(config.lldp_uplinks) && !listed(sw->desk_ports, where.port);
   for (const Neighbour& n : where.neighbours) {
@@ -433,9 +484,12 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
   const std::size_t lldp_column = columns.size();
   for (const Oid& column :
        {oids::kLldpRemSysName, oids::kLldpRemSysCapEnabled, oids::kLldpRemChassisIdSubtype,
-        oids::kLldpRemChassisId, oids::kCdpCacheDeviceId, oids::kCdpCacheCapabilities}) {
+        oids::kLldpRemChassisId, oids::kCdpCacheDeviceId, oids::kCdpCacheCapabilities,
+        oids::kCdpCacheAddressType, oids::kCdpCacheAddress}) {
     columns.push_back(column);
   }
+  const std::size_t voice_column = columns.size();
+  columns.push_back(oids::kVmVoiceVlanId);
   std::vector<SnmpResult> walked = snmp_.walk_columns(target, columns);
   const bool refused = std::any_of(walked.begin(), walked.end(), [](const SnmpResult& r) {
     return !r.ok && r.error.rfind("timeout", 0) != 0;
@@ -537,7 +591,17 @@ SwitchView PortLocator::walk_switch(const ContainmentConfig& config,
                     [&](const SwitchView::Sighting& s) { return s.if_index == port_if; });
     if (!known) sightings.push_back({ifindex, fdb_id});
   }
-  read_neighbours(view, std::span(walked).subspan(lldp_column), if_of_bridge_port);
+  read_neighbours(view, std::span(walked).subspan(lldp_column, voice_column - lldp_column),
+                  if_of_bridge_port);
+  if (walked[voice_column].ok) {
+    for (const auto& v : walked[voice_column].vars) {
+      Oid idx = suffix(v.oid, oids::kVmVoiceVlanId);
+      if (idx.size() == 1 && v.type == SnmpVar::Type::kInteger && v.integer >= 1 &&
+          v.integer <= 4094) {
+        view.voice_vlans[idx[0]] = static_cast<int>(v.integer);
+      }
+    }
+  }
   view.ok = true;
   return view;
 }
@@ -632,6 +696,7 @@ std::optional<std::string> PortLocator::mac_of(const ContainmentConfig& config,
 Location PortLocator::locate_uncached(const ContainmentConfig& config, const std::string& ip,
                                       bool fresh, bool* used_cache) {
   Location where;
+  where.ip = ip;
   // 1. The static map by IP.
   const StaticPort* entry = nullptr;
   for (const auto& e : config.static_map) {
@@ -685,6 +750,8 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
       }
       where.macs_on_port = static_cast<int>(view.macs_per_port[where.if_index]);
       if (view.neighbours.count(where.if_index)) where.neighbours = view.neighbours[where.if_index];
+      where.voice_vlan =
+          view.voice_vlans.count(where.if_index) ? view.voice_vlans[where.if_index] : 0;
       if (auto it = view.mac_ports.find(mac); it != view.mac_ports.end()) {
         for (const auto& seen : it->second) {
           if (seen.if_index == where.if_index) where.fdb_id = seen.fdb_id;
@@ -705,6 +772,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
     std::string name;
     std::vector<Neighbour> neighbours;
     std::int64_t fdb_id;
+    int voice_vlan;
   };
   std::vector<Candidate> candidates;
   std::vector<std::string> skipped;
@@ -724,7 +792,9 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
         skipped.push_back(sw.name + " " + name + " (configured uplink)");
         continue;
       }
-      candidates.push_back({&sw, idx, view.macs_per_port[idx], name, view.neighbours[idx], fdb_id});
+      const int voice = view.voice_vlans.count(idx) ? view.voice_vlans[idx] : 0;
+      candidates.push_back(
+          {&sw, idx, view.macs_per_port[idx], name, view.neighbours[idx], fdb_id, voice});
     }
   }
   if (candidates.empty()) {
@@ -757,6 +827,7 @@ Location PortLocator::locate_uncached(const ContainmentConfig& config, const std
   where.macs_on_port = static_cast<int>(best.macs);
   where.neighbours = best.neighbours;
   where.fdb_id = best.fdb_id;
+  where.voice_vlan = best.voice_vlan;
   if (where.port.empty()) {
     where.found = false;
     where.problem =

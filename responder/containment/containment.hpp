@@ -36,12 +36,17 @@ inline const Oid kDot1qPvid = {1, 3, 6, 1, 2, 1, 17, 7, 1, 4, 5, 1, 1};
 // dynamic(2), multiVlan(3), and vmVlan, the access port's VLAN (writable when static).
 inline const Oid kVmVlanType = {1, 3, 6, 1, 4, 1, 9, 9, 68, 1, 2, 2, 1, 1};
 inline const Oid kVmVlan = {1, 3, 6, 1, 4, 1, 9, 9, 68, 1, 2, 2, 1, 2};
+// vmVoiceVlanTable vmVoiceVlanId, indexed by ifIndex: the port's voice VLAN (1-4094; 4095
+// dot1p, 4096 untagged and 0 are none).
+inline const Oid kVmVoiceVlanId = {1, 3, 6, 1, 4, 1, 9, 9, 68, 1, 5, 1, 1, 1};
 // LLDP-MIB lldpRemTable, indexed by timeMark.localPortNum.index.
 inline const Oid kLldpRemChassisIdSubtype = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 4};
 inline const Oid kLldpRemChassisId = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 5};
 inline const Oid kLldpRemSysName = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 9};
 inline const Oid kLldpRemSysCapEnabled = {1, 0, 8802, 1, 1, 2, 1, 4, 1, 1, 12};
 // CISCO-CDP-MIB cdpCacheTable, indexed by ifIndex.deviceIndex (Cisco and many others).
+inline const Oid kCdpCacheAddressType = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 3};
+inline const Oid kCdpCacheAddress = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 4};
 inline const Oid kCdpCacheDeviceId = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 6};
 inline const Oid kCdpCacheCapabilities = {1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1, 9};
 }  // namespace oids
@@ -60,7 +65,10 @@ struct Neighbour {
   std::string protocol;  // "LLDP" or "CDP"
   NeighbourKind kind = NeighbourKind::kUnknown;
   std::string capabilities;  // as announced, e.g. "bridge, telephone"
-  std::string mac;           // LLDP chassis id when it is a MAC address (subtype 4)
+  // The neighbour's own MAC: the LLDP chassis id when it is a MAC address (subtype 4), or the
+  // one a Cisco phone's CDP device id spells ("SEP" and its 12 hex digits). CDP carries no MAC.
+  std::string mac;
+  std::string address;  // CDP cdpCacheAddress when it is an IPv4 address (cdpCacheAddressType 1)
 };
 
 // The kind a neighbour announces: LLDP lldpRemSysCapEnabled (BITS, bit 0 the high bit of the
@@ -77,6 +85,7 @@ SnmpTarget vlan_target(const SnmpTarget& base, const SnmpDeviceConfig& device, i
 
 // Where an origin is plugged in, and what was seen on that port.
 struct Location {
+  std::string ip;  // the origin located
   bool found = false;
   std::string problem;  // why not found (or ambiguous)
   std::string source;   // "static" or "discovery"
@@ -94,6 +103,7 @@ struct Location {
   // Where the MAC was learned, to confirm it is still there right before a write: the
   // Q-BRIDGE fdbId, or the VLAN of a per-VLAN BRIDGE-MIB instance (0: plain BRIDGE-MIB).
   std::int64_t fdb_id = 0;
+  int voice_vlan = 0;  // Cisco vmVoiceVlanId of the port (0: none or not read)
 };
 
 // The port-level guards; returns the reason to refuse, or nullopt when the port may be shut.
@@ -112,6 +122,7 @@ struct SwitchView {
   std::map<std::int64_t, std::int64_t> macs_per_port;      // ifIndex -> most MACs in one VLAN
   std::map<std::int64_t, std::string> if_names;            // ifIndex -> ifName
   std::map<std::int64_t, std::vector<Neighbour>> neighbours;  // ifIndex -> LLDP/CDP neighbours
+  std::map<std::int64_t, int> voice_vlans;                    // ifIndex -> vmVoiceVlanId
 };
 
 // Builds SnmpTargets from the configuration and the credentials.

@@ -672,6 +672,48 @@ TEST_CASE("a PC behind a CDP phone is contained", "[responder][containment]") {
   CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.5=2"});
 }
 
+TEST_CASE("a CDP phone that sends mail itself is recognised and its port left up for the PC",
+          "[responder][containment]") {
+  Fixture f;
+  phone_desk(f.snmp);
+  f.snmp.cdp_caps("sw-a", 5, 0x490);
+  std::string why;
+  SECTION("a Cisco phone's device id spells its MAC") {
+    f.snmp.cdp("sw-a", 5, "SEP001E13000071");
+    why =
+        "the MAC 00:1e:13:00:00:71 on sw-a Gi1/0/5 is the phone announced there "
+        "(SEP001E13000071 via CDP: host, phone)";
+  }
+  SECTION("the phone's IP is the address CDP announces") {
+    f.snmp.cdp("sw-a", 5, "ip-phone-3f-05");
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kCdpCacheAddressType, {5, 1}), 1);
+    f.snmp.bytes("sw-a", FakeSnmp::cat(oids::kCdpCacheAddress, {5, 1}),
+                 std::string("\x0a\x01\x17\x47", 4));  // 10.1.23.71
+    why =
+        "10.1.23.71 (MAC 00:1e:13:00:00:71) on sw-a Gi1/0/5 is the address the phone "
+        "announces there by CDP (ip-phone-3f-05 via CDP";
+  }
+  SECTION("the MAC was learned in the port's voice VLAN") {
+    f.snmp.cdp("sw-a", 5, "ip-phone-3f-05");
+    f.snmp.integer("sw-a", FakeSnmp::cat(oids::kVmVoiceVlanId, {5}), 20);
+    why =
+        "the MAC 00:1e:13:00:00:71 on sw-a Gi1/0/5 was learned in VLAN 20, the port's voice "
+        "VLAN: most likely the phone announced there (ip-phone-3f-05 via CDP";
+  }
+  f.ingest("i1", "10.1.23.71");
+  auto phone = f.only();
+  INFO(str(phone, "detail"));
+  CHECK(str(phone, "status") == "refused");
+  CHECK(str(phone, "detail").find(why) == 0);
+  CHECK(
+      str(phone, "detail").find("not a PC: never shut (the PC behind the phone needs the port)") !=
+      std::string::npos);
+  CHECK(f.snmp.writes.empty());
+  f.ingest("i2", "10.1.23.70");  // the PC behind it
+  CHECK(str(f.containments()[0].as_object(), "status") == "down");
+  CHECK(f.snmp.writes == std::vector<std::string>{"sw-a 1.3.6.1.2.1.2.2.1.7.5=2"});
+}
+
 TEST_CASE("a bridge, router or silent neighbour makes an uplink unless the port is a desk port",
           "[responder][containment]") {
   std::string text = kConfig;
