@@ -18,10 +18,10 @@ not name.
 
 usage: desk_integration.py --responder PATH   (run by ctest)
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
-import urllib.error, urllib.request
+import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from testkit import free_port, stop, mac_hex, mac_oid, emit  # noqa: E402
+import testkit  # noqa: E402
+from testkit import free_port, stop, mac_hex, mac_oid, emit, write_file as write  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
@@ -185,33 +185,13 @@ def move(name, port):
 
 
 def start_snmpsim():
-    cache = TMP + '/cache'
-    os.makedirs(cache)
-    os.chmod(cache, 0o777)
-    asroot = ['--process-user=nobody', '--process-group=nogroup'] if os.getuid() == 0 else []
-    p = subprocess.Popen(
-        ['snmpsimd', '--data-dir=' + TMP + '/data', '--cache-dir=' + cache,
-         '--variation-modules-dir=' + TMP + '/variation', '--agent-udpv4-endpoint=' + P,
-         *asroot, '--logging-method=file:' + TMP + '/snmpsimd.log'],
-        stdout=open(TMP + '/snmpsimd.out', 'w'), stderr=subprocess.STDOUT)
-    procs.append(p)
-    for _ in range(150):
-        if snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-desk"':
-            return p
-        if p.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise SystemExit('snmpsimd did not come up; see %s/snmpsimd.out' % TMP)
+    return testkit.start_snmpsim(
+        TMP, P, lambda: snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-desk"', procs)
 
 
 API = free_port()
-URL = 'http://127.0.0.1:%d' % API
-
-
-def write(path, text, mode=0o600):
-    with open(path, 'w') as f:
-        f.write(text)
-    os.chmod(path, mode)
+R = testkit.Responder(args.responder, API, procs)
+http, containments, containment_for, settle = R.http, R.containments, R.containment_for, R.settle
 
 
 write(TMP + '/secrets.yaml', '''snmp_credentials:
@@ -239,67 +219,11 @@ policies:
 
 
 def start_responder():
-    log = open(TMP + '/responder.log', 'a')
-    p = subprocess.Popen([args.responder, '--config', TMP + '/responder.yaml'], stdout=log,
-                         stderr=log)
-    procs.append(p)
-    end = time.time() + 10
-    while time.time() < end:
-        try:
-            socket.create_connection(('127.0.0.1', API), 0.2).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit('responder did not listen; see %s/responder.log' % TMP)
-
-
-def http(method, path, body=None):
-    req = urllib.request.Request(URL + path, data=body.encode() if body else None, method=method)
-    if body:
-        req.add_header('Content-Type', 'application/json')
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    return R.start(TMP + '/responder.yaml', TMP + '/responder.log')
 
 
 def incident(id, name):
-    ip = HOSTS[name][0]
-    now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-    return json.dumps({
-        'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'detected_at': now,
-        'detector': {'host': 'gw1', 'format': 'clamav-milter'}, 'virus': 'Worm.Mydoom.M',
-        'action': 'rejected', 'envelope': {'from': 'forged@example.com', 'to': ['a@example.ac.jp']},
-        'message': {'queue_id': '4Q' + id, 'message_id': id + '@pc'},
-        'hops': [{'host': 'gw1', 'queue_id': '4Q' + id, 'received_at': now,
-                  'client_ip': ip, 'client_name': 'pc', 'link': 'queue_id'}],
-        'origin': {'ip': ip, 'name': 'pc', 'internal': True, 'zone': 'lab'},
-        'confidence': 'exact', 'candidates': []})
-
-
-def containments():
-    status, body = http('GET', '/v1/containments')
-    return json.loads(body)['containments'] if status == 200 else []
-
-
-def containment_for(incident_id):
-    for c in containments():
-        if c['incident'] == incident_id:
-            return c
-    return None
-
-
-def settle(incident_id, wanted=None, timeout=10):
-    """Polls until the incident's containment left pending/working/writing (or is `wanted`)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        c = containment_for(incident_id)
-        if c and (c['status'] == wanted if wanted else
-                  c['status'] not in ('pending', 'working', 'writing')):
-            return c
-        time.sleep(0.01)
-    return containment_for(incident_id)
+    return testkit.incident(id, HOSTS[name][0])
 
 
 def contain(iid, name):

@@ -16,10 +16,11 @@ SNMP, written through automation_server.py, verified by its status URL).
 
 usage: snmp_integration.py --responder PATH --ctl PATH   (run by ctest)
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
-import urllib.error, urllib.request
+import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
+import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from testkit import free_port, stop, mac_hex, mac_oid, emit  # noqa: E402
+import testkit  # noqa: E402
+from testkit import free_port, stop, mac_hex, mac_oid, emit, write_file as write  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
@@ -163,40 +164,21 @@ def admin(i):
 
 
 def start_snmpsim():
-    cache = TMP + '/cache'
-    shutil.rmtree(cache, ignore_errors=True)
-    os.makedirs(cache)
-    os.chmod(cache, 0o777)
-    asroot = ['--process-user=nobody', '--process-group=nogroup'] if os.getuid() == 0 else []
-    p = subprocess.Popen(
-        ['snmpsimd', '--data-dir=' + TMP + '/data', '--cache-dir=' + cache,
-         '--variation-modules-dir=' + TMP + '/variation',
-         '--variation-module-options=writecache:', '--variation-module-options=writecache=wcrouter:',
+    shutil.rmtree(TMP + '/cache', ignore_errors=True)
+    return testkit.start_snmpsim(
+        TMP, P, lambda: snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-sw1"', procs,
+        ['--variation-module-options=writecache:',
+         '--variation-module-options=writecache=wcrouter:',
          '--variation-module-options=writecache=wcvlan:',
-         '--agent-udpv4-endpoint=' + P,
          '--v3-user=labuser', '--v3-auth-key=labauthpass', '--v3-auth-proto=SHA',
-         '--v3-priv-key=labprivpass', '--v3-priv-proto=AES',
-         *asroot, '--logging-method=file:' + TMP + '/snmpsimd.log'],
-        stdout=open(TMP + '/snmpsimd.out', 'w'), stderr=subprocess.STDOUT)
-    procs.append(p)
-    for _ in range(150):
-        if snmp('snmpget', '1.3.6.1.2.1.1.5.0') == '"lab-sw1"':
-            return p
-        if p.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise SystemExit('snmpsimd did not come up; see %s/snmpsimd.out' % TMP)
+         '--v3-priv-key=labprivpass', '--v3-priv-proto=AES'])
 
 
 # ---- the responder ---------------------------------------------------------------------------
 API = free_port()
-URL = 'http://127.0.0.1:%d' % API
-
-
-def write(path, text, mode=0o600):
-    with open(path, 'w') as f:
-        f.write(text)
-    os.chmod(path, mode)
+R = testkit.Responder(args.responder, API, procs)
+URL = R.url
+http, containments, containment_for, settle = R.http, R.containments, R.containment_for, R.settle
 
 
 write(TMP + '/secrets.yaml', '''snmp_credentials:
@@ -245,64 +227,11 @@ policies:
 
 
 def start_responder(cfg, name):
-    log = open(os.path.join(TMP, name + '.log'), 'a')
-    p = subprocess.Popen([args.responder, '--config', cfg], stdout=log, stderr=log)
-    procs.append(p)
-    end = time.time() + 10
-    while time.time() < end:
-        try:
-            socket.create_connection(('127.0.0.1', API), 0.2).close()
-            return p
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit('responder did not listen; see %s/%s.log' % (TMP, name))
-
-
-def http(method, path, body=None):
-    req = urllib.request.Request(URL + path, data=body.encode() if body else None, method=method)
-    if body:
-        req.add_header('Content-Type', 'application/json')
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    return R.start(cfg, os.path.join(TMP, name + '.log'))
 
 
 def incident(id, ip, zone='lab', virus='Worm.Mydoom.M'):
-    return json.dumps({
-        'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'detected_at': '2026-11-28T05:00:36Z',
-        'detector': {'host': 'gw1', 'format': 'clamav-milter'}, 'virus': virus, 'action': 'rejected',
-        'envelope': {'from': 'forged@example.com', 'to': ['a@example.ac.jp']},
-        'message': {'queue_id': '4Q' + id, 'message_id': id + '@pc'},
-        'hops': [{'host': 'gw1', 'queue_id': '4Q' + id, 'received_at': '2026-11-28T05:00:35Z',
-                  'client_ip': ip, 'client_name': 'pc', 'link': 'queue_id'}],
-        'origin': {'ip': ip, 'name': 'pc', 'internal': True, 'zone': zone},
-        'confidence': 'exact', 'candidates': []})
-
-
-def containments():
-    status, body = http('GET', '/v1/containments')
-    return json.loads(body)['containments'] if status == 200 else []
-
-
-def containment_for(incident_id):
-    for c in containments():
-        if c['incident'] == incident_id:
-            return c
-    return None
-
-
-def settle(incident_id, wanted=None, timeout=10):
-    """Polls until the incident's containment left pending/working/writing (or is `wanted`)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        c = containment_for(incident_id)
-        if c and (c['status'] == wanted if wanted else
-                  c['status'] not in ('pending', 'working', 'writing')):
-            return c
-        time.sleep(0.005)
-    return containment_for(incident_id)
+    return testkit.incident(id, ip, zone, virus, at='2026-11-28T05:00:36Z')
 
 
 def ctl(*a):
