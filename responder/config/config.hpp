@@ -153,6 +153,7 @@ struct VerifyConfig {
   std::string field = "/admin_status";  // status_url: a JSON pointer into the answer
   std::string down = "down";            // the field's text when the port is down ...
   std::string up = "up";                // ... and when it is up
+  std::string vlan_field = "/vlan";     // status_url, quarantine_vlan: the port's VLAN (a number)
   int attempts = 5;                     // reads before the write is declared not verified
   Duration interval = seconds(1);       // between reads
 };

@@ -73,8 +73,9 @@ void ConfigParser::parse_verify(const Field& f, const std::string& what, VerifyC
                                 bool awx) {
   const char* methods = awx ? "snmp or job" : "status_url or snmp";
   if (!has_value(f, what, std::string("a mapping with 'method' (") + methods + ")")) return;
-  if (!reader_.check_keys(f.value, {"method", "url", "field", "down", "up", "attempts", "interval"},
-                          what)) {
+  if (!reader_.check_keys(
+          f.value, {"method", "url", "field", "down", "up", "vlan_field", "attempts", "interval"},
+          what)) {
     return;
   }
   auto method = find_field(f.value, "method");
@@ -90,7 +91,7 @@ void ConfigParser::parse_verify(const Field& f, const std::string& what, VerifyC
     }
   }
   const bool status_url = v.method == VerifyMethod::kStatusUrl;
-  for (const char* key : {"url", "field", "down", "up"}) {
+  for (const char* key : {"url", "field", "down", "up", "vlan_field"}) {
     auto k = find_field(f.value, key);
     if (k && !status_url) {
       reader_.error(k->key, "value", what + ": '" + key + "' applies only to method status_url");
@@ -103,14 +104,16 @@ void ConfigParser::parse_verify(const Field& f, const std::string& what, VerifyC
       reader_.error(f.key, "missing-key",
                     what + ": method status_url needs 'url' (where the port state is read)");
     }
-    if (auto k = find_field(f.value, "field")) {
-      if (auto p = nonempty_string(*k, what + ".field")) {
-        if (p->front() != '/') {
-          reader_.error(k->value, "value",
-                        what + ".field: '" + printable(*p) +
-                            "' is not a JSON pointer such as /admin_status or /port/state");
-        } else {
-          v.field = *p;
+    for (auto [key, out] : {std::pair{"field", &v.field}, std::pair{"vlan_field", &v.vlan_field}}) {
+      if (auto k = find_field(f.value, key)) {
+        if (auto p = nonempty_string(*k, what + "." + key)) {
+          if (p->front() != '/') {
+            reader_.error(k->value, "value",
+                          what + "." + key + ": '" + printable(*p) +
+                              "' is not a JSON pointer such as /admin_status or /port/state");
+          } else {
+            *out = *p;
+          }
         }
       }
     }

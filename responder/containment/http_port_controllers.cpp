@@ -97,8 +97,10 @@ HttpResponse send_with_retry(HttpClient& client, Sleeper& sleeper, const HttpReq
 }
 
 bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig& verify,
-                    const PortRequest& request, std::int64_t* if_index, std::string* problem) {
-  const std::int64_t want = request.up ? 1 : 2;
+                    const PortRequest& request, std::int64_t* if_index, std::string* problem,
+                    std::string* read_back) {
+  const bool vlan = request.vlan > 0;
+  const std::int64_t want = vlan ? request.vlan : request.up ? 1 : 2;
   for (int attempt = 1; attempt <= verify.attempts; ++attempt) {
     if (attempt > 1) sleeper.sleep_for(verify.interval);
     std::string why;
@@ -109,17 +111,58 @@ bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig
       continue;
     }
     *if_index = index;
-    auto status = reader.admin_status(*request.device, index, &why);
-    if (!status) {
+    std::string object = "ifAdminStatus." + std::to_string(index);
+    std::optional<std::int64_t> value;
+    if (vlan) {
+      const auto o = reader.vlan_object(*request.device, index, &why);
+      if (o) {
+        object = vlan_object_name(*o);
+        value = reader.read_vlan(*request.device, *o, &why);
+      }
+    } else {
+      value = reader.admin_status(*request.device, index, &why);
+    }
+    if (!value) {
       *problem = why;
       continue;
     }
-    if (*status == want) return true;
-    *problem = "ifAdminStatus." + std::to_string(index) + " on " + request.device->name +
-               " still reads " + std::to_string(*status) + ", not " + std::to_string(want) +
-               " after " + std::to_string(attempt) + " reads";
+    if (read_back) *read_back = object;
+    if (*value == want) return true;
+    *problem = object + " on " + request.device->name + " still reads " + std::to_string(*value) +
+               ", not " + std::to_string(want) + " after " + std::to_string(attempt) + " reads";
   }
   return false;
+}
+
+std::optional<PortRequest> with_previous_vlan(SnmpPortReader* reader, const PortRequest& request,
+                                              std::string* problem) {
+  PortRequest out = request;
+  if (request.vlan == 0) return out;
+  if (!reader) {
+    *problem = "no SNMP reader to learn the VLAN of " + request.device->name + " " + request.port;
+    return std::nullopt;
+  }
+  const std::int64_t index =
+      reader->resolve(*request.device, request.port, request.if_index, problem);
+  if (index == 0) return std::nullopt;
+  const auto object = reader->vlan_object(*request.device, index, problem);
+  if (!object) return std::nullopt;
+  const auto now = reader->read_vlan(*request.device, *object, problem);
+  if (!now) return std::nullopt;
+  if (!request.up && *now == request.vlan) {
+    *problem = request.device->name + " " + request.port + " is already in VLAN " +
+               std::to_string(request.vlan) + ": the VLAN it had before is unknown";
+    return std::nullopt;
+  }
+  out.if_index = index;
+  out.previous_vlan = static_cast<int>(*now);
+  return out;
+}
+
+std::string requested_state(const PortRequest& request) {
+  if (request.vlan == 0) return request.up ? "up" : "down";
+  return "in VLAN " + std::to_string(request.vlan) + " (was " +
+         std::to_string(request.previous_vlan) + ")";
 }
 
 // ---- webhook -------------------------------------------------------------------------------
@@ -158,14 +201,22 @@ void WebhookPortController::authorise(HttpRequest& request) const {
   }
 }
 
-PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
+PortWrite WebhookPortController::set_admin_status(const PortRequest& asked) {
   PortWrite out;
-  out.if_index = request.if_index;
+  out.if_index = asked.if_index;
   const WebhookConfig& w = config_->webhook;
   if (!w.configured || !url_ || !body_ || !status_url_) {
     out.detail = "containment.webhook is not configured";
     return out;
   }
+  std::string problem;
+  const auto prepared = with_previous_vlan(edges_.snmp_reader, asked, &problem);
+  if (!prepared) {
+    out.detail = "nothing sent to the webhook: " + problem;
+    return out;
+  }
+  const PortRequest& request = *prepared;
+  out.previous_vlan = request.previous_vlan;
   const TemplateValues values = template_values(request);
   HttpRequest call;
   call.method = w.method;
@@ -189,19 +240,22 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
                  (r.transport_ok && r.status < 500 ? " (a 4xx is not retried)" : "");
     return out;
   }
-  const std::string want = request.up ? w.verify.up : w.verify.down;
+  const bool vlan = request.vlan > 0;
+  const std::string want = vlan         ? std::to_string(request.vlan)
+                           : request.up ? w.verify.up
+                                        : w.verify.down;
+  const std::string& field = vlan ? w.verify.vlan_field : w.verify.field;
   if (w.verify.method == VerifyMethod::kSnmp) {
-    std::string problem;
+    std::string read_back;
     if (!edges_.snmp_reader || !verify_by_snmp(*edges_.snmp_reader, edges_.sleeper, w.verify,
-                                               request, &out.if_index, &problem)) {
+                                               request, &out.if_index, &problem, &read_back)) {
       out.detail = "webhook accepted the write but it is not verified: " +
                    (edges_.snmp_reader ? problem : "no SNMP reader") + "; " + join(log);
       return out;
     }
     out.ok = true;
-    out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
-                 ", verified by SNMP read-back of ifAdminStatus." + std::to_string(out.if_index) +
-                 "; " + join(log);
+    out.detail = request.device->name + " " + request.port + " is " + requested_state(request) +
+                 ", verified by SNMP read-back of " + read_back + "; " + join(log);
     return out;
   }
   HttpRequest status;
@@ -225,21 +279,21 @@ PortWrite WebhookPortController::set_admin_status(const PortRequest& request) {
       continue;
     }
     std::error_code ec;
-    const json::value* field = doc->find_pointer(w.verify.field, ec);
-    if (!field) {
-      seen = "GET " + status.url + " has no field " + w.verify.field;
+    const json::value* value = doc->find_pointer(field, ec);
+    if (!value) {
+      seen = "GET " + status.url + " has no field " + field;
       continue;
     }
-    const std::string text = scalar_text(*field);
+    const std::string text = scalar_text(*value);
     if (text == want) {
       out.ok = true;
-      out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
-                   ", verified: " + status.url + " " + w.verify.field + " = \"" + excerpt(text) +
-                   "\"; " + join(log);
+      out.detail = request.device->name + " " + request.port + " is " + requested_state(request) +
+                   ", verified: " + status.url + " " + field + " = \"" + excerpt(text) + "\"; " +
+                   join(log);
       return out;
     }
-    seen = status.url + " " + w.verify.field + " = \"" + excerpt(text) + "\", not \"" + want +
-           "\" after " + std::to_string(attempt) + " reads";
+    seen = status.url + " " + field + " = \"" + excerpt(text) + "\", not \"" + want + "\" after " +
+           std::to_string(attempt) + " reads";
   }
   out.detail = "webhook accepted the write but it is not verified: " + seen + "; " + join(log);
   return out;
@@ -276,14 +330,22 @@ void AwxPortController::cancel(std::int64_t job, std::vector<std::string>* log) 
   log->push_back("cancel job " + std::to_string(job) + " -> " + outcome(answer));
 }
 
-PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
+PortWrite AwxPortController::set_admin_status(const PortRequest& asked) {
   PortWrite out;
-  out.if_index = request.if_index;
+  out.if_index = asked.if_index;
   const AwxConfig& a = config_->awx;
   if (!a.configured) {
     out.detail = "containment.awx is not configured";
     return out;
   }
+  std::string problem;
+  const auto prepared = with_previous_vlan(edges_.snmp_reader, asked, &problem);
+  if (!prepared) {
+    out.detail = "no AWX job launched: " + problem;
+    return out;
+  }
+  const PortRequest& request = *prepared;
+  out.previous_vlan = request.previous_vlan;
   const std::int64_t job_template =
       request.up && a.release_job_template != 0 ? a.release_job_template : a.job_template;
   // The same values as a webhook's template, but AWX playbooks read the containment and the
@@ -364,21 +426,20 @@ PortWrite AwxPortController::set_admin_status(const PortRequest& request) {
   }
   if (a.verify.method == VerifyMethod::kJob) {
     out.ok = true;
-    out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
+    out.detail = request.device->name + " " + request.port + " is " + requested_state(request) +
                  ", verified by the job (verify: job); " + join(log);
     return out;
   }
-  std::string problem;
+  std::string read_back;
   if (!edges_.snmp_reader || !verify_by_snmp(*edges_.snmp_reader, edges_.sleeper, a.verify, request,
-                                             &out.if_index, &problem)) {
+                                             &out.if_index, &problem, &read_back)) {
     out.detail = job_text + " successful but the write is not verified: " +
                  (edges_.snmp_reader ? problem : "no SNMP reader") + "; " + join(log);
     return out;
   }
   out.ok = true;
-  out.detail = request.device->name + " " + request.port + " is " + action_of(request) +
-               ", verified by SNMP read-back of ifAdminStatus." + std::to_string(out.if_index) +
-               "; " + join(log);
+  out.detail = request.device->name + " " + request.port + " is " + requested_state(request) +
+               ", verified by SNMP read-back of " + read_back + "; " + join(log);
   return out;
 }
 

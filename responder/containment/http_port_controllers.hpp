@@ -81,10 +81,23 @@ class AwxPortController final : public PortController {
   HttpCredential credential_;
 };
 
-// Reads ifAdminStatus until it is what was asked for (verify.attempts reads, verify.interval
-// apart). True when it is; else `problem` says what was read.
+// Reads ifAdminStatus (or for a VLAN write the port's VLAN object) until it is what was asked
+// for (verify.attempts reads, verify.interval apart). True when it is; else `problem` says what
+// was read. `read_back` names the object read ("ifAdminStatus.2", "vmVlan.2").
 bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig& verify,
-                    const PortRequest& request, std::int64_t* if_index, std::string* problem);
+                    const PortRequest& request, std::int64_t* if_index, std::string* problem,
+                    std::string* read_back = nullptr);
+
+// A VLAN write through automation needs the VLAN the port is in now, read over SNMP: the VLAN
+// a release goes back to ({{previous_vlan}}). The request with it (and the ifIndex resolved
+// from the ifName); nullopt with `problem` set when it cannot be read, or when a quarantine
+// finds the port already in the quarantine VLAN (the VLAN to go back to would be unknown). A
+// port write is returned as it is.
+std::optional<PortRequest> with_previous_vlan(SnmpPortReader* reader, const PortRequest& request,
+                                              std::string* problem);
+
+// "down", "up", or "in VLAN 999 (was 10)": what a verified write left the port.
+std::string requested_state(const PortRequest& request);
 
 // Picks the controller for each switch by its back end (containment.backend or the switch's
 // own `backend`). A back end that is not wired answers a failure.

@@ -21,12 +21,16 @@ struct PortRequest {
   std::string incident_id;
   std::string origin_ip;
   std::string mac;
-  // quarantine_vlan: instead of ifAdminStatus, set the port's untagged VLAN (Q-BRIDGE
-  // dot1qPvid) to this VLAN and read it back. Written over SNMP only.
+  // quarantine_vlan: instead of ifAdminStatus, set the port's untagged (data) VLAN (dot1qPvid
+  // or Cisco vmVlan) to this VLAN and read it back: the quarantine VLAN when `up` is false, the
+  // VLAN to go back to when it is true.
   int vlan = 0;
+  // A VLAN write through automation: the VLAN the port is in right before it, read over SNMP
+  // (the controller fills it in; automation gets it as {{previous_vlan}}).
+  int previous_vlan = 0;
 };
 
-// Turns one switch port administratively up or down and verifies it: over SNMP
+// Turns one switch port administratively up or down (or moves its VLAN) and verifies it: over SNMP
 // (SnmpPortController) or through HTTP automation (WebhookPortController, AwxPortController).
 struct PortWrite {
   bool ok = false;  // true only when the state was read back as requested

@@ -30,9 +30,10 @@ std::string percent_encode(std::string_view text) {
 }  // namespace
 
 const std::vector<std::string>& template_variables() {
-  static const std::vector<std::string> names = {"action",   "switch",    "switch_address",
-                                                 "port",     "if_index",  "containment",
-                                                 "incident", "origin_ip", "mac"};
+  static const std::vector<std::string> names = {"action",   "switch",       "switch_address",
+                                                 "port",     "if_index",     "containment",
+                                                 "incident", "origin_ip",    "mac",
+                                                 "vlan",     "previous_vlan"};
   return names;
 }
 
@@ -98,26 +99,38 @@ TemplateValues sample_template_values() {
           {"containment", std::int64_t{1}},
           {"incident", std::string("gw1-4Q\"sample\\incident")},
           {"origin_ip", std::string("192.0.2.10")},
-          {"mac", std::string("00:00:5e:00:53:01")}};
+          {"mac", std::string("00:00:5e:00:53:01")},
+          {"vlan", std::int64_t{999}},
+          {"previous_vlan", std::int64_t{10}}};
 }
 
-std::string action_of(const PortRequest& r) { return r.up ? "up" : "down"; }
+std::string action_of(const PortRequest& r) {
+  if (r.vlan > 0) return r.up ? "restore_vlan" : "quarantine_vlan";
+  return r.up ? "up" : "down";
+}
 
 std::vector<PortValue> port_values(const PortRequest& r) {
-  return {{"action", action_of(r)},
-          {"switch", r.device->name},
-          {"switch_address", r.device->address},
-          {"port", r.port},
-          {"if_index", r.if_index},
-          {"containment", r.containment_id},
-          {"incident", r.incident_id},
-          {"origin_ip", r.origin_ip},
-          {"mac", r.mac}};
+  std::vector<PortValue> values = {{"action", action_of(r)},
+                                   {"switch", r.device->name},
+                                   {"switch_address", r.device->address},
+                                   {"port", r.port},
+                                   {"if_index", r.if_index},
+                                   {"containment", r.containment_id},
+                                   {"incident", r.incident_id},
+                                   {"origin_ip", r.origin_ip},
+                                   {"mac", r.mac}};
+  if (r.vlan > 0) {
+    values.push_back({"vlan", std::int64_t{r.vlan}});
+    values.push_back({"previous_vlan", std::int64_t{r.previous_vlan}});
+  }
+  return values;
 }
 
 TemplateValues template_values(const PortRequest& r) {
   TemplateValues values;
   for (auto& [name, value] : port_values(r)) values.emplace(name, std::move(value));
+  values.emplace("vlan", std::int64_t{r.vlan});
+  values.emplace("previous_vlan", std::int64_t{r.previous_vlan});
   return values;
 }
 

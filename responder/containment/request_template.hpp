@@ -44,17 +44,18 @@ class RequestTemplate {
 
 // Values used to check templates when the configuration is loaded.
 TemplateValues sample_template_values();
-// "up" or "down": what a port write asks for.
+// What a port write asks for: "down" or "up", or for a VLAN write "quarantine_vlan" (move the
+// port to {{vlan}}) or "restore_vlan" (move it back to {{vlan}}, the VLAN it had).
 std::string action_of(const PortRequest& request);
 
 // The values a port write hands to automation, each named once, in the order an AWX job's
-// extra_vars lists them.
+// extra_vars lists them; vlan and previous_vlan only for a VLAN write.
 struct PortValue {
   std::string_view name;
   TemplateValue value;
 };
 std::vector<PortValue> port_values(const PortRequest& request);
-// The same values, for rendering a template.
+// The same values, for rendering a template (vlan and previous_vlan 0 for a port write).
 TemplateValues template_values(const PortRequest& request);
 
 }  // namespace vtrace::responder

@@ -339,6 +339,134 @@ TEST_CASE("a webhook verified by SNMP read-back is done only when ifAdminStatus 
   }
 }
 
+namespace {
+
+// kWebhookConfig whose body also carries the VLANs and whose status URL reports the VLAN.
+std::string vlan_webhook_config() {
+  std::string text = kWebhookConfig;
+  const std::string body = R"("mac": {{mac}}})";
+  text.replace(text.find(body), body.size(),
+               R"("mac": {{mac}}, "vlan": {{vlan}}, "previous_vlan": {{previous_vlan}}})");
+  text.replace(text.find("      down: disabled"), 0, "      vlan_field: /state/vlan\n");
+  return text;
+}
+
+// Gi1/0/2 is bridge port 2 in VLAN 10 (Q-BRIDGE dot1qPvid).
+void vlan_port(ReadOnlySnmp& snmp, std::int64_t vlan = 10) {
+  Oid base = oids::kDot1dBasePortIfIndex;
+  base.push_back(2);
+  snmp.mib[base] = SnmpVar{base, SnmpVar::Type::kInteger, 2, ""};
+  Oid pvid = oids::kDot1qPvid;
+  pvid.push_back(2);
+  snmp.mib[pvid] = SnmpVar{pvid, SnmpVar::Type::kInteger, vlan, ""};
+}
+
+PortRequest vlan_request(const ContainmentConfig& c, int vlan, bool up = false) {
+  PortRequest r = port_request(c, up);
+  r.vlan = vlan;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a webhook quarantine_vlan names the quarantine VLAN and the one read over SNMP, verified by "
+    "the status URL's vlan_field, and the release restores it",
+    "[responder][http-backend]") {
+  WebhookFixture f(vlan_webhook_config());
+  vlan_port(f.snmp);
+  std::int64_t vlan = 10;
+  f.http.handler = [&](const HttpRequest& r) {
+    if (r.method == "POST") {
+      vlan = json::parse(r.body).at("vlan").as_int64();
+      return answer(202);
+    }
+    return answer(200, json::serialize(json::object{{"state", json::object{{"vlan", vlan}}}}));
+  };
+  PortWrite w = f.controller.set_admin_status(vlan_request(*f.config, 999));
+  INFO(w.detail);
+  CHECK(w.ok);
+  CHECK(w.previous_vlan == 10);
+  CHECK(w.detail.rfind("sw-a Gi1/0/2 is in VLAN 999 (was 10), verified: "
+                       "https://netauto.example.org/api/ports/sw-a/Gi1%2F0%2F2 /state/vlan = "
+                       "\"999\"",
+                       0) == 0);
+  REQUIRE(f.http.requests.size() == 2);
+  CHECK(f.http.requests[0].url ==
+        "https://netauto.example.org/api/ports/sw-a/Gi1%2F0%2F2/quarantine_vlan");
+  json::value body = json::parse(f.http.requests[0].body);
+  CHECK(body.at("action").as_string() == "quarantine_vlan");
+  CHECK(body.at("vlan").as_int64() == 999);
+  CHECK(body.at("previous_vlan").as_int64() == 10);
+  // The release: back to the VLAN it had; previous_vlan is the quarantine VLAN it is in now.
+  Oid pvid = oids::kDot1qPvid;
+  pvid.push_back(2);
+  f.snmp.mib[pvid].integer = 999;
+  PortWrite back = f.controller.set_admin_status(vlan_request(*f.config, 10, true));
+  INFO(back.detail);
+  CHECK(back.ok);
+  CHECK(f.http.requests[2].url ==
+        "https://netauto.example.org/api/ports/sw-a/Gi1%2F0%2F2/restore_vlan");
+  json::value restore = json::parse(f.http.requests[2].body);
+  CHECK(restore.at("action").as_string() == "restore_vlan");
+  CHECK(restore.at("vlan").as_int64() == 10);
+  CHECK(restore.at("previous_vlan").as_int64() == 999);
+  CHECK(vlan == 10);
+}
+
+TEST_CASE("a webhook quarantine_vlan is not sent when the VLAN to go back to cannot be known",
+          "[responder][http-backend]") {
+  WebhookFixture f(vlan_webhook_config());
+  f.http.handler = [&](const HttpRequest&) { return answer(202); };
+  SECTION("the port is already in the quarantine VLAN") {
+    vlan_port(f.snmp, 999);
+    PortWrite w = f.controller.set_admin_status(vlan_request(*f.config, 999));
+    CHECK_FALSE(w.ok);
+    CHECK(w.detail ==
+          "nothing sent to the webhook: sw-a Gi1/0/2 is already in VLAN 999: the VLAN it had "
+          "before is unknown");
+  }
+  SECTION("the switch has no VLAN object for the port") {
+    PortWrite w = f.controller.set_admin_status(vlan_request(*f.config, 999));
+    CHECK_FALSE(w.ok);
+    CHECK(w.detail.rfind("nothing sent to the webhook: the read of dot1qPvid.2 on sw-a failed",
+                         0) == 0);
+  }
+  CHECK(f.http.requests.empty());
+}
+
+TEST_CASE("a webhook quarantine_vlan verified by SNMP reads the switch's VLAN object back",
+          "[responder][http-backend]") {
+  std::string text = with_verify_snmp(vlan_webhook_config());
+  text.replace(text.find("dry_run: false}"), 15, "dry_run: false, vlan_mib: cisco}");
+  WebhookFixture f(text);
+  Oid type = oids::kVmVlanType, vm = oids::kVmVlan;
+  type.push_back(2);
+  vm.push_back(2);
+  f.snmp.mib[type] = SnmpVar{type, SnmpVar::Type::kInteger, 1, ""};
+  f.snmp.mib[vm] = SnmpVar{vm, SnmpVar::Type::kInteger, 10, ""};
+  bool applies = true;
+  f.http.handler = [&](const HttpRequest& r) {
+    if (applies) f.snmp.mib[vm].integer = json::parse(r.body).at("vlan").as_int64();
+    return answer(202);
+  };
+  SECTION("the automation moved it") {
+    PortWrite w = f.controller.set_admin_status(vlan_request(*f.config, 999));
+    INFO(w.detail);
+    CHECK(w.ok);
+    CHECK(w.detail.rfind("sw-a Gi1/0/2 is in VLAN 999 (was 10), verified by SNMP read-back of "
+                         "vmVlan.2",
+                         0) == 0);
+  }
+  SECTION("it did not") {
+    applies = false;
+    PortWrite w = f.controller.set_admin_status(vlan_request(*f.config, 999));
+    CHECK_FALSE(w.ok);
+    CHECK(w.detail.find("vmVlan.2 on sw-a still reads 10, not 999 after 3 reads") !=
+          std::string::npos);
+  }
+}
+
 // ---- AWX -----------------------------------------------------------------------------------
 
 namespace {
@@ -407,6 +535,36 @@ TEST_CASE("an AWX release launches the release job template with action up",
   CHECK(f.controller.set_admin_status(port_request(*f.config, true)).ok);
   CHECK(f.http.requests[0].url == "https://awx.example.org/api/v2/job_templates/43/launch/");
   CHECK(json::parse(f.http.requests[0].body).at("extra_vars").at("action").as_string() == "up");
+}
+
+TEST_CASE("an AWX quarantine_vlan hands the playbook action, vlan and previous_vlan",
+          "[responder][http-backend][awx]") {
+  auto config = containment(kAwxConfig);
+  FakeClock clock;
+  FakeSleeper sleeper(clock);
+  FakeHttp http;
+  ReadOnlySnmp snmp;
+  snmp.port(2, "Gi1/0/2", 1);
+  vlan_port(snmp);
+  SnmpPortReader reader(snmp, config, {});
+  AwxPortController controller({http, sleeper, clock, &reader}, config, credentials());
+  http.handler = awx({"successful"});
+  PortWrite w = controller.set_admin_status(vlan_request(*config, 999));
+  INFO(w.detail);
+  CHECK(w.ok);
+  CHECK(w.previous_vlan == 10);
+  CHECK(w.detail.rfind("sw-a Gi1/0/2 is in VLAN 999 (was 10), verified by the job", 0) == 0);
+  json::value vars = json::parse(http.requests[0].body).at("extra_vars");
+  CHECK(http.requests[0].url == "https://awx.example.org/api/v2/job_templates/42/launch/");
+  CHECK(vars.at("action").as_string() == "quarantine_vlan");
+  CHECK(vars.at("vlan").as_int64() == 999);
+  CHECK(vars.at("previous_vlan").as_int64() == 10);
+  PortWrite back = controller.set_admin_status(vlan_request(*config, 10, true));
+  CHECK(back.ok);
+  const HttpRequest& release = http.requests[2];
+  CHECK(release.url == "https://awx.example.org/api/v2/job_templates/43/launch/");
+  CHECK(json::parse(release.body).at("extra_vars").at("action").as_string() == "restore_vlan");
+  CHECK(json::parse(release.body).at("extra_vars").at("vlan").as_int64() == 10);
 }
 
 TEST_CASE("an AWX job that ends failed is a failure", "[responder][http-backend][awx]") {
@@ -531,6 +689,22 @@ policies:
   CHECK(out.find("r.yaml:10:22: error[value]: containment.awx.verify.method") != std::string::npos);
   CHECK(out.find("r.yaml:12:65: error[value]: containment.switches[0].backend") !=
         std::string::npos);
+}
+
+TEST_CASE("verify.vlan_field is a JSON pointer, for status_url only",
+          "[responder][http-backend][config]") {
+  std::string text = vlan_webhook_config();
+  text.replace(text.find("vlan_field: /state/vlan"), 23, "vlan_field: state.vlan");
+  Diagnostics d;
+  CHECK_FALSE(parse_responder_config(text, "r.yaml", d));
+  INFO(d.render());
+  CHECK(d.render().find("error[value]: containment.webhook.verify.vlan_field: 'state.vlan' is "
+                        "not a JSON pointer") != std::string::npos);
+  std::string snmp = with_verify_snmp(kWebhookConfig);
+  snmp.replace(snmp.find("attempts: 3, interval"), 0, "vlan_field: /vlan, ");
+  Diagnostics d2;
+  CHECK_FALSE(parse_responder_config(snmp, "r.yaml", d2));
+  CHECK(d2.render().find("'vlan_field' applies only to method status_url") != std::string::npos);
 }
 
 TEST_CASE("a webhook body that is not JSON once rendered is refused at load",
