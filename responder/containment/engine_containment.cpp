@@ -237,11 +237,6 @@ PortWrite Engine::write_port(PortRequest request, const std::string& device) {
     out.detail = "no containment back end";
     return out;
   }
-  if (request.vlan > 0 && backend_of(cfg->containment, *sw) != PortBackend::kSnmp) {
-    out.detail = "quarantine_vlan is written over SNMP only; " + device + " uses the " +
-                 std::string(to_string(backend_of(cfg->containment, *sw))) + " back end";
-    return out;
-  }
   request.device = sw;
   std::lock_guard io(backend->io);
   return backend->controller->set_admin_status(request);

@@ -819,3 +819,66 @@ TEST_CASE("the engine records a webhook containment as down only after verificat
 }
 
 }  // namespace vtrace::responder
+
+namespace vtrace::responder {
+
+TEST_CASE("the engine quarantines through a webhook, records the VLAN read before, and restores it",
+          "[responder][http-backend][containment]") {
+  std::string text = vlan_webhook_config();
+  const std::string shut = "{type: disable_port, dry_run: false, duration: 1h}";
+  text.replace(text.find(shut), shut.size(),
+               "{type: quarantine_vlan, vlan: 999, dry_run: false, duration: 1h}");
+  text.replace(text.find("policies:"), 0,
+               "  static_map:\n    - {ip: 10.1.23.45, switch: sw-a, port: Gi1/0/2}\n");
+  Diagnostics d;
+  auto parsed = parse_responder_config(text, "r.yaml", d);
+  INFO(d.render());
+  REQUIRE(parsed);
+  auto config = std::make_shared<const ResponderConfig>(std::move(*parsed));
+  auto c = std::shared_ptr<const ContainmentConfig>(config, &config->containment);
+  FakeClock clock;
+  FakeSleeper sleeper(clock);
+  Engine engine(config, clock, ":memory:");
+  ReadOnlySnmp snmp;
+  snmp.port(2, "Gi1/0/2", 1);
+  vlan_port(snmp);
+  PortLocator locator(snmp, clock);
+  SnmpPortReader reader(snmp, c, {});
+  FakeHttp http;
+  WebhookPortController webhook({http, sleeper, clock, &reader}, c, credentials());
+  BackendPortController controller(c, nullptr, &webhook, nullptr);
+  ContainmentBackend backend;
+  backend.locator = &locator;
+  backend.controller = &controller;
+  engine.set_containment_backend(&backend);
+  Oid pvid = oids::kDot1qPvid;
+  pvid.push_back(2);
+  std::vector<std::string> actions;
+  http.handler = [&](const HttpRequest& r) {
+    if (r.method == "POST") {
+      const json::value body = json::parse(r.body);
+      actions.emplace_back(body.at("action").as_string());
+      snmp.mib[pvid].integer = body.at("vlan").as_int64();  // the automation moved it
+      return answer(202);
+    }
+    return answer(
+        200,
+        json::serialize(json::object{{"state", json::object{{"vlan", snmp.mib[pvid].integer}}}}));
+  };
+  auto row = [&] {
+    return json::parse(engine.containments_json("", 10)).at("containments").as_array().at(0);
+  };
+  engine.ingest(test::internal_incident("i1", clock.now()), "127.0.0.1");
+  engine.process_containments();
+  INFO(row().at("detail").as_string());
+  CHECK(row().at("status").as_string() == "down");
+  CHECK(row().at("previous_vlan").as_int64() == 10);
+  CHECK(snmp.mib[pvid].integer == 999);
+  CHECK(engine.request_release(1, "operator", "cleaned").status == 202);
+  engine.process_containments();
+  CHECK(row().at("status").as_string() == "released");
+  CHECK(snmp.mib[pvid].integer == 10);
+  CHECK(actions == std::vector<std::string>{"quarantine_vlan", "restore_vlan"});
+}
+
+}  // namespace vtrace::responder
