@@ -137,7 +137,9 @@ bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig
 std::optional<PortRequest> with_previous_vlan(SnmpPortReader* reader, const PortRequest& request,
                                               std::string* problem) {
   PortRequest out = request;
-  if (request.vlan == 0) return out;
+  // A release names the VLAN to go back to and the quarantine VLAN the engine recorded; it
+  // does not depend on a read that could keep the port quarantined.
+  if (request.vlan == 0 || request.up) return out;
   if (!reader) {
     *problem = "no SNMP reader to learn the VLAN of " + request.device->name + " " + request.port;
     return std::nullopt;
@@ -149,7 +151,7 @@ std::optional<PortRequest> with_previous_vlan(SnmpPortReader* reader, const Port
   if (!object) return std::nullopt;
   const auto now = reader->read_vlan(*request.device, *object, problem);
   if (!now) return std::nullopt;
-  if (!request.up && *now == request.vlan) {
+  if (*now == request.vlan) {
     *problem = request.device->name + " " + request.port + " is already in VLAN " +
                std::to_string(request.vlan) + ": the VLAN it had before is unknown";
     return std::nullopt;

@@ -88,11 +88,12 @@ bool verify_by_snmp(SnmpPortReader& reader, Sleeper& sleeper, const VerifyConfig
                     const PortRequest& request, std::int64_t* if_index, std::string* problem,
                     std::string* read_back = nullptr);
 
-// A VLAN write through automation needs the VLAN the port is in now, read over SNMP: the VLAN
+// A quarantine through automation needs the VLAN the port is in now, read over SNMP: the VLAN
 // a release goes back to ({{previous_vlan}}). The request with it (and the ifIndex resolved
-// from the ifName); nullopt with `problem` set when it cannot be read, or when a quarantine
-// finds the port already in the quarantine VLAN (the VLAN to go back to would be unknown). A
-// port write is returned as it is.
+// from the ifName); nullopt with `problem` set when it cannot be read, or when the port is
+// already in the quarantine VLAN (the VLAN to go back to would be unknown). A port write and a
+// release (whose previous_vlan is the quarantine VLAN the engine recorded) are returned as
+// they are.
 std::optional<PortRequest> with_previous_vlan(SnmpPortReader* reader, const PortRequest& request,
                                               std::string* problem);
 

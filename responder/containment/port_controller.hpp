@@ -25,8 +25,9 @@ struct PortRequest {
   // or Cisco vmVlan) to this VLAN and read it back: the quarantine VLAN when `up` is false, the
   // VLAN to go back to when it is true.
   int vlan = 0;
-  // A VLAN write through automation: the VLAN the port is in right before it, read over SNMP
-  // (the controller fills it in; automation gets it as {{previous_vlan}}).
+  // A VLAN write through automation: the VLAN the port is in right before it (automation gets
+  // it as {{previous_vlan}}): read over SNMP by the controller for a quarantine, the quarantine
+  // VLAN the engine recorded for a release.
   int previous_vlan = 0;
 };
 

@@ -361,9 +361,11 @@ void vlan_port(ReadOnlySnmp& snmp, std::int64_t vlan = 10) {
   snmp.mib[pvid] = SnmpVar{pvid, SnmpVar::Type::kInteger, vlan, ""};
 }
 
+// A quarantine to `vlan`, or (up) a release back to `vlan` from the quarantine VLAN 999.
 PortRequest vlan_request(const ContainmentConfig& c, int vlan, bool up = false) {
   PortRequest r = port_request(c, up);
   r.vlan = vlan;
+  if (up) r.previous_vlan = 999;
   return r;
 }
 
@@ -398,10 +400,9 @@ TEST_CASE(
   CHECK(body.at("action").as_string() == "quarantine_vlan");
   CHECK(body.at("vlan").as_int64() == 999);
   CHECK(body.at("previous_vlan").as_int64() == 10);
-  // The release: back to the VLAN it had; previous_vlan is the quarantine VLAN it is in now.
-  Oid pvid = oids::kDot1qPvid;
-  pvid.push_back(2);
-  f.snmp.mib[pvid].integer = 999;
+  // The release: back to the VLAN it had from the quarantine VLAN the engine recorded; not
+  // read over SNMP, so an unreadable switch cannot keep the port quarantined.
+  const int gets = f.snmp.gets;
   PortWrite back = f.controller.set_admin_status(vlan_request(*f.config, 10, true));
   INFO(back.detail);
   CHECK(back.ok);
@@ -412,6 +413,7 @@ TEST_CASE(
   CHECK(restore.at("vlan").as_int64() == 10);
   CHECK(restore.at("previous_vlan").as_int64() == 999);
   CHECK(vlan == 10);
+  CHECK(f.snmp.gets == gets);
 }
 
 TEST_CASE("a webhook quarantine_vlan is not sent when the VLAN to go back to cannot be known",
