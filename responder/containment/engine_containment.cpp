@@ -517,6 +517,7 @@ bool Engine::release_one_expired() {
     request = {nullptr,   q.text(2), q.integer(3),
                true,      id,        q.text(4),
                q.text(5), q.text(6), back_to(q.integer(7), q.integer(8))};
+    request.previous_vlan = static_cast<int>(q.integer(7));  // the quarantine VLAN it leaves
     q.reset();
     db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
@@ -633,6 +634,7 @@ bool Engine::release_one_requested() {
     request = {nullptr,   q.text(2), q.integer(3),
                true,      id,        q.text(4),
                q.text(5), q.text(6), back_to(q.integer(9), q.integer(10))};
+    request.previous_vlan = static_cast<int>(q.integer(9));  // the quarantine VLAN it leaves
     actor = q.text(7);
     reason = q.text(8);
     q.reset();
