@@ -7,9 +7,12 @@ prints 'READY <port>' once listening.
 
 Webhook:  POST /hook/<mode>/<switch>/<port>/<action>   mode: ok | flaky (two 503s per path,
           then ok) | reject (400) | slow (answers after 2 s) | noop (200, changes nothing)
-          GET  /status/<switch>/<port>                 -> {"port": {"admin": "up"|"down"}}
+          action: down | up, or quarantine_vlan | restore_vlan with the body's integer "vlan"
+          (the port's VLAN after) and "previous_vlan" (before)
+          GET  /status/<switch>/<port>  -> {"port": {"admin": "up"|"down", "vlan": N or null}}
 AWX:      POST /api/v2/job_templates/<id>/launch/      7: job succeeds, 8: job fails,
                                                        9: job runs forever, 10: ignores extra_vars
+          (a successful job does what extra_vars' action says, as the webhook does)
           GET  /api/v2/jobs/<id>/   POST /api/v2/jobs/<id>/cancel/
 Test aid: GET  /requests  -> every request seen (method, path, headers, body, auth verdict)
 
@@ -28,8 +31,22 @@ args = ap.parse_args()
 lock = threading.Lock()
 seen = []            # every request, in order
 ports = {}           # (switch, port) -> 'up' | 'down'
+vlans = {}           # (switch, port) -> the VLAN a quarantine_vlan / restore_vlan set
+VLAN_ACTIONS = ('quarantine_vlan', 'restore_vlan')
 flaky = {}           # path -> 503s sent
 jobs = {}            # id -> {'template', 'polls', 'status', 'vars'}
+
+
+def valid_vlan(v):
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4094
+
+
+def apply(switch, port, action, vlan):
+    """What the automation does to a port (the caller holds `lock`)."""
+    if action in VLAN_ACTIONS:
+        vlans[(switch, port)] = vlan
+    else:
+        ports[(switch, port)] = action
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -73,7 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         if method == 'GET' and len(parts) == 3 and parts[0] == 'status':
             with lock:
                 state = ports.get((parts[1], parts[2]), 'up')
-            return self.reply(200, {'port': {'name': parts[2], 'admin': state}})
+                vlan = vlans.get((parts[1], parts[2]))
+            return self.reply(200, {'port': {'name': parts[2], 'admin': state, 'vlan': vlan}})
         if parts[:3] == ['api', 'v2', 'job_templates'] and len(parts) == 5 and method == 'POST':
             return self.launch(int(parts[3]), body)
         if parts[:3] == ['api', 'v2', 'jobs'] and len(parts) >= 4:
@@ -96,9 +114,12 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(2)
         if doc.get('port') != port or doc.get('switch') != switch or doc.get('action') != action:
             return self.reply(400, {'error': 'body and path disagree'})
+        if action in VLAN_ACTIONS and not (valid_vlan(doc.get('vlan'))
+                                           and valid_vlan(doc.get('previous_vlan'))):
+            return self.reply(400, {'error': action + ' needs integer vlan and previous_vlan'})
         if mode != 'noop':
             with lock:
-                ports[(switch, port)] = action
+                apply(switch, port, action, doc.get('vlan'))
         return self.reply(202, {'accepted': True})
 
     def launch(self, template, body):
@@ -126,7 +147,7 @@ class Handler(BaseHTTPRequestHandler):
                     job['status'] = 'successful' if ok else 'failed'
                     if ok:
                         v = job['vars']
-                        ports[(v['switch'], v['port'])] = v['action']
+                        apply(v['switch'], v['port'], v['action'], v.get('vlan'))
                 else:
                     job['status'] = 'running'
             elif job['template'] == 9 and job['status'] != 'canceled':
