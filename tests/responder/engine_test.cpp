@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "responder/store/sqlite.hpp"
 #include "support.hpp"
 
 namespace vtrace::responder {
@@ -436,6 +437,131 @@ TEST_CASE("state survives a restart: no lost and no duplicate mails",
     CHECK(sender.sent.size() == 3);
     CHECK(engine.list_incidents_json("", 0, 10).find("\"id\":\"s2\"") != std::string::npos);
   }
+}
+
+// The state file as the engine wrote it before its parts (incidents and policies, mail outbox
+// and digests, containment) each kept their own schema: every table and column of that version,
+// with the containment columns its migrations had added. An operator's existing file must open
+// and go on working after an upgrade.
+constexpr const char* kStateSchemaBeforeSplit = R"(
+CREATE TABLE incidents(id TEXT PRIMARY KEY, revision INTEGER NOT NULL, json TEXT NOT NULL,
+  detected_at INTEGER NOT NULL, origin_ip TEXT NOT NULL, received_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, peer TEXT NOT NULL);
+CREATE INDEX incidents_by_origin ON incidents(origin_ip, detected_at);
+CREATE INDEX incidents_by_detected ON incidents(detected_at);
+CREATE TABLE policy_hits(policy TEXT NOT NULL, origin_ip TEXT NOT NULL, incident_id TEXT NOT NULL,
+  detected_at INTEGER NOT NULL, PRIMARY KEY(policy, incident_id));
+CREATE INDEX policy_hits_by_origin ON policy_hits(policy, origin_ip, detected_at);
+CREATE TABLE actions(incident_id TEXT NOT NULL, policy TEXT NOT NULL,
+  action_index INTEGER NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL,
+  mail_id INTEGER, at INTEGER NOT NULL, PRIMARY KEY(incident_id, policy, action_index));
+CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+  policy TEXT NOT NULL, incident_id TEXT NOT NULL, recipients TEXT NOT NULL,
+  subject TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, sent_at INTEGER);
+CREATE INDEX outbox_due ON outbox(status, next_attempt);
+CREATE TABLE recipient_sends(recipient TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX recipient_sends_by_recipient ON recipient_sends(recipient, at);
+CREATE TABLE windows(key TEXT PRIMARY KEY, policy TEXT NOT NULL, action_index INTEGER NOT NULL,
+  kind TEXT NOT NULL, origin_ip TEXT NOT NULL, origin_name TEXT NOT NULL, zone TEXT NOT NULL,
+  internal INTEGER NOT NULL, recipients TEXT NOT NULL, digest_template TEXT NOT NULL,
+  digest_window INTEGER NOT NULL, dry_run INTEGER NOT NULL, hold INTEGER NOT NULL,
+  window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, count INTEGER NOT NULL,
+  first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, viruses TEXT NOT NULL,
+  incidents TEXT NOT NULL);
+CREATE INDEX windows_by_end ON windows(window_end);
+CREATE TABLE containments(id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL,
+  policy TEXT NOT NULL, origin_ip TEXT NOT NULL, status TEXT NOT NULL, dry_run INTEGER NOT NULL,
+  duration INTEGER NOT NULL, device TEXT NOT NULL DEFAULT '', port TEXT NOT NULL DEFAULT '',
+  if_index INTEGER NOT NULL DEFAULT 0, mac TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, acted_at INTEGER,
+  downed_at INTEGER, expires_at INTEGER, released_at INTEGER,
+  released_by TEXT NOT NULL DEFAULT '', release_reason TEXT NOT NULL DEFAULT '', follows INTEGER,
+  retry_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+  action TEXT NOT NULL DEFAULT 'disable_port', vlan INTEGER NOT NULL DEFAULT 0,
+  previous_vlan INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX containments_by_status ON containments(status, expires_at);
+CREATE INDEX containments_by_origin ON containments(origin_ip, status);
+CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+  actor TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL);
+)";
+
+TEST_CASE("a state file written before the engine was split opens and keeps working",
+          "[responder][engine][restart]") {
+  const auto path =
+      (std::filesystem::temp_directory_path() / "vtrace-engine-old-schema-test.db").string();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  FakeClock clock;
+  const TimePoint t0 = clock.now();
+  {
+    Database old(path);
+    old.exec(kStateSchemaBeforeSplit);
+    old.prepare(
+           "INSERT INTO incidents(id, revision, json, detected_at, origin_ip, received_at, "
+           "updated_at, peer) VALUES('old1', 1, ?, ?, '10.1.23.45', ?, ?, 'collector')")
+        .bind(1, to_json(internal_incident("old1", t0)))
+        .bind(2, t0)
+        .bind(3, t0)
+        .bind(4, t0)
+        .run();
+    old.prepare("INSERT INTO policy_hits VALUES('internal-origin', '10.1.23.45', 'old1', ?)")
+        .bind(1, t0)
+        .run();
+    old.prepare(
+           "INSERT INTO actions VALUES('old1', 'internal-origin', 0, 'mail', 'held', "
+           "'mail 1 to admins@example.ac.jp', 1, ?)")
+        .bind(1, t0)
+        .run();
+    old.prepare(
+           "INSERT INTO outbox(kind, policy, incident_id, recipients, subject, body, status, "
+           "next_attempt, last_error, created_at) VALUES('mail', 'internal-origin', 'old1', "
+           "'[\"admins@example.ac.jp\"]', '[vtrace] old mail', 'body', 'held', ?, "
+           "'held for manual release', ?)")
+        .bind(1, t0)
+        .bind(2, t0)
+        .run();
+    old.prepare(
+           "INSERT INTO windows VALUES(?, 'internal-origin', 0, 'mail', '10.1.23.45', 'pc-45', "
+           "'tsushima', 1, '[\"admins@example.ac.jp\"]', 'digest', ?, 0, 0, ?, ?, 0, 0, 0, "
+           "'{}', '[]')")
+        .bind(1, std::string("internal-origin\x1f"
+                             "0\x1f"
+                             "10.1.23.45\x1f"
+                             "admins@example.ac.jp"))
+        .bind(2, 30 * kMinute)
+        .bind(3, t0)
+        .bind(4, t0 + 30 * kMinute)
+        .run();
+    old.exec(
+        "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
+        "created_at) VALUES('old1', 'contain', '10.1.23.45', 'released', 0, 1, 1);"
+        "INSERT INTO audit(at, actor, event, detail) VALUES(1, 'daemon', 'start', 'old');");
+  }
+  auto c = base_config();
+  RecordingSender sender;
+  Engine engine(c, clock, path);
+  // Its incident, its decisions and its mail are all still there.
+  const std::string shown = *engine.incident_json("old1");
+  CHECK(shown.find("\"received_from\":\"collector\"") != std::string::npos);
+  CHECK(shown.find("mail 1 to admins@example.ac.jp") != std::string::npos);
+  CHECK(shown.find("[vtrace] old mail") != std::string::npos);
+  CHECK(engine.containments_json("", 10).find("\"incident\":\"old1\"") != std::string::npos);
+  // The stored revision still turns a resend away, and the open window still digests.
+  CHECK(engine.ingest(internal_incident("old1", t0), "p").kind == IngestKind::kUnchanged);
+  CHECK(engine.ingest(internal_incident("new1", t0 + kMinute), "p").kind == IngestKind::kCreated);
+  CHECK(engine.incident_json("new1")->find("\"status\":\"digested\"") != std::string::npos);
+  CHECK(engine.gauges()["digest_windows_open"] == 1);
+  CHECK(engine.gauges()["incidents_stored"] == 2);
+  // The held mail is released and delivered; the window's digest follows.
+  CHECK(engine.release_mail(1, "operator"));
+  CHECK(engine.deliver_due(sender, 10) == 1);
+  CHECK(subject_of(sender.sent.at(0).message) == "[vtrace] old mail");
+  clock.advance(30 * kMinute);
+  CHECK(engine.flush_digests() == 1);
+  CHECK(engine.deliver_due(sender, 10) == 1);
+  CHECK(sender.sent.at(1).message.find("new1") != std::string::npos);
+  CHECK(engine.stats_json(0).find("\"internal\":2") != std::string::npos);
 }
 
 TEST_CASE("incidents are listed newest first and filtered by origin and time",
