@@ -113,30 +113,7 @@ CREATE TABLE IF NOT EXISTS containments(
   follows INTEGER);
 CREATE INDEX IF NOT EXISTS containments_by_status ON containments(status, expires_at);
 CREATE INDEX IF NOT EXISTS containments_by_origin ON containments(origin_ip, status);
-CREATE TABLE IF NOT EXISTS audit(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  at INTEGER NOT NULL,
-  actor TEXT NOT NULL,
-  event TEXT NOT NULL,
-  detail TEXT NOT NULL);
 )";
-
-std::string to_json_array(const std::vector<std::string>& items) {
-  json::array a;
-  for (const auto& i : items) a.emplace_back(i);
-  return json::serialize(a);
-}
-
-std::vector<std::string> from_json_array(const std::string& text) {
-  std::vector<std::string> out;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& item : v.get_array()) {
-    if (item.is_string()) out.emplace_back(item.get_string());
-  }
-  return out;
-}
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
   std::string out;
@@ -150,11 +127,7 @@ std::string origin_ip_of(const Incident& in) { return in.origin ? in.origin->ip 
 
 Engine::Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock,
                const std::string& state_file)
-    : config_(std::move(config)), clock_(clock), db_(state_file) {
-  db_.exec("PRAGMA journal_mode=WAL");
-  // FULL: a commit is on disk before POST /v1/incidents answers 2xx.
-  db_.exec("PRAGMA synchronous=FULL");
-  db_.exec("PRAGMA foreign_keys=ON");
+    : state_(std::move(config), clock, state_file) {
   create_schema();
   migrate_containments();
   recover_containments();
@@ -176,17 +149,7 @@ std::shared_ptr<const ResponderConfig> Engine::config() const {
 
 void Engine::audit(const std::string& actor, const std::string& event, const std::string& detail) {
   std::lock_guard lock(mutex_);
-  audit_locked(actor, event, detail);
-}
-
-void Engine::audit_locked(const std::string& actor, const std::string& event,
-                          const std::string& detail) {
-  db_.prepare("INSERT INTO audit(at, actor, event, detail) VALUES(?,?,?,?)")
-      .bind(1, clock_.now())
-      .bind(2, actor)
-      .bind(3, event)
-      .bind(4, detail)
-      .run();
+  state_.audit_locked(actor, event, detail);
 }
 
 bool is_better_trace(const Incident& offered, const std::optional<Incident>& held) {
@@ -325,8 +288,8 @@ void Engine::run_policies(const Incident& in, IngestResult& result) {
   }
 }
 
-Engine::ActionRun Engine::run_action(const Policy& policy, std::size_t index,
-                                     const ActionConfig& action, const Incident& in) {
+ActionRun Engine::run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
+                             const Incident& in) {
   const ResponderConfig& config = *config_;
   switch (action.type) {
     case ActionType::kLog: {
@@ -381,10 +344,9 @@ Engine::ActionRun Engine::run_action(const Policy& policy, std::size_t index,
   return {"skipped", "unknown action", std::nullopt};
 }
 
-Engine::ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t index,
-                                           const ActionConfig& action,
-                                           const std::vector<std::string>& recipients,
-                                           const Incident& in) {
+ActionRun Engine::mail_with_digest(const Policy& policy, std::size_t index,
+                                   const ActionConfig& action,
+                                   const std::vector<std::string>& recipients, const Incident& in) {
   const ResponderConfig& config = *config_;
   const TimePoint now = clock_.now();
   const std::string origin = origin_ip_of(in);
@@ -686,7 +648,7 @@ int Engine::deliver_due(MailSender& sender, int max) {
           .bind(2, why)
           .bind(3, id)
           .run();
-      audit_locked("mailer", "mail.failed", "mail " + std::to_string(id) + ": " + why);
+      state_.audit_locked("mailer", "mail.failed", "mail " + std::to_string(id) + ": " + why);
       counters_.mails_failed++;
     }
   }
@@ -704,8 +666,8 @@ bool Engine::release_mail(std::int64_t mail_id, const std::string& actor,
       .bind(2, mail_id)
       .run();
   if (db_.changes() == 0) return false;
-  audit_locked(actor, "mail.released",
-               "mail " + std::to_string(mail_id) + (reason.empty() ? "" : ": " + reason));
+  state_.audit_locked(actor, "mail.released",
+                      "mail " + std::to_string(mail_id) + (reason.empty() ? "" : ": " + reason));
   tx.commit();
   counters_.mails_queued++;
   return true;
@@ -724,138 +686,29 @@ std::optional<TimePoint> Engine::next_wakeup() {
 }
 
 std::string Engine::list_incidents_json(const std::string& origin, TimePoint since, int limit) {
-  std::lock_guard lock(mutex_);
-  auto q = db_.prepare(
-      "SELECT i.json, i.received_at, (SELECT COUNT(*) FROM actions a WHERE a.incident_id=i.id AND "
-      "a.action_index>=0) FROM incidents i WHERE (?1='' OR i.origin_ip=?1) AND i.detected_at>=?2 "
-      "ORDER BY i.detected_at DESC, i.id LIMIT ?3");
-  q.bind(1, origin).bind(2, since).bind(3, limit);
-  json::array items;
-  while (q.step()) {
-    std::string error;
-    auto in = incident_from_json(q.text(0), &error);
-    if (!in) continue;
-    json::object o{{"id", in->id},
-                   {"revision", in->revision},
-                   {"detected_at", format_rfc3339(in->detected_at)},
-                   {"received_at", format_rfc3339(q.integer(1))},
-                   {"virus", in->virus},
-                   {"confidence", to_string(in->confidence)},
-                   {"detector", in->detector_host},
-                   {"from", in->envelope_from},
-                   {"subject", in->subject},
-                   {"hops", static_cast<std::int64_t>(in->hops.size())},
-                   {"actions", q.integer(2)}};
-    if (in->origin) {
-      o["origin"] = json::object{{"ip", in->origin->ip},
-                                 {"name", in->origin->name},
-                                 {"internal", in->origin->internal},
-                                 {"zone", in->origin->zone}};
-    } else {
-      o["origin"] = nullptr;
-    }
-    items.push_back(std::move(o));
-  }
-  return json::serialize(json::object{{"incidents", std::move(items)}});
+  return reports_.list_incidents_json(origin, since, limit);
 }
 
 std::optional<std::string> Engine::incident_json(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto q = db_.prepare("SELECT json, received_at, updated_at, peer FROM incidents WHERE id=?");
-  q.bind(1, id);
-  if (!q.step()) return std::nullopt;
-  boost::system::error_code ec;
-  json::value incident = json::parse(q.text(0), ec);
-  json::object out{{"incident", ec ? json::value(nullptr) : incident},
-                   {"received_at", format_rfc3339(q.integer(1))},
-                   {"updated_at", format_rfc3339(q.integer(2))},
-                   {"received_from", q.text(3)}};
-  json::array actions;
-  auto a = db_.prepare(
-      "SELECT policy, action_index, type, status, detail, mail_id, at FROM actions WHERE "
-      "incident_id=? ORDER BY at, policy, action_index");
-  a.bind(1, id);
-  while (a.step()) {
-    json::object o{{"policy", a.text(0)}, {"index", a.integer(1)},
-                   {"type", a.text(2)},   {"status", a.text(3)},
-                   {"detail", a.text(4)}, {"at", format_rfc3339(a.integer(6))}};
-    if (!a.is_null(5)) o["mail_id"] = a.integer(5);
-    actions.push_back(std::move(o));
-  }
-  out["actions"] = std::move(actions);
-  json::array mails;
-  auto m = db_.prepare(
-      "SELECT id, kind, recipients, subject, status, attempts, last_error FROM outbox WHERE "
-      "incident_id=? ORDER BY id");
-  m.bind(1, id);
-  while (m.step()) {
-    json::array to;
-    for (const auto& r : from_json_array(m.text(2))) to.emplace_back(r);
-    mails.push_back(json::object{{"id", m.integer(0)},
-                                 {"kind", m.text(1)},
-                                 {"to", std::move(to)},
-                                 {"subject", m.text(3)},
-                                 {"status", m.text(4)},
-                                 {"attempts", m.integer(5)},
-                                 {"last_error", m.text(6)}});
-  }
-  out["mails"] = std::move(mails);
-  return json::serialize(out);
+  return reports_.incident_json(id);
 }
-
-namespace {
-
-// One outbox row (columns as selected by kOutboxColumns) as the API shows it.
-constexpr const char* kOutboxColumns =
-    "id, kind, policy, incident_id, recipients, subject, status, attempts, last_error, created_at";
-
-json::object outbox_row(Statement& m) {
-  json::array to;
-  for (const auto& r : from_json_array(m.text(4))) to.emplace_back(r);
-  return json::object{{"id", m.integer(0)},      {"kind", m.text(1)},
-                      {"policy", m.text(2)},     {"incident", m.text(3)},
-                      {"to", std::move(to)},     {"subject", m.text(5)},
-                      {"status", m.text(6)},     {"attempts", m.integer(7)},
-                      {"last_error", m.text(8)}, {"created_at", format_rfc3339(m.integer(9))}};
-}
-
-}  // namespace
 
 std::string Engine::outbox_json(const std::string& status, int limit) {
-  std::lock_guard lock(mutex_);
-  auto m = db_.prepare(std::string("SELECT ") + kOutboxColumns +
-                       " FROM outbox WHERE (?1='' OR status=?1) ORDER BY id DESC LIMIT ?2");
-  m.bind(1, status).bind(2, limit);
-  json::array mails;
-  while (m.step()) mails.push_back(outbox_row(m));
-  return json::serialize(json::object{{"mails", std::move(mails)}});
+  return reports_.outbox_json(status, limit);
 }
 
 std::optional<std::string> Engine::mail_json(std::int64_t mail_id) {
-  std::lock_guard lock(mutex_);
-  auto m = db_.prepare(std::string("SELECT ") + kOutboxColumns + ", body FROM outbox WHERE id=?");
-  m.bind(1, mail_id);
-  if (!m.step()) return std::nullopt;
-  json::object mail = outbox_row(m);
-  mail["body"] = m.text(10);
-  return json::serialize(mail);
+  return reports_.mail_json(mail_id);
 }
 
-std::map<std::string, std::int64_t> Engine::gauges() {
-  std::lock_guard lock(mutex_);
-  std::map<std::string, std::int64_t> out;
-  for (const char* s : {"queued", "sending", "sent", "failed", "held", "dry_run"}) {
-    out[std::string("outbox_") + s] = 0;
-  }
-  auto q = db_.prepare("SELECT status, COUNT(*) FROM outbox GROUP BY status");
-  while (q.step()) out["outbox_" + q.text(0)] = q.integer(1);
-  auto i = db_.prepare("SELECT COUNT(*) FROM incidents");
-  i.step();
-  out["incidents_stored"] = i.integer(0);
-  auto w = db_.prepare("SELECT COUNT(*) FROM windows");
-  w.step();
-  out["digest_windows_open"] = w.integer(0);
-  return out;
+std::string Engine::containments_json(const std::string& status, int limit) {
+  return reports_.containments_json(status, limit);
 }
+
+std::map<std::string, std::int64_t> Engine::gauges() { return reports_.gauges(); }
+
+std::string Engine::origins_json(TimePoint since) { return reports_.origins_json(since); }
+
+std::string Engine::stats_json(TimePoint since) { return reports_.stats_json(since); }
 
 }  // namespace vtrace::responder

@@ -12,36 +12,15 @@
 #include <string>
 
 #include "common/incident.hpp"
+#include "responder/api/reports.hpp"
 #include "responder/clock.hpp"
 #include "responder/config/config.hpp"
 #include "responder/containment/containment.hpp"
+#include "responder/engine_state.hpp"
 #include "responder/mail/mail_sender.hpp"
 #include "responder/store/sqlite.hpp"
 
 namespace vtrace::responder {
-
-// Counters served at /metrics. Monotonic; read without the engine lock.
-struct Counters {
-  std::atomic<std::int64_t> incidents_received{0};
-  std::atomic<std::int64_t> incidents_created{0};
-  std::atomic<std::int64_t> incidents_updated{0};
-  std::atomic<std::int64_t> incidents_unchanged{0};
-  std::atomic<std::int64_t> incidents_rejected{0};
-  std::atomic<std::int64_t> actions_run{0};
-  std::atomic<std::int64_t> mails_queued{0};
-  std::atomic<std::int64_t> mails_digested{0};
-  std::atomic<std::int64_t> mails_sent{0};
-  std::atomic<std::int64_t> mails_retried{0};
-  std::atomic<std::int64_t> mails_failed{0};
-  std::atomic<std::int64_t> digests_flushed{0};
-  std::atomic<std::int64_t> config_reloads{0};
-  std::atomic<std::int64_t> config_reload_failures{0};
-  std::atomic<std::int64_t> ports_disabled{0};
-  std::atomic<std::int64_t> ports_enabled{0};
-  std::atomic<std::int64_t> containments_refused{0};
-  std::atomic<std::int64_t> containments_failed{0};
-  std::atomic<std::int64_t> containments_escaped{0};
-};
 
 struct ContainmentRelease {
   int status = 200;  // HTTP-like: 200 cancelled, 202 requested, 404 unknown, 409 not releasable
@@ -133,11 +112,6 @@ class Engine {
   std::string stats_json(TimePoint since);
 
  private:
-  struct ActionRun {
-    std::string status;
-    std::string detail;
-    std::optional<std::int64_t> mail_id;
-  };
   void create_schema();
   void run_policies(const Incident& incident, IngestResult& result);
   ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
@@ -149,7 +123,6 @@ class Engine {
                           const std::string& subject, const std::string& body, bool dry_run,
                           bool hold, std::string* status);
   bool flush_window(const std::string& key);
-  void audit_locked(const std::string& actor, const std::string& event, const std::string& detail);
   ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
                               const Incident& incident);
   // Adds the columns later versions use to a state file an older version created.
@@ -171,11 +144,13 @@ class Engine {
   void audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
                          const std::string& result, const std::string& detail);
 
-  mutable std::mutex mutex_;
-  std::shared_ptr<const ResponderConfig> config_;
-  const Clock& clock_;
-  Database db_;
-  Counters counters_;
+  EngineState state_;
+  std::mutex& mutex_ = state_.mutex;
+  std::shared_ptr<const ResponderConfig>& config_ = state_.config;
+  const Clock& clock_ = state_.clock;
+  Database& db_ = state_.db;
+  Counters& counters_ = state_.counters;
+  Reports reports_{state_};
   ContainmentBackend* backend_ = nullptr;
   std::function<void()> wake_;
   int pending_wakes_ = 0;

@@ -110,11 +110,11 @@ void Engine::audit_containment(const std::string& actor, const std::string& even
     o["mac"] = q.text(6);
     o["dry_run"] = q.integer(7) != 0;
   }
-  audit_locked(actor, event, json::serialize(o));
+  state_.audit_locked(actor, event, json::serialize(o));
 }
 
-Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& action,
-                                            const Incident& in) {
+ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& action,
+                                    const Incident& in) {
   const ContainmentConfig& c = config_->containment;
   const std::string actor = "policy:" + policy.name;
   auto refuse = [&](const std::string& why) {
@@ -123,7 +123,7 @@ Engine::ActionRun Engine::queue_containment(const Policy& policy, const ActionCo
                    {"ip", in.origin ? in.origin->ip : std::string()},
                    {"result", "refused"},
                    {"why", why}};
-    audit_locked(actor, "containment.refused", json::serialize(o));
+    state_.audit_locked(actor, "containment.refused", json::serialize(o));
     return ActionRun{"refused", why, std::nullopt};
   };
   if (!in.origin) return refuse("no origin: nothing to contain");
@@ -662,48 +662,6 @@ bool Engine::release_one_requested() {
       .run();
   audit_containment(actor, "containment.release_failed", id, "release_failed", w.detail);
   return true;
-}
-
-std::string Engine::containments_json(const std::string& status, int limit) {
-  std::lock_guard lock(mutex_);
-  auto q = db_.prepare(
-      "SELECT id, incident_id, policy, origin_ip, status, dry_run, device, port, if_index, mac, "
-      "detail, created_at, acted_at, downed_at, expires_at, released_at, released_by, "
-      "release_reason, follows, action, vlan, previous_vlan FROM containments WHERE (?1='' OR "
-      "status=?1) ORDER BY id DESC "
-      "LIMIT ?2");
-  q.bind(1, status).bind(2, limit);
-  json::array items;
-  auto when = [&](int col) -> json::value {
-    if (q.is_null(col)) return nullptr;
-    return json::value(format_rfc3339(q.integer(col)));
-  };
-  while (q.step()) {
-    items.push_back(
-        json::object{{"id", q.integer(0)},
-                     {"incident", q.text(1)},
-                     {"policy", q.text(2)},
-                     {"ip", q.text(3)},
-                     {"status", q.text(4)},
-                     {"dry_run", q.integer(5) != 0},
-                     {"switch", q.text(6)},
-                     {"port", q.text(7)},
-                     {"if_index", q.integer(8)},
-                     {"mac", q.text(9)},
-                     {"detail", q.text(10)},
-                     {"created_at", when(11)},
-                     {"acted_at", when(12)},
-                     {"downed_at", when(13)},
-                     {"expires_at", when(14)},
-                     {"released_at", when(15)},
-                     {"released_by", q.text(16)},
-                     {"release_reason", q.text(17)},
-                     {"follows", q.is_null(18) ? json::value(nullptr) : json::value(q.integer(18))},
-                     {"action", q.text(19)},
-                     {"vlan", q.integer(20)},
-                     {"previous_vlan", q.integer(21)}});
-  }
-  return json::serialize(json::object{{"containments", std::move(items)}});
 }
 
 }  // namespace vtrace::responder
