@@ -18,6 +18,7 @@
 #include "responder/containment/containment.hpp"
 #include "responder/engine_state.hpp"
 #include "responder/mail/mail_sender.hpp"
+#include "responder/mail/outbox.hpp"
 #include "responder/store/sqlite.hpp"
 
 namespace vtrace::responder {
@@ -116,13 +117,6 @@ class Engine {
   void run_policies(const Incident& incident, IngestResult& result);
   ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
                        const Incident& incident);
-  ActionRun mail_with_digest(const Policy& policy, std::size_t index, const ActionConfig& action,
-                             const std::vector<std::string>& recipients, const Incident& incident);
-  std::int64_t queue_mail(const std::string& kind, const std::string& policy,
-                          const std::string& incident_id, const std::vector<std::string>& to,
-                          const std::string& subject, const std::string& body, bool dry_run,
-                          bool hold, std::string* status);
-  bool flush_window(const std::string& key);
   ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
                               const Incident& incident);
   // Adds the columns later versions use to a state file an older version created.
@@ -150,6 +144,7 @@ class Engine {
   const Clock& clock_ = state_.clock;
   Database& db_ = state_.db;
   Counters& counters_ = state_.counters;
+  Outbox outbox_{state_};
   Reports reports_{state_};
   ContainmentBackend* backend_ = nullptr;
   std::function<void()> wake_;

@@ -369,12 +369,7 @@ bool Engine::contain_one() {
           detail += "; held, reconsidered at " + format_rfc3339(*retry_at);
         }
         oldest.reset();
-        auto mailed = db_.prepare(
-            "SELECT COUNT(*) FROM outbox WHERE kind='containment_breaker' AND created_at>?");
-        mailed.bind(1, now - kHour);
-        mailed.step();
-        const bool already = mailed.integer(0) > 0;
-        mailed.reset();
+        const bool already = outbox_.mailed_since("containment_breaker", now - kHour);
         if (!already && !c.breaker.notify.empty()) {
           const std::string body =
               "vtrace-responder stopped shutting switch ports: the circuit breaker tripped.\n\n" +
@@ -382,8 +377,9 @@ bool Engine::contain_one() {
               incident + ", policy " + policy + ", " + where.device + " " + where.port +
               ").\nFurther origins are refused until the rate drops; list them "
               "with `vtracectl containments`.\n";
-          queue_mail("containment_breaker", policy, incident, c.breaker.notify,
-                     "[vtrace] containment circuit breaker tripped", body, false, false, nullptr);
+          outbox_.queue_mail("containment_breaker", policy, incident, c.breaker.notify,
+                             "[vtrace] containment circuit breaker tripped", body, false, false,
+                             nullptr);
         }
       } else if (dry_run || !sw || sw->dry_run) {
         status = "dry_run";
@@ -493,7 +489,7 @@ void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std:
       " follows it there (same guards, breaker and dry-run).\n\n"
       "The first port stays shut until it expires or is released: someone else may be plugged "
       "into it now. Check with `vtracectl containments`.\n";
-  queue_mail(
+  outbox_.queue_mail(
       "containment_escaped", policy, incident, notify,
       "[vtrace] contained host " + ip + " escaped: now on " + now_at.device + " " + now_at.port,
       body, false, false, nullptr);
