@@ -46,29 +46,6 @@ CREATE TABLE IF NOT EXISTS actions(
   mail_id INTEGER,
   at INTEGER NOT NULL,
   PRIMARY KEY(incident_id, policy, action_index));
-CREATE TABLE IF NOT EXISTS containments(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  incident_id TEXT NOT NULL,
-  policy TEXT NOT NULL,
-  origin_ip TEXT NOT NULL,
-  status TEXT NOT NULL,
-  dry_run INTEGER NOT NULL,
-  duration INTEGER NOT NULL,
-  device TEXT NOT NULL DEFAULT '',
-  port TEXT NOT NULL DEFAULT '',
-  if_index INTEGER NOT NULL DEFAULT 0,
-  mac TEXT NOT NULL DEFAULT '',
-  detail TEXT NOT NULL DEFAULT '',
-  created_at INTEGER NOT NULL,
-  acted_at INTEGER,
-  downed_at INTEGER,
-  expires_at INTEGER,
-  released_at INTEGER,
-  released_by TEXT NOT NULL DEFAULT '',
-  release_reason TEXT NOT NULL DEFAULT '',
-  follows INTEGER);
-CREATE INDEX IF NOT EXISTS containments_by_status ON containments(status, expires_at);
-CREATE INDEX IF NOT EXISTS containments_by_origin ON containments(origin_ip, status);
 )";
 
 std::string origin_ip_of(const Incident& in) { return in.origin ? in.origin->ip : std::string(); }
@@ -79,8 +56,6 @@ Engine::Engine(std::shared_ptr<const ResponderConfig> config, const Clock& clock
                const std::string& state_file)
     : state_(std::move(config), clock, state_file) {
   create_schema();
-  migrate_containments();
-  recover_containments();
 }
 
 void Engine::create_schema() { db_.exec(kSchema); }
@@ -90,10 +65,7 @@ void Engine::set_config(std::shared_ptr<const ResponderConfig> config) {
   config_ = std::move(config);
 }
 
-std::shared_ptr<const ResponderConfig> Engine::config() const {
-  std::lock_guard lock(mutex_);
-  return config_;
-}
+std::shared_ptr<const ResponderConfig> Engine::config() const { return state_.current_config(); }
 
 void Engine::audit(const std::string& actor, const std::string& event, const std::string& detail) {
   std::lock_guard lock(mutex_);
@@ -156,11 +128,9 @@ IngestResult Engine::ingest(const Incident& incident, const std::string& peer) {
     counters_.incidents_created++;
   }
   result.revision = incident.revision;
-  pending_wakes_ = 0;
   run_policies(incident, result);
   tx.commit();
-  result.containments_queued = pending_wakes_;
-  if (pending_wakes_ > 0 && wake_) wake_();
+  if (result.containments_queued > 0) containment_.wake_locked();
   return result;
 }
 
@@ -214,6 +184,9 @@ void Engine::run_policies(const Incident& in, IngestResult& result) {
       if (done.step()) continue;  // ran for an earlier revision: never again
       const ActionConfig& action = policy.actions[i];
       ActionRun run = run_action(policy, i, action, in);
+      const bool contains =
+          action.type == ActionType::kDisablePort || action.type == ActionType::kQuarantineVlan;
+      if (contains && run.status == "queued") ++result.containments_queued;
       auto insert = db_.prepare(
           "INSERT INTO actions(incident_id, policy, action_index, type, status, detail, mail_id, "
           "at) VALUES(?,?,?,?,?,?,?,?)");
@@ -270,7 +243,7 @@ ActionRun Engine::run_action(const Policy& policy, std::size_t index, const Acti
     }
     case ActionType::kDisablePort:
     case ActionType::kQuarantineVlan:
-      return queue_containment(policy, action, in);
+      return containment_.queue(policy, action, in);
     case ActionType::kMailSender: {
       if (in.envelope_from.empty()) {
         return {"skipped", "the envelope sender is empty (<>)", std::nullopt};
@@ -302,6 +275,17 @@ bool Engine::release_mail(std::int64_t mail_id, const std::string& actor,
 }
 
 std::optional<TimePoint> Engine::next_wakeup() { return outbox_.next_wakeup(); }
+
+void Engine::set_containment_backend(ContainmentBackend* backend, std::function<void()> wake) {
+  containment_.set_backend(backend, std::move(wake));
+}
+
+int Engine::process_containments() { return containment_.process(); }
+
+ContainmentRelease Engine::request_release(std::int64_t id, const std::string& actor,
+                                           const std::string& reason) {
+  return containment_.request_release(id, actor, reason);
+}
 
 std::string Engine::list_incidents_json(const std::string& origin, TimePoint since, int limit) {
   return reports_.list_incidents_json(origin, since, limit);

@@ -15,18 +15,13 @@
 #include "responder/api/reports.hpp"
 #include "responder/clock.hpp"
 #include "responder/config/config.hpp"
-#include "responder/containment/containment.hpp"
+#include "responder/containment/containment_queue.hpp"
 #include "responder/engine_state.hpp"
 #include "responder/mail/mail_sender.hpp"
 #include "responder/mail/outbox.hpp"
 #include "responder/store/sqlite.hpp"
 
 namespace vtrace::responder {
-
-struct ContainmentRelease {
-  int status = 200;  // HTTP-like: 200 cancelled, 202 requested, 404 unknown, 409 not releasable
-  std::string message;
-};
 
 enum class IngestKind { kCreated, kUpdated, kUnchanged };
 
@@ -89,7 +84,7 @@ class Engine {
 
   Counters& counters() { return counters_; }
 
-  // ---- containment (engine_containment.cpp) ----
+  // ---- containment (containment/containment_queue.cpp) ----
   // The backend does the network I/O; `wake` is called after an ingest queued a containment.
   void set_containment_backend(ContainmentBackend* backend, std::function<void()> wake = {});
   // Works through queued containments (locate, guards, breaker, write, verify) and re-enables
@@ -117,27 +112,6 @@ class Engine {
   void run_policies(const Incident& incident, IngestResult& result);
   ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
                        const Incident& incident);
-  ActionRun queue_containment(const Policy& policy, const ActionConfig& action,
-                              const Incident& incident);
-  // Adds the columns later versions use to a state file an older version created.
-  void migrate_containments();
-  void recover_containments();
-  // A follow-up located its origin's MAC away from the port `first` shut: `first` is marked
-  // escaped, audited and mailed to the containment notify list (breaker.notify).
-  void mark_escaped(std::int64_t first, std::int64_t follow_up, const std::string& ip,
-                    const Location& now_at, const std::string& policy, const std::string& incident);
-  // When idle: re-walk the tables table_refresh asks for (no network I/O under the lock).
-  void refresh_tables();
-  bool contain_one();
-  bool release_one_expired();
-  bool release_one_requested();
-  // Drops the locator's cached location of `ip` (a containment that ends).
-  void forget_location(const std::string& ip);
-  // Writes through the back end; `request.device` is filled in from the current configuration.
-  PortWrite write_port(PortRequest request, const std::string& device);
-  void audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
-                         const std::string& result, const std::string& detail);
-
   EngineState state_;
   std::mutex& mutex_ = state_.mutex;
   std::shared_ptr<const ResponderConfig>& config_ = state_.config;
@@ -145,10 +119,8 @@ class Engine {
   Database& db_ = state_.db;
   Counters& counters_ = state_.counters;
   Outbox outbox_{state_};
+  ContainmentQueue containment_{state_, outbox_};
   Reports reports_{state_};
-  ContainmentBackend* backend_ = nullptr;
-  std::function<void()> wake_;
-  int pending_wakes_ = 0;
 };
 
 }  // namespace vtrace::responder

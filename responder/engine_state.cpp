@@ -29,6 +29,11 @@ EngineState::EngineState(std::shared_ptr<const ResponderConfig> config_in, const
   db.exec(kAuditSchema);
 }
 
+std::shared_ptr<const ResponderConfig> EngineState::current_config() const {
+  std::lock_guard lock(mutex);
+  return config;
+}
+
 void EngineState::audit_locked(const std::string& actor, const std::string& event,
                                const std::string& detail) {
   db.prepare("INSERT INTO audit(at, actor, event, detail) VALUES(?,?,?,?)")

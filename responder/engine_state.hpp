@@ -55,6 +55,9 @@ struct EngineState {
   EngineState(std::shared_ptr<const ResponderConfig> config, const Clock& clock,
               const std::string& state_file);
 
+  // The configuration now (takes the lock).
+  std::shared_ptr<const ResponderConfig> current_config() const;
+
   // Appends to the audit table; the caller holds the lock.
   void audit_locked(const std::string& actor, const std::string& event, const std::string& detail);
 

@@ -1,5 +1,5 @@
-// The engine's containment: disable_port actions become rows in `containments` inside the
-// ingest transaction; a worker (process_containments) locates the port, applies the guards and
+// Containment: disable_port and quarantine_vlan actions become rows in `containments` inside
+// the ingest transaction; a worker (process_containments) locates the port, applies the guards and
 // the circuit breaker, writes and verifies, and re-enables on expiry. Network I/O never runs
 // under the engine lock. Every step is an audit record; a restart resumes from the rows.
 //
@@ -15,12 +15,13 @@
 // the MAC is on now and marks the first one escaped.
 // An operator's release is only recorded by the API call; the worker does the write, so a slow
 // switch or automation never holds the HTTP server.
+#include "responder/containment/containment_queue.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 
 #include "common/net.hpp"
-#include "responder/engine.hpp"
 
 namespace vtrace::responder {
 
@@ -57,17 +58,54 @@ const SnmpDeviceConfig* find_switch(const ContainmentConfig& c, const std::strin
   return nullptr;
 }
 
+const char* const kSchema = R"(
+CREATE TABLE IF NOT EXISTS containments(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident_id TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  origin_ip TEXT NOT NULL,
+  status TEXT NOT NULL,
+  dry_run INTEGER NOT NULL,
+  duration INTEGER NOT NULL,
+  device TEXT NOT NULL DEFAULT '',
+  port TEXT NOT NULL DEFAULT '',
+  if_index INTEGER NOT NULL DEFAULT 0,
+  mac TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  acted_at INTEGER,
+  downed_at INTEGER,
+  expires_at INTEGER,
+  released_at INTEGER,
+  released_by TEXT NOT NULL DEFAULT '',
+  release_reason TEXT NOT NULL DEFAULT '',
+  follows INTEGER);
+CREATE INDEX IF NOT EXISTS containments_by_status ON containments(status, expires_at);
+CREATE INDEX IF NOT EXISTS containments_by_origin ON containments(origin_ip, status);
+)";
+
 }  // namespace
 
-void Engine::set_containment_backend(ContainmentBackend* backend, std::function<void()> wake) {
-  std::lock_guard lock(mutex_);
+ContainmentQueue::ContainmentQueue(EngineState& state, Outbox& outbox)
+    : state_(state), outbox_(outbox) {
+  state_.db.exec(kSchema);
+  migrate();
+  recover();
+}
+
+void ContainmentQueue::wake_locked() {
+  if (wake_) wake_();
+}
+
+void ContainmentQueue::set_backend(ContainmentBackend* backend, std::function<void()> wake) {
+  std::lock_guard lock(state_.mutex);
   backend_ = backend;
   wake_ = std::move(wake);
 }
 
-void Engine::migrate_containments() {
+void ContainmentQueue::migrate() {
   std::set<std::string> have;
-  auto columns = db_.prepare("PRAGMA table_info(containments)");
+  auto columns = state_.db.prepare("PRAGMA table_info(containments)");
   while (columns.step()) have.insert(columns.text(1));
   columns.reset();
   for (const auto& [column, type] :
@@ -77,26 +115,28 @@ void Engine::migrate_containments() {
         std::pair{"vlan", "INTEGER NOT NULL DEFAULT 0"},
         std::pair{"previous_vlan", "INTEGER NOT NULL DEFAULT 0"}}) {
     if (!have.count(column)) {
-      db_.exec(std::string("ALTER TABLE containments ADD COLUMN ") + column + " " + type);
+      state_.db.exec(std::string("ALTER TABLE containments ADD COLUMN ") + column + " " + type);
     }
   }
 }
 
-void Engine::recover_containments() {
+void ContainmentQueue::recover() {
   // A write that was in flight when the process stopped is done again (SET down is idempotent
   // and is verified); a release in flight is retried at once.
-  db_.exec("UPDATE containments SET status='pending' WHERE status IN ('working','writing')");
-  db_.prepare(
-         "UPDATE containments SET status='release_failed', expires_at=? WHERE "
-         "status='releasing'")
-      .bind(1, clock_.now())
+  state_.db.exec("UPDATE containments SET status='pending' WHERE status IN ('working','writing')");
+  state_.db
+      .prepare(
+          "UPDATE containments SET status='release_failed', expires_at=? WHERE "
+          "status='releasing'")
+      .bind(1, state_.clock.now())
       .run();
 }
 
-void Engine::audit_containment(const std::string& actor, const std::string& event, std::int64_t id,
-                               const std::string& result, const std::string& detail) {
+void ContainmentQueue::audit_containment(const std::string& actor, const std::string& event,
+                                         std::int64_t id, const std::string& result,
+                                         const std::string& detail) {
   json::object o{{"containment", id}, {"result", result}, {"why", detail}};
-  auto q = db_.prepare(
+  auto q = state_.db.prepare(
       "SELECT incident_id, policy, origin_ip, device, port, if_index, mac, dry_run FROM "
       "containments WHERE id=?");
   q.bind(1, id);
@@ -113,12 +153,12 @@ void Engine::audit_containment(const std::string& actor, const std::string& even
   state_.audit_locked(actor, event, json::serialize(o));
 }
 
-ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& action,
-                                    const Incident& in) {
-  const ContainmentConfig& c = config_->containment;
+ActionRun ContainmentQueue::queue(const Policy& policy, const ActionConfig& action,
+                                  const Incident& in) {
+  const ContainmentConfig& c = state_.config->containment;
   const std::string actor = "policy:" + policy.name;
   auto refuse = [&](const std::string& why) {
-    counters_.containments_refused++;
+    state_.counters.containments_refused++;
     json::object o{{"incident", in.id},
                    {"ip", in.origin ? in.origin->ip : std::string()},
                    {"result", "refused"},
@@ -146,7 +186,7 @@ ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& ac
   const std::string address = ip->to_string();
   // The newest containment still holding (or about to hold) this origin; an escaped one holds
   // nothing.
-  auto active = db_.prepare(
+  auto active = state_.db.prepare(
       "SELECT id, status, downed_at FROM containments WHERE origin_ip=? AND status IN "
       "('pending','retrying','held','working','writing','down','release_requested','releasing',"
       "'release_failed') "
@@ -167,8 +207,9 @@ ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& ac
               std::nullopt};
     }
     // A worm mails in bursts: one fresh location per contained origin a minute is enough.
-    auto recent = db_.prepare("SELECT MAX(id) FROM containments WHERE follows=? AND created_at>?");
-    recent.bind(1, first).bind(2, clock_.now() - kFollowUpEvery);
+    auto recent =
+        state_.db.prepare("SELECT MAX(id) FROM containments WHERE follows=? AND created_at>?");
+    recent.bind(1, first).bind(2, state_.clock.now() - kFollowUpEvery);
     if (recent.step() && !recent.is_null(0)) {
       const std::int64_t checked = recent.integer(0);
       recent.reset();
@@ -183,7 +224,7 @@ ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& ac
   } else {
     active.reset();
   }
-  auto insert = db_.prepare(
+  auto insert = state_.db.prepare(
       "INSERT INTO containments(incident_id, policy, origin_ip, status, dry_run, duration, "
       "created_at, follows, action, vlan) VALUES(?,?,?,'pending',?,?,?,?,?,?)");
   insert.bind(1, in.id)
@@ -191,7 +232,7 @@ ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& ac
       .bind(3, address)
       .bind(4, action.dry_run ? 1 : 0)
       .bind(5, action.duration)
-      .bind(6, clock_.now());
+      .bind(6, state_.clock.now());
   if (follows) {
     insert.bind(7, *follows);
   } else {
@@ -199,29 +240,28 @@ ActionRun Engine::queue_containment(const Policy& policy, const ActionConfig& ac
   }
   insert.bind(8, std::string(to_string(action.type))).bind(9, action.vlan);
   insert.run();
-  const std::int64_t id = db_.last_insert_rowid();
+  const std::int64_t id = state_.db.last_insert_rowid();
   const std::string follow_note = follows ? "; detected again after containment " +
                                                 std::to_string(*follows) +
                                                 " was verified down: located again"
                                           : "";
   audit_containment(actor, "containment.queued", id, "pending",
                     "policy " + policy.name + follow_note);
-  ++pending_wakes_;
   return {"queued", "containment " + std::to_string(id) + " for " + address + follow_note,
           std::nullopt};
 }
 
-void Engine::forget_location(const std::string& ip) {
+void ContainmentQueue::forget_location(const std::string& ip) {
   ContainmentBackend* backend = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(state_.mutex);
     backend = backend_;
   }
   if (backend && backend->locator) backend->locator->forget(ip);
 }
 
-PortWrite Engine::write_port(PortRequest request, const std::string& device) {
-  auto cfg = config();
+PortWrite ContainmentQueue::write_port(PortRequest request, const std::string& device) {
+  auto cfg = state_.current_config();
   PortWrite out;
   const SnmpDeviceConfig* sw = find_switch(cfg->containment, device);
   if (!sw) {
@@ -230,7 +270,7 @@ PortWrite Engine::write_port(PortRequest request, const std::string& device) {
   }
   ContainmentBackend* backend = nullptr;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(state_.mutex);
     backend = backend_;
   }
   if (!backend || !backend->controller) {
@@ -242,7 +282,7 @@ PortWrite Engine::write_port(PortRequest request, const std::string& device) {
   return backend->controller->set_admin_status(request);
 }
 
-bool Engine::contain_one() {
+bool ContainmentQueue::contain_one() {
   std::int64_t id = 0;
   std::string ip, policy, incident;
   bool dry_run = true;
@@ -256,14 +296,14 @@ bool Engine::contain_one() {
   std::shared_ptr<const ResponderConfig> cfg;
   ContainmentBackend* backend = nullptr;
   {
-    std::lock_guard lock(mutex_);
-    auto q = db_.prepare(
+    std::lock_guard lock(state_.mutex);
+    auto q = state_.db.prepare(
         "SELECT c.id, c.origin_ip, c.policy, c.incident_id, c.dry_run, c.duration, c.follows, "
         "f.device, f.port, c.created_at, c.attempts, c.vlan FROM containments c LEFT JOIN "
         "containments f "
         "ON f.id=c.follows WHERE c.status='pending' OR (c.status IN ('retrying','held') AND "
         "c.retry_at<=?) ORDER BY c.id LIMIT 1");
-    q.bind(1, clock_.now());
+    q.bind(1, state_.clock.now());
     if (!q.step()) return false;
     id = q.integer(0);
     ip = q.text(1);
@@ -279,8 +319,8 @@ bool Engine::contain_one() {
     attempts = q.integer(10);
     vlan = static_cast<int>(q.integer(11));
     q.reset();
-    db_.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
-    cfg = config_;
+    state_.db.prepare("UPDATE containments SET status='working' WHERE id=?").bind(1, id).run();
+    cfg = state_.config;
     backend = backend_;
   }
   const ContainmentConfig& c = cfg->containment;
@@ -304,9 +344,9 @@ bool Engine::contain_one() {
   std::optional<std::string> refusal = port_refusal(c, where);
   bool write = false;
   {
-    std::lock_guard lock(mutex_);
-    Transaction tx(db_);
-    const TimePoint now = clock_.now();
+    std::lock_guard lock(state_.mutex);
+    Transaction tx(state_.db);
+    const TimePoint now = state_.clock.now();
     std::string status;
     std::string detail;
     if (!relocated.empty()) {
@@ -338,7 +378,7 @@ bool Engine::contain_one() {
       }
     } else {
       auto count = [&](const std::string& device) {
-        auto q = db_.prepare(
+        auto q = state_.db.prepare(
             "SELECT COUNT(*) FROM containments WHERE downed_at IS NOT NULL AND downed_at>? AND "
             "(?='' OR device=?)");
         q.bind(1, now - kHour).bind(2, device).bind(3, device);
@@ -358,7 +398,7 @@ bool Engine::contain_one() {
                  "); containment stopped, a person must look";
         // The hour rolls on: reconsidered once the oldest shutdown that fills it is an hour
         // old (for a day; a person may cancel it before).
-        auto oldest = db_.prepare(
+        auto oldest = state_.db.prepare(
             "SELECT MIN(downed_at) FROM containments WHERE downed_at IS NOT NULL AND downed_at>? "
             "AND (?='' OR device=?)");
         const std::string scope = all_full ? std::string() : where.device;
@@ -395,7 +435,7 @@ bool Engine::contain_one() {
         write = true;
       }
     }
-    auto update = db_.prepare(
+    auto update = state_.db.prepare(
         "UPDATE containments SET status=?, detail=?, device=?, port=?, if_index=?, mac=?, "
         "acted_at=?, attempts=?, retry_at=? WHERE id=?");
     update.bind(1, status)
@@ -415,7 +455,7 @@ bool Engine::contain_one() {
     update.run();
     if (!write) {
       if (status != "dry_run" && status != "retrying" && status != "confirmed") {
-        counters_.containments_refused++;
+        state_.counters.containments_refused++;
       }
       audit_containment("policy:" + policy, "containment." + status, id, status, detail);
     }
@@ -425,13 +465,14 @@ bool Engine::contain_one() {
   PortWrite w =
       write_port({nullptr, where.port, where.if_index, false, id, incident, ip, where.mac, vlan},
                  where.device);
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  const TimePoint now = clock_.now();
+  std::lock_guard lock(state_.mutex);
+  Transaction tx(state_.db);
+  const TimePoint now = state_.clock.now();
   if (w.ok) {
-    db_.prepare(
-           "UPDATE containments SET status='down', detail=?, if_index=?, downed_at=?, "
-           "expires_at=?, previous_vlan=? WHERE id=?")
+    state_.db
+        .prepare(
+            "UPDATE containments SET status='down', detail=?, if_index=?, downed_at=?, "
+            "expires_at=?, previous_vlan=? WHERE id=?")
         .bind(1, w.detail)
         .bind(2, w.if_index)
         .bind(3, now)
@@ -439,25 +480,25 @@ bool Engine::contain_one() {
         .bind(5, w.previous_vlan)
         .bind(6, id)
         .run();
-    counters_.ports_disabled++;
+    state_.counters.ports_disabled++;
     audit_containment("policy:" + policy, "containment.down", id, "down", w.detail);
   } else {
-    db_.prepare("UPDATE containments SET status='failed', detail=? WHERE id=?")
+    state_.db.prepare("UPDATE containments SET status='failed', detail=? WHERE id=?")
         .bind(1, w.detail)
         .bind(2, id)
         .run();
-    counters_.containments_failed++;
+    state_.counters.containments_failed++;
     audit_containment("policy:" + policy, "containment.failed", id, "failed", w.detail);
   }
   tx.commit();
   return true;
 }
 
-void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std::string& ip,
-                          const Location& now_at, const std::string& policy,
-                          const std::string& incident) {
-  auto q =
-      db_.prepare("SELECT device, port, downed_at FROM containments WHERE id=? AND status='down'");
+void ContainmentQueue::mark_escaped(std::int64_t first, std::int64_t follow_up,
+                                    const std::string& ip, const Location& now_at,
+                                    const std::string& policy, const std::string& incident) {
+  auto q = state_.db.prepare(
+      "SELECT device, port, downed_at FROM containments WHERE id=? AND status='down'");
   q.bind(1, first);
   if (!q.step()) return;  // released or escaped meanwhile
   const std::string device = q.text(0);
@@ -470,13 +511,13 @@ void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std:
       now_at.device + " " + now_at.port + "; followed by containment " + std::to_string(follow_up) +
       ". The port stays shut until it expires "
       "or is released.";
-  db_.prepare("UPDATE containments SET status='escaped', detail=? WHERE id=?")
+  state_.db.prepare("UPDATE containments SET status='escaped', detail=? WHERE id=?")
       .bind(1, detail)
       .bind(2, first)
       .run();
-  counters_.containments_escaped++;
+  state_.counters.containments_escaped++;
   audit_containment("policy:" + policy, "containment.escaped", first, "escaped", detail);
-  const ContainmentConfig& c = config_->containment;
+  const ContainmentConfig& c = state_.config->containment;
   const std::vector<std::string> notify = c.escaped_notify.value_or(c.breaker.notify);
   if (notify.empty()) return;
   const std::string body =
@@ -495,18 +536,18 @@ void Engine::mark_escaped(std::int64_t first, std::int64_t follow_up, const std:
       body, false, false, nullptr);
 }
 
-bool Engine::release_one_expired() {
+bool ContainmentQueue::release_one_expired() {
   std::int64_t id = 0;
   std::string device;
   PortRequest request;
   {
-    std::lock_guard lock(mutex_);
-    auto q = db_.prepare(
+    std::lock_guard lock(state_.mutex);
+    auto q = state_.db.prepare(
         "SELECT id, device, port, if_index, incident_id, origin_ip, mac, vlan, previous_vlan "
         "FROM containments WHERE "
         "status IN ('down','escaped','release_failed') AND expires_at<=? ORDER BY expires_at, id "
         "LIMIT 1");
-    q.bind(1, clock_.now());
+    q.bind(1, state_.clock.now());
     if (!q.step()) return false;
     id = q.integer(0);
     device = q.text(1);
@@ -515,27 +556,29 @@ bool Engine::release_one_expired() {
                q.text(5), q.text(6), back_to(q.integer(7), q.integer(8))};
     request.previous_vlan = static_cast<int>(q.integer(7));  // the quarantine VLAN it leaves
     q.reset();
-    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+    state_.db.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
   // The containment ends: where the PC was is no guide to where it will be.
   forget_location(request.origin_ip);
   PortWrite w = write_port(request, device);
-  std::lock_guard lock(mutex_);
-  const TimePoint now = clock_.now();
+  std::lock_guard lock(state_.mutex);
+  const TimePoint now = state_.clock.now();
   if (w.ok) {
-    db_.prepare(
-           "UPDATE containments SET status='released', released_at=?, released_by=CASE WHEN "
-           "released_by='' THEN 'timer' ELSE released_by END, release_reason=CASE WHEN "
-           "release_reason='' THEN 'expired' ELSE release_reason END, detail=? WHERE id=?")
+    state_.db
+        .prepare(
+            "UPDATE containments SET status='released', released_at=?, released_by=CASE WHEN "
+            "released_by='' THEN 'timer' ELSE released_by END, release_reason=CASE WHEN "
+            "release_reason='' THEN 'expired' ELSE release_reason END, detail=? WHERE id=?")
         .bind(1, now)
         .bind(2, w.detail)
         .bind(3, id)
         .run();
-    counters_.ports_enabled++;
+    state_.counters.ports_enabled++;
     audit_containment("timer", "containment.released", id, "released", w.detail);
   } else {
-    db_.prepare(
-           "UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
+    state_.db
+        .prepare(
+            "UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
         .bind(1, now + kReleaseRetry)
         .bind(2, w.detail)
         .bind(3, id)
@@ -545,7 +588,7 @@ bool Engine::release_one_expired() {
   return true;
 }
 
-int Engine::process_containments() {
+int ContainmentQueue::process() {
   int handled = 0;
   // An operator waiting for a port comes first.
   while (handled < 100 && release_one_requested()) ++handled;
@@ -555,35 +598,36 @@ int Engine::process_containments() {
   return handled;
 }
 
-void Engine::refresh_tables() {
+void ContainmentQueue::refresh_tables() {
   ContainmentBackend* backend = nullptr;
   std::shared_ptr<const ResponderConfig> cfg;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(state_.mutex);
     backend = backend_;
-    cfg = config_;
+    cfg = state_.config;
   }
   if (!backend || !backend->locator || cfg->containment.table_refresh <= 0) return;
   std::lock_guard io(backend->io);
   backend->locator->refresh(cfg->containment);
 }
 
-ContainmentRelease Engine::request_release(std::int64_t id, const std::string& actor,
-                                           const std::string& reason) {
+ContainmentRelease ContainmentQueue::request_release(std::int64_t id, const std::string& actor,
+                                                     const std::string& reason) {
   std::function<void()> wake;
   ContainmentRelease out;
   {
-    std::lock_guard lock(mutex_);
-    auto q = db_.prepare("SELECT status FROM containments WHERE id=?");
+    std::lock_guard lock(state_.mutex);
+    auto q = state_.db.prepare("SELECT status FROM containments WHERE id=?");
     q.bind(1, id);
     if (!q.step()) return {404, "no containment " + std::to_string(id)};
     const std::string status = q.text(0);
     q.reset();
     if (status == "pending" || status == "retrying" || status == "held") {
-      db_.prepare(
-             "UPDATE containments SET status='cancelled', released_at=?, released_by=?, "
-             "release_reason=? WHERE id=?")
-          .bind(1, clock_.now())
+      state_.db
+          .prepare(
+              "UPDATE containments SET status='cancelled', released_at=?, released_by=?, "
+              "release_reason=? WHERE id=?")
+          .bind(1, state_.clock.now())
           .bind(2, actor)
           .bind(3, reason)
           .bind(4, id)
@@ -598,9 +642,10 @@ ContainmentRelease Engine::request_release(std::int64_t id, const std::string& a
       return {409, "containment " + std::to_string(id) + " is " + status +
                        (status == "dry_run" ? ": the port was never shut" : "")};
     }
-    db_.prepare(
-           "UPDATE containments SET status='release_requested', released_by=?, "
-           "release_reason=? WHERE id=?")
+    state_.db
+        .prepare(
+            "UPDATE containments SET status='release_requested', released_by=?, "
+            "release_reason=? WHERE id=?")
         .bind(1, actor)
         .bind(2, reason)
         .bind(3, id)
@@ -614,13 +659,13 @@ ContainmentRelease Engine::request_release(std::int64_t id, const std::string& a
   return out;
 }
 
-bool Engine::release_one_requested() {
+bool ContainmentQueue::release_one_requested() {
   std::int64_t id = 0;
   std::string device, actor, reason;
   PortRequest request;
   {
-    std::lock_guard lock(mutex_);
-    auto q = db_.prepare(
+    std::lock_guard lock(state_.mutex);
+    auto q = state_.db.prepare(
         "SELECT id, device, port, if_index, incident_id, origin_ip, mac, released_by, "
         "release_reason, vlan, previous_vlan FROM containments WHERE status='release_requested' "
         "ORDER BY id LIMIT 1");
@@ -634,24 +679,26 @@ bool Engine::release_one_requested() {
     actor = q.text(7);
     reason = q.text(8);
     q.reset();
-    db_.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+    state_.db.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
   }
   // The containment ends: where the PC was is no guide to where it will be.
   forget_location(request.origin_ip);
   PortWrite w = write_port(request, device);
-  std::lock_guard lock(mutex_);
-  const TimePoint now = clock_.now();
+  std::lock_guard lock(state_.mutex);
+  const TimePoint now = state_.clock.now();
   if (w.ok) {
-    db_.prepare("UPDATE containments SET status='released', released_at=?, detail=? WHERE id=?")
+    state_.db
+        .prepare("UPDATE containments SET status='released', released_at=?, detail=? WHERE id=?")
         .bind(1, now)
         .bind(2, w.detail)
         .bind(3, id)
         .run();
-    counters_.ports_enabled++;
+    state_.counters.ports_enabled++;
     audit_containment(actor, "containment.released", id, "released", reason + "; " + w.detail);
     return true;
   }
-  db_.prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
+  state_.db
+      .prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
       .bind(1, now + kReleaseRetry)
       .bind(2, w.detail)
       .bind(3, id)
