@@ -1,13 +1,17 @@
-// Engine: the responder's state (SQLite) and decisions (policies, thresholds, digests, the
-// durable outbox). Everything the daemon does to an incident happens here.
+// Engine: the responder's state (SQLite) and decisions, behind the one interface the daemon and
+// the router use. It wires four parts that each own their tables and schema over one shared
+// EngineState (connection, clock, configuration, counters, mutex):
+//   policy/incident_store       incidents, policy_hits, actions: ingest and policy evaluation
+//   mail/outbox                 outbox, recipient_sends, windows: mail queue, digests, delivery
+//   containment/containment_queue  containments: the containment state machine and its audit
+//   api/reports                 read-only JSON views and /metrics gauges over all of them
+// The audit table (engine_state.cpp) is written by all parts.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -19,27 +23,13 @@
 #include "responder/engine_state.hpp"
 #include "responder/mail/mail_sender.hpp"
 #include "responder/mail/outbox.hpp"
-#include "responder/store/sqlite.hpp"
+#include "responder/policy/incident_store.hpp"
 
 namespace vtrace::responder {
 
-enum class IngestKind { kCreated, kUpdated, kUnchanged };
-
-struct IngestResult {
-  IngestKind kind = IngestKind::kUnchanged;
-  int revision = 0;     // the stored revision after the call
-  int actions_run = 0;  // action rows written by this call
-  int containments_queued = 0;
-};
-
 // Thread-safe: every public method takes the engine's mutex, except that deliver_due() does not
-// hold it while the MailSender talks to the server.
-// Two collectors (or a correlator that saw more after a restart) may post the same id and
-// revision with different traces: the responder keeps the best. True if `offered` replaces
-// `held`: an exact trace replaces any other; a fuzzy or ambiguous one replaces an unresolved
-// one; nothing else (a fuzzy trace never replaces an ambiguity: it may have missed candidates).
-bool is_better_trace(const Incident& offered, const std::optional<Incident>& held);
-
+// hold it while the MailSender talks to the server, and process_containments() not during
+// network I/O.
 class Engine {
  public:
   // Opens (creating) the state database at config->state_file, or the one given.
@@ -82,7 +72,7 @@ class Engine {
   // Appends to the audit table (reloads, releases, failures).
   void audit(const std::string& actor, const std::string& event, const std::string& detail);
 
-  Counters& counters() { return counters_; }
+  Counters& counters() { return state_.counters; }
 
   // ---- containment (containment/containment_queue.cpp) ----
   // The backend does the network I/O; `wake` is called after an ingest queued a containment.
@@ -97,7 +87,7 @@ class Engine {
                                      const std::string& reason);
   std::string containments_json(const std::string& status, int limit);
 
-  // ---- operator view (engine_web.cpp) ----
+  // ---- operator view (api/reports.cpp) ----
   // Per origin IP seen since `since`: first/last seen, detections, viruses, mails sent about
   // it, and its latest containment.
   std::string origins_json(TimePoint since);
@@ -108,18 +98,10 @@ class Engine {
   std::string stats_json(TimePoint since);
 
  private:
-  void create_schema();
-  void run_policies(const Incident& incident, IngestResult& result);
-  ActionRun run_action(const Policy& policy, std::size_t index, const ActionConfig& action,
-                       const Incident& incident);
   EngineState state_;
-  std::mutex& mutex_ = state_.mutex;
-  std::shared_ptr<const ResponderConfig>& config_ = state_.config;
-  const Clock& clock_ = state_.clock;
-  Database& db_ = state_.db;
-  Counters& counters_ = state_.counters;
   Outbox outbox_{state_};
   ContainmentQueue containment_{state_, outbox_};
+  IncidentStore incidents_{state_, outbox_, containment_};
   Reports reports_{state_};
 };
 
