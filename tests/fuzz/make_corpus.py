@@ -261,7 +261,8 @@ def main():
               FIX / "config/several-errors.yaml"], [ROOT / "tests/module/settings_test.cpp"]),
             ("responder_config", [ROOT / "rules/responder.yaml"],
              [ROOT / "tests/responder" / f for f in
-              ["config_test.cpp", "containment_test.cpp", "http_backend_test.cpp"]])]:
+              ["config/config_test.cpp", "containment/containment_test.cpp",
+               "containment/http_port_controllers_test.cpp"]])]:
         reset(target)
         for path in files:
             write(target, path.parent.name + "-" + path.name, path.read_bytes())

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "responder/api/http_server.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

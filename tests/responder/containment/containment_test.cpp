@@ -14,7 +14,7 @@
 #include "responder/api/router.hpp"
 #include "responder/engine.hpp"
 #include "responder/store/sqlite.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "responder/engine.hpp"
 #include "responder/policy/policy.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

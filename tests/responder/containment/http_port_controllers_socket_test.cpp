@@ -17,7 +17,7 @@
 
 #include "common/http_client.hpp"
 #include "responder/containment/http_port_controllers.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 extern char** environ;
 

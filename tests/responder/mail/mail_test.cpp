@@ -6,7 +6,7 @@
 
 #include "responder/mail/mail_message.hpp"
 #include "responder/mail/templates.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

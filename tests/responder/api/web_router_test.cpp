@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "responder/api/router.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {

@@ -1,15 +1,16 @@
 // HTTP automation back ends (issue 5): the webhook and AWX controllers against a scripted HTTP
 // server, a fake clock and a sleeper that advances it; their configuration and its diagnostics;
 // the containment engine writing through them. No sockets, no sleeping.
+#include "responder/containment/http_port_controllers.hpp"
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 
 #include "common/url.hpp"
-#include "responder/containment/http_port_controllers.hpp"
 #include "responder/engine.hpp"
-#include "support.hpp"
+#include "tests/responder/support.hpp"
 
 namespace vtrace::responder {
 namespace {
