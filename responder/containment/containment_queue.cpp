@@ -30,6 +30,10 @@ namespace json = boost::json;
 namespace {
 
 constexpr Duration kReleaseRetry = seconds(60);
+// What both release paths read of a containment, in the order claim_release takes it.
+constexpr const char* kReleaseColumns =
+    "id, device, port, if_index, incident_id, origin_ip, mac, vlan, previous_vlan";
+constexpr int kReleaseColumnCount = 9;
 // A location that failed because a device did not answer is tried again after 30 s, doubling
 // up to 10 min, for an hour; a breaker refusal is reconsidered when the rolling hour allows,
 // for a day. Past those, the refusal stands.
@@ -536,27 +540,42 @@ void ContainmentQueue::mark_escaped(std::int64_t first, std::int64_t follow_up,
       body, false, false, nullptr);
 }
 
+void ContainmentQueue::claim_release(Statement& row, std::int64_t& id, std::string& device,
+                                     PortRequest& request) {
+  id = row.integer(0);
+  device = row.text(1);
+  request = {nullptr,     row.text(2), row.integer(3),
+             true,        id,          row.text(4),
+             row.text(5), row.text(6), back_to(row.integer(7), row.integer(8))};
+  request.previous_vlan = static_cast<int>(row.integer(7));  // the quarantine VLAN it leaves
+  row.reset();
+  state_.db.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+}
+
+void ContainmentQueue::record_release_failure(std::int64_t id, const std::string& actor,
+                                              const std::string& detail, TimePoint now) {
+  state_.db
+      .prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
+      .bind(1, now + kReleaseRetry)
+      .bind(2, detail)
+      .bind(3, id)
+      .run();
+  audit_containment(actor, "containment.release_failed", id, "release_failed", detail);
+}
+
 bool ContainmentQueue::release_one_expired() {
   std::int64_t id = 0;
   std::string device;
   PortRequest request;
   {
     std::lock_guard lock(state_.mutex);
-    auto q = state_.db.prepare(
-        "SELECT id, device, port, if_index, incident_id, origin_ip, mac, vlan, previous_vlan "
-        "FROM containments WHERE "
-        "status IN ('down','escaped','release_failed') AND expires_at<=? ORDER BY expires_at, id "
-        "LIMIT 1");
+    auto q = state_.db.prepare(std::string("SELECT ") + kReleaseColumns +
+                               " FROM containments WHERE status IN ('down','escaped',"
+                               "'release_failed') AND expires_at<=? ORDER BY expires_at, id "
+                               "LIMIT 1");
     q.bind(1, state_.clock.now());
     if (!q.step()) return false;
-    id = q.integer(0);
-    device = q.text(1);
-    request = {nullptr,   q.text(2), q.integer(3),
-               true,      id,        q.text(4),
-               q.text(5), q.text(6), back_to(q.integer(7), q.integer(8))};
-    request.previous_vlan = static_cast<int>(q.integer(7));  // the quarantine VLAN it leaves
-    q.reset();
-    state_.db.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+    claim_release(q, id, device, request);
   }
   // The containment ends: where the PC was is no guide to where it will be.
   forget_location(request.origin_ip);
@@ -576,14 +595,7 @@ bool ContainmentQueue::release_one_expired() {
     state_.counters.ports_enabled++;
     audit_containment("timer", "containment.released", id, "released", w.detail);
   } else {
-    state_.db
-        .prepare(
-            "UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
-        .bind(1, now + kReleaseRetry)
-        .bind(2, w.detail)
-        .bind(3, id)
-        .run();
-    audit_containment("timer", "containment.release_failed", id, "release_failed", w.detail);
+    record_release_failure(id, "timer", w.detail, now);
   }
   return true;
 }
@@ -665,21 +677,13 @@ bool ContainmentQueue::release_one_requested() {
   PortRequest request;
   {
     std::lock_guard lock(state_.mutex);
-    auto q = state_.db.prepare(
-        "SELECT id, device, port, if_index, incident_id, origin_ip, mac, released_by, "
-        "release_reason, vlan, previous_vlan FROM containments WHERE status='release_requested' "
-        "ORDER BY id LIMIT 1");
+    auto q = state_.db.prepare(std::string("SELECT ") + kReleaseColumns +
+                               ", released_by, release_reason FROM containments WHERE "
+                               "status='release_requested' ORDER BY id LIMIT 1");
     if (!q.step()) return false;
-    id = q.integer(0);
-    device = q.text(1);
-    request = {nullptr,   q.text(2), q.integer(3),
-               true,      id,        q.text(4),
-               q.text(5), q.text(6), back_to(q.integer(9), q.integer(10))};
-    request.previous_vlan = static_cast<int>(q.integer(9));  // the quarantine VLAN it leaves
-    actor = q.text(7);
-    reason = q.text(8);
-    q.reset();
-    state_.db.prepare("UPDATE containments SET status='releasing' WHERE id=?").bind(1, id).run();
+    actor = q.text(kReleaseColumnCount);
+    reason = q.text(kReleaseColumnCount + 1);
+    claim_release(q, id, device, request);
   }
   // The containment ends: where the PC was is no guide to where it will be.
   forget_location(request.origin_ip);
@@ -697,13 +701,7 @@ bool ContainmentQueue::release_one_requested() {
     audit_containment(actor, "containment.released", id, "released", reason + "; " + w.detail);
     return true;
   }
-  state_.db
-      .prepare("UPDATE containments SET status='release_failed', expires_at=?, detail=? WHERE id=?")
-      .bind(1, now + kReleaseRetry)
-      .bind(2, w.detail)
-      .bind(3, id)
-      .run();
-  audit_containment(actor, "containment.release_failed", id, "release_failed", w.detail);
+  record_release_failure(id, actor, w.detail, now);
   return true;
 }
 

@@ -59,6 +59,12 @@ class ContainmentQueue {
   bool contain_one();
   bool release_one_expired();
   bool release_one_requested();
+  // Under the lock: takes the containment `row` (kReleaseColumns first) describes, builds the
+  // port write that undoes it and marks it releasing, so no other pass picks it up.
+  void claim_release(Statement& row, std::int64_t& id, std::string& device, PortRequest& request);
+  // Under the lock: a release that did not verify is retried in kReleaseRetry and audited.
+  void record_release_failure(std::int64_t id, const std::string& actor, const std::string& detail,
+                              TimePoint now);
   // Drops the locator's cached location of `ip` (a containment that ends).
   void forget_location(const std::string& ip);
   // Writes through the back end; `request.device` is filled in from the current configuration.
