@@ -1,9 +1,10 @@
-// Incident v1 <-> JSON, with Boost.JSON doing all escaping.
+// Incident v1 <-> JSON: written field by field with Boost.JSON's escaping, read with Boost.JSON.
 #include "common/incident.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <charconv>
 #include <cstdio>
 #include <limits>
 #include <set>
@@ -93,108 +94,300 @@ std::string make_incident_id(std::string_view detector_host, std::string_view ke
 
 namespace {
 
-// Log text is not always UTF-8 (replayed files are raw bytes): invalid sequences become
-// U+FFFD so the JSON stays valid for every consumer.
-std::string utf8(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80           ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xe  ? 3
-                    : (c >> 3) == 0x1e ? 4
-                                       : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (std::size_t k = 1; ok && k < n; ++k) {
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    }
-    if (ok && n == 2) ok = c >= 0xc2;
-    if (ok && n == 3) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
-    }
-    if (ok && n == 4) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
-    }
-    if (ok) {
-      out.append(s, i, n);
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
+// The incident's JSON is written field by field into one string: its shape is fixed, so a
+// general document tree (built, then serialised) would only add allocations. Strings are
+// escaped as Boost.JSON's serializer escapes them (tests/common/incident_json_test.cpp holds
+// the two to the same bytes, and parses the output back with boost::json).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  // `"key":`; the keys are the schema's own, plain ASCII.
+  void key(std::string_view k) {
+    out_ += '"';
+    out_.append(k);
+    out_.append("\":", 2);
   }
-  return out;
+  void raw(std::string_view text) { out_.append(text); }
+  void raw(char c) { out_ += c; }
+  // A string as it is: the bytes pass through, only '"', '\' and controls are escaped.
+  void string(std::string_view s) {
+    out_ += '"';
+    escape(s);
+    out_ += '"';
+  }
+  // Log text, which is not always UTF-8 (replayed files are raw bytes): invalid sequences
+  // become U+FFFD so the JSON stays valid for every consumer.
+  void text(std::string_view s) {
+    out_ += '"';
+    std::size_t i = 0;
+    while (i < s.size()) {
+      std::size_t ascii = i;
+      while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80) ++ascii;
+      escape(s.substr(i, ascii - i));
+      i = ascii;
+      if (i == s.size()) break;
+      const std::size_t n = utf8_sequence(s, i);
+      if (n > 0) {
+        out_.append(s.data() + i, n);
+        i += n;
+      } else {
+        out_.append("\xEF\xBF\xBD", 3);
+        ++i;
+      }
+    }
+    out_ += '"';
+  }
+  void number(std::int64_t v) {
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out_.append(buf, static_cast<std::size_t>(end - buf));
+  }
+  void boolean(bool v) { out_.append(v ? "true" : "false"); }
+  void time(TimePoint t) {
+    out_ += '"';
+    append_rfc3339(out_, t);
+    out_ += '"';
+  }
+
+ private:
+  // Boost.JSON's escapes: the short forms for \b \t \n \f \r, \u00xx (lower-case hex) for the
+  // other controls, and \" and \\.
+  void escape(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(s.data() + run, i - run);
+      run = i + 1;
+      switch (c) {
+        case '"':
+          out_.append("\\\"", 2);
+          break;
+        case '\\':
+          out_.append("\\\\", 2);
+          break;
+        case '\b':
+          out_.append("\\b", 2);
+          break;
+        case '\t':
+          out_.append("\\t", 2);
+          break;
+        case '\n':
+          out_.append("\\n", 2);
+          break;
+        case '\f':
+          out_.append("\\f", 2);
+          break;
+        case '\r':
+          out_.append("\\r", 2);
+          break;
+        default: {
+          const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out_.append(u, 6);
+        }
+      }
+    }
+    out_.append(s.data() + run, s.size() - run);
+  }
+
+  // The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), 0 if invalid:
+  // no overlong forms, no surrogates, nothing above U+10FFFF.
+  static std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+    }
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (n == 2 && c < 0xc2) return 0;
+    if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return 0;
+    if (n == 4 && (c > 0xf4 || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90))) return 0;
+    return n;
+  }
+
+  std::string& out_;
+};
+
+// Lists of log text: `[` "a" `,` "b" `]`.
+void text_array(JsonWriter& w, const std::vector<std::string>& items) {
+  w.raw('[');
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) w.raw(',');
+    w.text(items[i]);
+  }
+  w.raw(']');
+}
+
+std::size_t expected_size(const Incident& in) {
+  std::size_t n = 640 + in.virus.size() + in.envelope_from.size() + in.message_id.size() +
+                  in.subject.size() + in.note.size() +
+                  200 * (in.hops.size() + in.candidates.size());
+  for (const auto& e : in.evidence) n += e.size() + 8;
+  for (const auto& r : in.envelope_to) n += r.size() + 4;
+  return n;
 }
 
 }  // namespace
 
 std::string to_json(const Incident& in) {
-  json::object o;
-  o["schema"] = kIncidentSchema;
-  o["id"] = in.id;
-  o["revision"] = in.revision;
-  o["kind"] = to_string(in.kind);
-  o["detected_at"] = format_rfc3339(in.detected_at);
-  o["detector"] = json::object{{"host", in.detector_host}, {"format", in.detector_format}};
-  o["virus"] = utf8(in.virus);
-  o["action"] = utf8(in.action);
-  json::array to;
-  for (const auto& r : in.envelope_to) to.emplace_back(utf8(r));
-  o["envelope"] = json::object{{"from", utf8(in.envelope_from)}, {"to", std::move(to)}};
-  json::object message{{"queue_id", utf8(in.queue_id)}, {"message_id", utf8(in.message_id)}};
-  if (in.size) message["size"] = *in.size;
-  if (!in.subject.empty()) message["subject"] = utf8(in.subject);
+  std::string out;
+  out.reserve(expected_size(in));
+  JsonWriter w(out);
+  w.raw('{');
+  w.key("schema");
+  w.string(kIncidentSchema);
+  w.raw(',');
+  w.key("id");
+  w.string(in.id);
+  w.raw(',');
+  w.key("revision");
+  w.number(in.revision);
+  w.raw(',');
+  w.key("kind");
+  w.string(to_string(in.kind));
+  w.raw(',');
+  w.key("detected_at");
+  w.time(in.detected_at);
+  w.raw(",\"detector\":{");
+  w.key("host");
+  w.string(in.detector_host);
+  w.raw(',');
+  w.key("format");
+  w.string(in.detector_format);
+  w.raw("},");
+  w.key("virus");
+  w.text(in.virus);
+  w.raw(',');
+  w.key("action");
+  w.text(in.action);
+  w.raw(",\"envelope\":{");
+  w.key("from");
+  w.text(in.envelope_from);
+  w.raw(',');
+  w.key("to");
+  text_array(w, in.envelope_to);
+  w.raw("},\"message\":{");
+  w.key("queue_id");
+  w.text(in.queue_id);
+  w.raw(',');
+  w.key("message_id");
+  w.text(in.message_id);
+  if (in.size) {
+    w.raw(',');
+    w.key("size");
+    w.number(*in.size);
+  }
+  if (!in.subject.empty()) {
+    w.raw(',');
+    w.key("subject");
+    w.text(in.subject);
+  }
   if (!in.files.empty()) {
-    json::array files;
-    for (const auto& f : in.files) files.emplace_back(utf8(f));
-    message["files"] = std::move(files);
+    w.raw(',');
+    w.key("files");
+    text_array(w, in.files);
   }
-  o["message"] = std::move(message);
-  json::array hops;
-  for (const auto& h : in.hops) {
-    hops.emplace_back(json::object{{"host", h.host},
-                                   {"queue_id", utf8(h.queue_id)},
-                                   {"received_at", format_rfc3339(h.received_at)},
-                                   {"client_ip", h.client_ip},
-                                   {"client_name", utf8(h.client_name)},
-                                   {"link", to_string(h.link)}});
+  w.raw("},\"hops\":[");
+  for (std::size_t i = 0; i < in.hops.size(); ++i) {
+    const Hop& h = in.hops[i];
+    w.raw(i > 0 ? ",{" : "{");
+    w.key("host");
+    w.string(h.host);
+    w.raw(',');
+    w.key("queue_id");
+    w.text(h.queue_id);
+    w.raw(',');
+    w.key("received_at");
+    w.time(h.received_at);
+    w.raw(',');
+    w.key("client_ip");
+    w.string(h.client_ip);
+    w.raw(',');
+    w.key("client_name");
+    w.text(h.client_name);
+    w.raw(',');
+    w.key("link");
+    w.string(to_string(h.link));
+    w.raw('}');
   }
-  o["hops"] = std::move(hops);
+  w.raw("],");
+  w.key("origin");
   if (in.origin) {
-    o["origin"] = json::object{{"ip", in.origin->ip},
-                               {"name", utf8(in.origin->name)},
-                               {"internal", in.origin->internal},
-                               {"zone", in.origin->zone}};
+    w.raw('{');
+    w.key("ip");
+    w.string(in.origin->ip);
+    w.raw(',');
+    w.key("name");
+    w.text(in.origin->name);
+    w.raw(',');
+    w.key("internal");
+    w.boolean(in.origin->internal);
+    w.raw(',');
+    w.key("zone");
+    w.string(in.origin->zone);
+    w.raw('}');
   } else {
-    o["origin"] = nullptr;
+    w.raw("null");
   }
-  o["confidence"] = to_string(in.confidence);
-  json::array candidates;
-  for (const auto& c : in.candidates) {
-    candidates.emplace_back(json::object{{"host", c.host},
-                                         {"queue_id", c.queue_id},
-                                         {"received_at", format_rfc3339(c.received_at)},
-                                         {"origin_ip", c.origin_ip},
-                                         {"origin_name", utf8(c.origin_name)}});
+  w.raw(',');
+  w.key("confidence");
+  w.string(to_string(in.confidence));
+  w.raw(",\"candidates\":[");
+  for (std::size_t i = 0; i < in.candidates.size(); ++i) {
+    const Candidate& c = in.candidates[i];
+    w.raw(i > 0 ? ",{" : "{");
+    w.key("host");
+    w.string(c.host);
+    w.raw(',');
+    w.key("queue_id");
+    w.string(c.queue_id);
+    w.raw(',');
+    w.key("received_at");
+    w.time(c.received_at);
+    w.raw(',');
+    w.key("origin_ip");
+    w.string(c.origin_ip);
+    w.raw(',');
+    w.key("origin_name");
+    w.text(c.origin_name);
+    w.raw('}');
   }
-  o["candidates"] = std::move(candidates);
-  if (!in.note.empty()) o["note"] = utf8(in.note);
-  json::array evidence;
-  for (const auto& e : in.evidence) evidence.emplace_back(utf8(e));
-  o["evidence"] = std::move(evidence);
+  w.raw(']');
+  if (!in.note.empty()) {
+    w.raw(',');
+    w.key("note");
+    w.text(in.note);
+  }
+  w.raw(',');
+  w.key("evidence");
+  text_array(w, in.evidence);
   if (in.direct_smtp) {
     const DirectSmtpCounts& c = *in.direct_smtp;
-    o["direct_smtp"] = json::object{{"connections", c.connections},
-                                    {"destinations", c.destinations},
-                                    {"blocked", c.blocked},
-                                    {"allowed", c.allowed},
-                                    {"first_seen", format_rfc3339(c.first_seen)},
-                                    {"last_seen", format_rfc3339(c.last_seen)}};
+    w.raw(",\"direct_smtp\":{");
+    w.key("connections");
+    w.number(c.connections);
+    w.raw(',');
+    w.key("destinations");
+    w.number(c.destinations);
+    w.raw(',');
+    w.key("blocked");
+    w.number(c.blocked);
+    w.raw(',');
+    w.key("allowed");
+    w.number(c.allowed);
+    w.raw(',');
+    w.key("first_seen");
+    w.time(c.first_seen);
+    w.raw(',');
+    w.key("last_seen");
+    w.time(c.last_seen);
+    w.raw('}');
   }
-  return json::serialize(o);
+  w.raw('}');
+  return out;
 }
 
 bool valid_incident_id(std::string_view id) {

@@ -187,7 +187,7 @@ std::optional<TimePoint> Rfc3339Parser::parse(std::string_view text) {
   return t;
 }
 
-std::string format_rfc3339(TimePoint t) {
+void append_rfc3339(std::string& out, TimePoint t) {
   std::int64_t secs = t / kMicrosPerSecond;
   std::int64_t micros = t % kMicrosPerSecond;
   if (micros < 0) {
@@ -203,11 +203,33 @@ std::string format_rfc3339(TimePoint t) {
   int y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", y, m, d,
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60), static_cast<long long>(micros));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[40];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", y, m, d,
+                                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                                static_cast<int>(rem % 60), static_cast<long long>(micros));
+    out.append(buf, static_cast<std::size_t>(n));
+    return;
+  }
+  // Incidents carry several times each: digits by hand, not snprintf.
+  char buf[28] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&buf](std::size_t at, std::size_t width, std::uint64_t v) {
+    for (std::size_t i = at + width; i-- > at; v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, 4, static_cast<std::uint64_t>(y));
+  put(5, 2, m);
+  put(8, 2, d);
+  put(11, 2, static_cast<std::uint64_t>(rem / 3600));
+  put(14, 2, static_cast<std::uint64_t>(rem / 60 % 60));
+  put(17, 2, static_cast<std::uint64_t>(rem % 60));
+  put(20, 6, static_cast<std::uint64_t>(micros));
+  out.append(buf, sizeof buf - 1);
+}
+
+std::string format_rfc3339(TimePoint t) {
+  std::string out;
+  append_rfc3339(out, t);
+  return out;
 }
 
 std::optional<Duration> parse_duration(std::string_view text, DurationProblem* problem) {

@@ -77,6 +77,8 @@ class Rfc3339Parser {
 
 // Formats as RFC 3339 UTC with microseconds: "2026-11-28T05:00:36.618019Z".
 std::string format_rfc3339(TimePoint t);
+// The same, appended to `out`.
+void append_rfc3339(std::string& out, TimePoint t);
 
 // Why parse_duration() refused a text.
 enum class DurationProblem {
