@@ -80,10 +80,18 @@ bool IpAddress::is_loopback() const {
 std::string IpAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN];
   if (is_v4()) {
-    inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
+    // A trace names a few addresses per hop: digits by hand, not inet_ntop's sprintf.
+    char* p = buf;
+    for (std::size_t i = 12; i < 16; ++i) {
+      const unsigned v = bytes_[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      if (i < 15) *p++ = '.';
+    }
+    return std::string(buf, p);
   }
+  inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
   return buf;
 }
 

@@ -1,5 +1,7 @@
 // Unit tests for common/time (RFC 3339, durations, local zones) and common/net (addresses,
 // CIDR networks). Timestamps are the ones printed in docs/log-formats.md.
+#include <arpa/inet.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -487,5 +489,19 @@ TEST_CASE("Cidr rejects bad prefixes and bad addresses", "[net]") {
         "10.0.0/8", "campus/8", "", "/8", "10.0.0.0/8/8"}) {
     INFO(text);
     CHECK_FALSE(Cidr::parse(text));
+  }
+}
+
+TEST_CASE("IpAddress prints every IPv4 byte value as inet_ntop does", "[net]") {
+  for (unsigned v = 0; v < 256; ++v) {
+    for (const unsigned at : {0u, 1u, 2u, 3u}) {
+      unsigned char bytes[4] = {10, 0, 99, 255};
+      bytes[at] = static_cast<unsigned char>(v);
+      char expected[INET_ADDRSTRLEN];
+      REQUIRE(inet_ntop(AF_INET, bytes, expected, sizeof expected) != nullptr);
+      const auto address = vtrace::IpAddress::parse(expected);
+      REQUIRE(address);
+      CHECK(address->to_string() == expected);
+    }
   }
 }
