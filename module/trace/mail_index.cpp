@@ -279,17 +279,21 @@ std::uint64_t MailIndex::key_hash(Key key, SourceIndex source, TextHash value) {
              (static_cast<std::uint64_t>(source) << 40));
 }
 
+bool MailIndex::grow_table_if_full() {
+  if ((table_used_ + 1) * 5 <= table_.size() * 4) return false;
+  // Count what the live records need (entries an eviction could not find are dropped). The
+  // table is a large part of the index's memory and linear probing stays short up to a load
+  // of 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). Evictions remove
+  // their entries, so this happens only while the live set grows.
+  std::size_t live = 1;
+  for (const auto& r : records_) live += entries_of(r);
+  rebuild_table(std::max<std::size_t>(1024, live * 2));
+  return true;
+}
+
 void MailIndex::link(Key key, SourceIndex source, TextHash value, RecordId id) {
   if (value == 0) return;
-  if ((table_used_ + 1) * 5 > table_.size() * 4) {
-    // Count what the live records need (entries an eviction could not find are dropped). The
-    // table is a large part of the index's memory and linear probing stays short up to a load
-    // of 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). Evictions remove
-    // their entries, so this happens only while the live set grows.
-    std::size_t live = 1;
-    for (const auto& r : records_) live += entries_of(r);
-    rebuild_table(std::max<std::size_t>(1024, live * 2));
-  }
+  grow_table_if_full();
   const std::uint32_t tag = tag_of(key_hash(key, source, value));
   std::size_t pos = home_slot(tag);
   while (table_[pos].tag != 0) pos = next_slot(pos);
@@ -318,6 +322,54 @@ void MailIndex::unlink(Key key, SourceIndex source, TextHash value, RecordId id)
   }
   table_[hole] = Slot{};
   --table_used_;
+}
+
+MailIndex::Slot* MailIndex::sender_head(SourceIndex source, TextHash sender) {
+  const std::uint32_t tag = tag_of(key_hash(Key::kSender, source, sender));
+  const RecordId newest = records_.back().id;
+  for (std::size_t pos = home_slot(tag); table_[pos].tag != 0; pos = next_slot(pos)) {
+    if (table_[pos].tag != tag) continue;
+    RecordId id = (newest & ~0xffffffffULL) | table_[pos].id;
+    if (id > newest) id -= 0x100000000ULL;
+    const MessageRecord* head = get(id);
+    if (head != nullptr && head->source == source && head->has_sender && head->sender == sender) {
+      return &table_[pos];
+    }
+  }
+  return nullptr;
+}
+
+void MailIndex::link_sender(const MessageRecord& r) {
+  const RecordId front = records_.front().id;
+  auto prev_of = [&](RecordId id) -> std::uint32_t& { return sender_prev_[id - front]; };
+  prev_of(r.id) = 0;
+  Slot* head = sender_head(r.source, r.sender);
+  if (head == nullptr) {
+    // A rebuild links every record, r with its sender included: a second entry would be a
+    // stale head once the chain grows.
+    if (!grow_table_if_full()) link(Key::kSender, r.source, r.sender, r.id);
+    return;
+  }
+  const RecordId newest = records_.back().id;
+  RecordId at = (newest & ~0xffffffffULL) | head->id;
+  if (at > newest) at -= 0x100000000ULL;
+  if (at < r.id) {
+    // The common case: the newest message of the sender becomes the chain's head.
+    prev_of(r.id) = static_cast<std::uint32_t>(r.id - at);
+    head->id = static_cast<std::uint32_t>(r.id);
+    return;
+  }
+  // A sender learnt late for an older record: into the chain where its id belongs.
+  for (;;) {
+    const std::uint32_t back = prev_of(at);
+    const RecordId older = at - back;
+    if (back == 0 || older < front || older < r.id) {
+      prev_of(at) = static_cast<std::uint32_t>(at - r.id);
+      if (back != 0 && older >= front) prev_of(r.id) = static_cast<std::uint32_t>(r.id - older);
+      return;
+    }
+    at = older;
+  }
 }
 
 // Calls fn with each distinct next-hop id of r's deliveries, once: apply() links each once.
@@ -350,14 +402,17 @@ void MailIndex::unlink_record(const MessageRecord& r) {
 }
 
 void MailIndex::drop_oldest() {
+  // The head entry of a sender chain goes with its last record (the chain's newest: when it
+  // is the oldest record, the rest of its chain is gone already).
   unlink_record(records_.front());
   records_.pop_front();
+  sender_prev_.pop_front();
 }
 
 void MailIndex::link_record(const MessageRecord& r) {
   link(Key::kQueueId, r.source, hash_text(r.queue_id()), r.id);
   link(Key::kMessageId, r.source, r.message_id, r.id);
-  if (r.has_sender) link(Key::kSender, r.source, r.sender, r.id);
+  if (r.has_sender) link_sender(r);
   for_each_next_queue_id(r, [&](TextHash next) { link(Key::kNextQueueId, r.source, next, r.id); });
 }
 
@@ -391,7 +446,7 @@ MailIndexMemory MailIndex::memory() const {
   for (const auto& r : records_) {
     if (r.extra) m.extras += sizeof(RecordExtra) + r.extra->heap_bytes();
   }
-  m.table = table_.capacity() * sizeof(Slot);
+  m.table = table_.capacity() * sizeof(Slot) + sender_prev_.size() * sizeof(std::uint32_t);
   // An unordered_map node holds the key, the value, a next pointer and the cached hash.
   m.names = names_.bucket_count() * sizeof(void*) +
             names_.size() * (sizeof(IpAddress) + sizeof(std::string) + 2 * sizeof(void*));
@@ -462,6 +517,7 @@ void MailIndex::remember_name(const IpAddress& address, std::string_view name) {
 
 MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, TimePoint t) {
   MessageRecord& r = records_.emplace_back();
+  sender_prev_.push_back(0);
   r.id = next_id_++;
   r.source = source;
   r.start_at(t);
@@ -531,7 +587,7 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   if (in.has_sender && !r.has_sender) {
     r.sender = hash_address(in.sender);
     r.has_sender = true;
-    link(Key::kSender, source, r.sender, r.id);
+    link_sender(r);
   }
   // A delivery line names one recipient: its hash serves both loops below.
   const TextHash first_recipient = in.recipients.empty() ? 0 : hash_address(in.recipients[0]);
@@ -640,11 +696,20 @@ std::vector<const MessageRecord*> MailIndex::find_by_message_id(SourceIndex sour
 std::vector<const MessageRecord*> MailIndex::find_by_sender(SourceIndex source,
                                                             TextHash sender) const {
   std::vector<const MessageRecord*> out;
-  lookup(Key::kSender, source, sender, [&](const MessageRecord* r) {
-    if (r->has_sender && r->sender == sender) out.push_back(r);
-  });
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (sender == 0 || records_.empty()) return out;
+  const Slot* head = const_cast<MailIndex*>(this)->sender_head(source, sender);
+  if (head == nullptr) return out;
+  const RecordId front = records_.front().id;
+  const RecordId newest = records_.back().id;
+  RecordId at = (newest & ~0xffffffffULL) | head->id;
+  if (at > newest) at -= 0x100000000ULL;
+  for (;;) {
+    out.push_back(&records_[at - front]);
+    const std::uint32_t back = sender_prev_[at - front];
+    if (back == 0 || at - back < front) break;
+    at -= back;
+  }
+  std::reverse(out.begin(), out.end());  // oldest first
   return out;
 }
 

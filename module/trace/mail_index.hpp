@@ -5,9 +5,12 @@
 // the client), in 112 bytes for the common message (one recipient, one delivery). Lookups go
 // through one flat open-addressing table of 8-byte entries (linear probing); an evicted record
 // takes its entries with it (backward-shift deletion, no tombstones), so with a full window
-// the table keeps its size and is rebuilt only when the live entries outgrow it. The index
-// counts its own bytes (memory()): about 200 per message with the table, within the
-// 200-byte budget bench/README.md sets for a week's window.
+// the table keeps its size and is rebuilt only when the live entries outgrow it. A sender has
+// one entry per source however many messages it sent (a worm forging one address sends
+// thousands): the entry names the newest of them, and each record the previous one, so that
+// no probe run grows with one sender's messages. The index counts its own bytes (memory()):
+// about 200 per message with the table, within the 200-byte budget bench/README.md sets for a
+// week's window.
 #pragma once
 
 #include <cstdint>
@@ -218,7 +221,7 @@ struct MailIndexStats {
 struct MailIndexMemory {
   std::size_t records = 0;      // the record array, including its unused tail
   std::size_t extras = 0;       // RecordExtra structures and what they own
-  std::size_t table = 0;        // the lookup table
+  std::size_t table = 0;        // the lookup table and the sender chains' links
   std::size_t names = 0;        // the client-name cache
   std::size_t message_ids = 0;  // the Message-ID texts of recent records
   std::size_t total() const { return records + extras + table + names + message_ids; }
@@ -281,6 +284,13 @@ class MailIndex {
   }
   std::size_t next_slot(std::size_t pos) const { return pos + 1 == table_.size() ? 0 : pos + 1; }
   void link(Key key, SourceIndex source, TextHash value, RecordId id);
+  // Rebuilds the table, larger, when one more entry would load it beyond 0.8 (relinking every
+  // record as it stands). Returns whether it did.
+  bool grow_table_if_full();
+  // Links r into its sender's chain (newest first), and the chain's newest into the table.
+  void link_sender(const MessageRecord& r);
+  // The entry of the sender chain of (source, sender), or nullptr when it has none.
+  Slot* sender_head(SourceIndex source, TextHash sender);
   // Removes the entry `link` made for (key, source, value, id), if it is there.
   void unlink(Key key, SourceIndex source, TextHash value, RecordId id);
   // The entries of a record leaving the index.
@@ -301,6 +311,10 @@ class MailIndex {
   std::size_t max_messages_;
   Duration window_;
   std::deque<MessageRecord> records_;  // in creation order; ids are consecutive
+  // Beside each record: how many ids back the next older record of its sender chain is (0:
+  // none). A chain ends at a record already evicted: chains are in id order and eviction
+  // takes the oldest first.
+  std::deque<std::uint32_t> sender_prev_;
   RecordId next_id_ = 1;
   std::vector<Slot> table_;
   std::size_t table_used_ = 0;

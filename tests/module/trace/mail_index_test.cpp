@@ -259,3 +259,44 @@ TEST_CASE("a record's Message-ID text is kept until its host's texts are forgott
   CHECK(index.message_id_text(r->id).empty());
   CHECK(r->message_id != 0);  // the hash the trace compares stays
 }
+
+TEST_CASE("a sender's messages are all found, oldest first, however many there are", "[index]") {
+  // One forged sender on thousands of messages, on two hosts, some learning the sender after a
+  // later message did, with a capacity that evicts the oldest and tables that grow.
+  MailIndex index(3000, seconds(86400));
+  const std::string forged = "Boss@Example.ac.jp";
+  std::vector<std::string> queue_ids;
+  for (int i = 0; i < 5000; ++i) queue_ids.push_back("Q" + std::to_string(i));
+  for (int i = 0; i < 5000; ++i) {
+    const vtrace::SourceIndex host = i % 3 == 0 ? 1 : 0;
+    index.apply(host, seconds(i), receive(queue_ids[i], "10.0.0.9"));
+    if (i >= 2 && i % 5 != 1) {
+      // The sender of a message two back: later than the next one's, now and then.
+      const int j = i % 7 == 0 ? i - 2 : i;
+      const std::string sender =
+          i % 2 ? forged : "other" + std::to_string(i % 11) + "@example.ac.jp";
+      ParsedRecord from;
+      from.kind = RecordKind::kAttribute;
+      from.queue_id = queue_ids[j];
+      from.sender = sender;
+      from.has_sender = true;
+      index.apply(j % 3 == 0 ? 1 : 0, seconds(i), from);
+    }
+    if (i % 50 == 0) index.evict(seconds(i));
+  }
+  REQUIRE(index.stats().evicted_by_capacity > 0);
+  for (const std::string& sender : {forged, std::string("other3@example.ac.jp")}) {
+    const auto wanted = vtrace::hash_address(sender);
+    for (vtrace::SourceIndex host : {0, 1}) {
+      std::vector<const vtrace::MessageRecord*> expected;
+      for (std::uint64_t id = 1; id <= 5000; ++id) {
+        const auto* r = index.get(id);
+        if (r != nullptr && r->source == host && r->has_sender && r->sender == wanted) {
+          expected.push_back(r);
+        }
+      }
+      if (sender == forged) REQUIRE(expected.size() > 300);
+      CHECK(index.find_by_sender(host, wanted) == expected);
+    }
+  }
+}
