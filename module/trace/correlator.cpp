@@ -269,6 +269,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
                            overlap(p.facts.recipients, facts.recipients) &&
                            same_envelope(p.facts, facts);
     if (!same_key && !companion) continue;
+    p.held.reset();  // its facts change: a held answer is no longer about them
     for (const auto& r : facts.recipients) {
       add_unique(p.facts.recipients, r, kMaxRecipients);
       add_unique(p.incident.envelope_to, r, kMaxRecipients);
@@ -454,13 +455,15 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
     ++stats_.echoes_suppressed;
     return true;
   }
-  TraceOutcome outcome = trace(p);
+  TraceOutcome outcome = held_or_trace(p);
   if (reported_already(p, outcome)) {
     ++stats_.detections_merged;
     return true;
   }
   if (p.first_try < 0) p.first_try = now;
   if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
+    p.held = std::move(outcome);
+    index_.log_changes(true);
     return false;
   }
   if (outcome.waiting) outcome = trace_with_archive(p, std::move(outcome));
@@ -497,6 +500,37 @@ TraceOutcome Correlator::trace(const Pending& p) {
   TraceOutcome outcome = HopTracer(index_, topology_, settings_.correlation).trace(p.facts);
   trace_watch_({});
   return outcome;
+}
+
+TraceOutcome Correlator::held_or_trace(Pending& p) {
+  if (p.held && !index_.changed_since(p.held_epoch, p.held_reads)) {
+    p.held_epoch = index_.change_epoch();
+    TraceOutcome outcome = std::move(*p.held);
+    p.held.reset();
+    return outcome;
+  }
+  p.held.reset();
+  p.held_reads.clear();
+  p.held_epoch = index_.change_epoch();
+  index_.record_reads(&p.held_reads);
+  TraceOutcome outcome = trace(p);
+  index_.record_reads(nullptr);
+  std::sort(p.held_reads.begin(), p.held_reads.end());
+  p.held_reads.erase(std::unique(p.held_reads.begin(), p.held_reads.end()), p.held_reads.end());
+  return outcome;
+}
+
+void Correlator::trim_change_log() {
+  if (!index_.logging_changes()) return;
+  std::optional<std::uint64_t> oldest;
+  for (const Pending& p : pending_) {
+    if (p.held) oldest = std::min(oldest.value_or(p.held_epoch), p.held_epoch);
+  }
+  if (!oldest) {
+    index_.log_changes(false);
+  } else {
+    index_.forget_changes_before(*oldest);
+  }
 }
 
 void Correlator::revisit(TimePoint now) {
@@ -601,6 +635,7 @@ void Correlator::advance(TimePoint now) {
       pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
     }
   }
+  trim_change_log();
   if (retry) {
     revisit(now);
     retried_generation_ = index_generation_;

@@ -134,6 +134,12 @@ class Correlator {
     std::string format;
     bool from_mta = false;   // format is an MTA's (LogParser::is_mta)
     std::string input_line;  // the detection's raw input line, for the trace watch
+    // The answer of the last settled trace while it waits, with what that trace read from the
+    // index and the index's change epoch then: a retry traces again only when a change since
+    // names something it read (outbreaks hold thousands of detections for pending_timeout).
+    std::optional<TraceOutcome> held;
+    std::vector<MailIndex::Fact> held_reads;
+    std::uint64_t held_epoch = 0;
   };
 
   // `format`: the parser's name (or "isvw"); `from_mta`: that parser's is_mta().
@@ -158,6 +164,11 @@ class Correlator {
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
   // Every trace goes through here, under the trace watch.
   TraceOutcome trace(const Pending& p);
+  // The held answer of p's last trace while nothing it read has changed, else a new trace
+  // (recording what it reads).
+  TraceOutcome held_or_trace(Pending& p);
+  // After the detections' loop: the change log keeps what held answers may still need.
+  void trim_change_log();
   void revisit(TimePoint now);
   // Drops the Message-ID texts no pending detection can be joined to any more.
   void forget_message_ids();

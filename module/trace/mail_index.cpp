@@ -294,7 +294,9 @@ bool MailIndex::grow_table_if_full() {
 void MailIndex::link(Key key, SourceIndex source, TextHash value, RecordId id) {
   if (value == 0) return;
   grow_table_if_full();
-  const std::uint32_t tag = tag_of(key_hash(key, source, value));
+  const std::uint64_t h = key_hash(key, source, value);
+  note(h);
+  const std::uint32_t tag = tag_of(h);
   std::size_t pos = home_slot(tag);
   while (table_[pos].tag != 0) pos = next_slot(pos);
   table_[pos].tag = tag;
@@ -343,6 +345,7 @@ void MailIndex::link_sender(const MessageRecord& r) {
   const RecordId front = records_.front().id;
   auto prev_of = [&](RecordId id) -> std::uint32_t& { return sender_prev_[id - front]; };
   prev_of(r.id) = 0;
+  note(key_hash(Key::kSender, r.source, r.sender));
   Slot* head = sender_head(r.source, r.sender);
   if (head == nullptr) {
     // A rebuild links every record, r with its sender included: a second entry would be a
@@ -404,6 +407,7 @@ void MailIndex::unlink_record(const MessageRecord& r) {
 void MailIndex::drop_oldest() {
   // The head entry of a sender chain goes with its last record (the chain's newest: when it
   // is the oldest record, the rest of its chain is gone already).
+  if (logging_) note_record(records_.front());
   unlink_record(records_.front());
   records_.pop_front();
   sender_prev_.pop_front();
@@ -425,7 +429,9 @@ void MailIndex::rebuild_table(std::size_t capacity) {
 
 template <typename Fn>
 void MailIndex::lookup(Key key, SourceIndex source, TextHash value, Fn&& fn) const {
-  if (value == 0 || records_.empty()) return;
+  if (value == 0) return;
+  read(key_hash(key, source, value));
+  if (records_.empty()) return;
   const std::uint32_t tag = tag_of(key_hash(key, source, value));
   const RecordId newest = records_.back().id;
   for (std::size_t pos = home_slot(tag); table_[pos].tag != 0; pos = next_slot(pos)) {
@@ -467,6 +473,7 @@ void MailIndex::keep_message_id(const MessageRecord& r, std::string_view text) {
   if (message_id_order_.size() <= r.source) message_id_order_.resize(r.source + 1);
   auto& order = message_id_order_[r.source];
   if (message_id_texts_.size() >= kMaxMessageIdTexts && !order.empty()) {
+    note(message_id_text_fact(order.front().second));
     message_id_texts_.erase(order.front().second);
     order.pop_front();
     ++stats_.message_ids_dropped;
@@ -475,11 +482,13 @@ void MailIndex::keep_message_id(const MessageRecord& r, std::string_view text) {
     ++stats_.message_ids_dropped;
     return;
   }
+  note(message_id_text_fact(r.id));
   message_id_texts_[r.id].assign(text.substr(0, kMaxMessageIdText));
   order.emplace_back(r.first_seen(), r.id);
 }
 
 const std::string& MailIndex::message_id_text(RecordId id) const {
+  read(message_id_text_fact(id));
   const auto it = message_id_texts_.find(id);
   return it == message_id_texts_.end() ? kEmpty : it->second;
 }
@@ -488,6 +497,7 @@ void MailIndex::forget_message_ids(SourceIndex source, TimePoint t) {
   if (message_id_order_.size() <= source) return;
   auto& order = message_id_order_[source];
   while (!order.empty() && order.front().first < t) {
+    note(message_id_text_fact(order.front().second));
     message_id_texts_.erase(order.front().second);
     order.pop_front();
   }
@@ -501,6 +511,7 @@ const MessageRecord* MailIndex::get(RecordId id) const {
 }
 
 const std::string& MailIndex::client_name(const IpAddress& address) const {
+  read(name_fact(address));
   auto it = names_.find(address);
   return it == names_.end() ? kEmpty : it->second;
 }
@@ -510,9 +521,13 @@ void MailIndex::remember_name(const IpAddress& address, std::string_view name) {
   if (names_.size() >= kMaxNames) {
     names_.clear();
     ++stats_.names_dropped;
+    if (logging_) current_.everything = true;
   }
   auto& stored = names_[address];
-  if (stored != name) stored.assign(name);
+  if (stored != name) {
+    note(name_fact(address));
+    stored.assign(name);
+  }
 }
 
 MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, TimePoint t) {
@@ -528,6 +543,12 @@ MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, 
 }
 
 MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRecord& in) {
+  MessageRecord* r = apply_record(source, t, in);
+  if (logging_ && r != nullptr) note_record(*r);
+  return r;
+}
+
+MessageRecord* MailIndex::apply_record(SourceIndex source, TimePoint t, const ParsedRecord& in) {
   if (in.queue_id.empty()) return nullptr;
   const std::string_view queue_id = in.queue_id.substr(0, kMaxQueueId);
   // Find the current incarnation of this queue id. Postfix reuses short ids (they derive from
@@ -633,6 +654,64 @@ MessageRecord* MailIndex::apply(SourceIndex source, TimePoint t, const ParsedRec
   return &r;
 }
 
+MailIndex::Fact MailIndex::name_fact(const IpAddress& address) {
+  return mix(IpAddressHash{}(address) ^ 0x6e616d65ULL);
+}
+
+MailIndex::Fact MailIndex::message_id_text_fact(RecordId id) {
+  return mix(id ^ 0x6d69647465787400ULL);
+}
+
+void MailIndex::note_record(const MessageRecord& r) {
+  note(key_hash(Key::kQueueId, r.source, hash_text(r.queue_id())));
+  if (r.message_id != 0) note(key_hash(Key::kMessageId, r.source, r.message_id));
+  if (r.has_sender) note(key_hash(Key::kSender, r.source, r.sender));
+  for_each_next_queue_id(r,
+                         [&](TextHash next) { note(key_hash(Key::kNextQueueId, r.source, next)); });
+}
+
+void MailIndex::log_changes(bool on) {
+  if (on == logging_) return;
+  logging_ = on;
+  if (!on) {
+    first_epoch_ = change_epoch() + 1;
+    sealed_.clear();
+    current_ = {};
+  }
+}
+
+bool MailIndex::changed_since(std::uint64_t epoch, const std::vector<Fact>& reads) {
+  if (!logging_ || epoch < first_epoch_) return true;
+  if (!current_.facts.empty() || current_.everything) {
+    std::sort(current_.facts.begin(), current_.facts.end());
+    current_.facts.erase(std::unique(current_.facts.begin(), current_.facts.end()),
+                         current_.facts.end());
+    sealed_.push_back(std::move(current_));
+    current_ = {};
+  }
+  for (std::size_t i = epoch - first_epoch_; i < sealed_.size(); ++i) {
+    const ChangeEpoch& changes = sealed_[i];
+    if (changes.everything) return true;
+    for (Fact f : reads) {
+      if (std::binary_search(changes.facts.begin(), changes.facts.end(), f)) return true;
+    }
+  }
+  return false;
+}
+
+void MailIndex::forget_changes_before(std::uint64_t epoch) {
+  while (first_epoch_ < epoch && !sealed_.empty()) {
+    sealed_.pop_front();
+    ++first_epoch_;
+  }
+  // A log nobody checks for long is bounded: one wide change stands for what it held.
+  constexpr std::size_t kMaxLoggedChanges = 1 << 20;
+  if (current_.facts.size() > kMaxLoggedChanges) {
+    current_.facts.clear();
+    current_.everything = true;
+  }
+}
+
 void MailIndex::evict(TimePoint now) {
   while (!records_.empty() && records_.size() > max_messages_) {
     drop_oldest();
@@ -696,7 +775,9 @@ std::vector<const MessageRecord*> MailIndex::find_by_message_id(SourceIndex sour
 std::vector<const MessageRecord*> MailIndex::find_by_sender(SourceIndex source,
                                                             TextHash sender) const {
   std::vector<const MessageRecord*> out;
-  if (sender == 0 || records_.empty()) return out;
+  if (sender == 0) return out;
+  read(key_hash(Key::kSender, source, sender));
+  if (records_.empty()) return out;
   const Slot* head = const_cast<MailIndex*>(this)->sender_head(source, sender);
   if (head == nullptr) return out;
   const RecordId front = records_.front().id;

@@ -255,6 +255,25 @@ class MailIndex {
   // records a detection may still be joined to).
   void forget_message_ids(SourceIndex source, TimePoint t);
 
+  // Change tracking, for a caller that keeps a trace's answer while nothing the trace read
+  // has changed. Whatever a lookup reads (the records under a key, a client's name, a kept
+  // Message-ID text) is a fact, named by 64 bits; a change to the index names every fact it
+  // may have changed (for a record: each key it is linked under). Facts are hashes: two that
+  // collide make a change look relevant when it is not, never the other way round.
+  using Fact = std::uint64_t;
+  // While `reads` is set, lookups append the facts they read to it.
+  void record_reads(std::vector<Fact>* reads) const { reads_ = reads; }
+  // Changes are logged while on; turned off, the log is dropped.
+  void log_changes(bool on);
+  bool logging_changes() const { return logging_; }
+  // The log comes in epochs: a check ends the current one.
+  std::uint64_t change_epoch() const { return first_epoch_ + sealed_.size(); }
+  // Whether a change logged since `epoch` names one of `reads` (sorted, unique). True when the
+  // log no longer reaches back to `epoch`.
+  bool changed_since(std::uint64_t epoch, const std::vector<Fact>& reads);
+  // Drops the epochs before `epoch`: no caller will ask about them.
+  void forget_changes_before(std::uint64_t epoch);
+
   // The incarnation of `queue_id` on `source` that was current at `t`: the latest whose
   // receive time is not after `t + slack`.
   const MessageRecord* find_by_queue_id(SourceIndex source, std::string_view queue_id, TimePoint t,
@@ -307,6 +326,28 @@ class MailIndex {
   MessageRecord& create(SourceIndex source, std::string_view queue_id, TimePoint t);
   void remember_name(const IpAddress& address, std::string_view name);
   void keep_message_id(const MessageRecord& r, std::string_view text);
+
+  void note(Fact fact) {
+    if (logging_) current_.facts.push_back(fact);
+  }
+  // A record changed, or left: every key it is linked under.
+  void note_record(const MessageRecord& r);
+  static Fact name_fact(const IpAddress& address);
+  static Fact message_id_text_fact(RecordId id);
+  void read(Fact fact) const {
+    if (reads_ != nullptr) reads_->push_back(fact);
+  }
+  MessageRecord* apply_record(SourceIndex source, TimePoint t, const ParsedRecord& record);
+
+  struct ChangeEpoch {
+    std::vector<Fact> facts;  // sorted and unique once sealed
+    bool everything = false;  // a change too wide to name (the client-name cache cleared)
+  };
+  mutable std::vector<Fact>* reads_ = nullptr;
+  bool logging_ = false;
+  std::uint64_t first_epoch_ = 0;
+  std::deque<ChangeEpoch> sealed_;
+  ChangeEpoch current_;
 
   std::size_t max_messages_;
   Duration window_;

@@ -1,6 +1,7 @@
 // The recent-mail index: incarnations of reused queue ids, lookups, and its bounds.
 #include "module/trace/mail_index.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using vtrace::MailIndex;
@@ -299,4 +300,42 @@ TEST_CASE("a sender's messages are all found, oldest first, however many there a
       CHECK(index.find_by_sender(host, wanted) == expected);
     }
   }
+}
+
+TEST_CASE("the change log names a change to what a lookup read, and only that", "[index]") {
+  MailIndex index(1000, seconds(1800));
+  ParsedRecord from = receive("AAA1", "10.0.0.1");
+  from.sender = "pc@example.ac.jp";
+  from.has_sender = true;
+  index.apply(0, seconds(1), from);
+  index.apply(0, seconds(1), receive("BBB2", "10.0.0.2"));
+  const auto* a = index.find_by_queue_id(0, "AAA1", seconds(1), seconds(5));
+  REQUIRE(a != nullptr);
+
+  std::vector<MailIndex::Fact> reads;
+  index.record_reads(&reads);
+  CHECK(index.find_by_sender(0, vtrace::hash_address("pc@example.ac.jp")).size() == 1);
+  CHECK(index.client_name(a->client_ip).empty());
+  index.record_reads(nullptr);
+  std::sort(reads.begin(), reads.end());
+  reads.erase(std::unique(reads.begin(), reads.end()), reads.end());
+
+  index.log_changes(true);
+  auto epoch = index.change_epoch();
+  index.apply(0, seconds(2), delivery("BBB2", ""));  // another message
+  index.apply(1, seconds(2), from);                  // the same sender on another host
+  CHECK_FALSE(index.changed_since(epoch, reads));
+  epoch = index.change_epoch();
+  index.apply(0, seconds(3), delivery("AAA1", ""));  // the message the lookup found
+  CHECK(index.changed_since(epoch, reads));
+  epoch = index.change_epoch();
+  ParsedRecord named = receive("CCC3", "10.0.0.1");
+  named.client_name = "pc1.example.ac.jp";
+  index.apply(0, seconds(4), named);  // a name for the client whose name was read
+  CHECK(index.changed_since(epoch, reads));
+  epoch = index.change_epoch();
+  index.evict(seconds(4000));  // the message leaves the index
+  CHECK(index.changed_since(epoch, reads));
+  index.log_changes(false);
+  CHECK(index.changed_since(index.change_epoch(), reads));  // nothing logged: assume changed
 }
