@@ -113,22 +113,29 @@ class JsonWriter {
   // A string as it is: the bytes pass through, only '"', '\' and controls are escaped.
   void string(std::string_view s) {
     out_ += '"';
-    escape(s);
+    for (std::size_t i = 0; i < s.size();) {
+      const std::size_t plain = plain_run(s, i, false);
+      out_.append(s.data() + i, plain - i);
+      if (plain == s.size()) break;
+      escape(static_cast<unsigned char>(s[plain]));
+      i = plain + 1;
+    }
     out_ += '"';
   }
   // Log text, which is not always UTF-8 (replayed files are raw bytes): invalid sequences
   // become U+FFFD so the JSON stays valid for every consumer.
   void text(std::string_view s) {
     out_ += '"';
-    std::size_t i = 0;
-    while (i < s.size()) {
-      std::size_t ascii = i;
-      while (ascii < s.size() && static_cast<unsigned char>(s[ascii]) < 0x80) ++ascii;
-      escape(s.substr(i, ascii - i));
-      i = ascii;
-      if (i == s.size()) break;
-      const std::size_t n = utf8_sequence(s, i);
-      if (n > 0) {
+    for (std::size_t i = 0; i < s.size();) {
+      const std::size_t plain = plain_run(s, i, true);
+      out_.append(s.data() + i, plain - i);
+      if (plain == s.size()) break;
+      i = plain;
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x80) {
+        escape(c);
+        ++i;
+      } else if (const std::size_t n = utf8_sequence(s, i); n > 0) {
         out_.append(s.data() + i, n);
         i += n;
       } else {
@@ -151,45 +158,62 @@ class JsonWriter {
   }
 
  private:
+  // The end of the run from s[i] that needs no escaping: no controls, '"' or '\', and with
+  // `ascii`, nothing >= 0x80 (which text() checks for UTF-8). Eight bytes at a time: in each
+  // flag mask the lowest flagged byte is a true hit (a borrow only runs upwards from one).
+  static std::size_t plain_run(std::string_view s, std::size_t i, bool ascii) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const std::uint64_t high = ascii ? kHigh : 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      const std::uint64_t quote = w ^ (kOnes * '"');
+      const std::uint64_t backslash = w ^ (kOnes * '\\');
+      const std::uint64_t below_space = (w - kOnes * 0x20) & ~w;
+      const std::uint64_t quotes = (quote - kOnes) & ~quote;
+      const std::uint64_t backslashes = (backslash - kOnes) & ~backslash;
+      const std::uint64_t flags = ((below_space | quotes | backslashes) & kHigh) | (w & high);
+      if (flags != 0) return i + static_cast<std::size_t>(std::countr_zero(flags)) / 8;
+    }
+    for (; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\' || (ascii && c >= 0x80)) return i;
+    }
+    return i;
+  }
+
   // Boost.JSON's escapes: the short forms for \b \t \n \f \r, \u00xx (lower-case hex) for the
   // other controls, and \" and \\.
-  void escape(std::string_view s) {
+  void escape(unsigned char c) {
     static constexpr char kHex[] = "0123456789abcdef";
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(s.data() + run, i - run);
-      run = i + 1;
-      switch (c) {
-        case '"':
-          out_.append("\\\"", 2);
-          break;
-        case '\\':
-          out_.append("\\\\", 2);
-          break;
-        case '\b':
-          out_.append("\\b", 2);
-          break;
-        case '\t':
-          out_.append("\\t", 2);
-          break;
-        case '\n':
-          out_.append("\\n", 2);
-          break;
-        case '\f':
-          out_.append("\\f", 2);
-          break;
-        case '\r':
-          out_.append("\\r", 2);
-          break;
-        default: {
-          const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-          out_.append(u, 6);
-        }
+    switch (c) {
+      case '"':
+        out_.append("\\\"", 2);
+        break;
+      case '\\':
+        out_.append("\\\\", 2);
+        break;
+      case '\b':
+        out_.append("\\b", 2);
+        break;
+      case '\t':
+        out_.append("\\t", 2);
+        break;
+      case '\n':
+        out_.append("\\n", 2);
+        break;
+      case '\f':
+        out_.append("\\f", 2);
+        break;
+      case '\r':
+        out_.append("\\r", 2);
+        break;
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out_.append(u, 6);
       }
     }
-    out_.append(s.data() + run, s.size() - run);
   }
 
   // The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), 0 if invalid:
