@@ -18,8 +18,10 @@ from sending a detection line to its incident arriving at the HTTP endpoint (p50
 queueing behind the backlog.
 
 Latency (steady): sends log lines at their own timestamps at a steady rate (default 2,000
-lines/s for 20 s), as live hosts would, and prints the same latency p50/p99/max: what an
-operator sees on a loaded but not saturated collector. The bench's chains are linked by queue
+lines/s for 20 s, 1 % of the mails infected), as live hosts would, and prints the same latency
+p50/p99/max: what an operator sees on a loaded but not saturated collector. --outbreak makes it
+20,000 lines/s with 10 % of the mails infected (200 detections/s), and runs the same stream
+into the trivial program too: whether each kept up, and their CPU time per line and its ratio. The bench's chains are linked by queue
 ids end to end, so an incident is sent once the detection's companion line had its 250 ms to
 arrive (not after clock_skew, which only envelope matches wait out).
 
@@ -30,7 +32,7 @@ its own cost per message without rsyslog's, the last figure deterministic.
 
 Usage: bench/omprog_bench.py [--messages N] [--rounds 3] [--clock-skew 1s]
                              [--steady-rate 2000] [--steady-seconds 20] [--no-steady]
-                             [--no-throughput] [--pin CPU]
+                             [--steady-infected 0.01] [--outbreak] [--no-throughput] [--pin CPU]
        bench/omprog_bench.py --lockstep 50000 [--rounds 3] [--pin CPU]
 --pin runs rsyslogd and its program on one CPU (taskset) for the throughput runs: without the
 cross-CPU wake-ups of every round trip the figures are steadier and show the programs' own
@@ -213,7 +215,7 @@ def run_backlog(program, n_messages, clock_skew, finished):
         lab.cleanup()
 
 
-def steady_events(rate, seconds, start, seed=11):
+def steady_events(rate, seconds, start, infected_share=0.01, seed=11):
     """(send time, sender index 0 = relay / 1 = gateway, frame) for mails whose lines are
     logged from `start` on at about `rate` lines/s in all, sorted by time, and the detections'
     (send time of the first detection line, expected incident id)."""
@@ -226,7 +228,7 @@ def steady_events(rate, seconds, start, seed=11):
     while n * spacing < seconds:
         t = start + n * spacing
         n += 1
-        infected = rng.random() < 0.01
+        infected = rng.random() < infected_share
         mail = harness.Mail(rng, n, virus="Win.Worm.Mydoom-1" if infected else None, t=t)
         # Each line is sent when it is logged (its offset in the mail's life), as a live host
         # would forward it; the relay's BSD timestamps only have whole seconds.
@@ -244,19 +246,37 @@ def steady_events(rate, seconds, start, seed=11):
     return events, detections
 
 
-def run_steady(rate, seconds, clock_skew):
+def run_steady(rate, seconds, clock_skew, infected_share=0.01, program=None, counter=None):
+    """The steady run into vtrace-correlator, or into `program` (the trivial one, counting into
+    `counter`). Returns (lines, send seconds, kept up, latencies, detections, cpu): cpu is
+    (rsyslogd's, the program's) (user, system) CPU seconds over the run."""
     lab = harness.Lab("omprog-steady", clock_skew=clock_skew, pending_timeout="30s")
+    if program:
+        lab.correlator = program
+    if PINNED_RSYSLOGD:
+        lab.rsyslogd = PINNED_RSYSLOGD
+
+    def handled():
+        if not program:
+            return lab.stats().get("lines", 0)
+        try:
+            with open(counter) as f:
+                return int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            return 0
+
     try:
         lab.start()
         relay = lab.sender("127.0.0.3")
         gateway = lab.sender("127.0.0.2")
         senders = (relay, gateway)
-        # A warm-up line so rsyslog starts the correlator before the clock starts.
+        # A warm-up line so rsyslog starts the program before the clock starts.
         relay.send(harness.rfc3164("relay1", "postfix/qmgr", 1, "ABCDEF0123: removed"))
-        if not wait_until(lambda: lab.stats().get("lines", 0) >= 1, 30):
-            raise harness.TestFailure("the correlator did not start")
+        if not wait_until(lambda: handled() >= 1 or (program and children(lab.proc.pid)), 30):
+            raise harness.TestFailure("the program did not start")
         start = time.time() + 0.5
-        events, detections = steady_events(rate, seconds, start)
+        events, detections = steady_events(rate, seconds, start, infected_share)
+        cpu_before = (cpu_of([lab.proc.pid]), cpu_of(children(lab.proc.pid)))
         sent_at = {}
         pending = {d[1]: d[0] for d in detections}
         i = 0
@@ -279,11 +299,18 @@ def run_steady(rate, seconds, clock_skew):
                     del pending[incident_id]
         send_seconds = time.time() - start
         total = len(events) + 1
-        kept_up = wait_until(lambda: lab.stats().get("lines", 0) >= total, 60)
-        wait_until(lambda: set(sent_at) <= set(lab.responder.ids()), 30)
-        arrival = first_arrivals(lab, sent_at)
-        latencies = sorted(arrival[i] - sent_at[i] for i in arrival)
-        return len(events), send_seconds, kept_up, latencies, len(sent_at)
+        # Kept up: every line handled within 2 s of the last one sent.
+        kept_up = wait_until(lambda: handled() >= total, 2)
+        wait_until(lambda: handled() >= total, 60)
+        cpu_after = (cpu_of([lab.proc.pid]), cpu_of(children(lab.proc.pid)))
+        cpu = tuple(tuple(a - b for a, b in zip(after, before))
+                    for after, before in zip(cpu_after, cpu_before))
+        latencies = []
+        if not program:
+            wait_until(lambda: set(sent_at) <= set(lab.responder.ids()), 30)
+            arrival = first_arrivals(lab, sent_at)
+            latencies = sorted(arrival[i] - sent_at[i] for i in arrival)
+        return len(events), send_seconds, kept_up, latencies, len(sent_at), cpu
     finally:
         lab.stop()
         lab.cleanup()
@@ -405,6 +432,11 @@ def main():
     ap.add_argument("--steady-rate", type=int, default=2000)
     ap.add_argument("--steady-seconds", type=float, default=20.0)
     ap.add_argument("--no-steady", action="store_true")
+    ap.add_argument("--steady-infected", type=float, default=0.01,
+                    help="share of the steady run's mails that are infected")
+    ap.add_argument("--outbreak", action="store_true",
+                    help="steady run only, at 20,000 lines/s with 10 %% of the mails infected "
+                         "(200 detections/s), and the same into the trivial program")
     ap.add_argument("--no-throughput", action="store_true")
     ap.add_argument("--pin", type=int, metavar="CPU",
                     help="throughput runs with rsyslogd and its program on this CPU only")
@@ -412,6 +444,10 @@ def main():
                     help="only the lockstep measurement, without rsyslog, on the lines rsyslog "
                          "sends for N messages (50000 is plenty)")
     args = ap.parse_args()
+    if args.outbreak:
+        args.no_throughput = True
+        args.steady_rate = 20000 if args.steady_rate == 2000 else args.steady_rate
+        args.steady_infected = 0.1 if args.steady_infected == 0.01 else args.steady_infected
     if harness.find_rsyslogd() is None:
         print("rsyslogd not installed: skipped")
         return 77
@@ -492,10 +528,33 @@ def main():
                   f"p50={statistics.median(lat):.3f} s p99={percentile(lat, 0.99):.3f} s "
                   f"(queueing behind the {n1}-message backlog; round {len(rounds) // 2 + 1})")
     if not args.no_steady:
-        n, secs, kept_up, lat, n_det = run_steady(args.steady_rate, args.steady_seconds,
-                                                  args.clock_skew)
-        print(f"steady: {n} lines in {secs:.1f} s ({n / secs:.0f} lines/s), {n_det} detections, "
-              f"correlator {'kept up' if kept_up else 'FELL BEHIND'}")
+        trivial_cpu = None
+        if args.outbreak:
+            tmp = tempfile.mkdtemp(prefix="vtrace-omprog-bench-")
+            atexit.register(shutil.rmtree, tmp, True)
+            counter = os.path.join(tmp, "count")
+            wrapper = os.path.join(tmp, "ok.sh")
+            # The warm-up line and the run's: the program reports the moment it has them all.
+            expected = len(steady_events(args.steady_rate, args.steady_seconds, 0.0,
+                                         args.steady_infected)[0]) + 1
+            with open(wrapper, "w") as f:
+                f.write(f"#!/bin/sh\nexec {build_trivial(tmp)} {counter} {expected}\n")
+            os.chmod(wrapper, 0o755)
+            tn, tsecs, t_kept_up, _, _, tcpu = run_steady(
+                args.steady_rate, args.steady_seconds, args.clock_skew, args.steady_infected,
+                wrapper, counter)
+            trivial_cpu = sum(tcpu[1]) / tn
+            print(f"steady, trivial program: {tn} lines in {tsecs:.1f} s ({tn / tsecs:.0f} "
+                  f"lines/s), {'kept up' if t_kept_up else 'FELL BEHIND'}; CPU µs/line: rsyslogd "
+                  f"{sum(tcpu[0]) / tn * 1e6:.1f}, program {trivial_cpu * 1e6:.1f}", flush=True)
+        n, secs, kept_up, lat, n_det, cpu = run_steady(args.steady_rate, args.steady_seconds,
+                                                       args.clock_skew, args.steady_infected)
+        print(f"steady: {n} lines in {secs:.1f} s ({n / secs:.0f} lines/s), {n_det} detections "
+              f"({n_det / secs:.0f}/s), correlator {'kept up' if kept_up else 'FELL BEHIND'}; "
+              f"CPU µs/line: rsyslogd {sum(cpu[0]) / n * 1e6:.1f}, correlator "
+              f"{sum(cpu[1]) / n * 1e6:.1f}"
+              + (f" ({sum(cpu[1]) / n / trivial_cpu:.1f}x the trivial program's)"
+                 if trivial_cpu else ""))
         if lat:
             print(f"steady: detection -> incident at the endpoint: n={len(lat)} "
                   f"p50={statistics.median(lat):.3f} s p99={percentile(lat, 0.99):.3f} s "
