@@ -260,6 +260,8 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   const std::size_t first = pending_.size() > kMergeLookback ? pending_.size() - kMergeLookback : 0;
   for (std::size_t i = pending_.size(); i-- > first;) {
     Pending& p = pending_[i];
+    // A repeat of the key and a companion line alike are within 2 * clock_skew of it.
+    if (std::llabs(p.facts.time - t) > 2 * skew) continue;
     const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
     const bool companion = !same_key && p.facts.source == source && p.format != format &&
                            (!p.has_id_key || !has_id_key) && p.incident.virus == virus &&
@@ -364,10 +366,11 @@ bool Correlator::reported_already(const Pending& p, const TraceOutcome& outcome)
   // queue id and this virus (sendmail's X-Virus-Status header) already made an incident of,
   // before the two could merge as companions: the same detection, not a second one.
   if (p.has_id_key || p.facts.virus == 0 || outcome.detector_queue_id.empty()) return false;
-  if (emitted_keys_.count("q|" + topology_.source(p.facts.source).name + "|" +
-                          outcome.detector_queue_id) == 0) {
-    return false;
+  // Asked of every held detection at every retry: the key is made once per trace.
+  if (p.detector_key.empty()) {
+    p.detector_key = "q|" + topology_.source(p.facts.source).name + "|" + outcome.detector_queue_id;
   }
+  if (emitted_keys_.count(p.detector_key) == 0) return false;
   const MessageRecord* r = index_.find_by_queue_id(p.facts.source, outcome.detector_queue_id,
                                                    p.facts.time, settings_.correlation.clock_skew);
   return r != nullptr && r->verdict_virus() == p.facts.virus;
@@ -455,17 +458,18 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
     ++stats_.echoes_suppressed;
     return true;
   }
-  TraceOutcome outcome = held_or_trace(p);
-  if (reported_already(p, outcome)) {
+  held_or_trace(p);
+  if (reported_already(p, *p.held)) {
     ++stats_.detections_merged;
     return true;
   }
   if (p.first_try < 0) p.first_try = now;
-  if (!final && outcome.waiting && now < p.first_try + settings_.correlation.pending_timeout) {
-    p.held = std::move(outcome);
+  if (!final && p.held->waiting && now < p.first_try + settings_.correlation.pending_timeout) {
     index_.log_changes(true);
     return false;
   }
+  TraceOutcome outcome = std::move(*p.held);
+  p.held.reset();
   if (outcome.waiting) outcome = trace_with_archive(p, std::move(outcome));
   if (is_backscatter(outcome)) {
     merge_backscatter(p, outcome);
@@ -502,22 +506,19 @@ TraceOutcome Correlator::trace(const Pending& p) {
   return outcome;
 }
 
-TraceOutcome Correlator::held_or_trace(Pending& p) {
+void Correlator::held_or_trace(Pending& p) {
   if (p.held && !index_.changed_since(p.held_epoch, p.held_reads)) {
     p.held_epoch = index_.change_epoch();
-    TraceOutcome outcome = std::move(*p.held);
-    p.held.reset();
-    return outcome;
+    return;
   }
-  p.held.reset();
   p.held_reads.clear();
+  p.detector_key.clear();
   p.held_epoch = index_.change_epoch();
   index_.record_reads(&p.held_reads);
-  TraceOutcome outcome = trace(p);
+  p.held = trace(p);
   index_.record_reads(nullptr);
   std::sort(p.held_reads.begin(), p.held_reads.end());
   p.held_reads.erase(std::unique(p.held_reads.begin(), p.held_reads.end()), p.held_reads.end());
-  return outcome;
 }
 
 void Correlator::trim_change_log() {
@@ -597,11 +598,15 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
 }
 
 bool Correlator::settled(const Pending& p, TimePoint now) const {
+  if (p.logged_past_settle) return true;
   const Duration timeout = settings_.correlation.settle_timeout;
   const Duration waited = now - p.arrived;
   if (waited >= kMaxSettleWaits * timeout) return true;
+  // Every source has logged past the settle time: for good, since log time only moves on.
+  bool all_past = true;
   for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
     const TimePoint logged = source_watermark_[s];
+    all_past = all_past && logged >= p.settle_at;
     if (logged == 0 || logged >= p.settle_at) continue;
     // A firewall's lines never join a mail trace: a busy firewall log running behind must not
     // hold virus-mail detections.
@@ -609,6 +614,7 @@ bool Correlator::settled(const Pending& p, TimePoint now) const {
     const bool silent = now - source_heard_[s] >= timeout;
     if (!silent || waited < timeout) return false;
   }
+  if (all_past) p.logged_past_settle = true;
   return true;
 }
 

@@ -140,6 +140,10 @@ class Correlator {
     std::optional<TraceOutcome> held;
     std::vector<MailIndex::Fact> held_reads;
     std::uint64_t held_epoch = 0;
+    // reported_already()'s key for the held answer's detector record ("" until asked).
+    mutable std::string detector_key;
+    // Every source has logged past settle_at: settled, whatever the clock says later.
+    mutable bool logged_past_settle = false;
   };
 
   // `format`: the parser's name (or "isvw"); `from_mta`: that parser's is_mta().
@@ -164,9 +168,9 @@ class Correlator {
   TraceOutcome trace_with_archive(Pending& p, TraceOutcome outcome);
   // Every trace goes through here, under the trace watch.
   TraceOutcome trace(const Pending& p);
-  // The held answer of p's last trace while nothing it read has changed, else a new trace
-  // (recording what it reads).
-  TraceOutcome held_or_trace(Pending& p);
+  // Leaves in p.held the answer of p's last trace while nothing it read has changed, else of
+  // a new trace (recording what it reads).
+  void held_or_trace(Pending& p);
   // After the detections' loop: the change log keeps what held answers may still need.
   void trim_change_log();
   void revisit(TimePoint now);

@@ -686,6 +686,7 @@ bool MailIndex::changed_since(std::uint64_t epoch, const std::vector<Fact>& read
     std::sort(current_.facts.begin(), current_.facts.end());
     current_.facts.erase(std::unique(current_.facts.begin(), current_.facts.end()),
                          current_.facts.end());
+    for (Fact f : current_.facts) current_.filter[(f >> 6) & 63] |= std::uint64_t{1} << (f & 63);
     sealed_.push_back(std::move(current_));
     current_ = {};
   }
@@ -693,7 +694,10 @@ bool MailIndex::changed_since(std::uint64_t epoch, const std::vector<Fact>& read
     const ChangeEpoch& changes = sealed_[i];
     if (changes.everything) return true;
     for (Fact f : reads) {
-      if (std::binary_search(changes.facts.begin(), changes.facts.end(), f)) return true;
+      if (changes.may_hold(f) &&
+          std::binary_search(changes.facts.begin(), changes.facts.end(), f)) {
+        return true;
+      }
     }
   }
   return false;

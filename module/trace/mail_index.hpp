@@ -13,6 +13,7 @@
 // week's window.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -342,6 +343,9 @@ class MailIndex {
   struct ChangeEpoch {
     std::vector<Fact> facts;  // sorted and unique once sealed
     bool everything = false;  // a change too wide to name (the client-name cache cleared)
+    // Once sealed, a bit per fact's low 12 bits: most reads are ruled out without a search.
+    std::array<std::uint64_t, 64> filter{};
+    bool may_hold(Fact f) const { return (filter[(f >> 6) & 63] >> (f & 63)) & 1; }
   };
   mutable std::vector<Fact>* reads_ = nullptr;
   bool logging_ = false;
