@@ -58,6 +58,7 @@ std::string_view exim_id_in_message_id(std::string_view mid) {
 }
 
 static_assert(static_cast<int>(DeliveryStatus::kRejected) < 8, "PackedDelivery keeps 3 bits");
+static_assert(sizeof(MessageRecord) <= 120, "the sender link lives in the record's padding");
 
 // Eight bytes at a time, then murmur's finalizer: one multiply per word instead of one per
 // byte. `fold` maps each word first (identity, or ASCII lower-casing).
@@ -286,7 +287,14 @@ bool MailIndex::grow_table_if_full() {
   // of 0.8: rebuild there, to a load of 0.5 (any size, not a power of two). Evictions remove
   // their entries, so this happens only while the live set grows.
   std::size_t live = 1;
-  for (const auto& r : records_) live += entries_of(r);
+  const RecordId front = records_.empty() ? 0 : records_.front().id;
+  for (const auto& r : records_) {
+    live += entries_of(r);
+    // A sender chain has one entry, not one per record: a record linked to an older live one
+    // adds none.
+    const std::uint32_t back = r.has_sender ? sender_link(r) : 0;
+    if (back != 0 && r.id - back >= front) --live;
+  }
   rebuild_table(std::max<std::size_t>(1024, live * 2));
   return true;
 }
@@ -341,10 +349,21 @@ MailIndex::Slot* MailIndex::sender_head(SourceIndex source, TextHash sender) {
   return nullptr;
 }
 
-void MailIndex::link_sender(const MessageRecord& r) {
+void MailIndex::set_sender_link(MessageRecord& r, std::uint32_t distance) {
+  if (r.sender_link_ == kFarSenderLink) far_sender_links_.erase(r.id);
+  if (distance < kFarSenderLink) {
+    r.sender_link_ = static_cast<std::uint16_t>(distance);
+  } else {
+    r.sender_link_ = kFarSenderLink;
+    far_sender_links_[r.id] = distance;
+  }
+}
+
+void MailIndex::link_sender(const MessageRecord& record) {
   const RecordId front = records_.front().id;
-  auto prev_of = [&](RecordId id) -> std::uint32_t& { return sender_prev_[id - front]; };
-  prev_of(r.id) = 0;
+  auto at_id = [&](RecordId id) -> MessageRecord& { return records_[id - front]; };
+  MessageRecord& r = at_id(record.id);
+  set_sender_link(r, 0);
   note(key_hash(Key::kSender, r.source, r.sender));
   Slot* head = sender_head(r.source, r.sender);
   if (head == nullptr) {
@@ -358,17 +377,17 @@ void MailIndex::link_sender(const MessageRecord& r) {
   if (at > newest) at -= 0x100000000ULL;
   if (at < r.id) {
     // The common case: the newest message of the sender becomes the chain's head.
-    prev_of(r.id) = static_cast<std::uint32_t>(r.id - at);
+    set_sender_link(r, static_cast<std::uint32_t>(r.id - at));
     head->id = static_cast<std::uint32_t>(r.id);
     return;
   }
   // A sender learnt late for an older record: into the chain where its id belongs.
   for (;;) {
-    const std::uint32_t back = prev_of(at);
+    const std::uint32_t back = sender_link(at_id(at));
     const RecordId older = at - back;
     if (back == 0 || older < front || older < r.id) {
-      prev_of(at) = static_cast<std::uint32_t>(at - r.id);
-      if (back != 0 && older >= front) prev_of(r.id) = static_cast<std::uint32_t>(r.id - older);
+      set_sender_link(at_id(at), static_cast<std::uint32_t>(at - r.id));
+      if (back != 0 && older >= front) set_sender_link(r, static_cast<std::uint32_t>(r.id - older));
       return;
     }
     at = older;
@@ -409,8 +428,10 @@ void MailIndex::drop_oldest() {
   // is the oldest record, the rest of its chain is gone already).
   if (logging_) note_record(records_.front());
   unlink_record(records_.front());
+  if (records_.front().sender_link_ == kFarSenderLink) {
+    far_sender_links_.erase(records_.front().id);
+  }
   records_.pop_front();
-  sender_prev_.pop_front();
 }
 
 void MailIndex::link_record(const MessageRecord& r) {
@@ -452,7 +473,9 @@ MailIndexMemory MailIndex::memory() const {
   for (const auto& r : records_) {
     if (r.extra) m.extras += sizeof(RecordExtra) + r.extra->heap_bytes();
   }
-  m.table = table_.capacity() * sizeof(Slot) + sender_prev_.size() * sizeof(std::uint32_t);
+  m.table =
+      table_.capacity() * sizeof(Slot) + far_sender_links_.bucket_count() * sizeof(void*) +
+      far_sender_links_.size() * (sizeof(RecordId) + sizeof(std::uint32_t) + 2 * sizeof(void*));
   // An unordered_map node holds the key, the value, a next pointer and the cached hash.
   m.names = names_.bucket_count() * sizeof(void*) +
             names_.size() * (sizeof(IpAddress) + sizeof(std::string) + 2 * sizeof(void*));
@@ -532,7 +555,6 @@ void MailIndex::remember_name(const IpAddress& address, std::string_view name) {
 
 MessageRecord& MailIndex::create(SourceIndex source, std::string_view queue_id, TimePoint t) {
   MessageRecord& r = records_.emplace_back();
-  sender_prev_.push_back(0);
   r.id = next_id_++;
   r.source = source;
   r.start_at(t);
@@ -790,7 +812,7 @@ std::vector<const MessageRecord*> MailIndex::find_by_sender(SourceIndex source,
   if (at > newest) at -= 0x100000000ULL;
   for (;;) {
     out.push_back(&records_[at - front]);
-    const std::uint32_t back = sender_prev_[at - front];
+    const std::uint32_t back = sender_link(records_[at - front]);
     if (back == 0 || at - back < front) break;
     at -= back;
   }

@@ -180,6 +180,10 @@ struct MessageRecord {
   MtaAction mta_action = MtaAction::kNone;  // what the host's MTA did with it on a verdict
 
  private:
+  friend class MailIndex;
+  // MailIndex's sender chain: how many ids back the next older record of the same sender is
+  // (0: none; 0xffff: further, kept beside the index). In the padding: no bigger a record.
+  std::uint16_t sender_link_ = 0;
   std::uint32_t verdict_virus_ = 0;  // in the padding at the end: the record keeps its size
 };
 
@@ -222,7 +226,7 @@ struct MailIndexStats {
 struct MailIndexMemory {
   std::size_t records = 0;      // the record array, including its unused tail
   std::size_t extras = 0;       // RecordExtra structures and what they own
-  std::size_t table = 0;        // the lookup table and the sender chains' links
+  std::size_t table = 0;        // the lookup table and the sender chains' long links
   std::size_t names = 0;        // the client-name cache
   std::size_t message_ids = 0;  // the Message-ID texts of recent records
   std::size_t total() const { return records + extras + table + names + message_ids; }
@@ -356,10 +360,15 @@ class MailIndex {
   std::size_t max_messages_;
   Duration window_;
   std::deque<MessageRecord> records_;  // in creation order; ids are consecutive
-  // Beside each record: how many ids back the next older record of its sender chain is (0:
-  // none). A chain ends at a record already evicted: chains are in id order and eviction
-  // takes the oldest first.
-  std::deque<std::uint32_t> sender_prev_;
+  // Sender chains: each record names the next older record of its sender (how many ids back;
+  // 0: none). A chain ends at a record already evicted: chains are in id order and eviction
+  // takes the oldest first. Links too long for the record are kept here, by record id.
+  static constexpr std::uint16_t kFarSenderLink = 0xffff;
+  std::unordered_map<RecordId, std::uint32_t> far_sender_links_;
+  std::uint32_t sender_link(const MessageRecord& r) const {
+    return r.sender_link_ != kFarSenderLink ? r.sender_link_ : far_sender_links_.at(r.id);
+  }
+  void set_sender_link(MessageRecord& r, std::uint32_t distance);
   RecordId next_id_ = 1;
   std::vector<Slot> table_;
   std::size_t table_used_ = 0;

@@ -339,3 +339,24 @@ TEST_CASE("the change log names a change to what a lookup read, and only that", 
   index.log_changes(false);
   CHECK(index.changed_since(index.change_epoch(), reads));  // nothing logged: assume changed
 }
+
+TEST_CASE("a sender's messages far apart in the index are found, and leave with it", "[index]") {
+  MailIndex index(100'000, seconds(86400));
+  ParsedRecord first = receive("FAR1", "10.0.0.1");
+  first.sender = "rare@example.ac.jp";
+  first.has_sender = true;
+  index.apply(0, seconds(1), first);
+  for (int i = 0; i < 70'000; ++i)
+    index.apply(0, seconds(2), receive("N" + std::to_string(i), "10.0.0.2"));
+  ParsedRecord second = receive("FAR2", "10.0.0.1");
+  second.sender = first.sender;
+  second.has_sender = true;
+  index.apply(0, seconds(3), second);
+  const auto sender = vtrace::hash_address("rare@example.ac.jp");
+  const auto found = index.find_by_sender(0, sender);
+  REQUIRE(found.size() == 2);
+  CHECK(found[0]->queue_id() == "FAR1");
+  CHECK(found[1]->queue_id() == "FAR2");
+  index.evict(seconds(3));  // within capacity: nothing goes
+  CHECK(index.find_by_sender(0, sender).size() == 2);
+}
