@@ -624,21 +624,27 @@ void Correlator::advance(TimePoint now) {
   // Detections first, then relay echoes, so an echo sees whether its detection was traced
   // (after a restart the journal replay makes both due at once).
   for (bool echoes : {false, true}) {
-    for (std::size_t i = 0; i < pending_.size();) {
-      Pending& p = pending_[i];
+    // Every pending detection is visited at every advance: iterators, not indexes, and the
+    // other pass's detections skipped before anything is asked of them.
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      Pending& p = *it;
+      if (p.echo != echoes) {
+        ++it;
+        continue;
+      }
       const bool settled_now = settled(p, now);
-      if (p.echo == echoes && !settled_now && try_early(p, now)) {
-        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (!settled_now && try_early(p, now)) {
+        it = pending_.erase(it);
         continue;
       }
       // Traced before and nothing new since: only the end of its wait can change the answer.
       const bool unchanged =
           p.first_try >= 0 && !retry && now < p.first_try + settings_.correlation.pending_timeout;
-      if (p.echo != echoes || !settled_now || unchanged || !try_emit(p, now, false)) {
-        ++i;
+      if (!settled_now || unchanged || !try_emit(p, now, false)) {
+        ++it;
         continue;
       }
-      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      it = pending_.erase(it);
     }
   }
   trim_change_log();
