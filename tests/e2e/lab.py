@@ -18,10 +18,15 @@ Network (all inside namespaces vte-*, 10.99.0.0/16 only; the root namespace is n
   vte-mgmt  10.99.0.10  ─ br-mgmt 10.99.0.1: collector rsyslogd + correlator, responder,
                           snmpsim (127.0.0.1:1161), admin SMTP sink (127.0.0.1:2525)
 Switch ports (snmpsim, mirrored to veths in vte-sw): 1 uplink (router), 2 relay, 3 PC, 4 PC2.
+--scenario direct adds the router's border: vte-sw wan0 10.99.5.254 ── vte-mx 10.99.5.1-.10
+(ten outside MX addresses, smtp-sink on :25) and .100 (a mail provider's submission port 587),
+an nftables forward chain on vte-sw that logs (`log prefix`) and drops SMTP from the LAN to the
+outside and logs and accepts submission, and a router rsyslogd (imkmsg) in vte-sw that ships
+those kernel lines to the collector as the firewall fw1 (10.99.0.1).
 
 usage: scripts/e2e [--gateway clamav-milter|amavis] [--mode quarantine|reject] [--virus N]
                    [--interval S] [--digest-window D] [--keep] [--build DIR]
-                   [--correlator PATH] [--responder PATH] [--scenario standard|dense]
+                   [--correlator PATH] [--responder PATH] [--scenario standard|dense|direct]
                    [--log-infected full|basic] [--feed tcp|relp] [--collector-outage S]
                    [--collector rsyslog|syslog-ng]
 Exit: 0 pass, 1 fail, 77 skip (not root, or packages missing: scripts/install-deps).
@@ -75,10 +80,12 @@ ap.add_argument('--log-infected', choices=('full', 'basic'), default='full',
                 help='clamav-milter LogInfected: Full (queue id, subject, message-id) or Basic '
                      '("Message from <S> to <R> infected by V": no ids; LogClean Full is then on, '
                      'so the gateway names the messages it passed clean)')
-ap.add_argument('--scenario', choices=('standard', 'dense'), default='standard',
+ap.add_argument('--scenario', choices=('standard', 'dense', 'direct'), default='standard',
                 help='standard: one worm per infected PC, clean mail, an outside virus mail; '
                      'dense: two infected PCs and a clean PC send the same forged envelope within '
-                     'the same seconds (see tests/e2e/README.md)')
+                     'the same seconds; direct: a worm with its own SMTP engine sends straight '
+                     'to outside MX hosts, the router\'s nftables rule logs and drops it '
+                     '(see tests/e2e/README.md)')
 ap.add_argument('--feed', choices=('tcp', 'relp'), default='tcp',
                 help="the shipped snippet's feed the mail hosts' forwarders use: tcp (imtcp) or "
                      "relp (imrelp: nothing lost when the collector stops)")
@@ -102,17 +109,25 @@ if (DENSE or args.log_infected == 'basic') and (AMAVIS or args.mode != 'quaranti
 if args.collector_outage and not DENSE:
     ap.error('--collector-outage is part of --scenario dense')
 SYSLOG_NG = args.collector == 'syslog-ng'
+DIRECT = args.scenario == 'direct'
+if DIRECT and (SYSLOG_NG or args.feed != 'tcp' or AMAVIS or args.mode != 'quarantine'
+               or args.log_infected != 'full'):
+    ap.error('--scenario direct runs with the default gateway, collector and feed')
 if SYSLOG_NG and (args.feed != 'tcp' or args.collector_outage):
     ap.error('--collector syslog-ng takes the snippet\'s tcp feed (syslog-ng has no RELP '
              'source), without --collector-outage')
 
 P = 'vte-'
-NAMESPACES = ['pc', 'pc2', 'pc3', 'relay', 'relay2', 'gw', 'ext', 'mgmt', 'sw']
+NAMESPACES = ['pc', 'pc2', 'pc3', 'relay', 'relay2', 'gw', 'ext', 'mgmt', 'sw'] + \
+    (['mx'] if DIRECT else [])
 MAC = {'pc': '02:99:01:00:00:0a', 'pc2': '02:99:01:00:00:0b', 'relay': '02:99:01:00:00:02',
        'router': '02:99:01:00:00:01', 'relay2': '02:99:01:00:00:03', 'pc3': '02:99:01:00:00:0c'}
 IP = {'pc': '10.99.1.10', 'pc2': '10.99.1.11', 'relay': '10.99.1.2', 'gw': '10.99.2.1',
       'pc3': '10.99.1.12', 'relay2': '10.99.1.3',
-      'gw_out': '10.99.3.1', 'ext': '10.99.3.10', 'mgmt': '10.99.0.10', 'router': '10.99.1.1'}
+      'gw_out': '10.99.3.1', 'ext': '10.99.3.10', 'mgmt': '10.99.0.10', 'router': '10.99.1.1',
+      'fw': '10.99.0.1', 'wan': '10.99.5.254', 'provider': '10.99.5.100'}
+# --scenario direct: the outside MX hosts the worm goes down its list of, all in vte-mx
+MX = ['10.99.5.%d' % i for i in range(1, 11)]
 SNMP = '127.0.0.1:1161'
 COLLECTOR_PORT = 20514 if args.feed == 'relp' else 10514
 RELP = ('--relp',) if args.feed == 'relp' else ()
@@ -185,6 +200,21 @@ def teardown(netns_dir_existed):
 
 
 STATE = '/run/vtrace-e2e.netns-dir-existed'   # survives a crashed run, so the rerun restores
+# The kernel drops netfilter LOG/log lines of every network namespace but the initial one unless
+# this host-wide switch is on (so a container's firewall cannot fill the host's log). The direct
+# scenario's router is a namespace: the lab turns it on for the run and restores it after.
+NF_LOG_ALL_NETNS = '/proc/sys/net/netfilter/nf_log_all_netns'
+
+
+def nf_log_all_netns(value=None):
+    """The switch's value; with `value`, sets it first."""
+    if value is not None:
+        with open(NF_LOG_ALL_NETNS, 'w') as f:
+            f.write(value + '\n')
+    with open(NF_LOG_ALL_NETNS) as f:
+        return f.read().strip()
+
+
 if os.geteuid() != 0:
     print('SKIP: scripts/e2e needs root (network namespaces, Postfix, clamd)')
     sys.exit(77)
@@ -205,6 +235,7 @@ while True:
         time.sleep(0.5)
 existed_before = os.path.isdir('/run/netns')
 old_scratch = None
+nf_log_before = None
 if os.path.exists(STATE):       # an earlier run was killed before its teardown: finish it
     try:
         with open(STATE) as f:
@@ -212,9 +243,13 @@ if os.path.exists(STATE):       # an earlier run was killed before its teardown:
         existed_before = st['netns_dir_existed']
         if st.get('scratch', '').startswith(tempfile.gettempdir() + '/vtrace-e2e-'):
             old_scratch = st['scratch']
+        if st.get('nf_log_all_netns') in ('0', '1'):
+            nf_log_before = st['nf_log_all_netns']
     except (OSError, ValueError, KeyError):
         pass
 left, killed = teardown(existed_before)
+if nf_log_before is not None:
+    nf_log_all_netns(nf_log_before)
 if old_scratch:                 # after the teardown: its daemons wrote there until killed
     shutil.rmtree(old_scratch, ignore_errors=True)
 if left:
@@ -226,8 +261,10 @@ if args.down_only:
 
 missing = [b for b in ('postfix', 'postconf', 'clamd', 'amavisd' if AMAVIS else 'clamav-milter',
                        'sigtool', 'snmpsimd', 'snmpget', 'smtp-sink', 'unshare')
-           + (() if SYSLOG_NG else ('rsyslogd',))
+           + (() if SYSLOG_NG else ('rsyslogd',)) + (('nft',) if DIRECT else ())
            if not shutil.which(b, path='/usr/sbin:/usr/bin:/sbin:/bin')]
+if DIRECT and not os.path.exists(NF_LOG_ALL_NETNS):
+    missing.append('netfilter logging (%s: modprobe nf_log_syslog)' % NF_LOG_ALL_NETNS)
 if SYSLOG_NG:
     from syslog_ng_harness import SyslogNg  # noqa: E402
     SYSLOG_NG_BIN = SyslogNg.find()
@@ -261,11 +298,13 @@ from harness import (render_snippet, SHIPPED_BINARY, SHIPPED_CONFIG,  # noqa: E4
                      SHIPPED_OUTPUT, SHIPPED_TCP_PORT, SHIPPED_TCP_RULESET)
 
 T = tempfile.mkdtemp(prefix='vtrace-e2e-')
+NF_LOG_BEFORE = nf_log_all_netns() if DIRECT else None
 with open(STATE, 'w') as f:
-    json.dump({'netns_dir_existed': existed_before, 'scratch': T}, f)
+    json.dump({'netns_dir_existed': existed_before, 'scratch': T,
+               'nf_log_all_netns': NF_LOG_BEFORE}, f)
 os.chmod(T, 0o755)
 for d in ('logs', 'run', 'db', 'clamav', 'work', 'state', 'snmp/data', 'snmp/cache',
-          'ext', 'amavis', 'amavis-etc', 'collected'):
+          'ext', 'amavis', 'amavis-etc', 'collected', 'fw/work'):
     os.makedirs(os.path.join(T, d), mode=0o755, exist_ok=True)
 procs = []
 checks, failures = 0, []
@@ -339,6 +378,17 @@ def net_up():
     sh('ip', '-n', P + 'ext', 'addr', 'add', IP['ext'] + '/24', 'dev', 'eth0')
     sh('ip', '-n', P + 'ext', 'link', 'set', 'eth0', 'up')
     sh('ip', '-n', P + 'ext', 'route', 'add', 'default', 'via', IP['gw_out'])
+    if DIRECT:      # the router's uplink to the "internet": outside MX hosts and a provider
+        sh('ip', 'link', 'add', 'v-e2e-wan', 'netns', s, 'type', 'veth',
+           'peer', 'name', 'v-e2e-mx', 'netns', P + 'mx')
+        sh('ip', '-n', s, 'link', 'set', 'v-e2e-wan', 'name', 'wan0')
+        sh('ip', '-n', P + 'mx', 'link', 'set', 'v-e2e-mx', 'name', 'eth0')
+        sh('ip', '-n', s, 'addr', 'add', IP['wan'] + '/24', 'dev', 'wan0')
+        sh('ip', '-n', s, 'link', 'set', 'wan0', 'up')
+        for a in MX + [IP['provider']]:
+            sh('ip', '-n', P + 'mx', 'addr', 'add', a + '/24', 'dev', 'eth0')
+        sh('ip', '-n', P + 'mx', 'link', 'set', 'eth0', 'up')
+        sh('ip', '-n', P + 'mx', 'route', 'add', 'default', 'via', IP['wan'])
 
 
 # ---- 2. snmpsim switch + router, responder, admin mail sink -----------------------------------
@@ -392,6 +442,29 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 
 
+# --scenario direct: the firewall's incidents have a policy of their own (matched by kind; every
+# policy that matches runs, so the virus-mail policy then names its kind too)
+DIRECT_POLICY = f"""  - name: lab-direct-smtp
+    match: {{kind: direct_smtp, origin: internal, zones: [lan]}}
+    actions:
+      - {{type: disable_port, dry_run: false, duration: 1h}}
+      - {{type: mail, to: [security@lab.test], digest_window: {args.digest_window}}}
+"""
+# ... and the correlator watches the LAN's SMTP and submission connections through fw1
+DIRECT_THRESHOLD = {'connections': 12, 'destinations': 5}
+DIRECT_CONF = f"""  - name: fw1
+    addresses: [{IP['fw']}]
+    role: firewall
+"""
+DIRECT_SECTION = f"""direct_smtp:
+  ports: [25, 587]
+  threshold:
+    connections: {DIRECT_THRESHOLD['connections']}
+    destinations: {DIRECT_THRESHOLD['destinations']}
+    within: 1m
+"""
+
+
 def mgmt_up():
     snmp_data()
     os.chmod(T + '/snmp/cache', 0o777)
@@ -425,8 +498,8 @@ containment:
       dry_run: false
       uplinks: [Gi1/0/1]
 policies:
-  - name: lab-worm
-    match: {{origin: internal, zones: [lan]{', confidence: [exact, fuzzy]' if DENSE else ''}}}
+{DIRECT_POLICY if DIRECT else ''}  - name: lab-worm
+    match: {{origin: internal, zones: [lan]{', confidence: [exact, fuzzy]' if DENSE else ''}{', kind: virus_mail' if DIRECT else ''}}}
     actions:
       - {{type: disable_port, dry_run: false, duration: 1h{', allow_fuzzy: true' if DENSE else ''}}}
       - {{type: mail, to: [security@lab.test], digest_window: {args.digest_window}}}
@@ -450,7 +523,7 @@ sources:
   - name: relay2
     addresses: [{IP['relay2']}]
     role: relay
-networks:
+{DIRECT_CONF if DIRECT else ''}networks:
   internal:
     - name: lan
       cidrs: [10.99.1.0/24]
@@ -458,7 +531,7 @@ correlation:
   clock_skew: {args.clock_skew}
   window: 30m
   pending_timeout: 20s
-output:
+{DIRECT_SECTION if DIRECT else ''}output:
   responder_url: "http://127.0.0.1:8025/v1/incidents"
   jsonl: "{T}/incidents.jsonl"
   state_dir: "{T}/state"
@@ -841,6 +914,57 @@ def exim_up():
     spawn('relay2', 'fwd-relay2', sys.executable, E2E + '/forward.py', '--connect',
           '%s:%d' % (IP['mgmt'], COLLECTOR_PORT), *RELP, '--host', 'relay2', '--exim',
           T + '/exim/log/mainlog')
+
+
+# ---- 4b. --scenario direct: the router's border firewall and its log shipper ----------------
+# The kernel's log is one for the whole machine (/dev/kmsg), earlier runs' lines included: this
+# run's rules log under a prefix with a token of its own, and only those lines are shipped.
+FW_TOKEN = '%08x' % int.from_bytes(os.urandom(4), 'big')
+FW_BLOCK = '[LAB-FW %s BLOCK] ' % FW_TOKEN
+FW_ALLOW = '[LAB-FW %s ALLOW] ' % FW_TOKEN
+
+
+def fw_up():
+    """An nftables forward chain on the router (vte-sw), as a border firewall that lets only the
+    mail gateway speak SMTP to the outside: a LAN host's SMTP (25) to the outside is logged and
+    dropped, its submission (587) to a provider logged and accepted, the relays' SMTP to the
+    gateway logged and accepted. The kernel writes those LOG lines (net/netfilter/nf_log_syslog)
+    to its ring buffer; the router's own rsyslogd reads them there (imkmsg, /dev/kmsg) and
+    forwards them over TCP to the collector, as a Linux firewall ships its kernel log."""
+    write(T + '/fw/border.nft', f"""table inet lab_border {{
+  chain forward {{
+    type filter hook forward priority filter; policy accept;
+    iifname "br-lan" oifname "wan0" tcp dport 25 ct state new log prefix "{FW_BLOCK}" level warn drop
+    iifname "br-lan" oifname "wan0" tcp dport 587 ct state new log prefix "{FW_ALLOW}" level info accept
+    iifname "br-lan" oifname "br-dmz" tcp dport 25 ct state new log prefix "{FW_ALLOW}" level info accept
+  }}
+}}
+""")
+    nsx('sw', 'nft', '-f', T + '/fw/border.nft')
+    nf_log_all_netns('1')
+    write(T + '/fw/rsyslog.conf', f"""# vtrace e2e router fw1: its kernel log to the collector (generated by scripts/e2e)
+global(workDirectory="{T}/fw/work" processInternalMessages="on" localHostname="fw1"
+       net.enableDNS="off")
+module(load="imkmsg")
+if $msg contains "[LAB-FW {FW_TOKEN} " then {{
+  action(type="omfwd" target="{IP['mgmt']}" port="{COLLECTOR_PORT}" protocol="tcp"
+         template="RSYSLOG_SyslogProtocol23Format" queue.type="LinkedList"
+         action.resumeRetryCount="-1" action.resumeInterval="1")
+  stop
+}}
+if $syslogfacility-text == "kern" then stop
+action(type="omfile" file="{T}/logs/fw-rsyslogd-internal.log")
+""")
+    r = sh('rsyslogd', '-N1', '-f', T + '/fw/rsyslog.conf', check=False)
+    if r.returncode != 0:
+        raise RuntimeError('router rsyslogd -N1: ' + r.stderr)
+    spawn('sw', 'fw-rsyslogd', 'rsyslogd', '-n', '-iNONE', '-f', T + '/fw/rsyslog.conf')
+    spawn('mx', 'smtp-sink-mx', 'smtp-sink', '-u', 'postfix', '-h', 'mx.outside.example', ':25',
+          '50')
+    spawn('mx', 'smtp-sink-submission', 'smtp-sink', '-u', 'postfix', '-h',
+          'smtp.provider.example', '%s:587' % IP['provider'], '50')
+    wait_for(lambda: nsx('mx', 'bash', '-c', 'exec 3<>/dev/tcp/%s/25' % MX[0],
+                         check=False).returncode == 0, 10, 'the outside MX on :25')
 
 
 # ---- 5. the scenario --------------------------------------------------------------------------
@@ -1397,6 +1521,188 @@ def replay_equals_live(live):
               ''.join('\n      %s: live %s, replay %s' % x for x in diff[:20])))
 
 
+# ---- 7. the direct scenario: a worm with its own SMTP engine, caught by the router's log ------
+NETFILTER = re.compile(r' SRC=(\S+) DST=(\S+) .* PROTO=TCP SPT=(\d+) DPT=(\d+) ')
+
+
+def fw_connections(src):
+    """The kernel LOG lines fw1 shipped for connections from `src`, as the collector received
+    them: [{'t', 'verdict', 'dst', 'spt', 'dpt'}]."""
+    out = []
+    for t, _, app, msg in collected().get(IP['fw'], []):
+        m = NETFILTER.search(msg + ' ')
+        if app != 'kernel' or not m or m.group(1) != src:
+            continue
+        verdict = 'BLOCK' if FW_BLOCK.strip() in msg else 'ALLOW' if FW_ALLOW.strip() in msg \
+            else '?'
+        out.append({'t': t, 'verdict': verdict, 'dst': m.group(2), 'spt': int(m.group(3)),
+                    'dpt': int(m.group(4))})
+    return out
+
+
+def direct_scenario():
+    """The infected PC's worm goes down a list of ten outside MX hosts itself (port 25, past the
+    relays); the router's nftables rule logs and drops each SYN, the router's rsyslogd ships the
+    kernel lines, the correlator reports the host once it crossed direct_smtp's threshold, the
+    responder shuts its port (policy matched on kind). Meanwhile the clean PC mails through the
+    relay (whose SMTP to the gateway the router logs as allowed: a mail source, exempt) and
+    submits three mails to its provider's port 587 (allowed, logged, under the threshold)."""
+    clean = sender('pc2', 'clean-pc2', '--server', IP['relay'], '--count', '3', '--interval', '1',
+                   '--sender', 'carol@corp.lab.test', '--rcpt', 'dave@partner.example',
+                   '--helo', 'pc11.corp.lab.test', '--tag', 'clean2')
+    submit = sender('pc2', 'submit-pc2', '--server', IP['provider'], '--port', '587', '--count',
+                    '3', '--interval', '1', '--sender', 'carol@provider.example',
+                    '--rcpt', 'erin@partner.example', '--helo', 'pc11.corp.lab.test',
+                    '--tag', 'submit2')
+    time.sleep(0.5)
+    worm = sender('pc', 'direct-worm', '--server', ','.join(MX), '--count', str(args.virus + 10),
+                  '--interval', '0.2', '--sender', 'it-support@bank.example',
+                  '--rcpt', 'bob@partner.example', '--helo', 'pc10.corp.lab.test',
+                  '--tag', 'dworm', '--eicar', '--timeout', '0.3')
+    for p in (worm, clean, submit):
+        p.wait(120)
+    attempts = results('direct-worm')
+    log('worm on pc (%s): %d direct SMTP attempts to %d MX hosts, %d accepted'
+        % (IP['pc'], len(attempts), len({a['server'] for a in attempts}),
+           sum(a['ok'] for a in attempts)))
+
+    def direct_incidents():
+        return [d for d in jsonl_incidents() if d.get('kind') == 'direct_smtp']
+    try:
+        wait_for(lambda: direct_incidents() and admin(3) == '2', 20,
+                 'a direct_smtp incident and port 3 down')
+    except RuntimeError as e:
+        log(str(e))
+    time.sleep(1.5)     # the lines of the last attempts, and any incident that should not be
+
+    # What the router's kernel logged, as the collector received it
+    pc_lines = fw_connections(IP['pc'])
+    blocked = [c for c in pc_lines if c['verdict'] == 'BLOCK' and c['dpt'] == 25]
+    check(not any(a['ok'] for a in attempts) and len(blocked) == len(pc_lines)
+          and len({(c['dst'], c['spt']) for c in blocked}) == len(blocked)
+          and {c['dst'] for c in blocked} <= set(MX),
+          'the router\'s nftables rule logged and dropped the worm\'s SMTP: %d kernel LOG lines '
+          'from %s (one per attempt, to %d MX hosts, all BLOCK, port 25) reached the collector '
+          'from fw1; none of its %d attempts reached an MX'
+          % (len(blocked), IP['pc'], len({c['dst'] for c in blocked}), len(attempts)))
+    submits = results('submit-pc2')
+    pc2_lines = fw_connections(IP['pc2'])
+    check(all(m['ok'] for m in submits) and len(pc2_lines) == len(submits)
+          and all(c['verdict'] == 'ALLOW' and c['dpt'] == 587 for c in pc2_lines),
+          'the clean PC\'s submissions to its provider\'s port 587: %d of %d accepted, %d logged '
+          'as allowed' % (sum(m['ok'] for m in submits), len(submits), len(pc2_lines)))
+    relay_lines = fw_connections(IP['relay'])
+    check(sum(m['ok'] for m in results('clean-pc2')) == 3 and len(relay_lines) >= 1
+          and all(c['verdict'] == 'ALLOW' and c['dst'] == IP['gw'] for c in relay_lines),
+          'the clean PC\'s mail went through the relay; the router logged the relay\'s SMTP to '
+          'the gateway as allowed (%d lines)' % len(relay_lines))
+    try:
+        with open(T + '/stats.json') as f:
+            ds = json.load(f).get('direct_smtp', {})
+    except (OSError, ValueError):
+        ds = {}
+    check(ds.get('exempt', 0) >= len(relay_lines) and ds.get('connections', 0) >=
+          len(pc_lines) + len(pc2_lines) + len(relay_lines),
+          'the correlator counted the firewall\'s connections (%s) and exempted the relay\'s '
+          '(a mail source): %s' % (ds.get('connections'), ds.get('exempt')))
+
+    # One direct_smtp incident for the PC, none for anyone else, no virus-mail incident
+    incs = latest(jsonl_incidents())
+    direct = [d for d in incs.values() if d.get('kind') == 'direct_smtp']
+    named = {(d.get('origin') or {}).get('ip') for d in incs.values()}
+    check(len(direct) == 1 and len(incs) == 1,
+          'one incident, of kind direct_smtp: %s' % sorted((d.get('kind'), i)
+                                                           for i, d in incs.items()))
+    check(named <= {IP['pc']}, 'no incident names the clean PC, a relay or the gateway '
+          '(origins: %s)' % sorted(map(str, named)))
+    d = direct[0] if direct else {}
+    o, c, det = d.get('origin') or {}, d.get('direct_smtp') or {}, d.get('detector') or {}
+    check(o.get('ip') == IP['pc'] and o.get('internal') is True and o.get('zone') == 'lan'
+          and d.get('confidence') == 'exact' and det == {'host': 'fw1', 'format': 'netfilter'}
+          and d.get('action') == 'blocked'
+          and DIRECT_THRESHOLD['connections'] <= c.get('connections', 0) <= len(blocked)
+          and DIRECT_THRESHOLD['destinations'] <= c.get('destinations', 0) <= len(MX)
+          and c.get('blocked') == c.get('connections') and c.get('allowed') == 0,
+          'direct_smtp incident (revision %s): origin %s internal=%s zone %s, %s, detector %s, '
+          'action %s, counts %s' % (d.get('revision'), o.get('ip'), o.get('internal'),
+                                    o.get('zone'), d.get('confidence'), det, d.get('action'), c))
+
+    # Containment: the PC's port, only it, really cut (no kernel line from it after that)
+    changes = [json.loads(l) for l in open(T + '/mirror.jsonl') if l.strip()]
+    downs = [x for x in changes if x['status'] == '2']
+    states = [admin(i) for i in range(1, 7)]
+    check(states == ['2' if i == 3 else '1' for i in range(1, 7)]
+          and sorted({x['if_index'] for x in downs}) == [3],
+          'switch ifAdminStatus 1..6 = %s; ports ever shut %s (only Gi1/0/3, the infected PC)'
+          % (states, sorted({x['if_index'] for x in downs})))
+    conts = (http_json('/v1/containments') or {}).get('containments', [])
+    got = sorted((x.get('ip'), x.get('port'), x.get('status'), x.get('mac'))
+                 for x in conts if x.get('follows') is None)
+    check(got == [(IP['pc'], 'Gi1/0/3', 'down', MAC['pc'])], 'responder containments: %s' % got)
+    rtr = snmpget('1.3.6.1.2.1.2.2.1.7.1', 'router')
+    check(rtr == '1', 'the router was not written (ifAdminStatus.1 = %s)' % rtr)
+    t_down = downs[0]['t'] if downs else None
+    if t_down is not None:
+        before = [a for a in attempts if a['t_start'] <= t_down + 0.1]
+        check(len(before) - 1 <= len(blocked) <= len(before),
+              'the port cut the worm off: %d kernel lines for the %d attempts started before the '
+              'port went down, none for the %d after' % (len(blocked), len(before),
+                                                         len(attempts) - len(before)))
+        log('TIME pc (%s, direct SMTP): first worm SYN -> its port down (mirror saw it): %.2f s; '
+            'attempts logged by fw1 before containment: %d'
+            % (IP['pc'], t_down - attempts[0]['t_start'], len(blocked)))
+
+    # The admins' mail says what the firewall saw, not "virus"
+    def admin_mails():
+        if not os.path.isdir(T + '/maildir/new'):
+            return []
+        return [m for m in mailbox.Maildir(T + '/maildir', factory=None, create=False)
+                if 'security@lab.test' in (m.get('X-RcptTo') or '')]
+    try:
+        wait_for(lambda: admin_mails(), 10, 'the admin mail')
+    except RuntimeError as e:
+        log(str(e))
+    time.sleep(duration_s(args.digest_window) + 1)    # no digest may follow
+    mails = admin_mails()
+    subjects = [' '.join(str(m.get('Subject', '')).split()) for m in mails]
+    bodies = [(m.get_payload(decode=True) or b'').decode('utf-8', 'replace') for m in mails
+              if not m.is_multipart()]
+    said = re.search(r'%s tried (\d+) SMTP connections to (\d+) hosts in [^,]+, all blocked by fw1'
+                     % re.escape(IP['pc']), ''.join(bodies))
+    check(len(mails) == 1 and subjects[0].startswith('[vtrace] direct SMTP from %s' % IP['pc'])
+          and 'virus' not in subjects[0].lower() and said is not None
+          and not any(IP['pc2'] in s_ + b for s_, b in zip(subjects, bodies)),
+          'one admin mail, saying what fw1 saw: %s / %s'
+          % (subjects, said.group(0) if said else None))
+
+    # Replay of the collected lines (fw1, the relay, the gateway) gives the same incident
+    with open(T + '/vtrace.yaml') as f:
+        conf = f.read()
+    conf = conf[:conf.index('output:')] + 'output:\n  state_dir: "%s/replay-state"\n' % T + \
+        conf[conf.index('timezone:'):]
+    os.makedirs(T + '/replay-state', exist_ok=True)
+    write(T + '/vtrace-replay.yaml', conf)
+    files = ['%s=%s/collected/%s.log' % (name, T, IP[addr]) for name, addr in
+             (('fw1', 'fw'), ('gw', 'gw'), ('relay', 'relay'))
+             if os.path.exists('%s/collected/%s.log' % (T, IP[addr]))]
+    r = sh(CORRELATOR, '--config', T + '/vtrace-replay.yaml', '--replay', *files, check=False)
+    write(T + '/replay.jsonl', r.stdout)
+    replayed = latest(json.loads(l) for l in r.stdout.splitlines() if l.strip())
+    rd = next(iter(replayed.values()), {})
+    check(r.returncode == 0 and list(replayed) == [d.get('id')]
+          and (rd.get('origin') or {}).get('ip') == IP['pc']
+          and (rd.get('direct_smtp') or {}).get('connections') == len(blocked),
+          'a replay of the collected lines gives the same incident %s, origin %s, with all %d '
+          'attempts counted: %s%s' % (d.get('id'), (rd.get('origin') or {}).get('ip'),
+                                      len(blocked), rd.get('direct_smtp'),
+                                      ' (replay exit %d: %s)' % (r.returncode, r.stderr[-300:])
+                                      if r.returncode else ''))
+    log('SUMMARY scenario=direct pc (%s): first worm SYN -> port down %s; attempts logged by '
+        'fw1 %d of %d; direct_smtp incidents %d (counts %s); admin mails %d'
+        % (IP['pc'], '%.2f s' % (t_down - attempts[0]['t_start']) if t_down else 'NEVER',
+           len(blocked), len(attempts), len(direct), c, len(mails)))
+
+
 def _stop(signum, _frame):
     raise SystemExit('interrupted by signal %d%s' % (signum, ' (the 240 s limit)'
                                                      if signum == signal.SIGALRM else ''))
@@ -1409,15 +1715,17 @@ rc = 1
 try:
     t = time.time()
     EXIM = None
-    why = exim_available()
+    why = None if DIRECT else exim_available()     # the direct scenario has no pc3 and no Exim
     if why:
         log('SKIP the Exim relay variant: ' + why)
-    else:
+    elif not DIRECT:
         EXIM = True
     net_up()
     mgmt_up()
     collector_up()
     mail_up()
+    if DIRECT:
+        fw_up()
     wait_for(lambda: admin(4) == '1', 20, 'snmpsimd')
     wait_for(lambda: nsx('mgmt', 'bash', '-c', 'exec 3<>/dev/tcp/127.0.0.1/8025',
                          check=False).returncode == 0, 15, 'the responder to listen')
@@ -1428,7 +1736,7 @@ try:
     check([admin(i) for i in range(1, 7)] == ['1'] * 6, 'snmpsim: all 6 switch ports up(1)')
     log('lab up in %.1f s (scratch %s)' % (time.time() - t, T))
 
-    dense_scenario() if DENSE else standard_scenario()
+    direct_scenario() if DIRECT else dense_scenario() if DENSE else standard_scenario()
     rc = 0 if not failures else 1
 except Exception as e:  # noqa: BLE001
     import traceback
@@ -1443,6 +1751,8 @@ finally:
         failures.append(str(sys.exc_info()[1]))
     t = time.time()
     teardown(existed_before)
+    if NF_LOG_BEFORE is not None and nf_log_all_netns() != NF_LOG_BEFORE:
+        nf_log_all_netns(NF_LOG_BEFORE)
     for p in procs:
         try:
             p.wait(5)

@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """e2e lab mail sender (run in a PC's namespace): sends COUNT mails, one every INTERVAL s, to
-SERVER:25 and prints one JSON line per mail: {"i", "t_start", "t_end", "ok", "reply"}.
+SERVER:PORT (25 unless --port; a comma-separated list of servers takes turns, as a worm with its
+own SMTP engine goes down its list of MX hosts) and prints one JSON line per mail: {"i", "t_start", "t_end", "ok", "reply"}.
 --eicar attaches the EICAR test string (a "worm" mail with the given forged sender).
 --start-at T (epoch seconds) waits until then, so senders in several namespaces start together.
 
-usage: worm.py --server IP --count N --interval S --sender A --rcpt A --helo H --tag T [--eicar]"""
+usage: worm.py --server IP[,IP...] [--port P] --count N --interval S --sender A --rcpt A --helo H --tag T [--eicar]"""
 import argparse, json, smtplib, sys, time
 from email.message import EmailMessage
 from email.utils import formatdate
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--server', required=True)
+ap.add_argument('--port', type=int, default=25)
 ap.add_argument('--count', type=int, default=1)
 ap.add_argument('--interval', type=float, default=0.3)
 ap.add_argument('--sender', required=True)
@@ -23,6 +25,7 @@ ap.add_argument('--start-at', type=float, default=0.0)
 a = ap.parse_args()
 EICAR = (r'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*').encode()
 domain = a.sender.split('@')[-1]
+servers = a.server.split(',')
 t_next = max(time.time(), a.start_at)
 for i in range(a.count):
     delay = t_next - time.time()
@@ -42,11 +45,11 @@ for i in range(a.count):
     t0 = time.time()
     ok, reply = False, ''
     try:
-        with smtplib.SMTP(a.server, 25, local_hostname=a.helo, timeout=a.timeout) as s:
+        with smtplib.SMTP(servers[i % len(servers)], a.port, local_hostname=a.helo, timeout=a.timeout) as s:
             s.send_message(m, from_addr=a.sender, to_addrs=[a.rcpt])
             code, text = s.noop()
             ok, reply = True, 'accepted'
     except Exception as e:  # noqa: BLE001 - record whatever stopped the mail
         reply = '%s: %s' % (type(e).__name__, e)
-    print(json.dumps({'i': i, 'message_id': '%s-%d@%s' % (a.tag, i, domain), 't_start': t0,
+    print(json.dumps({'i': i, 'server': servers[i % len(servers)], 'message_id': '%s-%d@%s' % (a.tag, i, domain), 't_start': t0,
                       't_end': time.time(), 'ok': ok, 'reply': reply}), flush=True)
