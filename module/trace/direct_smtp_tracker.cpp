@@ -46,10 +46,13 @@ DirectSmtpTracker::Host& DirectSmtpTracker::host(const IpAddress& address) {
   return h;
 }
 
+// A retransmitted SYN repeats the whole connection: source port, destination and its port
+// (a scanner sends from one source port to many ports of a host: each is an attempt).
 bool DirectSmtpTracker::retransmission(const Host& h, const Attempt& a) {
   if (a.source_port < 0) return false;
   return std::any_of(h.window.begin(), h.window.end(), [&](const Attempt& seen) {
-    return seen.source_port == a.source_port && seen.destination == a.destination;
+    return seen.source_port == a.source_port && seen.destination == a.destination &&
+           seen.destination_port == a.destination_port;
   });
 }
 
@@ -105,7 +108,7 @@ void DirectSmtpTracker::observe(SourceIndex source, const LogLine& line, std::st
     h.destinations.clear();
   }
   h.last_seen = std::max(h.last_seen, t);
-  const Attempt attempt{t, *to, record.src_port, record.verdict};
+  const Attempt attempt{t, *to, record.src_port, record.verdict, record.dst_port};
   if (retransmission(h, attempt)) {
     ++stats_.retransmissions;
     return;

@@ -68,6 +68,7 @@ class DirectSmtpTracker {
     IpAddress destination;
     std::int32_t source_port = -1;
     ConnectionVerdict verdict = ConnectionVerdict::kUnknown;
+    std::int32_t destination_port = -1;
   };
   struct Host {
     std::deque<Attempt> window;  // arrival order, at most window_capacity_

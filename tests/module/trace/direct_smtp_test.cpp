@@ -128,6 +128,22 @@ TEST_CASE("retransmitted SYNs are counted once", "[direct-smtp]") {
   CHECK(h.correlator().direct_smtp_stats().retransmissions == 30);
 }
 
+TEST_CASE("one source port to other ports of a host is other attempts, not retransmissions",
+          "[direct-smtp]") {
+  // A scanner's layout (one source port, many destination ports), to the SMTP ports watched.
+  Harness h(kSites + R"(direct_smtp:
+  ports: [25, 465, 587]
+  threshold: {connections: 3, destinations: 1, within: 10m}
+)");
+  h.feed({syn("fw1", "10.20.1.49", 1, 52220, 0, 0, 25),
+          syn("fw1", "10.20.1.49", 1, 52220, 0, 1, 465),
+          syn("fw1", "10.20.1.49", 1, 52220, 0, 2, 587)});
+  const auto incidents = direct(h.finish());
+  REQUIRE_FALSE(incidents.empty());
+  CHECK(incidents.back().direct_smtp->connections == 3);
+  CHECK(h.correlator().direct_smtp_stats().retransmissions == 0);
+}
+
 TEST_CASE("no incident for hosts under the threshold, exempt, external or unwatched",
           "[direct-smtp]") {
   Harness h(kSites + kDirectSmtp);
