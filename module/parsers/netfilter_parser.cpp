@@ -17,11 +17,13 @@
 namespace vtrace {
 namespace {
 
-// The position of `key` ("SRC=") at the start of `text` or after a blank; npos when absent.
+// The position of `key` ("SRC=") at the start of `text` or after a blank, or after a ':' that
+// ends a log prefix written without a blank (Shorewall's "Shorewall:net2fw:DROP:IN=eth1");
+// npos when absent.
 std::size_t find_token(std::string_view text, std::string_view key, std::size_t from = 0) {
   for (auto pos = text.find(key, from); pos != std::string_view::npos;
        pos = text.find(key, pos + 1)) {
-    if (pos == 0 || text[pos - 1] == ' ') return pos;
+    if (pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == ':') return pos;
   }
   return std::string_view::npos;
 }
