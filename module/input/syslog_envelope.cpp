@@ -256,6 +256,42 @@ bool SyslogEnvelopeDecoder::decode_bsd_second(std::string_view rest, TimePoint& 
   return true;
 }
 
+bool SyslogEnvelopeDecoder::decode_cisco_time(std::string_view& rest, TimePoint& out) {
+  if (rest.size() < 20) return false;
+  int month = 0;
+  for (int m = 0; m < 12 && month == 0; ++m) {
+    if (rest.substr(0, 3) == kMonths[m]) month = m + 1;
+  }
+  const int day = rest[4] == ' ' && is_digit(rest[5]) ? rest[5] - '0' : two_digits(rest, 4);
+  const int century = two_digits(rest, 7);
+  const int decade = two_digits(rest, 9);
+  const int hour = two_digits(rest, 12);
+  const int minute = two_digits(rest, 15);
+  const int second = two_digits(rest, 18);
+  if (month == 0 || rest[3] != ' ' || rest[6] != ' ' || rest[11] != ' ' || rest[14] != ':' ||
+      rest[17] != ':' || century < 19 || decade < 0 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60) {
+    return false;
+  }
+  const int year = century * 100 + decade;
+  if (!valid_civil_date(year, month, day)) return false;
+  std::size_t pos = 20;
+  std::int64_t micros = 0;
+  if (pos < rest.size() && rest[pos] == '.') {
+    int n = 0;
+    for (++pos; pos < rest.size() && is_digit(rest[pos]); ++pos) {
+      if (n < 6) {
+        micros = micros * 10 + (rest[pos] - '0');
+        ++n;
+      }
+    }
+    while (n > 0 && n++ < 6) micros *= 10;
+  }
+  out = zone_.to_utc(year, month, day, hour, minute, second) + micros;
+  rest.remove_prefix(pos);
+  return true;
+}
+
 std::optional<TimePoint> SyslogEnvelopeDecoder::rfc3339(std::string_view rest, std::size_t& end) {
   // "YYYY-MM-DDTHH:MM:SS" + [".ffffff"] + zone, up to the next space.
   // REQUIRES: rest.size() >= 19.
@@ -388,7 +424,16 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
     }
     rest.remove_prefix(end);
   } else if (!decode_bsd_time(rest, line.time)) {
-    return false;
+    if (!decode_cisco_time(rest, line.time)) return false;
+    // An ASA without "logging device-id" names no host: "Dec 07 2026 10:00:03: %ASA-...".
+    // The line is its file's (replay NAME=FILE), as the collector's sender address makes it.
+    if (rest.size() > 2 && rest[0] == ':' && rest[1] == ' ' && rest[2] == '%') {
+      rest.remove_prefix(2);
+      bool repeated = false;
+      if (!split_tag(rest, line, {recent_program_, recent_program_size_}, repeated)) return false;
+      line.message = rest;
+      return true;
+    }
   }
   skip_spaces(rest);
   // BSD syslogd -v: "<mail.info> "
@@ -403,6 +448,10 @@ bool SyslogEnvelopeDecoder::decode(std::string_view text, LogLine& line) {
     rest.remove_prefix(host_end);
   }
   if (line.hostname.empty()) return false;
+  // Cisco's "logging device-id": the host, then " : " before the tag ("fw2 : %ASA-4-106023:").
+  if (rest.size() > 3 && rest[0] == ' ' && rest[1] == ':' && rest[2] == ' ' && rest[3] == '%') {
+    rest.remove_prefix(3);
+  }
   if (rfc5424) {
     line.program = next_token(rest);
     line.pid = next_token(rest);

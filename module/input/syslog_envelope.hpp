@@ -37,6 +37,9 @@ class SyslogEnvelopeDecoder {
   // The whole seconds of a BSD timestamp; `end` is where they end in `rest`.
   bool decode_bsd_second(std::string_view rest, TimePoint& out, std::size_t& end);
   int year_for(int month);
+  // Cisco's own timestamp ("logging timestamp" on an ASA or FTD): "Dec 07 2026 10:00:03",
+  // with the year, optionally ".123"; `rest` is left after it.
+  bool decode_cisco_time(std::string_view& rest, TimePoint& out);
   // The RFC 3339 timestamp at the front of `rest`; `end` is the space after it (or the end).
   std::optional<TimePoint> rfc3339(std::string_view rest, std::size_t& end);
   // The same for a line in the second and zone of the last parsed one; false otherwise.

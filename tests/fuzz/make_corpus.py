@@ -156,6 +156,16 @@ def to_rsyslog_json(line):
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
+ASA_LAYOUTS = [
+    "Mar 16 2015 20:57:10 V901-V101 : %ASA-4-106023: Deny tcp src outside:10.251.52.73/61688 "
+    "dst inside:10.4.0.200/25 by access-group \"ACL_V901:DMZ_V101:DATACENTER\" [0x0, 0x0]",
+    "<164>Dec 07 2026 10:00:03: %ASA-4-106023: Deny tcp src inside:10.1.2.3/61688 dst "
+    "outside:198.51.100.7/25 by access-group \"inside_in\" [0x0, 0x0]",
+    "Dec  7 10:00:03 fw2 : %ASA-6-302013: Built outbound TCP connection 1234 for "
+    "outside:198.51.100.7/25 (198.51.100.7/25) to inside:10.1.2.3/50312 (203.0.113.9/50312)",
+]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--incidents", action="append", default=[])
@@ -175,6 +185,9 @@ def main():
         write("syslog_envelope", f"line-{i:03d}", line + "\n")
     for i, name in enumerate(["gw1.log", "gw2.log", "relay3.log"]):
         write("syslog_envelope", f"run-{i}", "\n".join(lines_of(FIX / "scenario" / name)[:12]) + "\n")
+    # Firewall layouts: the ASA's own timestamp and device-id, public netfilter and ASA lines.
+    write("syslog_envelope", "firewall-layouts", "\n".join(ASA_LAYOUTS + lines_of(
+        FIX / "firewall-public" / "logstash-patterns-core.log")) + "\n")
 
     # parsers: every curated line, the grok-pattern bodies (bare messages), ISVW records and
     # lines of the site formats declared by the target.

@@ -599,6 +599,77 @@ TEST_CASE("decode_exim_mainlog rejects a clock time out of range", "[envelope]")
 
 // --- garbage ----------------------------------------------------------------------------------
 
+TEST_CASE("an ASA line with its own timestamp and device-id decodes host, tag and message",
+          "[envelope][asa]") {
+  // An ASA's "show logging", quoted in a public script's comment (logging timestamp, logging
+  // device-id hostname): "Mon dd yyyy hh:mm:ss host : %ASA-...".
+  const std::string_view text =
+      "Mar 16 2015 20:57:10 V901-V101 : %ASA-4-106023: Deny tcp src outside:10.251.52.73/61688 "
+      "dst inside:10.4.0.200/25 by access-group \"ACL_V901:DMZ_V101:DATACENTER\" [0x0, 0x0]";
+  const LogLine line = decode_ok(text);
+  CHECK(line.time == utc(2015, 3, 16, 20, 57, 10));  // its own year, not the decoder's
+  CHECK(line.hostname == "V901-V101");
+  CHECK(line.program == "%ASA-4-106023");
+  CHECK(line.message.starts_with("Deny tcp src outside:10.251.52.73/61688 "));
+  // As sent, with its priority, a single-digit day and milliseconds.
+  const LogLine sent = decode_ok(
+      "<166>Dec  7 2026 10:00:05.250 fw2 : %ASA-6-302013: Built outbound TCP connection 1234 "
+      "for outside:198.51.100.7/25 (198.51.100.7/25) to inside:10.1.2.3/50312 "
+      "(203.0.113.9/50312)");
+  CHECK(sent.time == utc(2026, 12, 7, 10, 0, 5, 250000));
+  CHECK(sent.hostname == "fw2");
+  CHECK(sent.program == "%ASA-6-302013");
+  CHECK(sent.message.starts_with("Built outbound TCP connection 1234 "));
+}
+
+TEST_CASE("an ASA line without a device-id decodes with no host", "[envelope][asa]") {
+  const LogLine line = decode_ok(
+      "<164>Dec 07 2026 10:00:03: %ASA-4-106023: Deny tcp src inside:10.1.2.3/61688 dst "
+      "outside:198.51.100.7/25 by access-group \"inside_in\" [0x0, 0x0]");
+  CHECK(line.time == utc(2026, 12, 7, 10, 0, 3));
+  CHECK(line.hostname.empty());
+  CHECK(line.program == "%ASA-4-106023");
+  CHECK(line.message.starts_with("Deny tcp src inside:10.1.2.3/61688 "));
+}
+
+TEST_CASE("a collector's line with a device-id's ' : ' before the ASA tag decodes",
+          "[envelope][asa]") {
+  // rsyslogd 8.2302 (imudp, RSYSLOG_TraditionalFileFormat and RSYSLOG_FileFormat) wrote these
+  // for the packet "<164>Dec 07 2026 10:00:03 fw2 : %ASA-4-106023: ..." (observed on Debian 12).
+  for (const std::string_view text :
+       {std::string_view("Dec  7 10:00:03 fw2 : %ASA-4-106023: Deny tcp src inside:10.1.2.3/1 "
+                         "dst outside:198.51.100.7/25 by access-group \"in\" [0x0, 0x0]"),
+        std::string_view("2026-12-07T10:00:03+00:00 fw2 : %ASA-4-106023: Deny tcp src "
+                         "inside:10.1.2.3/1 dst outside:198.51.100.7/25 by access-group \"in\" "
+                         "[0x0, 0x0]")}) {
+    const LogLine line = decode_ok(text);
+    CHECK(line.time == utc(2026, 12, 7, 10, 0, 3));
+    CHECK(line.hostname == "fw2");
+    CHECK(line.program == "%ASA-4-106023");
+    CHECK(line.message.starts_with("Deny tcp src inside:10.1.2.3/1 "));
+  }
+}
+
+TEST_CASE("Cisco timestamps and separators that are not Cisco's are not decoded",
+          "[envelope][asa]") {
+  SyslogEnvelopeDecoder decoder(2026, "UTC", 0);
+  LogLine line;
+  for (const std::string_view text : {
+           // no Cisco tag after " : " (a tag is never empty otherwise)
+           std::string_view("Dec  7 10:00:03 fw2 : hello world"),
+           std::string_view("Dec 07 2026 10:00:03: hello world"),
+           // hour 25, February 29th of 2026, a three-digit year, a month that is none
+           std::string_view("Dec 07 2026 25:00:03 fw2 : %ASA-4-106023: Deny"),
+           std::string_view("Feb 29 2026 10:00:03 fw2 : %ASA-4-106023: Deny"),
+           std::string_view("Dec 07 026 10:00:03 fw2 : %ASA-4-106023: Deny"),
+           std::string_view("Foo 07 2026 10:00:03 fw2 : %ASA-4-106023: Deny"),
+           std::string_view("Dec 07 2026 10:00:03"),
+       }) {
+    INFO(text);
+    CHECK_FALSE(decoder.decode(text, line));
+  }
+}
+
 TEST_CASE("garbage and truncated envelopes are rejected", "[envelope]") {
   for (const char* text : {
            "",

@@ -217,6 +217,33 @@ TEST_CASE("an ASA 302013 built connection names its initiator by direction", "[a
   CHECK(r.dst_port == 25);
 }
 
+TEST_CASE("ASA lines with the ASA's timestamp and device-id are connection records", "[asa]") {
+  ParsedRecord r;
+  REQUIRE(parse(asa(),
+                "Mar 16 2015 20:57:10 V901-V101 : %ASA-4-106023: Deny tcp src "
+                "outside:10.251.52.73/61688 dst inside:10.4.0.200/25 by access-group "
+                "\"ACL_V901:DMZ_V101:DATACENTER\" [0x0, 0x0]",
+                r) == ParseStatus::kRecord);
+  CHECK(r.src_ip == "10.251.52.73");
+  CHECK(r.dst_ip == "10.4.0.200");
+  CHECK(r.dst_port == 25);
+  CHECK(r.verdict == ConnectionVerdict::kBlocked);
+  REQUIRE(parse(asa(),
+                "<166>Dec 07 2026 10:00:05 fw2 : %ASA-6-302013: Built outbound TCP connection "
+                "1234 for outside:198.51.100.7/25 (198.51.100.7/25) to inside:10.1.2.3/50312 "
+                "(203.0.113.9/50312)",
+                r) == ParseStatus::kRecord);
+  CHECK(r.src_ip == "10.1.2.3");
+  CHECK(r.dst_ip == "198.51.100.7");
+  REQUIRE(parse(asa(),
+                "Dec  7 10:00:06 fw2 : %ASA-6-106100: access-list inside_in denied tcp "
+                "inside/10.1.2.3(50313) -> outside/198.51.100.8(25) hit-cnt 1 first hit "
+                "[0x91e9b1c8, 0x0]",
+                r) == ParseStatus::kRecord);
+  CHECK(r.dst_ip == "198.51.100.8");
+  CHECK(r.verdict == ConnectionVerdict::kBlocked);
+}
+
 TEST_CASE("other ASA messages are noise and a garbled one is malformed", "[asa]") {
   ParsedRecord r;
   CHECK(parse(asa(),
