@@ -124,4 +124,21 @@ TEST_CASE("a direct_smtp incident is mailed with what the firewall saw and no vi
   CHECK(stored->find(R"("connections":312)") != std::string::npos);
 }
 
+TEST_CASE("the shipped policies answer a direct_smtp incident with its own policy only",
+          "[responder][direct-smtp][config]") {
+  Diagnostics d;
+  auto shipped = load_responder_config(std::string(VTRACE_SOURCE_DIR) + "/rules/responder.yaml", d);
+  INFO(d.render());
+  REQUIRE(shipped);
+  auto config = std::make_shared<ResponderConfig>(*shipped);
+  FakeClock clock;
+  Engine engine(config, clock, ":memory:");
+  // direct-smtp: log, disable_port and mail (both dry-run); the virus-mail policies name
+  // their kind, so the same recipient gets one mail, not two.
+  CHECK(engine.ingest(direct_smtp_incident("d1", clock.now()), "127.0.0.1").actions_run == 3);
+  // A virus mail from inside: internal-origin's log and mail, as before (contain-internal
+  // waits for its third), and direct-smtp stays out of it.
+  CHECK(engine.ingest(internal_incident("i1", clock.now()), "127.0.0.1").actions_run == 2);
+}
+
 }  // namespace vtrace::responder
