@@ -87,15 +87,20 @@ const char* const kDigestSubject =
     "[vtrace] digest: {{count}} more detections from {{origin_text}} ({{origin_class}})";
 
 const char* const kDigestBody = R"({{#internal}}
-WARNING: THE ORIGIN IS INSIDE OUR NETWORK (zone {{zone}}). The host {{origin_text}} is still sending virus mail.
+WARNING: THE ORIGIN IS INSIDE OUR NETWORK (zone {{zone}}). The host {{origin_text}} is still {{#any_virus}}sending virus mail{{/any_virus}}{{#both}} and {{/both}}{{#direct_smtp}}sending mail to outside mail servers itself{{/direct_smtp}}.
 
 {{/internal}}
 {{count}} further detections from {{origin_text}} ({{origin_class}}) between {{first_at}} and {{last_at}}.
 
+{{#any_virus}}
 Viruses:
 {{#viruses}}
   {{count}} x {{name}}
 {{/viruses}}
+{{/any_virus}}
+{{#direct_smtp}}
+Direct SMTP to outside mail servers, as the firewall logged it: {{direct_smtp}} further bursts
+{{/direct_smtp}}
 
 Incidents (first {{listed}}):
 {{#incidents}}
@@ -343,10 +348,22 @@ RenderedMail render_digest(const MailTemplate& t, const DigestInfo& g, const std
   d.set("window_end", format_rfc3339(g.window_end));
   d.set("policy", policy);
   list viruses;
+  std::int64_t direct_smtp = 0;
   for (const auto& [name, count] : g.viruses) {
-    viruses.push_back(object{{"name", name}, {"count", std::to_string(count)}});
+    if (name == kDirectSmtpDigestKey) {
+      direct_smtp = count;  // what a firewall saw, not a virus: said in its own words
+    } else {
+      viruses.push_back(object{{"name", name}, {"count", std::to_string(count)}});
+    }
   }
+  d.set("any_virus", !viruses.empty());
+  d.set("both", !viruses.empty() && direct_smtp > 0);
   d.set("viruses", viruses);
+  if (direct_smtp > 0) {
+    d.set("direct_smtp", std::to_string(direct_smtp));
+  } else {
+    d.set("direct_smtp", false);
+  }
   list ids;
   for (const auto& id : g.incident_ids) ids.push_back(object{{"id", id}});
   d.set("incidents", ids);

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/incident.hpp"
@@ -29,6 +30,9 @@ std::optional<MailTemplate> find_template(const std::string& dir, const std::str
                                           std::string* problem);
 
 // What a digest mail reports: the detections collected in one window for one origin.
+// The entry of DigestInfo::viruses that counts direct_smtp incidents (no virus was seen).
+inline constexpr std::string_view kDirectSmtpDigestKey = "(direct SMTP)";
+
 struct DigestInfo {
   std::string origin_ip;
   std::string origin_name;

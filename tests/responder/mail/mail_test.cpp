@@ -220,6 +220,33 @@ TEST_CASE("the digest template reports count, viruses and first and last time",
   CHECK(m.body.find("WARNING: THE ORIGIN IS INSIDE OUR NETWORK") != std::string::npos);
 }
 
+TEST_CASE("a digest of direct SMTP bursts says what the firewall saw, and no virus",
+          "[responder][mail][template][direct-smtp]") {
+  auto t = find_template("", "digest", nullptr);
+  REQUIRE(t);
+  DigestInfo g;
+  g.origin_ip = "10.1.23.45";
+  g.origin_name = "pc-45";
+  g.zone = "tsushima";
+  g.internal = true;
+  g.count = 2;
+  g.viruses = {{std::string(kDirectSmtpDigestKey), 2}};
+  RenderedMail m = render_digest(*t, g, "direct-smtp");
+  INFO(m.body);
+  CHECK(m.body.find("The host 10.1.23.45 (pc-45) is still sending mail to outside mail servers "
+                    "itself.") != std::string::npos);
+  CHECK(m.body.find("Direct SMTP to outside mail servers, as the firewall logged it: 2 further "
+                    "bursts") != std::string::npos);
+  CHECK(m.body.find("irus") == std::string::npos);
+  // Both kinds in one window: both said.
+  g.viruses = {{std::string(kDirectSmtpDigestKey), 1}, {"Worm.Mydoom.M", 3}};
+  m = render_digest(*t, g, "p");
+  CHECK(m.body.find("is still sending virus mail and sending mail to outside mail servers "
+                    "itself.") != std::string::npos);
+  CHECK(m.body.find("Viruses:\n  3 x Worm.Mydoom.M\n") != std::string::npos);
+  CHECK(m.body.find("(direct SMTP)") == std::string::npos);
+}
+
 TEST_CASE("templates come from the templates directory before the built-ins",
           "[responder][mail][template]") {
   auto dir = std::filesystem::temp_directory_path() / "vtrace-templates-test";
