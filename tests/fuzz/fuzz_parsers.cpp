@@ -39,13 +39,14 @@ std::vector<CustomFormatSettings> custom_formats() {
 }
 
 // Program names under which the parsers see a bare message: one at least for each parser.
-constexpr std::array<std::string_view, 14> kPrograms = {"postfix/smtpd",  "postfix/cleanup",
+constexpr std::array<std::string_view, 16> kPrograms = {"postfix/smtpd",  "postfix/cleanup",
                                                         "postfix/smtp",   "postfix/pickup",
                                                         "postfix/bounce", "sendmail",
                                                         "exim",           "clamav-milter",
                                                         "amavis",         "rspamd",
                                                         "clamsmtpd",      "mimedefang.pl",
-                                                        "myav",           "mygw"};
+                                                        "myav",           "mygw",
+                                                        "kernel",         "%ASA-4-106023"};
 
 bool fixed_word(std::string_view a) {
   for (std::string_view w :

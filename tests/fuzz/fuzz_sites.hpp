@@ -9,7 +9,8 @@
 namespace vtrace::fuzz {
 
 // The acceptance scenario's campus (tests/fixtures/scenario/vtrace.yaml) plus the postfix
-// gateway and relay of issue 22, whose four lines looped gw <-> relay.
+// gateway and relay of issue 22, whose four lines looped gw <-> relay, and the direct SMTP
+// scenario's two firewalls with a low threshold and few hosts (tests/fixtures/direct_smtp).
 inline constexpr const char* kSitesYaml = R"(
 sources:
   - name: gw1
@@ -40,6 +41,12 @@ sources:
     hostnames: [relay, relay.campus.example]
     addresses: [10.201.1.2]
     role: relay
+  - name: fw1
+    hostnames: [fw1]
+    role: firewall
+  - name: fw2
+    hostnames: [fw2]
+    role: firewall
 networks:
   internal:
     - name: campus
@@ -52,6 +59,11 @@ correlation:
   max_hops: 8
   max_messages: 5000
   max_pending: 500
+direct_smtp:
+  ports: [25, 587]
+  threshold: {connections: 5, destinations: 2, within: 10m}
+  quiet: 30m
+  max_hosts: 50
 )";
 
 inline const CorrelatorSettings& sites() {

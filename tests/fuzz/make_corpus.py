@@ -206,6 +206,12 @@ def main():
     write("parsers", "custom-1",
           "Nov 28 05:00:08 gw2 mygw[7]: 9F3A2B: accepted from pc1.example [10.1.2.3] "
           "msgid=<a.1@example.net> from=<x@example.net> to=a@example.ac.jp,b@example.ac.jp\n")
+    # firewalls: public netfilter and ASA lines, the ASA's own layouts, the scenario's lines
+    firewall = (lines_of(FIX / "firewall-public" / "crowdsec-iptables-logs.log") +
+                lines_of(FIX / "firewall-public" / "logstash-patterns-core.log") + ASA_LAYOUTS +
+                lines_of(FIX / "direct_smtp" / "firewall.log")[:8])
+    for i, line in enumerate(firewall):
+        write("parsers", f"firewall-{i:02d}", line + "\n")
 
     # correlator: whole traces across hosts, the same with a hop's lines missing, the issue 22
     # loop (it crashed the correlator until 3ce09d4), and ISVW records with the gateway's lines.
@@ -217,6 +223,8 @@ def main():
             write("correlator", f"trace-{i:02d}-no-relay", "\n".join(kept) + "\n")
     write("correlator", "issue22-gw-relay-loop", ISSUE22)
     write("correlator", "intruder", "\n".join(lines_of(FIX / "scenario/intruder.log")) + "\n")
+    write("correlator", "direct-smtp",
+          "\n".join(lines_of(FIX / "direct_smtp" / "firewall.log")[:90]) + "\n")
     gw2 = lines_of(FIX / "scenario/gw2.log")
     for i, record in enumerate(isvw_records(3)):
         write("correlator", f"isvw-{i}", "\n".join(gw2[i * 6:i * 6 + 6] + record) + "\n")
