@@ -80,9 +80,17 @@ int report(const Reply& r) {
 
 void print_incident(const json::value& doc) {
   const json::value& in = doc.get_object().at("incident");
-  std::cout << "incident " << str(in, "id") << " (revision " << str(in, "revision") << ")\n"
-            << "  virus:       " << str(in, "virus") << "\n"
-            << "  detected:    " << str(in, "detected_at") << " by "
+  std::cout << "incident " << str(in, "id") << " (revision " << str(in, "revision") << ")\n";
+  // A firewall's incident names no virus: the counts of what it saw instead.
+  if (const auto* c = in.get_object().if_contains("direct_smtp"); c && c->is_object()) {
+    std::cout << "  seen:        " << str(*c, "connections") << " SMTP connections to "
+              << str(*c, "destinations") << " hosts (" << str(*c, "blocked") << " blocked, "
+              << str(*c, "allowed") << " allowed), " << str(*c, "first_seen") << " to "
+              << str(*c, "last_seen") << "\n";
+  } else {
+    std::cout << "  virus:       " << str(in, "virus") << "\n";
+  }
+  std::cout << "  detected:    " << str(in, "detected_at") << " by "
             << str(in.at("detector"), "host") << " (" << str(in.at("detector"), "format") << ")\n"
             << "  confidence:  " << str(in, "confidence") << "\n";
   if (in.get_object().at("origin").is_object()) {
@@ -176,9 +184,10 @@ int list_incidents(const Api& api, const std::string& origin, const std::string&
     const std::string cls = !o.is_object()                 ? "-"
                             : str(o, "internal") == "true" ? "internal"
                                                            : "external";
+    const std::string seen = str(i, "kind") == "direct_smtp" ? "(direct SMTP)" : str(i, "virus");
     std::printf("%-16s %-27s %-16s %-9s %-10s %s\n", str(i, "id").c_str(),
                 str(i, "detected_at").c_str(), ip.c_str(), cls.c_str(),
-                str(i, "confidence").c_str(), str(i, "virus").c_str());
+                str(i, "confidence").c_str(), seen.c_str());
   }
   return 0;
 }
@@ -199,7 +208,21 @@ int show_report(const Api& api, const std::string& since) {
   std::printf("%-40s %10lld\n\n", "total", static_cast<long long>(total));
   std::printf("detections from internal origins: %s\n", str(doc, "internal").c_str());
   std::printf("detections from external origins: %s\n", str(doc, "external").c_str());
-  std::printf("origin not determined:            %s\n\n", str(doc, "unknown").c_str());
+  std::printf("origin not determined:            %s\n", str(doc, "unknown").c_str());
+  // What firewalls saw, apart from the virus mail above: hosts sending SMTP past the relays.
+  const json::object& top = doc.as_object();
+  std::printf("direct SMTP bursts (firewall):    %s\n\n",
+              top.contains("direct_smtp") ? str(doc, "direct_smtp").c_str() : "0");
+  if (top.contains("direct_smtp_hosts") && !top.at("direct_smtp_hosts").as_array().empty()) {
+    std::printf("%-16s %7s %12s %13s %8s  %s\n", "DIRECT SMTP FROM", "BURSTS", "CONNECTIONS",
+                "DESTINATIONS", "BLOCKED", "LAST SEEN");
+    for (const auto& h : top.at("direct_smtp_hosts").as_array()) {
+      std::printf("%-16s %7s %12s %13s %8s  %s\n", str(h, "ip").c_str(), str(h, "bursts").c_str(),
+                  str(h, "connections").c_str(), str(h, "destinations").c_str(),
+                  str(h, "blocked").c_str(), str(h, "last_seen").c_str());
+    }
+    std::printf("\n");
+  }
   std::printf("%-16s %-27s %-27s %s\n", "ORIGIN", "FIRST DETECTION", "CONTAINED",
               "TIME TO CONTAINMENT");
   for (const auto& t : doc.at("time_to_containment").as_array()) {

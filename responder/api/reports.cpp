@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/incident.hpp"
+#include "responder/mail/templates.hpp"
 
 namespace vtrace::responder {
 
@@ -29,13 +30,25 @@ struct OriginRow {
 
 // The outbreak chart's classes, in the order they are stacked: where the mail came from when
 // the trace found it, else why it did not.
-constexpr std::array<const char*, 4> kTimelineClasses = {"internal", "external", "ambiguous",
-                                                         "unresolved"};
+// A firewall's direct_smtp incidents are a class of their own: what was seen is not virus mail.
+constexpr std::array<const char*, 5> kTimelineClasses = {"internal", "external", "ambiguous",
+                                                         "unresolved", "direct_smtp"};
 constexpr Duration kTimelineBucket = 3600LL * 1000000;  // one hour
+
+// A host's direct_smtp bursts in the statistics.
+struct DirectSmtpRow {
+  std::string name;
+  std::int64_t bursts = 0;
+  std::int64_t connections = 0;
+  std::int64_t destinations = 0;  // the largest burst's
+  std::int64_t blocked = 0;
+  TimePoint last_seen = 0;
+};
 // A month of hours: the answer stays small whatever the period; older hours are counted.
 constexpr std::size_t kMaxTimelineBuckets = 31 * 24;
 
 std::size_t timeline_class(const Incident& in) {
+  if (in.kind == IncidentKind::kDirectSmtp) return 4;
   if (in.origin) return in.origin->internal ? 0 : 1;
   return in.confidence == Confidence::kAmbiguous ? 2 : 3;
 }
@@ -77,7 +90,8 @@ std::string Reports::origins_json(TimePoint since) {
     r.zone = in->origin->zone;
     r.internal = in->origin->internal;
     r.detections++;
-    r.viruses[in->virus]++;
+    r.viruses[in->kind == IncidentKind::kDirectSmtp ? std::string(kDirectSmtpDigestKey)
+                                                    : in->virus]++;
   }
   std::map<std::string, std::int64_t> mails;
   auto m = db.prepare(
@@ -126,7 +140,8 @@ std::string Reports::stats_json(TimePoint since) {
   Database& db = state_.db;
   std::map<std::string, std::int64_t> per_virus;  // internal origins only
   std::map<std::string, std::set<std::string>> hosts_per_virus;
-  std::int64_t internal = 0, external = 0, unknown = 0;
+  std::int64_t internal = 0, external = 0, unknown = 0, direct_smtp = 0;
+  std::map<std::string, DirectSmtpRow> direct_hosts;
   std::map<std::string, TimePoint> first_internal;
   std::map<TimePoint, std::array<std::int64_t, kTimelineClasses.size()>> per_hour;
   auto q = db.prepare("SELECT json FROM incidents WHERE detected_at>=? ORDER BY detected_at");
@@ -138,6 +153,23 @@ std::string Reports::stats_json(TimePoint since) {
     const TimePoint hour =
         in->detected_at - (in->detected_at % kTimelineBucket + kTimelineBucket) % kTimelineBucket;
     per_hour[hour][timeline_class(*in)]++;
+    if (in->kind == IncidentKind::kDirectSmtp) {
+      // What a firewall saw: its own column, never a virus detection.
+      direct_smtp++;
+      if (in->origin) {
+        DirectSmtpRow& h = direct_hosts[in->origin->ip];
+        h.name = in->origin->name;
+        h.bursts++;
+        if (in->direct_smtp) {
+          h.connections += in->direct_smtp->connections;
+          h.destinations = std::max(h.destinations, in->direct_smtp->destinations);
+          h.blocked += in->direct_smtp->blocked;
+          h.last_seen = std::max(h.last_seen, in->direct_smtp->last_seen);
+        }
+        if (in->origin->internal) first_internal.try_emplace(in->origin->ip, in->detected_at);
+      }
+      continue;
+    }
     if (!in->origin) {
       unknown++;
     } else if (in->origin->internal) {
@@ -189,11 +221,27 @@ std::string Reports::stats_json(TimePoint since) {
   }
   json::array classes;
   for (const char* c : kTimelineClasses) classes.emplace_back(c);
+  json::array direct_rows;
+  for (const auto& [ip, h] : direct_hosts) {
+    direct_rows.push_back(json::object{{"ip", ip},
+                                       {"name", h.name},
+                                       {"bursts", h.bursts},
+                                       {"connections", h.connections},
+                                       {"destinations", h.destinations},
+                                       {"blocked", h.blocked},
+                                       {"last_seen", format_rfc3339(h.last_seen)}});
+  }
+  // Most connections first.
+  std::sort(direct_rows.begin(), direct_rows.end(), [](const json::value& a, const json::value& b) {
+    return a.at("connections").as_int64() > b.at("connections").as_int64();
+  });
   return json::serialize(json::object{
       {"since", format_rfc3339(since)},
       {"internal", internal},
       {"external", external},
       {"unknown", unknown},
+      {"direct_smtp", direct_smtp},
+      {"direct_smtp_hosts", std::move(direct_rows)},
       {"viruses", std::move(viruses)},
       {"time_to_containment", std::move(to_containment)},
       {"timeline", json::object{{"bucket_seconds", kTimelineBucket / 1000000},
@@ -225,7 +273,12 @@ std::string Reports::list_incidents_json(const std::string& origin, TimePoint si
                    {"from", in->envelope_from},
                    {"subject", in->subject},
                    {"hops", static_cast<std::int64_t>(in->hops.size())},
-                   {"actions", q.integer(2)}};
+                   {"actions", q.integer(2)},
+                   {"kind", to_string(in->kind)}};
+    if (in->direct_smtp) {
+      o["direct_smtp"] = json::object{{"connections", in->direct_smtp->connections},
+                                      {"destinations", in->direct_smtp->destinations}};
+    }
     if (in->origin) {
       o["origin"] = json::object{{"ip", in->origin->ip},
                                  {"name", in->origin->name},

@@ -114,7 +114,8 @@ ActionRun Outbox::mail_with_digest(const Policy& policy, std::size_t index,
     json::value viruses = json::parse(window.text(4), ec);
     if (ec || !viruses.is_object()) viruses = json::object();
     auto& slot =
-        viruses.as_object()[in.kind == IncidentKind::kDirectSmtp ? "(direct SMTP)" : in.virus];
+        viruses.as_object()[in.kind == IncidentKind::kDirectSmtp ? std::string(kDirectSmtpDigestKey)
+                                                                 : in.virus];
     slot = (slot.is_int64() ? slot.as_int64() : 0) + 1;
     std::vector<std::string> ids = from_json_array(window.text(5));
     if (ids.size() < kDigestIdsKept) ids.push_back(in.id);

@@ -106,7 +106,7 @@ function renderIncidents() {
       el('td', 'mono', when(i.detected_at)),
       el('td', 'mono', o ? o.ip : '–', o && o.name ? el('div', 'hint', o.name) : null),
       el('td', null, el('span', 'badge ' + cls, cls), o && o.zone ? ' ' + o.zone : ''),
-      clipped('td', 'virus', i.virus),
+      clipped('td', 'virus', whatWasSeen(i)),
       el('td', null, el('span', 'badge ' + i.confidence, i.confidence)),
       clipped('td', 'mono from', i.from || ''),
       clipped('td', 'subject', i.subject || ''));
@@ -115,6 +115,13 @@ function renderIncidents() {
     body.appendChild(tr);
   }
   $('incidents-empty').classList.toggle('hidden', rows.length > 0);
+}
+
+// A direct_smtp incident names no virus: what the firewall saw, in its words.
+function whatWasSeen(i) {
+  if (i.kind !== 'direct_smtp') return i.virus;
+  const c = i.direct_smtp || {};
+  return 'direct SMTP' + (c.connections !== undefined ? ': ' + c.connections + ' connections to ' + c.destinations + ' hosts' : '');
 }
 
 function hopNode(cls, host, lines) {
@@ -153,11 +160,16 @@ async function openIncident(id) {
   const o = inc.origin;
   const msg = inc.message || {};
   const env = inc.envelope || {};
-  d.appendChild(el('h2', null, 'Incident ', el('span', 'mono', inc.id), ' — ', el('span', 'virus', inc.virus)));
+  d.appendChild(el('h2', null, 'Incident ', el('span', 'mono', inc.id), ' — ', el('span', 'virus', whatWasSeen(inc))));
   const dl = el('dl');
   const row = (k, v) => { dl.appendChild(el('dt', null, k)); dl.appendChild(el('dd', null, v)); };
   row('Detected', when(inc.detected_at) + ' by ' + ((inc.detector || {}).host || '?'));
   row('Action', inc.action);
+  const ds = inc.direct_smtp;
+  if (inc.kind === 'direct_smtp' && ds) {
+    row('Seen by firewall', ds.connections + ' SMTP connections to ' + ds.destinations + ' hosts, ' + ds.blocked +
+      ' blocked, ' + ds.allowed + ' allowed, ' + when(ds.first_seen) + ' to ' + when(ds.last_seen));
+  }
   row('Confidence', inc.confidence + (inc.note ? ' — ' + inc.note : ''));
   row('Origin', o ? o.ip + ' ' + (o.name || '') + ' (' + originClass(o) + (o.zone ? ', zone ' + o.zone : '') + ')' : 'not determined');
   row('Envelope from', env.from || '');
@@ -246,6 +258,16 @@ async function loadStats() {
   text($('s-internal'), doc.internal);
   text($('s-external'), doc.external);
   text($('s-unknown'), doc.unknown);
+  text($('s-direct'), doc.direct_smtp || 0);
+  const db = $('s-direct-hosts').tBodies[0];
+  clear(db);
+  for (const h of doc.direct_smtp_hosts || []) {
+    const tr = el('tr', null, el('td', 'mono', h.ip, h.name ? el('div', 'hint', h.name) : null), el('td', null, h.connections),
+      el('td', null, h.destinations));
+    tr.title = h.bursts + ' burst(s), ' + h.blocked + ' blocked; last ' + when(h.last_seen);
+    db.appendChild(tr);
+  }
+  $('s-direct-hosts').classList.toggle('hidden', !(doc.direct_smtp_hosts || []).length);
   const vb = $('s-viruses').tBodies[0];
   clear(vb);
   for (const v of doc.viruses) vb.appendChild(el('tr', null, clipped('td', 'virus', v.virus), el('td', null, v.detections), el('td', null, v.origins)));

@@ -50,8 +50,8 @@ try {
   const all = await listed();
   const ids = all.filter((id) => ['i-hostile', 'i-pc45', 'i-ext2'].includes(id));
   check(JSON.stringify(ids) === JSON.stringify(['i-hostile', 'i-pc45', 'i-ext2']), 'incidents listed newest first: ' + ids);
-  check(all.length === 408 && all[0] === 'i-long' && all[all.length - 1] === 'i-burst-000',
-    'all 408 incidents listed, the burst at the bottom: ' + all.length);
+  check(all.length === 409 && all[0] === 'i-long' && all[all.length - 1] === 'i-burst-000',
+    'all 409 incidents listed, the burst at the bottom: ' + all.length);
 
   // 2. hostile text is literal text and nothing ran
   const subject = await page.textContent('#incidents tbody tr[data-id="i-hostile"] td.subject');
@@ -65,12 +65,16 @@ try {
   await page.selectOption('#f-class', 'internal');
   const internalRows = await listed();
   const classes = await page.$$eval('#incidents tbody tr td:nth-child(3) .badge', (n) => [...new Set(n.map((x) => x.textContent))]);
-  check(internalRows.includes('i-pc45') && !internalRows.includes('i-hostile') && internalRows.length === 404 &&
+  check(internalRows.includes('i-pc45') && !internalRows.includes('i-hostile') && internalRows.length === 405 &&
     JSON.stringify(classes) === '["internal"]', 'the origin class filter leaves the internal incidents: ' + internalRows.length);
   await page.selectOption('#f-class', '');
   await page.fill('#f-virus', 'agent');
   check(JSON.stringify(await listed()) === '["i-ext2"]', 'the virus filter matches case-insensitively');
   await page.fill('#f-virus', '');
+
+  // a direct_smtp incident says what the firewall saw where a virus would be named
+  const seen = await page.textContent('#incidents tbody tr[data-id="i-direct"] td.virus');
+  check(seen === 'direct SMTP: 312 connections to 97 hosts', 'the direct SMTP incident reads: ' + seen);
 
   // the confidence filter offers the values the data uses, and finds them
   const options = await page.$$eval('#f-confidence option', (n) => n.map((o) => o.value));
@@ -83,7 +87,7 @@ try {
     check(JSON.stringify(got) === JSON.stringify(want), 'the confidence filter "' + value + '" finds ' + got);
   }
   await page.selectOption('#f-confidence', 'exact');
-  check((await listed()).length === 404, 'the confidence filter "exact" finds the 404 exact traces');
+  check((await listed()).length === 405, 'the confidence filter "exact" finds the 405 exact traces');
   await page.selectOption('#f-confidence', '');
 
   // 3. the hop chain: PC -> relay -> gateway
@@ -157,6 +161,15 @@ try {
   check(await page.textContent(ttc) === '3 h 7 min',
     'first detection -> contained reads "3 h 7 min": ' + await page.textContent(ttc));
 
+  // direct SMTP in a column of its own: counted apart, its host listed, no empty virus row
+  check(await page.textContent('#s-direct') === '1', 'the statistics count 1 direct SMTP burst: ' +
+    await page.textContent('#s-direct'));
+  const directHosts = await page.$$eval('#s-direct-hosts tbody tr', (n) => n.map((r) => r.textContent));
+  check(directHosts.length === 1 && directHosts[0].includes('10.1.60.6') && directHosts[0].includes('312'),
+    'the direct SMTP table lists pc-606 with its 312 connections: ' + JSON.stringify(directHosts));
+  const virusNames = await page.$$eval('#s-viruses tbody td.virus', (n) => n.map((c) => c.textContent));
+  check(!virusNames.includes(''), 'the virus table has no row without a virus: ' + JSON.stringify(virusNames));
+
   // the outbreak chart: bars for the burst hours, stacked by origin class
   await page.click('#tab-outbreak');
   await page.waitForSelector('#timeline svg rect.bar');
@@ -172,7 +185,7 @@ try {
   }
   check(heights.length === 3 && heights[1] > heights[0] && heights[0] > heights[2] && heights[2] > 0,
     'bar heights follow the counts (150, 200, 50): ' + heights);
-  for (const cls of ['external', 'ambiguous', 'unresolved']) {
+  for (const cls of ['external', 'ambiguous', 'unresolved', 'direct_smtp']) {
     check(bars.some((b) => b.cls === cls), 'the chart has a bar for ' + cls + ' detections');
   }
   check(bars.every((b) => b.title && b.title.includes(String(b.count))), 'every bar has a tooltip with its count');

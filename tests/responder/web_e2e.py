@@ -140,6 +140,23 @@ def incident(id, t, ip, name, internal, zone, virus, subject='Your document', se
     return json.dumps(doc)
 
 
+def direct_smtp_incident(id, t, ip, name, zone):
+    """A firewall's incident (issue 18): pc tried 312 SMTP connections to 97 hosts in 4 minutes."""
+    at, start = rfc3339(t), rfc3339(t - 240)
+    return json.dumps({
+        'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'kind': 'direct_smtp', 'detected_at': at,
+        'detector': {'host': 'fw1', 'format': 'netfilter'}, 'virus': '', 'action': 'blocked',
+        'envelope': {'from': '', 'to': []}, 'message': {'queue_id': '', 'message_id': ''},
+        'hops': [{'host': 'fw1', 'queue_id': '', 'received_at': start, 'client_ip': ip, 'client_name': '',
+                  'link': 'direct'}],
+        'origin': {'ip': ip, 'name': name, 'internal': True, 'zone': zone}, 'confidence': 'exact',
+        'candidates': [],
+        'evidence': ['Dec  7 10:00:01 fw1 kernel: [UFW BLOCK] IN=eth1 OUT=eth0 SRC=%s DST=198.51.100.7 '
+                     'PROTO=TCP SPT=41945 DPT=25 SYN URGP=0' % ip],
+        'direct_smtp': {'connections': 312, 'destinations': 97, 'blocked': 312, 'allowed': 0,
+                        'first_seen': start, 'last_seen': at}})
+
+
 def maildir_messages(maildir):
     new = os.path.join(maildir, 'new')
     out = []
@@ -236,6 +253,8 @@ policies:
         # Attacker-written strings far longer than any screen.
         incident('i-long', NOW - 1200, '10.1.40.4', 'pc-404', True, 'dorm', 'Worm.' + 'Long' * 60,
                  subject='Re:' + 'A' * 3000, sender='x' * 400 + '@example.com'),
+        # A worm with its own SMTP engine, seen by the border firewall (no virus, its own column).
+        direct_smtp_incident('i-direct', NOW - 1800, '10.1.60.6', 'pc-606', 'dorm'),
     ]
     for body in seeds:
         status, text = http('POST', '/v1/incidents', body)
@@ -329,6 +348,11 @@ policies:
     print(r.stdout)
     check(r.returncode == 0 and 'Worm.Mydoom.M' in r.stdout and '10.1.23.45' in r.stdout,
           'vtracectl report prints the statistics table')
+    direct = r.stdout.split('DIRECT SMTP FROM', 1)[-1].split('\n\n', 1)[0]
+    direct_rows = [l.split() for l in direct.splitlines() if l.startswith('10.1.60.6 ')]
+    check('direct SMTP bursts (firewall):    1' in r.stdout and
+          direct_rows == [['10.1.60.6', '1', '312', '97', '312', direct_rows[0][-1] if direct_rows else '']],
+          'vtracectl report counts the direct SMTP burst apart, with its host\'s counts: %s' % direct_rows)
 finally:
     for p in reversed(procs):
         stop(p)

@@ -1,5 +1,6 @@
 // The responder and direct_smtp incidents: policies match on `kind`, the mail says what the
 // firewall saw (no virus), and the incident is stored with its kind and counts.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -122,6 +123,50 @@ TEST_CASE("a direct_smtp incident is mailed with what the firewall saw and no vi
   REQUIRE(stored);
   CHECK(stored->find(R"("kind":"direct_smtp")") != std::string::npos);
   CHECK(stored->find(R"("connections":312)") != std::string::npos);
+}
+
+TEST_CASE("the statistics count direct SMTP bursts apart from virus mail",
+          "[responder][direct-smtp][stats]") {
+  auto config = std::make_shared<ResponderConfig>();
+  FakeClock clock;
+  Engine engine(config, clock, ":memory:");
+  const TimePoint since = clock.now() - seconds(3600);
+  REQUIRE(engine.ingest(direct_smtp_incident("d1", clock.now()), "127.0.0.1").kind ==
+          IngestKind::kCreated);
+  REQUIRE(engine.ingest(internal_incident("i1", clock.now()), "127.0.0.1").kind ==
+          IngestKind::kCreated);
+  const auto stats = boost::json::parse(engine.stats_json(since)).as_object();
+  CHECK(stats.at("internal").as_int64() == 1);  // the virus mail only
+  CHECK(stats.at("direct_smtp").as_int64() == 1);
+  const auto& viruses = stats.at("viruses").as_array();
+  REQUIRE(viruses.size() == 1);
+  CHECK(viruses[0].at("virus").as_string() == "Worm.Mydoom.M");
+  const auto& hosts = stats.at("direct_smtp_hosts").as_array();
+  REQUIRE(hosts.size() == 1);
+  CHECK(hosts[0].at("ip").as_string() == "10.1.23.45");
+  CHECK(hosts[0].at("bursts").as_int64() == 1);
+  CHECK(hosts[0].at("connections").as_int64() == 312);
+  CHECK(hosts[0].at("destinations").as_int64() == 97);
+  CHECK(hosts[0].at("blocked").as_int64() == 312);
+  // The outbreak timeline: a class of its own.
+  const auto& timeline = stats.at("timeline").as_object();
+  CHECK(timeline.at("classes").as_array().back().as_string() == "direct_smtp");
+  const auto& hour = timeline.at("hours").as_array().at(0).as_object();
+  CHECK(hour.at("direct_smtp").as_int64() == 1);
+  CHECK(hour.at("internal").as_int64() == 1);
+  // The incident list says which kind each is, with a firewall's counts.
+  const auto list = boost::json::parse(engine.list_incidents_json("", since, 10)).as_object();
+  bool seen_direct = false;
+  for (const auto& i : list.at("incidents").as_array()) {
+    if (i.at("id").as_string() != "d1") {
+      CHECK(i.at("kind").as_string() == "virus_mail");
+      continue;
+    }
+    seen_direct = true;
+    CHECK(i.at("kind").as_string() == "direct_smtp");
+    CHECK(i.at("direct_smtp").at("connections").as_int64() == 312);
+  }
+  CHECK(seen_direct);
 }
 
 TEST_CASE("the shipped policies answer a direct_smtp incident with its own policy only",
