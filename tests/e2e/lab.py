@@ -473,7 +473,7 @@ def mgmt_up():
           '--variation-module-options=writecache=wcrouter:', '--agent-udpv4-endpoint=' + SNMP,
           '--process-user=nobody', '--process-group=nogroup',
           '--logging-method=file:' + T + '/logs/snmpsimd.log')
-    spawn('mgmt', 'smtp-sink-admin', sys.executable, os.path.join(SRC, 'tests', 'responder',
+    spawn('mgmt', 'smtp-sink-admin', sys.executable, os.path.join(SRC, 'tests', 'support',
           'smtp_sink.py'), '2525', T + '/maildir')
     write(T + '/secrets.yaml', 'snmp_credentials:\n  sw-rw: {community: switch}\n'
           '  rtr-ro: {community: router}\n', 0o600)

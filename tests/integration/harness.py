@@ -27,6 +27,9 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from testkit import free_port  # noqa: E402  (re-exported: the tests call harness.free_port)
+
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("VTRACE_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
@@ -200,12 +203,6 @@ class Responder:
                 return True
             time.sleep(0.2)
         return set(expected) <= set(self.ids())
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------

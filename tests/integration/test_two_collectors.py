@@ -25,7 +25,7 @@ from harness import Mail, check, log
 from test_kill9_mid_batch import Correlator, frame_to_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SINK = os.path.join(harness.SOURCE_DIR, "tests", "responder", "smtp_sink.py")
+SINK = os.path.join(harness.SOURCE_DIR, "tests", "support", "smtp_sink.py")
 INFECTED = 6
 
 

@@ -15,6 +15,9 @@ import time
 import urllib.error
 import urllib.request
 
+# This folder: the fake servers the drivers start (smtp_sink.py, automation_server.py) live here.
+SUPPORT_DIR = os.path.dirname(os.path.abspath(__file__))
+
 
 def free_port(kind=socket.SOCK_STREAM):
     """A port on 127.0.0.1 that was free a moment ago (TCP, or UDP with SOCK_DGRAM)."""
@@ -82,6 +85,23 @@ def write_file(path, text, mode=0o600):
     with open(path, 'w') as f:
         f.write(text)
     os.chmod(path, mode)
+    return path
+
+
+def http(method, url, body=None, token=None):
+    """(status, body text) of one HTTP request; a `body` is sent as JSON, a `token` as a bearer
+    token. An HTTP error status is returned like any other."""
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header('Content-Type', 'application/json')
+    if token:
+        req.add_header('Authorization', 'Bearer ' + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def incident(id, ip, zone='lab', virus='Worm.Mydoom.M', at=None):
@@ -127,15 +147,7 @@ class Responder:
 
     def http(self, method, path, body=None):
         """(status, body text) of one API request; `body` is sent as JSON."""
-        req = urllib.request.Request(self.url + path, data=body.encode() if body else None,
-                                     method=method)
-        if body:
-            req.add_header('Content-Type', 'application/json')
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+        return http(method, self.url + path, body or None)
 
     def containments(self):
         status, body = self.http('GET', '/v1/containments')

@@ -1,4 +1,4 @@
-// The operator page's routes (issue 8): static files with a strict CSP, path traversal refused,
+// The operator page's routes: static files with a strict CSP, path traversal refused,
 // /v1/origins, /v1/stats (with the outbreak timeline) and releasing held mail from the page.
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-// Containment (issue 5): guards, the circuit breaker, location preference, verify-after-write,
+// Containment: guards, the circuit breaker, location preference, verify-after-write,
 // persistence of the re-enable timer across a restart, the release API and the configuration.
 // The network is an in-memory SNMP agent; time is a FakeClock.
 #include "responder/containment/containment.hpp"

@@ -1,4 +1,4 @@
-// HTTP automation back ends (issue 5): the webhook and AWX controllers against a scripted HTTP
+// HTTP automation back ends: the webhook and AWX controllers against a scripted HTTP
 // server, a fake clock and a sleeper that advances it; their configuration and its diagnostics;
 // the containment engine writing through them. No sockets, no sleeping.
 #include "responder/containment/http_port_controllers.hpp"

@@ -13,11 +13,12 @@ usage: smtp_integration.py --responder PATH --ctl PATH   (run by ctest)
 """
 import argparse, email, email.header, email.policy, json, os, signal, socket, subprocess
 import sys, tempfile, time, urllib.error, urllib.request
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from testkit import free_port, stop  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'support'))
+import testkit  # noqa: E402
+from testkit import free_port, http, stop, write_file as write  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.dirname(os.path.dirname(HERE))
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 PY = '/usr/bin/python3'   # the Debian python with python3-aiosmtpd (not a pyenv shim)
 
 ap = argparse.ArgumentParser()
@@ -52,19 +53,12 @@ def wait_port(port, timeout=10):
 
 
 def start_sink(port, maildir, *extra):
-    p = subprocess.Popen([PY, os.path.join(HERE, 'smtp_sink.py'), str(port), maildir, *extra],
+    p = subprocess.Popen([PY, os.path.join(testkit.SUPPORT_DIR, 'smtp_sink.py'), str(port), maildir, *extra],
                          stdout=subprocess.PIPE, stderr=open(maildir + '.log', 'a'), text=True)
     procs.append(p)
     line = p.stdout.readline()
     assert line.startswith('READY'), 'smtp sink did not start: %r' % line
     return p
-
-
-def write(path, text, mode=0o600):
-    with open(path, 'w') as f:
-        f.write(text)
-    os.chmod(path, mode)
-    return path
 
 
 def start_responder(config, api_port, name):
@@ -73,20 +67,6 @@ def start_responder(config, api_port, name):
     procs.append(p)
     assert wait_port(api_port), 'responder %s did not listen; see %s.log' % (name, name)
     return p
-
-
-def http(method, url, body=None, token=None):
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header('Content-Type', 'application/json')
-    if token:
-        req.add_header('Authorization', 'Bearer ' + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def mails(maildir):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Integration test (issue 5): a real vtrace-responder shutting ports on a real SNMP agent,
+"""Integration test: a real vtrace-responder shutting ports on a real SNMP agent,
 snmpsim 0.4.5 (data files sorted by numeric OID,
 writable ifAdminStatus through the writecache variation module, one alias per device, SNMPv3
 user labuser SHA/AES with the data file name as context).
@@ -18,7 +18,7 @@ usage: snmp_integration.py --responder PATH --ctl PATH   (run by ctest)
 """
 import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
 import urllib.request
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'support'))
 import testkit  # noqa: E402
 from testkit import free_port, stop, mac_hex, mac_oid, emit, write_file as write  # noqa: E402
 
@@ -348,8 +348,7 @@ try:
     # 7. the webhook back end through the daemon, with tables kept warm by table_refresh:
     # located over SNMP, written by POSTing to automation_server.py (bearer token checked by
     # it), verified through its status URL; the SNMP port itself is never written.
-    hook = subprocess.Popen(['/usr/bin/python3', os.path.join(os.path.dirname(__file__),
-                                                              'automation_server.py'),
+    hook = subprocess.Popen(['/usr/bin/python3', os.path.join(testkit.SUPPORT_DIR, 'automation_server.py'),
                              '--token', 'it-token-0123456789', '--hmac-key', 'it-hmac-key-0123456789'],
                             stdout=subprocess.PIPE, text=True)
     procs.append(hook)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Browser test of the operator page (issues 8 and 15): a real vtrace-responder serving
+"""Browser test of the operator page: a real vtrace-responder serving
 responder/web/, a real snmpsim switch, a real SMTP sink (aiosmtpd), Debian's chromium driven by
 playwright-core (web_e2e.mjs).
 
@@ -16,11 +16,12 @@ usage: web_e2e.py --responder PATH --ctl PATH --cache DIR [--artifacts DIR]   (r
 """
 import argparse, datetime, email, email.policy, importlib.util, json, os, shutil, signal, socket
 import sqlite3, subprocess, sys, tempfile, time, urllib.error, urllib.request
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from testkit import free_port, stop  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'support'))
+import testkit  # noqa: E402
+from testkit import free_port, stop, write_file as write  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = os.path.dirname(os.path.dirname(HERE))
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 ap = argparse.ArgumentParser()
 ap.add_argument('--responder', required=True)
 ap.add_argument('--ctl', required=True)
@@ -60,12 +61,6 @@ procs = []
 ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + '/persist', MIBS='')
 
 
-def write(path, text, mode=0o600):
-    with open(path, 'w') as f:
-        f.write(text)
-    os.chmod(path, mode)
-
-
 # ---- a small switch: 4 ports, writable ifAdminStatus (snmpsim writecache) -------------------
 IF, IFX = '1.3.6.1.2.1.2.2.1', '1.3.6.1.2.1.31.1.1.1'
 recs = [('1.3.6.1.2.1.1.1.0', '4', 'LabSim 4-port switch'), ('1.3.6.1.2.1.1.5.0', '4', 'lab-sw1'),
@@ -102,16 +97,7 @@ def check(cond, what):
 
 
 def http(method, path, body=None, token=TOKEN):
-    req = urllib.request.Request(URL + path, data=body.encode() if body else None, method=method)
-    if body:
-        req.add_header('Content-Type', 'application/json')
-    if token:
-        req.add_header('Authorization', 'Bearer ' + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    return testkit.http(method, URL + path, body or None, token)
 
 
 def rfc3339(t):
@@ -141,7 +127,7 @@ def incident(id, t, ip, name, internal, zone, virus, subject='Your document', se
 
 
 def direct_smtp_incident(id, t, ip, name, zone):
-    """A firewall's incident (issue 18): pc tried 312 SMTP connections to 97 hosts in 4 minutes."""
+    """A firewall's incident: pc tried 312 SMTP connections to 97 hosts in 4 minutes."""
     at, start = rfc3339(t), rfc3339(t - 240)
     return json.dumps({
         'schema': 'vtrace.incident/1', 'id': id, 'revision': 1, 'kind': 'direct_smtp', 'detected_at': at,
@@ -182,7 +168,7 @@ try:
 
     SMTP_PORT = free_port()
     MAILDIR = TMP + '/Maildir'
-    sink = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, 'smtp_sink.py'), str(SMTP_PORT), MAILDIR],
+    sink = subprocess.Popen(['/usr/bin/python3', os.path.join(testkit.SUPPORT_DIR, 'smtp_sink.py'), str(SMTP_PORT), MAILDIR],
                             stdout=subprocess.PIPE, stderr=open(TMP + '/smtp_sink.log', 'w'), text=True)
     procs.append(sink)
     check(sink.stdout.readline().startswith('READY'), 'the SMTP sink is listening')

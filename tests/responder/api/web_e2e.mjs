@@ -1,4 +1,4 @@
-// Browser checks of the operator page (issues 8 and 15), run by web_e2e.py against a real
+// Browser checks of the operator page, run by web_e2e.py against a real
 // responder (non-loopback bind, token required) with seeded incidents, a contained port on
 // snmpsim, a 400-incident burst and two held mails.
 import { chromium } from 'playwright-core';

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Integration test (issue 16): containment at real desks, on a real SNMP agent (snmpsim 0.4.5, set
+"""Integration test: containment at real desks, on a real SNMP agent (snmpsim 0.4.5, set
 up as in snmp_integration.py) and a real vtrace-responder.
 
 The simulated switches 'desk' (Q-BRIDGE, LLDP and CDP neighbours) and 'cisco' (as Cisco IOS:
@@ -26,7 +26,7 @@ usage: desk_integration.py --responder PATH   (run by ctest)
 """
 import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time
 import urllib.request
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'support'))
 import testkit  # noqa: E402
 from testkit import free_port, stop, mac_hex, mac_oid, emit, write_file as write  # noqa: E402
 
@@ -462,8 +462,7 @@ try:
     # 9. The quarantine VLAN through automation (automation_server.py, the server the HTTP
     # back-end tests use): 'desk' through the webhook, verified by its status URL's VLAN;
     # 'cisco' through AWX job template 7. The VLAN to go back to is read over SNMP first.
-    hook = subprocess.Popen(['/usr/bin/python3', os.path.join(os.path.dirname(__file__),
-                                                              'automation_server.py'),
+    hook = subprocess.Popen(['/usr/bin/python3', os.path.join(testkit.SUPPORT_DIR, 'automation_server.py'),
                              '--token', 'desk-it-token-0123456789', '--hmac-key', 'unused-key'],
                             stdout=subprocess.PIPE, text=True)
     procs.append(hook)
