@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end lab (issue 7): real Postfix relay -> Postfix gateway + clamav-milter (or, with
+"""End-to-end lab: real Postfix relay -> Postfix gateway + clamav-milter (or, with
 --gateway amavis, amavisd-new as an after-queue content_filter with clamd) in network
 namespaces, their logs fed over TCP to a private collector rsyslogd running the shipped
 60-vtrace.conf (or, with --collector syslog-ng, a private syslog-ng 3.38 running the shipped
@@ -1139,7 +1139,7 @@ def standard_scenario():
         summary[ns]['down'] = t_down - first
         after = [m for m in sent[tag] if m['t_start'] >= t_down]
         log('TIME %s (%s via %s): first virus mail leaving the PC -> its port down (mirror saw '
-            'it): %.2f s (issue 7 target <= 2 s: %s)'
+            'it): %.2f s (target <= 2 s: %s)'
             % (ns, IP[ns], relay, t_down - first, 'met' if t_down - first <= 2 else 'MISSED'))
         d0 = by_mid.get(sent[tag][0]['message_id'], [{}])[-1].get('detected_at')
         if d0:

@@ -9,8 +9,9 @@
 namespace vtrace::fuzz {
 
 // The acceptance scenario's campus (tests/fixtures/scenario/vtrace.yaml) plus the postfix
-// gateway and relay of issue 22, whose four lines looped gw <-> relay, and the direct SMTP
-// scenario's two firewalls with a low threshold and few hosts (tests/fixtures/direct_smtp).
+// gateway and relay of tests/integration/test_partial_loop.py, whose four lines looped gw <->
+// relay, and the direct SMTP scenario's two firewalls with a low threshold and few hosts
+// (tests/fixtures/direct_smtp).
 inline constexpr const char* kSitesYaml = R"(
 sources:
   - name: gw1

@@ -20,7 +20,7 @@ FIX = ROOT / "tests" / "fixtures"
 OUT = ROOT / "tests" / "fuzz" / "corpus"
 DICT = ROOT / "tests" / "fuzz" / "dict"
 SCENARIO_LOGS = ["gw1.log", "gw2.log", "relay1.log", "relay2.log", "relay3.log", "intruder.log"]
-# issue 22, item 1: four verbatim lines of a postfix gateway and relay that crashed the
+# The gw/relay loop: four verbatim lines of a postfix gateway and relay that crashed the
 # correlator (a gw <-> relay loop whose other lines are missing).
 ISSUE22 = """\
 Nov 28 06:00:53 gw postfix/qmgr[30915]: 0A56EA720DF: from=<support@bank.example>, size=563, nrcpt=1 (queue active)
@@ -213,7 +213,7 @@ def main():
     for i, line in enumerate(firewall):
         write("parsers", f"firewall-{i:02d}", line + "\n")
 
-    # correlator: whole traces across hosts, the same with a hop's lines missing, the issue 22
+    # correlator: whole traces across hosts, the same with a hop's lines missing, the gw/relay loop
     # loop (it crashed the correlator until 3ce09d4), and ISVW records with the gateway's lines.
     reset("correlator")
     for i, window in enumerate(scenario_windows(20, 4)):
