@@ -72,6 +72,11 @@ Correlator::Correlator(const CorrelatorSettings& settings, IncidentSink& sink, s
       index_(static_cast<std::size_t>(settings.correlation.max_messages),
              settings.correlation.window),
       isvw_(settings.sources.size()),
+      // Sixteen facts a held detection on average (a trace reads about ten).
+      wake_index_(
+          static_cast<std::size_t>(std::max<std::int64_t>(settings.correlation.max_pending, 256)) *
+          16),
+      pending_times_(settings.sources.size()),
       source_generation_(settings.sources.size(), 0),
       source_watermark_(settings.sources.size(), 0),
       source_heard_(settings.sources.size(), 0),
@@ -257,9 +262,10 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   // Companion lines of the same detection (clamav-milter + postfix milter-reject, one line
   // per recipient) merge into the pending one.
   const Duration skew = settings_.correlation.clock_skew;
-  const std::size_t first = pending_.size() > kMergeLookback ? pending_.size() - kMergeLookback : 0;
-  for (std::size_t i = pending_.size(); i-- > first;) {
-    Pending& p = pending_[i];
+  std::size_t looked = 0;
+  for (auto it = pending_.rbegin(); it != pending_.rend() && looked < kMergeLookback;
+       ++it, ++looked) {
+    Pending& p = it->second;
     // A repeat of the key and a companion line alike are within 2 * clock_skew of it.
     if (std::llabs(p.facts.time - t) > 2 * skew) continue;
     const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
@@ -272,6 +278,7 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
                            same_envelope(p.facts, facts);
     if (!same_key && !companion) continue;
     p.held.reset();  // its facts change: a held answer is no longer about them
+    wake(p.seq);
     for (const auto& r : facts.recipients) {
       add_unique(p.facts.recipients, r, kMaxRecipients);
       add_unique(p.incident.envelope_to, r, kMaxRecipients);
@@ -355,10 +362,104 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   if (pending_.size() >= static_cast<std::size_t>(settings_.correlation.max_pending)) {
     // Full: the oldest detection is traced now with what is known, not dropped.
     ++stats_.pending_dropped;
-    try_emit(pending_.front(), watermark_, true);
-    pending_.pop_front();
+    try_emit(pending_.begin()->second, watermark_, true);
+    erase_pending(pending_.begin());
   }
-  pending_.push_back(std::move(p));
+  add_pending(std::move(p));
+}
+
+void Correlator::add_pending(Pending p) {
+  p.seq = next_seq_++;
+  scanned_[p.echo].insert(p.seq);
+  pending_times_[p.facts.source].insert(p.facts.time);
+  pending_.emplace_hint(pending_.end(), p.seq, std::move(p));
+}
+
+std::map<std::uint64_t, Correlator::Pending>::iterator Correlator::erase_pending(
+    std::map<std::uint64_t, Pending>::iterator it) {
+  Pending& p = it->second;
+  unpark(p);
+  scanned_[p.echo].erase(p.seq);
+  woken_[p.echo].erase(p.seq);
+  due_[p.echo].erase(p.seq);
+  auto& times = pending_times_[p.facts.source];
+  times.erase(times.find(p.facts.time));
+  return pending_.erase(it);
+}
+
+WakeIndex::Fact Correlator::key_fact(std::string_view key) {
+  // Apart from the index's facts by a constant: a collision only wakes a detection for nothing.
+  return std::hash<std::string_view>{}(key) ^ 0x9e3779b97f4a7c15ULL;
+}
+
+void Correlator::park(Pending& p) {
+  index_.log_changes(true);
+  if (!p.deadline_queued) {
+    p.deadline_queued = true;
+    deadlines_.emplace(p.first_try + settings_.correlation.pending_timeout, p.seq);
+    // Entries of detections emitted before their deadline are skipped when they come up; they
+    // are dropped here too when they outnumber the held ones.
+    if (deadlines_.size() > 2 * pending_.size() + 1024) {
+      decltype(deadlines_) live;
+      for (const auto& [seq, held] : pending_) {
+        if (held.deadline_queued) {
+          live.emplace(held.first_try + settings_.correlation.pending_timeout, seq);
+        }
+      }
+      deadlines_ = std::move(live);
+    }
+  }
+  // Visited at every advance while the old loop's answer could turn without a change it can
+  // name: settled only by silence, or a detector key already reported (its verdict decides).
+  const bool scan =
+      !p.logged_past_settle || (!p.detector_key.empty() && emitted_keys_.count(p.detector_key) > 0);
+  if (scan) {
+    scanned_[p.echo].insert(p.seq);
+  } else {
+    scanned_[p.echo].erase(p.seq);
+  }
+  if (p.parked) return;
+  std::vector<WakeIndex::Fact> facts = std::move(p.held_reads);
+  p.held_reads.clear();
+  if (p.echo && !p.facts.queue_id.empty()) {
+    facts.push_back(key_fact(topology_.source(p.facts.source).name + "|" + p.facts.queue_id));
+  }
+  if (!p.detector_key.empty()) facts.push_back(key_fact(p.detector_key));
+  if (!wake_index_.watch(p.seq, std::move(facts))) ++stats_.wake_index_full;
+  p.parked = true;
+  ++parked_;
+}
+
+void Correlator::unpark(Pending& p) {
+  if (!p.parked) return;
+  wake_index_.forget(p.seq);
+  p.parked = false;
+  --parked_;
+}
+
+void Correlator::wake(std::uint64_t seq) {
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  unpark(p);
+  p.dirty = true;
+  woken_[p.echo].insert(seq);
+}
+
+void Correlator::wake_key(std::string_view key) {
+  if (parked_ == 0) return;
+  changes_.assign(1, key_fact(key));
+  woken_scratch_.clear();
+  wake_index_.changed(changes_, false, woken_scratch_);
+  for (std::uint64_t seq : woken_scratch_) wake(seq);
+}
+
+void Correlator::wake_changed() {
+  if (!index_.logging_changes() || !index_.has_changes()) return;
+  const bool everything = index_.take_changes(changes_);
+  woken_scratch_.clear();
+  wake_index_.changed(changes_, everything, woken_scratch_);
+  for (std::uint64_t seq : woken_scratch_) wake(seq);
 }
 
 bool Correlator::reported_already(const Pending& p, const TraceOutcome& outcome) const {
@@ -432,6 +533,7 @@ void Correlator::merge_backscatter(const Pending& p, const TraceOutcome& outcome
   // Its late companion lines must merge into nothing rather than start it over, and the relay's
   // own "bounced ... Virus" line about the bounce is an echo of it.
   emitted_keys_[p.key] = p.facts.time;
+  wake_key(p.key);
   emitted_order_.emplace_back(p.facts.time, p.key);
   cover(outcome, p.facts.time);
 }
@@ -440,6 +542,7 @@ void Correlator::cover(const TraceOutcome& outcome, TimePoint t) {
   for (const auto& [source, queue_id] : outcome.records) {
     std::string k = topology_.source(source).name + "|" + queue_id;
     covered_[k] = t;
+    wake_key(k);
     covered_order_.emplace_back(t, std::move(k));
   }
 }
@@ -465,7 +568,7 @@ bool Correlator::try_emit(Pending& p, TimePoint now, bool final) {
   }
   if (p.first_try < 0) p.first_try = now;
   if (!final && p.held->waiting && now < p.first_try + settings_.correlation.pending_timeout) {
-    index_.log_changes(true);
+    park(p);
     return false;
   }
   TraceOutcome outcome = std::move(*p.held);
@@ -507,31 +610,16 @@ TraceOutcome Correlator::trace(const Pending& p) {
 }
 
 void Correlator::held_or_trace(Pending& p) {
-  if (p.held && !index_.changed_since(p.held_epoch, p.held_reads)) {
-    p.held_epoch = index_.change_epoch();
-    return;
-  }
+  if (p.held && !p.dirty) return;
+  unpark(p);
+  p.dirty = false;
   p.held_reads.clear();
   p.detector_key.clear();
-  p.held_epoch = index_.change_epoch();
   index_.record_reads(&p.held_reads);
   p.held = trace(p);
   index_.record_reads(nullptr);
   std::sort(p.held_reads.begin(), p.held_reads.end());
   p.held_reads.erase(std::unique(p.held_reads.begin(), p.held_reads.end()), p.held_reads.end());
-}
-
-void Correlator::trim_change_log() {
-  if (!index_.logging_changes()) return;
-  std::optional<std::uint64_t> oldest;
-  for (const Pending& p : pending_) {
-    if (p.held) oldest = std::min(oldest.value_or(p.held_epoch), p.held_epoch);
-  }
-  if (!oldest) {
-    index_.log_changes(false);
-  } else {
-    index_.forget_changes_before(*oldest);
-  }
 }
 
 void Correlator::revisit(TimePoint now) {
@@ -583,6 +671,7 @@ void Correlator::emit(Pending& p, TraceOutcome outcome) {
   in.note = std::move(outcome.note);
   ++stats_.incidents[static_cast<std::size_t>(in.confidence)];
   emitted_keys_[p.key] = p.facts.time;
+  wake_key(p.key);
   emitted_order_.emplace_back(p.facts.time, p.key);
   cover(outcome, p.facts.time);
   if (bound_incident(in) > 0) ++stats_.incidents_cut;
@@ -621,33 +710,58 @@ bool Correlator::settled(const Pending& p, TimePoint now) const {
 void Correlator::advance(TimePoint now) {
   clock_ = std::max(clock_, now);
   const bool retry = index_generation_ != retried_generation_ && now - last_retry_ >= seconds(1);
+  wake_changed();
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    const auto [deadline, seq] = deadlines_.top();
+    deadlines_.pop();
+    auto it = pending_.find(seq);
+    if (it == pending_.end()) continue;
+    const Pending& p = it->second;
+    if (p.first_try + settings_.correlation.pending_timeout == deadline) due_[p.echo].insert(seq);
+  }
   // Detections first, then relay echoes, so an echo sees whether its detection was traced
-  // (after a restart the journal replay makes both due at once).
+  // (after a restart the journal replay makes both due at once). A held detection that is not
+  // visited would only have been told again what it was told last time.
   for (bool echoes : {false, true}) {
-    // Every pending detection is visited at every advance: iterators, not indexes, and the
-    // other pass's detections skipped before anything is asked of them.
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      Pending& p = *it;
-      if (p.echo != echoes) {
-        ++it;
+    auto& scanned = scanned_[echoes];
+    auto& woken = woken_[echoes];
+    auto& due = due_[echoes];
+    for (std::uint64_t from = 0;;) {
+      // An archive search by the detection before may have changed what this one read.
+      wake_changed();
+      std::uint64_t seq = std::numeric_limits<std::uint64_t>::max();
+      if (auto s = scanned.lower_bound(from); s != scanned.end()) seq = std::min(seq, *s);
+      if (auto d = due.lower_bound(from); d != due.end()) seq = std::min(seq, *d);
+      if (retry) {
+        if (auto w = woken.lower_bound(from); w != woken.end()) seq = std::min(seq, *w);
+      }
+      if (seq == std::numeric_limits<std::uint64_t>::max()) break;
+      from = seq + 1;
+      due.erase(seq);
+      auto it = pending_.find(seq);
+      if (it == pending_.end()) {
+        scanned.erase(seq);
+        woken.erase(seq);
         continue;
       }
+      Pending& p = it->second;
       const bool settled_now = settled(p, now);
       if (!settled_now && try_early(p, now)) {
-        it = pending_.erase(it);
+        erase_pending(it);
         continue;
       }
       // Traced before and nothing new since: only the end of its wait can change the answer.
       const bool unchanged =
           p.first_try >= 0 && !retry && now < p.first_try + settings_.correlation.pending_timeout;
       if (!settled_now || unchanged || !try_emit(p, now, false)) {
-        ++it;
+        if (retry && !p.dirty) woken.erase(seq);
         continue;
       }
-      it = pending_.erase(it);
+      erase_pending(it);
     }
+    due.clear();
   }
-  trim_change_log();
+  if (parked_ == 0) index_.log_changes(false);
   if (retry) {
     revisit(now);
     retried_generation_ = index_generation_;
@@ -669,11 +783,11 @@ void Correlator::advance(TimePoint now) {
 void Correlator::finish() {
   // Detections first, then relay echoes, so an echo sees whether its detection was traced.
   for (bool echoes : {false, true}) {
-    for (auto& p : pending_) {
+    for (auto& [seq, p] : pending_) {
       if (p.echo == echoes) try_emit(p, watermark_, true);
     }
   }
-  pending_.clear();
+  while (!pending_.empty()) erase_pending(pending_.begin());
   for (SourceIndex s = 0; s < source_watermark_.size(); ++s) {
     index_.forget_message_ids(s, std::numeric_limits<TimePoint>::max());
   }
@@ -688,8 +802,9 @@ void Correlator::forget_message_ids() {
   const Duration keep = 2 * settings_.correlation.clock_skew;
   std::vector<TimePoint> cutoff(source_watermark_.size());
   for (SourceIndex s = 0; s < cutoff.size(); ++s) cutoff[s] = source_watermark_[s] - keep;
-  for (const Pending& p : pending_) {
-    cutoff[p.facts.source] = std::min(cutoff[p.facts.source], p.facts.time - keep);
+  for (SourceIndex s = 0; s < cutoff.size(); ++s) {
+    if (!pending_times_[s].empty())
+      cutoff[s] = std::min(cutoff[s], *pending_times_[s].begin() - keep);
   }
   for (SourceIndex s = 0; s < cutoff.size(); ++s) index_.forget_message_ids(s, cutoff[s]);
 }

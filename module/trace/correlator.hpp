@@ -9,6 +9,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <queue>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "module/trace/hop_tracer.hpp"
 #include "module/trace/mail_index.hpp"
 #include "module/trace/topology.hpp"
+#include "module/trace/wake_index.hpp"
 
 namespace vtrace {
 
@@ -44,6 +47,7 @@ struct CorrelatorStats {
   std::uint64_t echoes_suppressed = 0;       // a relay's bounce of a detection another host made
   std::uint64_t backscatter_merged = 0;      // a detected bounce of a message already traced
   std::uint64_t pending_dropped = 0;         // traced early because the pending queue was full
+  std::uint64_t wake_index_full = 0;         // held detections re-checked at every change instead
   std::uint64_t uncorroborated = 0;          // detections the detecting host's MTA never logged
   std::uint64_t revisions = 0;               // unresolved incidents traced later and re-sent
   std::uint64_t archive_searches = 0;        // archived logs read for a broken chain
@@ -138,8 +142,13 @@ class Correlator {
     // index and the index's change epoch then: a retry traces again only when a change since
     // names something it read (outbreaks hold thousands of detections for pending_timeout).
     std::optional<TraceOutcome> held;
-    std::vector<MailIndex::Fact> held_reads;
-    std::uint64_t held_epoch = 0;
+    std::vector<MailIndex::Fact> held_reads;  // what the held answer's trace read, until parked
+    std::uint64_t seq = 0;                    // arrival order: the key in pending_
+    // Something it read (or a key its answer depends on) changed since its held answer.
+    bool dirty = false;
+    // Held and waiting in wake_index_: visited again only when woken or at its deadline.
+    bool parked = false;
+    bool deadline_queued = false;  // its first_try + pending_timeout is in deadlines_
     // reported_already()'s key for the held answer's detector record ("" until asked).
     mutable std::string detector_key;
     // Every source has logged past settle_at: settled, whatever the clock says later.
@@ -171,8 +180,18 @@ class Correlator {
   // Leaves in p.held the answer of p's last trace while nothing it read has changed, else of
   // a new trace (recording what it reads).
   void held_or_trace(Pending& p);
-  // After the detections' loop: the change log keeps what held answers may still need.
-  void trim_change_log();
+  // Parks a held detection in wake_index_ under what its answer read, or keeps it visited
+  // at every advance (scanned_) while its settledness or reported_already() may still turn.
+  void park(Pending& p);
+  void unpark(Pending& p);
+  // The index's changes since the last call wake the detections that read them.
+  void wake_changed();
+  void wake(std::uint64_t seq);
+  void wake_key(std::string_view key);
+  static WakeIndex::Fact key_fact(std::string_view key);
+  std::map<std::uint64_t, Pending>::iterator erase_pending(
+      std::map<std::uint64_t, Pending>::iterator it);
+  void add_pending(Pending p);
   void revisit(TimePoint now);
   // Drops the Message-ID texts no pending detection can be joined to any more.
   void forget_message_ids();
@@ -184,7 +203,25 @@ class Correlator {
   MailIndex index_;
   std::vector<IsvwAssembler> isvw_;  // one per source
   std::vector<LocalTimeResolver> zones_;
-  std::deque<Pending> pending_;
+  // Held detections by arrival order (the order they are traced and emitted in).
+  std::map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_seq_ = 1;
+  // Per echo kind (detections, then relay echoes): the detections advance() visits. scanned_:
+  // at every advance (not yet traced, or settled only for now); woken_: at the next retry,
+  // something they read changed; due_: this advance, their pending_timeout has passed.
+  std::array<std::set<std::uint64_t>, 2> scanned_;
+  std::array<std::set<std::uint64_t>, 2> woken_;
+  std::array<std::set<std::uint64_t>, 2> due_;
+  WakeIndex wake_index_;
+  std::vector<WakeIndex::Fact> changes_;
+  std::vector<std::uint64_t> woken_scratch_;
+  std::size_t parked_ = 0;
+  // (first_try + pending_timeout, seq) of the detections traced once; stale entries skipped.
+  std::priority_queue<std::pair<TimePoint, std::uint64_t>,
+                      std::vector<std::pair<TimePoint, std::uint64_t>>, std::greater<>>
+      deadlines_;
+  // Per source: the detection times held, for forget_message_ids().
+  std::vector<std::multiset<TimePoint>> pending_times_;
   // Unresolved incidents, traced again while their window lasts; a better answer is sent as a
   // new revision of the same incident.
   std::deque<Pending> revisits_;

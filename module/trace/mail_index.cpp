@@ -730,12 +730,14 @@ void MailIndex::forget_changes_before(std::uint64_t epoch) {
     sealed_.pop_front();
     ++first_epoch_;
   }
-  // A log nobody checks for long is bounded: one wide change stands for what it held.
-  constexpr std::size_t kMaxLoggedChanges = 1 << 20;
-  if (current_.facts.size() > kMaxLoggedChanges) {
-    current_.facts.clear();
-    current_.everything = true;
-  }
+}
+
+bool MailIndex::take_changes(std::vector<Fact>& facts) {
+  facts.clear();
+  facts.swap(current_.facts);
+  const bool everything = current_.everything;
+  current_.everything = false;
+  return everything;
 }
 
 void MailIndex::evict(TimePoint now) {

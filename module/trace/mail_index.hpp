@@ -278,6 +278,11 @@ class MailIndex {
   bool changed_since(std::uint64_t epoch, const std::vector<Fact>& reads);
   // Drops the epochs before `epoch`: no caller will ask about them.
   void forget_changes_before(std::uint64_t epoch);
+  // Whether a change was logged since the epoch began (or the last take_changes()).
+  bool has_changes() const { return !current_.facts.empty() || current_.everything; }
+  // Moves the changes logged since into `facts` (unsorted, maybe repeated) and returns whether
+  // one was too wide to name: the caller keeps its own account of who read what.
+  bool take_changes(std::vector<Fact>& facts);
 
   // The incarnation of `queue_id` on `source` that was current at `t`: the latest whose
   // receive time is not after `t + slack`.
@@ -333,8 +338,16 @@ class MailIndex {
   void keep_message_id(const MessageRecord& r, std::string_view text);
 
   void note(Fact fact) {
-    if (logging_) current_.facts.push_back(fact);
+    if (!logging_ || current_.everything) return;
+    // A log nobody takes for long is bounded: one wide change stands for what it held.
+    if (current_.facts.size() >= kMaxLoggedChanges) {
+      current_.facts.clear();
+      current_.everything = true;
+      return;
+    }
+    current_.facts.push_back(fact);
   }
+  static constexpr std::size_t kMaxLoggedChanges = 1 << 20;
   // A record changed, or left: every key it is linked under.
   void note_record(const MessageRecord& r);
   static Fact name_fact(const IpAddress& address);
