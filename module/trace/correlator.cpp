@@ -262,10 +262,10 @@ void Correlator::on_detection(SourceIndex source, TimePoint t, std::string_view 
   // Companion lines of the same detection (clamav-milter + postfix milter-reject, one line
   // per recipient) merge into the pending one.
   const Duration skew = settings_.correlation.clock_skew;
-  std::size_t looked = 0;
-  for (auto it = pending_.rbegin(); it != pending_.rend() && looked < kMergeLookback;
-       ++it, ++looked) {
-    Pending& p = it->second;
+  const std::size_t first =
+      arrival_order_.size() > kMergeLookback ? arrival_order_.size() - kMergeLookback : 0;
+  for (std::size_t i = arrival_order_.size(); i-- > first;) {
+    Pending& p = *arrival_order_[i];
     // A repeat of the key and a companion line alike are within 2 * clock_skew of it.
     if (std::llabs(p.facts.time - t) > 2 * skew) continue;
     const bool same_key = p.key == key && std::llabs(p.facts.time - t) <= 2 * skew;
@@ -372,7 +372,8 @@ void Correlator::add_pending(Pending p) {
   p.seq = next_seq_++;
   scanned_[p.echo].insert(p.seq);
   pending_times_[p.facts.source].insert(p.facts.time);
-  pending_.emplace_hint(pending_.end(), p.seq, std::move(p));
+  const std::uint64_t seq = p.seq;
+  arrival_order_.push_back(&pending_.emplace_hint(pending_.end(), seq, std::move(p))->second);
 }
 
 std::map<std::uint64_t, Correlator::Pending>::iterator Correlator::erase_pending(
@@ -384,6 +385,10 @@ std::map<std::uint64_t, Correlator::Pending>::iterator Correlator::erase_pending
   due_[p.echo].erase(p.seq);
   auto& times = pending_times_[p.facts.source];
   times.erase(times.find(p.facts.time));
+  const auto at =
+      std::lower_bound(arrival_order_.begin(), arrival_order_.end(), p.seq,
+                       [](const Pending* q, std::uint64_t seq) { return q->seq < seq; });
+  arrival_order_.erase(at);
   return pending_.erase(it);
 }
 

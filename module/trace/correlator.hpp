@@ -206,6 +206,9 @@ class Correlator {
   // Held detections by arrival order (the order they are traced and emitted in).
   std::map<std::uint64_t, Pending> pending_;
   std::uint64_t next_seq_ = 1;
+  // The same detections in the same order, for on_detection()'s look back at the last few
+  // (a map's steps back cost several times a vector's).
+  std::vector<Pending*> arrival_order_;
   // Per echo kind (detections, then relay echoes): the detections advance() visits. scanned_:
   // at every advance (not yet traced, or settled only for now); woken_: at the next retry,
   // something they read changed; due_: this advance, their pending_timeout has passed.
