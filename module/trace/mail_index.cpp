@@ -544,7 +544,7 @@ void MailIndex::remember_name(const IpAddress& address, std::string_view name) {
   if (names_.size() >= kMaxNames) {
     names_.clear();
     ++stats_.names_dropped;
-    if (logging_) current_.everything = true;
+    if (logging_) changes_everything_ = true;
   }
   auto& stored = names_[address];
   if (stored != name) {
@@ -696,47 +696,16 @@ void MailIndex::log_changes(bool on) {
   if (on == logging_) return;
   logging_ = on;
   if (!on) {
-    first_epoch_ = change_epoch() + 1;
-    sealed_.clear();
-    current_ = {};
-  }
-}
-
-bool MailIndex::changed_since(std::uint64_t epoch, const std::vector<Fact>& reads) {
-  if (!logging_ || epoch < first_epoch_) return true;
-  if (!current_.facts.empty() || current_.everything) {
-    std::sort(current_.facts.begin(), current_.facts.end());
-    current_.facts.erase(std::unique(current_.facts.begin(), current_.facts.end()),
-                         current_.facts.end());
-    for (Fact f : current_.facts) current_.filter[(f >> 6) & 63] |= std::uint64_t{1} << (f & 63);
-    sealed_.push_back(std::move(current_));
-    current_ = {};
-  }
-  for (std::size_t i = epoch - first_epoch_; i < sealed_.size(); ++i) {
-    const ChangeEpoch& changes = sealed_[i];
-    if (changes.everything) return true;
-    for (Fact f : reads) {
-      if (changes.may_hold(f) &&
-          std::binary_search(changes.facts.begin(), changes.facts.end(), f)) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-void MailIndex::forget_changes_before(std::uint64_t epoch) {
-  while (first_epoch_ < epoch && !sealed_.empty()) {
-    sealed_.pop_front();
-    ++first_epoch_;
+    changes_.clear();
+    changes_everything_ = false;
   }
 }
 
 bool MailIndex::take_changes(std::vector<Fact>& facts) {
   facts.clear();
-  facts.swap(current_.facts);
-  const bool everything = current_.everything;
-  current_.everything = false;
+  facts.swap(changes_);
+  const bool everything = changes_everything_;
+  changes_everything_ = false;
   return everything;
 }
 

@@ -13,7 +13,6 @@
 // week's window.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -271,15 +270,8 @@ class MailIndex {
   // Changes are logged while on; turned off, the log is dropped.
   void log_changes(bool on);
   bool logging_changes() const { return logging_; }
-  // The log comes in epochs: a check ends the current one.
-  std::uint64_t change_epoch() const { return first_epoch_ + sealed_.size(); }
-  // Whether a change logged since `epoch` names one of `reads` (sorted, unique). True when the
-  // log no longer reaches back to `epoch`.
-  bool changed_since(std::uint64_t epoch, const std::vector<Fact>& reads);
-  // Drops the epochs before `epoch`: no caller will ask about them.
-  void forget_changes_before(std::uint64_t epoch);
-  // Whether a change was logged since the epoch began (or the last take_changes()).
-  bool has_changes() const { return !current_.facts.empty() || current_.everything; }
+  // Whether a change was logged since the last take_changes().
+  bool has_changes() const { return !changes_.empty() || changes_everything_; }
   // Moves the changes logged since into `facts` (unsorted, maybe repeated) and returns whether
   // one was too wide to name: the caller keeps its own account of who read what.
   bool take_changes(std::vector<Fact>& facts);
@@ -338,14 +330,14 @@ class MailIndex {
   void keep_message_id(const MessageRecord& r, std::string_view text);
 
   void note(Fact fact) {
-    if (!logging_ || current_.everything) return;
+    if (!logging_ || changes_everything_) return;
     // A log nobody takes for long is bounded: one wide change stands for what it held.
-    if (current_.facts.size() >= kMaxLoggedChanges) {
-      current_.facts.clear();
-      current_.everything = true;
+    if (changes_.size() >= kMaxLoggedChanges) {
+      changes_.clear();
+      changes_everything_ = true;
       return;
     }
-    current_.facts.push_back(fact);
+    changes_.push_back(fact);
   }
   static constexpr std::size_t kMaxLoggedChanges = 1 << 20;
   // A record changed, or left: every key it is linked under.
@@ -357,18 +349,10 @@ class MailIndex {
   }
   MessageRecord* apply_record(SourceIndex source, TimePoint t, const ParsedRecord& record);
 
-  struct ChangeEpoch {
-    std::vector<Fact> facts;  // sorted and unique once sealed
-    bool everything = false;  // a change too wide to name (the client-name cache cleared)
-    // Once sealed, a bit per fact's low 12 bits: most reads are ruled out without a search.
-    std::array<std::uint64_t, 64> filter{};
-    bool may_hold(Fact f) const { return (filter[(f >> 6) & 63] >> (f & 63)) & 1; }
-  };
   mutable std::vector<Fact>* reads_ = nullptr;
   bool logging_ = false;
-  std::uint64_t first_epoch_ = 0;
-  std::deque<ChangeEpoch> sealed_;
-  ChangeEpoch current_;
+  std::vector<Fact> changes_;        // logged since the last take_changes(), unsorted
+  bool changes_everything_ = false;  // a change too wide to name (the client-name cache cleared)
 
   std::size_t max_messages_;
   Duration window_;
