@@ -171,7 +171,8 @@ void write_stats(const std::string& path, const Correlator& c, StateStore& store
     << ",\"echoes_suppressed\":" << s.echoes_suppressed
     << ",\"backscatter_merged\":" << s.backscatter_merged
     << ",\"uncorroborated\":" << s.uncorroborated << ",\"incidents_cut\":" << s.incidents_cut
-    << ",\"pending\":" << c.pending() << ",\"index_messages\":" << c.index().size()
+    << ",\"pending\":" << c.pending() << ",\"pending_dropped\":" << s.pending_dropped
+    << ",\"wake_index_full\":" << s.wake_index_full << ",\"index_messages\":" << c.index().size()
     << ",\"evicted_by_age\":" << c.index().stats().evicted_by_age
     << ",\"evicted_by_capacity\":" << c.index().stats().evicted_by_capacity
     << ",\"incidents\":{\"exact\":" << s.incidents[0] << ",\"fuzzy\":" << s.incidents[1]

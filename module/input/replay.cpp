@@ -499,6 +499,10 @@ void print_summary(std::ostream& out, const ReplaySummary& summary, const Correl
         << " not-firewall=" << d.not_firewall << "; dropped: hosts=" << d.hosts_dropped
         << " attempts=" << d.attempts_dropped << " destinations=" << d.destinations_dropped << "\n";
   }
+  if (s.pending_dropped > 0 || s.wake_index_full > 0) {
+    out << "held detections: " << s.pending_dropped << " traced early (queue full), "
+        << s.wake_index_full << " re-checked at every change (wake index full)\n";
+  }
   const auto& is = correlator.index().stats();
   out << "index: " << correlator.index().size() << " messages held, " << is.records_created
       << " created, " << is.evicted_by_age << " evicted by age, " << is.evicted_by_capacity

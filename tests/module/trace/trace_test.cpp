@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "support/correlator_harness.hpp"
 
@@ -1405,4 +1409,45 @@ TEST_CASE("a relay echo waits for a gateway still delivering its backlog past se
   CHECK(incidents[0].confidence == Confidence::kExact);
   REQUIRE(incidents[0].origin);
   CHECK(incidents[0].origin->ip == "10.1.23.45");
+}
+
+TEST_CASE("a full pending queue traces its oldest detection early, counts it and loses none",
+          "[trace]") {
+  auto second = kPostfixRelayChain;
+  for (auto& line : second) {
+    for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"1345D2CCE8", "2345D2CCE9"},
+             {"A39D5E08539", "B39D5E08539"},
+             {"worm1@", "worm2@"},
+             {"pc45.campus.example.ac.jp[10.1.23.45]", "pc46.campus.example.ac.jp[10.1.23.46]"}}) {
+      for (auto at = line.find(from); at != std::string::npos; at = line.find(from, at)) {
+        line.replace(at, from.size(), to);
+        at += to.size();
+      }
+    }
+  }
+  // Both detections arrive before any MTA line, so both wait for their traces.
+  const auto& first = kPostfixRelayChain;
+  std::vector<std::string> lines = {first[6], first[7], second[6], second[7]};
+  lines.insert(lines.end(), first.begin(), first.begin() + 6);
+  lines.insert(lines.end(), second.begin(), second.begin() + 6);
+
+  std::string yaml = vtrace::testing::kCampusYaml;
+  const std::string section = "correlation:\n";
+  yaml.insert(yaml.find(section) + section.size(), "  max_pending: 1\n");
+  Harness h(yaml);
+  const auto& incidents = h.feed(lines).finish();
+  CHECK(h.correlator().stats().pending_dropped == 1);
+  std::set<std::string> queue_ids;
+  for (const auto& in : incidents) queue_ids.insert(in.queue_id);
+  CHECK(queue_ids == std::set<std::string>{"A39D5E08539", "B39D5E08539"});
+  const auto traced = std::find_if(incidents.begin(), incidents.end(),
+                                   [](const Incident& in) { return in.queue_id == "B39D5E08539"; });
+  REQUIRE(traced != incidents.end());
+  REQUIRE(traced->origin);
+  CHECK(traced->origin->ip == "10.1.23.46");
+
+  Harness roomy;
+  roomy.feed(lines).finish();
+  CHECK(roomy.correlator().stats().pending_dropped == 0);
 }
