@@ -296,6 +296,7 @@ if missing:
 
 from harness import (render_snippet, SHIPPED_BINARY, SHIPPED_CONFIG,  # noqa: E402
                      SHIPPED_OUTPUT, SHIPPED_TCP_PORT, SHIPPED_TCP_RULESET)
+import testkit  # noqa: E402  (on the path harness set up: tests/support)
 
 T = tempfile.mkdtemp(prefix='vtrace-e2e-')
 NF_LOG_BEFORE = nf_log_all_netns() if DIRECT else None
@@ -307,17 +308,9 @@ for d in ('logs', 'run', 'db', 'clamav', 'work', 'state', 'snmp/data', 'snmp/cac
           'ext', 'amavis', 'amavis-etc', 'collected', 'fw/work'):
     os.makedirs(os.path.join(T, d), mode=0o755, exist_ok=True)
 procs = []
-checks, failures = 0, []
 t_begin = time.time()
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+check = testkit.Checks()
+failures = check.failures
 
 
 def spawn(ns, name, *cmd, stdout=None):
@@ -1765,6 +1758,6 @@ finally:
     else:
         shutil.rmtree(T, ignore_errors=True)
     log('teardown %.1f s; total %.1f s' % (time.time() - t, time.time() - t_begin))
-print('%d checks, %d failed' % (checks, len(failures)))
+print('%d checks, %d failed' % (check.count, len(failures)))
 print('PASS' if rc == 0 else 'FAIL')
 sys.exit(rc)

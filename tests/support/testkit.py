@@ -19,6 +19,22 @@ import urllib.request
 SUPPORT_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+class Checks:
+    """The named checks of a test script, called as check(cond, what): each is printed as it
+    runs ('ok' or 'FAIL'), failed ones are kept in `failures`, and `count` says how many ran."""
+
+    def __init__(self):
+        self.count = 0
+        self.failures = []
+
+    def __call__(self, cond, what):
+        self.count += 1
+        print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
+        if not cond:
+            self.failures.append(what)
+        return cond
+
+
 def free_port(kind=socket.SOCK_STREAM):
     """A port on 127.0.0.1 that was free a moment ago (TCP, or UDP with SOCK_DGRAM)."""
     with socket.socket(socket.AF_INET, kind) as s:

@@ -42,17 +42,12 @@ if not shutil.which('snmpsimd') or not shutil.which('snmpget'):
 TMP = tempfile.mkdtemp(prefix='vtrace-desk-it-')
 os.chmod(TMP, 0o755)   # snmpsimd runs as nobody when we are root
 STATE = TMP + '/floor'
-procs, failures = [], []
-checks = 0
+procs = []
 ENV = dict(os.environ, SNMP_PERSISTENT_DIR=TMP + '/persist', SNMPCONFPATH=TMP + '/persist', MIBS='')
 
 
-def check(cond, what):
-    global checks
-    checks += 1
-    print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
-    if not cond:
-        failures.append(what)
+check = testkit.Checks()
+failures = check.failures
 
 
 def mac_bytes(m): return mac_hex(m)
@@ -526,5 +521,5 @@ finally:
     else:
         shutil.rmtree(TMP, ignore_errors=True)
 
-print('%d checks, %d failed' % (checks, len(failures)))
+print('%d checks, %d failed' % (check.count, len(failures)))
 sys.exit(1 if failures else 0)

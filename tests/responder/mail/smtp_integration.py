@@ -29,16 +29,10 @@ args = ap.parse_args()
 
 TMP = tempfile.mkdtemp(prefix='vtrace-responder-it-')
 procs = []
-failures = []
-checks = 0
 
 
-def check(cond, what):
-    global checks
-    checks += 1
-    print(('ok    ' if cond else 'FAIL  ') + what, flush=True)
-    if not cond:
-        failures.append(what)
+check = testkit.Checks()
+failures = check.failures
 
 
 def wait_port(port, timeout=10):
@@ -410,7 +404,7 @@ finally:
     for p in procs:
         stop(p)
 
-print('%d checks, %d failed' % (checks, len(failures)))
+print('%d checks, %d failed' % (check.count, len(failures)))
 if failures:
     print('scratch directory kept: ' + TMP)
     for f in failures:
