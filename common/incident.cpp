@@ -135,7 +135,7 @@ class JsonWriter {
       if (c < 0x80) {
         escape(c);
         ++i;
-      } else if (const std::size_t n = utf8_sequence(s, i); n > 0) {
+      } else if (const std::size_t n = utf8_length(s, i); n > 0) {
         out_.append(s.data() + i, n);
         i += n;
       } else {
@@ -214,22 +214,6 @@ class JsonWriter {
         out_.append(u, 6);
       }
     }
-  }
-
-  // The length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), 0 if invalid:
-  // no overlong forms, no surrogates, nothing above U+10FFFF.
-  static std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
-    }
-    const auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (n == 2 && c < 0xc2) return 0;
-    if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return 0;
-    if (n == 4 && (c > 0xf4 || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90))) return 0;
-    return n;
   }
 
   std::string& out_;

@@ -32,6 +32,23 @@ inline std::string ascii_lower(std::string s) {
   return s;
 }
 
+// The length of the valid UTF-8 sequence that starts at s[i] (1 for ASCII), or 0 when it is
+// not valid: cut short, an overlong form, a surrogate, or above U+10FFFF.
+inline std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  const std::size_t n = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  const auto c1 = static_cast<unsigned char>(s[i + 1]);
+  if (n == 2 && c < 0xc2) return 0;
+  if (n == 3 && ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0))) return 0;
+  if (n == 4 && (c > 0xf4 || (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90))) return 0;
+  return n;
+}
+
 // a == b, for the short texts compared on every line (host names, program names, zones):
 // up to 16 bytes as overlapping word loads, without a call into the library's memcmp, whose
 // set-up costs more than the comparison itself at these sizes.

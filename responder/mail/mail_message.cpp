@@ -4,42 +4,12 @@
 #include <array>
 #include <cstdint>
 
+#include "common/text.hpp"
+
 namespace vtrace::responder {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not valid.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto b = static_cast<unsigned char>(text[i]);
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if (b < 0x80) return 1;
-  if ((b & 0xE0) == 0xC0) {
-    n = 2;
-    cp = b & 0x1F;
-  } else if ((b & 0xF0) == 0xE0) {
-    n = 3;
-    cp = b & 0x0F;
-  } else if ((b & 0xF8) == 0xF0) {
-    n = 4;
-    cp = b & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto c = static_cast<unsigned char>(text[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  // Overlong forms, surrogates and values beyond Unicode are not valid.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  // C1 controls (U+0080..U+009F) are as unwelcome in a header as C0 controls.
-  return n;
-}
-
+// C1 controls (U+0080..U+009F) are as unwelcome in a header as C0 controls.
 bool is_c1_control(std::string_view text, std::size_t i, std::size_t n) {
   return n == 2 && static_cast<unsigned char>(text[i]) == 0xC2 &&
          static_cast<unsigned char>(text[i + 1]) < 0xA0;
