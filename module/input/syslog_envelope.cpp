@@ -18,6 +18,22 @@ constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun"
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// The ".123456" after a timestamp's seconds, when text[pos] is '.': consumes the point and
+// every digit, and returns the microseconds the first six name (0 for "." alone).
+std::int64_t fraction_micros(std::string_view text, std::size_t& pos) {
+  if (pos >= text.size() || text[pos] != '.') return 0;
+  std::int64_t micros = 0;
+  int n = 0;
+  for (++pos; pos < text.size() && is_digit(text[pos]); ++pos) {
+    if (n < 6) {
+      micros = micros * 10 + (text[pos] - '0');
+      ++n;
+    }
+  }
+  while (n > 0 && n++ < 6) micros *= 10;
+  return micros;
+}
+
 int two_digits(std::string_view s, std::size_t pos) {
   if (pos + 2 > s.size() || !is_digit(s[pos]) || !is_digit(s[pos + 1])) return -1;
   return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
@@ -202,20 +218,7 @@ bool SyslogEnvelopeDecoder::decode_bsd_time(std::string_view& rest, TimePoint& o
       bsd_cache_valid_ = second < 60;
     }
   }
-  if (pos < rest.size() && rest[pos] == '.') {
-    std::int64_t micros = 0;
-    int n = 0;
-    ++pos;
-    while (pos < rest.size() && is_digit(rest[pos])) {
-      if (n < 6) {
-        micros = micros * 10 + (rest[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    while (n > 0 && n++ < 6) micros *= 10;
-    out += micros;
-  }
+  out += fraction_micros(rest, pos);
   rest.remove_prefix(pos);
   return true;
 }
@@ -276,17 +279,7 @@ bool SyslogEnvelopeDecoder::decode_cisco_time(std::string_view& rest, TimePoint&
   const int year = century * 100 + decade;
   if (!valid_civil_date(year, month, day)) return false;
   std::size_t pos = 20;
-  std::int64_t micros = 0;
-  if (pos < rest.size() && rest[pos] == '.') {
-    int n = 0;
-    for (++pos; pos < rest.size() && is_digit(rest[pos]); ++pos) {
-      if (n < 6) {
-        micros = micros * 10 + (rest[pos] - '0');
-        ++n;
-      }
-    }
-    while (n > 0 && n++ < 6) micros *= 10;
-  }
+  const std::int64_t micros = fraction_micros(rest, pos);
   out = zone_.to_utc(year, month, day, hour, minute, second) + micros;
   rest.remove_prefix(pos);
   return true;
@@ -499,17 +492,7 @@ bool SyslogEnvelopeDecoder::decode_exim_mainlog(std::string_view text, std::stri
     return false;
   }
   std::size_t pos = 19;
-  std::int64_t micros = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    int n = 0;
-    for (++pos; pos < text.size() && is_digit(text[pos]); ++pos) {
-      if (n < 6) {
-        micros = micros * 10 + (text[pos] - '0');
-        ++n;
-      }
-    }
-    while (n > 0 && n++ < 6) micros *= 10;
-  }
+  const std::int64_t micros = fraction_micros(text, pos);
   if (!valid_civil_date(year, month, day)) return false;
   // exim's log_timezone option appends " +zzzz".
   if (pos + 6 <= text.size() && text[pos] == ' ' &&
