@@ -2,25 +2,14 @@
 
 #include <array>
 
+#include "module/parsers/parse_util.hpp"
+
 namespace vtrace {
 namespace {
 
-bool contains_word(std::string_view text, std::string_view upper_word) {
-  if (upper_word.size() > text.size()) return false;
-  for (std::size_t i = 0; i + upper_word.size() <= text.size(); ++i) {
-    std::size_t k = 0;
-    for (; k < upper_word.size(); ++k) {
-      char c = text[i + k];
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-      if (c != upper_word[k]) break;
-    }
-    if (k == upper_word.size()) return true;
-  }
-  return false;
-}
-
-constexpr std::array<std::string_view, 4> kBlockedWords = {"BLOCK", "DROP", "DENY", "REJECT"};
-constexpr std::array<std::string_view, 4> kAllowedWords = {"ALLOW", "ACCEPT", "PERMIT", "PASS"};
+// Lower case, as find_nocase takes them.
+constexpr std::array<std::string_view, 4> kBlockedWords = {"block", "drop", "deny", "reject"};
+constexpr std::array<std::string_view, 4> kAllowedWords = {"allow", "accept", "permit", "pass"};
 
 }  // namespace
 
@@ -37,8 +26,12 @@ std::int32_t parse_port(std::string_view digits) {
 ConnectionVerdict verdict_from_words(std::string_view text) {
   bool blocked = false;
   bool allowed = false;
-  for (auto word : kBlockedWords) blocked = blocked || contains_word(text, word);
-  for (auto word : kAllowedWords) allowed = allowed || contains_word(text, word);
+  for (auto word : kBlockedWords) {
+    blocked = blocked || find_nocase(text, word) != std::string_view::npos;
+  }
+  for (auto word : kAllowedWords) {
+    allowed = allowed || find_nocase(text, word) != std::string_view::npos;
+  }
   if (blocked == allowed) return ConnectionVerdict::kUnknown;
   return blocked ? ConnectionVerdict::kBlocked : ConnectionVerdict::kAllowed;
 }
